@@ -1,0 +1,193 @@
+/** Wires sampler → ring → hub, keeps events, and builds the /v1 documents. No HTTP here. */
+import { G, GPU_WIDTH, H, HOST_METRICS } from '../shared/catalog.ts';
+import { wireNum } from '../shared/json.ts';
+import type { AgentEvent, GpuSnapshot, Info, Snapshot } from '../shared/wire.ts';
+import type { GpuProvider, ProviderEvent } from './gpu/provider.ts';
+import { Hub, encodeEvent, encodeSample } from './http/hub.ts';
+import type { HostSource } from './sample/host.ts';
+import type { Inventory } from './sample/inventory.ts';
+import { enrich } from './sample/processes.ts';
+import { Sampler } from './sample/sampler.ts';
+import { EventStore } from './store/events.ts';
+import { Ring } from './store/ring.ts';
+import { VERSION } from './version.ts';
+
+export interface AgentOptions {
+  hostname: string;
+  intervalMs: number;
+  retentionMs: number;
+  host: HostSource;
+  gpu: GpuProvider;
+  providerNotes?: string[];
+  inventory?: Inventory;
+  hubOptions?: ConstructorParameters<typeof Hub>[0];
+  procRoot?: string;
+}
+
+export class Agent {
+  readonly sampler: Sampler;
+  readonly hub: Hub;
+  readonly events = new EventStore();
+  ring: Ring;
+  inventory: Inventory | undefined;
+  /** Hooks for persistence and workloads; set by serve. */
+  onRow: ((t: number, values: Float64Array) => void) | null = null;
+  #snapshotKey = '';
+  #prevThrottle: string[][] = [];
+  #prevPids: Set<number>[] = [];
+
+  constructor(readonly opts: AgentOptions) {
+    this.inventory = opts.inventory;
+    this.hub = new Hub(opts.hubOptions);
+    this.sampler = new Sampler({
+      intervalMs: opts.intervalMs,
+      host: opts.host,
+      gpu: opts.gpu,
+      onSample: (t, v) => this.#onSample(t, v),
+      onProviderEvent: (e) => this.#onProviderEvent(e),
+      onStatus: (s, prev) => {
+        if (s === 'failed') this.agentEvent('collector_failed', `collector failed: ${this.sampler.collectorError ?? 'unknown'}`, 'host');
+        else if (s === 'ready' && prev === 'failed') this.agentEvent('collector_recovered', 'collector recovered', 'host');
+      },
+    });
+    this.ring = new Ring(Math.max(1, Math.floor(opts.retentionMs / opts.intervalMs)), this.sampler.catalog.map((s) => s.key));
+    this.events.onChange = (e, op) => this.hub.publish('event', op === 'add' ? e : { ...e, op });
+  }
+
+  get capacity() { return this.ring.capacity; }
+  start() { this.sampler.start(); }
+  stop() { this.sampler.stop(); this.hub.close(); this.opts.gpu.close(); this.opts.host.close(); }
+
+  agentEvent(kind: string, label: string, scope?: string): AgentEvent {
+    return this.events.add({ t: Date.now(), label, source: 'agent', kind, scope });
+  }
+
+  #onSample(t: number, v: Float64Array) {
+    this.ring.push(t, v);
+    this.hub.publishSample(t, v);
+    this.onRow?.(t, v);
+    this.#watchGpus();
+    // The structured extras (processes, pstate, throttle, workloads) go out only when they change.
+    const key = JSON.stringify([this.sampler.gpuExtras, this.sampler.ollama]);
+    if (key !== this.#snapshotKey) { this.#snapshotKey = key; this.hub.publish('snapshot', this.snapshotExtras()); }
+  }
+
+  /** Throttle start/end and process start/end become agent events. */
+  #watchGpus() {
+    const devs = this.opts.gpu.devices;
+    this.sampler.gpuExtras.forEach((x, i) => {
+      const d = devs[i]!;
+      const prevT = this.#prevThrottle[i] ?? [];
+      const started = x.throttle.filter((r) => !prevT.includes(r));
+      const ended = prevT.filter((r) => !x.throttle.includes(r));
+      if (started.length) this.agentEvent('throttle_start', `GPU ${d.index} throttling: ${started.join(', ')}`, `gpu${d.index}`);
+      if (ended.length) this.agentEvent('throttle_end', `GPU ${d.index} throttling ended: ${ended.join(', ')}`, `gpu${d.index}`);
+      this.#prevThrottle[i] = x.throttle;
+      const pids = new Set(x.processes.map((p) => p.pid));
+      const prev = this.#prevPids[i];
+      if (prev) {
+        const procs = enrich(x.processes, this.opts.procRoot);
+        for (const p of procs) if (!prev.has(p.pid)) this.agentEvent('process_start', `GPU ${d.index}: ${p.command ?? 'pid ' + p.pid} started (pid ${p.pid}, ${p.user ?? '?'})`, `gpu${d.index}`);
+        for (const pid of prev) if (!pids.has(pid)) this.agentEvent('process_end', `GPU ${d.index}: pid ${pid} ended`, `gpu${d.index}`);
+      }
+      this.#prevPids[i] = pids;
+    });
+  }
+
+  #onProviderEvent(e: ProviderEvent) {
+    switch (e.kind) {
+      case 'gpu_lost': this.agentEvent('gpu_lost', `GPU ${e.index} lost (${e.uuid})`, `gpu${e.index}`); break;
+      case 'gpu_recovered': this.agentEvent('gpu_recovered', `GPU ${e.index} recovered`, `gpu${e.index}`); break;
+      case 'xid': this.agentEvent('xid', `GPU ${e.index} XID ${e.xid}`, `gpu${e.index}`); break;
+      case 'provider_error': this.agentEvent('provider_error', e.message); break;
+    }
+  }
+
+  info(): Info {
+    const g = this.opts.gpu;
+    const inv = this.inventory;
+    return {
+      version: VERSION,
+      hostname: this.opts.hostname,
+      interval_ms: this.opts.intervalMs,
+      retention_s: Math.round(this.opts.retentionMs / 1000),
+      capacity: this.ring.capacity,
+      status: this.sampler.status(),
+      collector_error: this.sampler.collectorError,
+      buffer: { count: this.ring.count, oldest: this.ring.oldest, newest: this.ring.newest },
+      clients: this.hub.size,
+      provider: g.kind,
+      provider_notes: this.opts.providerNotes ?? [],
+      driver_version: g.driverVersion,
+      cuda_version: g.cudaVersion,
+      host: { cpu_model: inv?.cpuModel ?? null, cores: inv?.cores ?? null, threads: this.opts.host.cpus, os: inv?.os ?? null },
+      devices: g.devices.map((d, i) => ({ ...d, lost: this.sampler.gpuExtras[i]?.lost ?? false, mig: this.sampler.gpuExtras[i]?.mig ?? null })),
+      series: this.sampler.catalog,
+    };
+  }
+
+  /** The schema event: what a client needs to decode sample frames. */
+  schema() {
+    const i = this.info();
+    return { version: i.version, hostname: i.hostname, interval_ms: i.interval_ms, retention_s: i.retention_s, capacity: i.capacity, provider: i.provider, driver_version: i.driver_version, cuda_version: i.cuda_version, host: i.host, devices: i.devices, series: i.series };
+  }
+
+  snapshotExtras() {
+    return {
+      gpus: this.opts.gpu.devices.map((d, i) => {
+        const x = this.sampler.gpuExtras[i];
+        return { index: d.index, pstate: x?.pstate ?? null, throttle: x?.throttle ?? [], processes: enrich(x?.processes ?? [], this.opts.procRoot), lost: x?.lost ?? false, mig: x?.mig ?? null, ecc_volatile: x?.ecc ?? null };
+      }),
+      workloads: { ollama: this.sampler.ollama },
+    };
+  }
+
+  snapshot(): Snapshot {
+    const v = this.sampler.values;
+    const n = (i: number) => wireNum(v[i]!);
+    const cpus = this.opts.host.cpus;
+    const extras = this.snapshotExtras();
+    const gpus: GpuSnapshot[] = this.opts.gpu.devices.map((d, i) => {
+      const o = this.sampler.gpuOffset + i * GPU_WIDTH;
+      const x = extras.gpus[i]!;
+      return {
+        index: d.index, name: d.name, uuid: d.uuid,
+        util: n(o + G.util), mem_bw_util: n(o + G['mem_bw.util']), mem_used: n(o + G['mem.used']), mem_total: n(o + G['mem.total']),
+        temp_c: n(o + G.temp), power_w: n(o + G.power), power_limit_w: n(o + G['power.limit']), fan_pct: n(o + G.fan),
+        clock_sm_mhz: n(o + G['clock.sm']), clock_mem_mhz: n(o + G['clock.mem']), enc_util: n(o + G['enc.util']), dec_util: n(o + G['dec.util']),
+        pcie_rx_bps: n(o + G['pcie.rx']), pcie_tx_bps: n(o + G['pcie.tx']), energy_j: n(o + G.energy),
+        pstate: x.pstate, throttle: x.throttle, processes: x.processes, ecc_volatile: x.ecc_volatile ?? undefined, lost: x.lost, mig: x.mig,
+      };
+    });
+    return {
+      t: this.sampler.latestT ?? Date.now(),
+      hostname: this.opts.hostname,
+      host: {
+        cpu: {
+          util: n(H['cpu.util']),
+          per_core: Array.from({ length: cpus }, (_, i) => n(HOST_METRICS.length + i)),
+          cores: this.inventory?.cores ?? null, threads: cpus, freq_mhz: this.opts.host.freqMhz(), model: this.inventory?.cpuModel ?? null,
+        },
+        memory: { used: n(H['mem.used']), total: n(H['mem.total']) },
+        swap: { used: n(H['swap.used']), total: n(H['swap.total']) },
+        load: [n(H.load1), n(H.load5), n(H.load15)],
+        uptime_s: n(H.uptime),
+        disks: this.opts.host.disks(),
+        network: { rx_bps: n(H['net.rx']), tx_bps: n(H['net.tx']) },
+        disk_io: { read_bps: n(H['disk.read']), write_bps: n(H['disk.write']) },
+      },
+      gpus,
+      workloads: extras.workloads,
+    };
+  }
+
+  /** Opens a stream: schema, current snapshot extras, replay of samples newer than `since`, then live. */
+  openStream(since: number | null, onClose?: () => void): ReadableStream<Uint8Array> {
+    const prelude = [encodeEvent('schema', this.schema()), encodeEvent('snapshot', this.snapshotExtras())];
+    if (since !== null) {
+      const row = new Float64Array(this.ring.keys.length);
+      for (let i = this.ring.after(since); i < this.ring.count; i++) prelude.push(encodeSample(this.ring.row(i, row), row));
+    }
+    return this.hub.open(prelude, onClose);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * argv + env → typed config. Every bad flag or value throws UsageError naming the flag
+ * (main.ts prints it on one line and exits 2). Each serve flag is also GPULSE_<FLAG>; the flag wins.
+ */
+import { parseDuration } from '../shared/duration.ts';
+
+export class UsageError extends Error { override name = 'UsageError'; }
+
+type Kind = 'string' | 'bool' | 'duration' | 'port' | 'list';
+interface Spec { kind: Kind; env?: boolean }
+
+export const SERVE_FLAGS = {
+  bind: { kind: 'string', env: true }, port: { kind: 'port', env: true }, hostname: { kind: 'string', env: true },
+  interval: { kind: 'duration', env: true }, retention: { kind: 'duration', env: true }, 'data-dir': { kind: 'string', env: true },
+  'token-file': { kind: 'string', env: true }, 'no-auth': { kind: 'bool', env: true }, 'allow-origin': { kind: 'list', env: true },
+  'tls-cert': { kind: 'string', env: true }, 'tls-key': { kind: 'string', env: true }, 'client-ca': { kind: 'string', env: true },
+  gpu: { kind: 'string', env: true }, 'nvml-lib': { kind: 'string', env: true }, 'sysfs-root': { kind: 'string', env: true },
+  ollama: { kind: 'string', env: true }, 'metrics-public': { kind: 'bool', env: true }, 'no-persist': { kind: 'bool', env: true },
+} as const satisfies Record<string, Spec>;
+
+export const COMMAND_FLAGS: Record<string, Record<string, Spec>> = {
+  serve: SERVE_FLAGS,
+  snapshot: { json: { kind: 'bool' }, gpu: SERVE_FLAGS.gpu, 'nvml-lib': SERVE_FLAGS['nvml-lib'], 'sysfs-root': SERVE_FLAGS['sysfs-root'], ollama: SERVE_FLAGS.ollama },
+  pair: { url: { kind: 'string' }, 'token-file': SERVE_FLAGS['token-file'], bind: SERVE_FLAGS.bind, port: SERVE_FLAGS.port },
+  token: { rotate: { kind: 'bool' }, 'token-file': SERVE_FLAGS['token-file'] },
+  mark: { url: { kind: 'string' }, end: { kind: 'bool' }, color: { kind: 'string' }, 'token-file': SERVE_FLAGS['token-file'], port: SERVE_FLAGS.port },
+  export: { url: { kind: 'string' }, since: { kind: 'string' }, until: { kind: 'string' }, format: { kind: 'string' }, 'token-file': SERVE_FLAGS['token-file'], port: SERVE_FLAGS.port },
+  service: { 'data-dir': SERVE_FLAGS['data-dir'], bind: SERVE_FLAGS.bind, port: SERVE_FLAGS.port },
+};
+
+export type ParsedValue = string | boolean | number | string[];
+export interface Parsed { command: string; positionals: string[]; flags: Record<string, ParsedValue> }
+
+const envName = (flag: string) => `GPULSE_${flag.replace(/-/g, '_').toUpperCase()}`;
+
+function convert(flag: string, kind: Kind, raw: string): ParsedValue {
+  switch (kind) {
+    case 'duration': {
+      const ms = parseDuration(raw);
+      if (ms === null || ms <= 0) throw new UsageError(`--${flag}: invalid duration ${JSON.stringify(raw)} (use e.g. 500ms, 1s, 5m, 24h, 7d)`);
+      return ms;
+    }
+    case 'port': {
+      if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new UsageError(`--${flag}: invalid port ${JSON.stringify(raw)} (0-65535)`);
+      return Number(raw);
+    }
+    case 'bool': {
+      if (/^(1|true|yes|on)$/i.test(raw)) return true;
+      if (/^(0|false|no|off|)$/i.test(raw)) return false;
+      throw new UsageError(`--${flag}: expected true or false, got ${JSON.stringify(raw)}`);
+    }
+    case 'list': return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    default: return raw;
+  }
+}
+
+export function parseArgs(argv: string[], env: Record<string, string | undefined> = process.env): Parsed {
+  let command = 'serve';
+  let rest = argv;
+  if (argv[0] && !argv[0].startsWith('-')) { command = argv[0]; rest = argv.slice(1); }
+  const specs = COMMAND_FLAGS[command];
+  if (!specs) throw new UsageError(`unknown command ${JSON.stringify(command)} (try --help)`);
+  const flags: Record<string, ParsedValue> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === '--') { positionals.push(...rest.slice(i + 1)); break; }
+    if (!arg.startsWith('--')) {
+      if (arg.startsWith('-') && arg.length > 1) throw new UsageError(`unknown flag ${arg} (flags are spelled --name)`);
+      positionals.push(arg); continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    const spec = specs[name];
+    if (!spec) throw new UsageError(`unknown flag --${name} for ${command}`);
+    let raw: string;
+    if (spec.kind === 'bool') raw = eq < 0 ? 'true' : arg.slice(eq + 1);
+    else if (eq >= 0) raw = arg.slice(eq + 1);
+    else {
+      const next = rest[i + 1];
+      if (next === undefined || (next.startsWith('--') && next.length > 2)) throw new UsageError(`--${name}: missing value`);
+      raw = next; i++;
+    }
+    const val = convert(name, spec.kind, raw);
+    flags[name] = spec.kind === 'list' ? [...((flags[name] as string[]) ?? []), ...(val as string[])] : val;
+  }
+  for (const [name, spec] of Object.entries(specs)) {
+    if (name in flags || !spec.env) continue;
+    const raw = env[envName(name)];
+    if (raw !== undefined && raw !== '') {
+      try { flags[name] = convert(name, spec.kind, raw); } catch (e) { throw new UsageError(`${envName(name)}: ${(e as Error).message.replace(/^--[\w-]+: /, '')}`); }
+    }
+  }
+  return { command, positionals, flags };
+}
+
+export interface ServeConfig {
+  bind: string; port: number; hostname: string; intervalMs: number; retentionMs: number; dataDir: string | null;
+  tokenFile: string | null; noAuth: boolean; allowOrigins: string[]; tlsCert: string | null; tlsKey: string | null; clientCa: string | null;
+  gpu: 'auto' | 'nvml' | 'nvidia-smi' | 'amd' | 'none'; nvmlLib: string | null; sysfsRoot: string; ollama: string | null; metricsPublic: boolean;
+}
+
+export const isLoopback = (addr: string) => /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i.test(addr);
+const GPU_CHOICES = ['auto', 'nvml', 'nvidia-smi', 'amd', 'none'] as const;
+
+/** Cross-flag validation for serve: what cannot be checked flag by flag. */
+export function serveConfig(f: Record<string, ParsedValue>, defaults: { hostname: string; dataDir: string | null }): ServeConfig {
+  const s = (k: string) => (f[k] as string | undefined) ?? null;
+  const gpu = (s('gpu') ?? 'auto') as ServeConfig['gpu'];
+  if (!GPU_CHOICES.includes(gpu)) throw new UsageError(`--gpu: must be one of ${GPU_CHOICES.join(', ')}, got ${JSON.stringify(gpu)}`);
+  const intervalMs = (f.interval as number | undefined) ?? 1000;
+  if (intervalMs < 100) throw new UsageError(`--interval: minimum is 0.1s, got ${intervalMs}ms`);
+  const retentionMs = (f.retention as number | undefined) ?? 86_400_000;
+  if (retentionMs < intervalMs) throw new UsageError('--retention: must be at least one interval');
+  const bind = s('bind') ?? '127.0.0.1';
+  const noAuth = f['no-auth'] === true;
+  if (noAuth && !isLoopback(bind)) throw new UsageError(`--no-auth: refused because --bind ${bind} is not a loopback address`);
+  const tlsCert = s('tls-cert'), tlsKey = s('tls-key'), clientCa = s('client-ca');
+  if ((tlsCert === null) !== (tlsKey === null)) throw new UsageError(tlsCert ? '--tls-key: required with --tls-cert' : '--tls-cert: required with --tls-key');
+  if (clientCa && !tlsCert) throw new UsageError('--client-ca: requires --tls-cert and --tls-key');
+  for (const o of (f['allow-origin'] as string[] | undefined) ?? []) {
+    if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) throw new UsageError(`--allow-origin: ${JSON.stringify(o)} is not an origin (scheme://host[:port], no path)`);
+  }
+  const ollama = s('ollama') ?? 'http://127.0.0.1:11434';
+  if (ollama !== 'off' && !/^https?:\/\/[^\s]+$/.test(ollama)) throw new UsageError(`--ollama: must be an http(s) URL or off, got ${JSON.stringify(ollama)}`);
+  const origins = ((f['allow-origin'] as string[] | undefined) ?? []).filter((o) => o !== '*');
+  return {
+    bind, port: (f.port as number | undefined) ?? 9740, hostname: s('hostname') ?? defaults.hostname, intervalMs, retentionMs,
+    dataDir: f['no-persist'] === true ? null : s('data-dir') ?? defaults.dataDir, tokenFile: s('token-file'), noAuth, allowOrigins: origins,
+    tlsCert, tlsKey, clientCa, gpu, nvmlLib: s('nvml-lib'), sysfsRoot: s('sysfs-root') ?? '/', ollama: ollama === 'off' ? null : ollama,
+    metricsPublic: f['metrics-public'] === true,
+  };
+}

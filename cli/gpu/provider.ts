@@ -1,0 +1,57 @@
+/** What every GPU source (NVML, nvidia-smi, amdgpu sysfs) gives the sampler. */
+import type { DeviceInfo, ProviderKind } from '../../shared/wire.ts';
+
+/** Slow-changing, non-numeric state per device; refreshed at the provider's slow cadence. */
+export interface GpuExtras {
+  pstate: string | null;
+  throttle: string[];
+  /** Raw processes from the driver; the sampler adds user/command/container from /proc. */
+  processes: { pid: number; gpu_mem: number | null; type: 'compute' | 'graphics' }[];
+  ecc: { corrected: number | null; uncorrected: number | null } | null;
+  lost: boolean;
+  mig: boolean | null;
+}
+
+export interface GpuReading {
+  /** GPU_WIDTH values per device in catalog order; NaN = unsupported or unknown (null on the wire). */
+  values: Float64Array;
+  extras: GpuExtras[];
+}
+
+export type ProviderEvent =
+  | { kind: 'gpu_lost'; index: number; uuid: string }
+  | { kind: 'gpu_recovered'; index: number; uuid: string }
+  | { kind: 'xid'; index: number; uuid: string; xid: number }
+  | { kind: 'provider_error'; message: string };
+
+export interface GpuProvider {
+  readonly kind: ProviderKind;
+  readonly devices: DeviceInfo[];
+  readonly driverVersion: string | null;
+  readonly cudaVersion: string | null;
+  read(): Promise<GpuReading>;
+  /** Agent events the provider noticed (lost GPUs, XIDs); drained by the sampler each tick. */
+  drainEvents(): ProviderEvent[];
+  close(): void;
+}
+
+export const emptyExtras = (): GpuExtras => ({ pstate: null, throttle: [], processes: [], ecc: null, lost: false, mig: null });
+
+/** The host-only "provider": no devices, nothing to read. */
+export const noGpu: GpuProvider = {
+  kind: 'none', devices: [], driverVersion: null, cudaVersion: null,
+  read: async () => ({ values: new Float64Array(0), extras: [] }),
+  drainEvents: () => [],
+  close() {},
+};
+
+/** Throttle/clock-event reason bits (nvml.md §4), decoded to names; GpuIdle is not a throttle. */
+const REASONS: [bigint, string][] = [
+  [0x2n, 'applications_clocks'], [0x4n, 'sw_power_cap'], [0x8n, 'hw_slowdown'], [0x10n, 'sync_boost'],
+  [0x20n, 'sw_thermal'], [0x40n, 'hw_thermal'], [0x80n, 'hw_power_brake'], [0x100n, 'display_clocks'],
+];
+export function decodeThrottle(mask: bigint): string[] {
+  const out: string[] = [];
+  for (const [bit, name] of REASONS) if (mask & bit) out.push(name);
+  return out;
+}

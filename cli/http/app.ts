@@ -1,0 +1,135 @@
+/** createApp(agent, opts): the Hono app. No listen() here, so tests can call app.request(). */
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import type { Agent } from '../agent.ts';
+import { strictJson } from '../../shared/json.ts';
+import { bearerAuth } from './auth.ts';
+import { ApiError, badParam } from './errors.ts';
+import { parseHistoryQuery, queryHistory } from './history.ts';
+import { renderMetrics } from './metrics.ts';
+import { staticWeb, type WebAssets } from './web.ts';
+
+export interface AppOptions {
+  /** null = --no-auth. */
+  token: string | null;
+  allowOrigins: string[];
+  metricsPublic?: boolean;
+  web?: WebAssets | null;
+  clientAddress?: (req: Request) => string;
+  /** Bun's server, for per-request idle timeouts on streams. */
+  server?: () => { timeout(req: Request, seconds: number): void } | null;
+}
+
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(strictJson(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers } });
+
+export function createApp(agent: Agent, opts: AppOptions) {
+  const app = new Hono();
+  const allowAll = opts.allowOrigins.length === 0;
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return json({ error: err.message, ...(err.param ? { param: err.param } : {}) }, err.status, { ...err.headers, ...corsHeaders(c.req.header('origin')) });
+    console.error(`gpulse: ${c.req.method} ${new URL(c.req.url).pathname}: ${(err as Error).message}`);
+    return json({ error: 'internal error' }, 500);
+  });
+  app.notFound((c) => json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+
+  // Errors thrown by auth bypass the cors middleware's response; add the headers there too.
+  function corsHeaders(origin: string | undefined): Record<string, string> {
+    if (!origin) return {};
+    if (allowAll) return { 'Access-Control-Allow-Origin': '*' };
+    return opts.allowOrigins.includes(origin) ? { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' } : {};
+  }
+
+  // CORS first so preflights are answered before auth; never with credentials (bearer only).
+  app.use('*', async (c, next) => {
+    await next();
+    if (c.req.method === 'OPTIONS' && c.req.header('access-control-request-private-network') === 'true') {
+      c.res.headers.set('Access-Control-Allow-Private-Network', 'true');
+    }
+  });
+  app.use('*', cors({
+    origin: allowAll ? '*' : (origin) => (opts.allowOrigins.includes(origin) ? origin : null),
+    allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowHeaders: ['Authorization', 'Last-Event-ID', 'Content-Type'],
+    exposeHeaders: ['Retry-After'],
+    maxAge: 7200,
+  }));
+
+  app.get('/healthz', (c) => json({ status: agent.sampler.status() }));
+
+  const auth = opts.token === null ? null : bearerAuth({ token: opts.token, clientAddress: opts.clientAddress ?? (() => 'local') });
+  const guard = (path: string) => { if (auth) app.use(path, auth); };
+  guard('/v1/*');
+  if (!opts.metricsPublic) guard('/metrics');
+
+  app.get('/v1/info', () => json(agent.info()));
+  app.get('/v1/snapshot', () => json(agent.snapshot()));
+
+  app.get('/v1/history', (c) => {
+    const q = parseHistoryQuery(c.req.query(), (k) => agent.ring.column(k) >= 0);
+    return json(queryHistory(agent.ring, q, agent.opts.intervalMs));
+  });
+
+  app.get('/v1/stream', (c) => {
+    const raw = c.req.query('since') ?? c.req.header('last-event-id');
+    let since: number | null = null;
+    if (raw !== undefined && raw !== '') {
+      since = Number(raw);
+      if (!Number.isFinite(since)) throw badParam(c.req.query('since') !== undefined ? 'since' : 'Last-Event-ID', 'must be a millisecond timestamp');
+    }
+    // Bun closes connections quiet for 10 s; heartbeats are 15 s apart, so lift the limit for streams.
+    opts.server?.()?.timeout(c.req.raw, 0);
+    const body = agent.openStream(since);
+    return new Response(body, {
+      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' },
+    });
+  });
+
+  app.get('/v1/events', (c) => {
+    const s = c.req.query('since');
+    let since = -Infinity;
+    if (s !== undefined) { since = Number(s); if (!/^-?\d+(\.\d+)?$/.test(s)) throw badParam('since', 'must be a millisecond timestamp'); }
+    return json({ events: agent.events.since(since) });
+  });
+  app.post('/v1/events', async (c) => json(agent.events.add({ ...(await eventBody(c.req.raw, true)), source: 'user' } as never), 201));
+  app.put('/v1/events/:id', async (c) => {
+    const r = agent.events.update(c.req.param('id'), await eventBody(c.req.raw, false));
+    if (r === 'not_found') throw new ApiError(404, 'no such event', 'id');
+    if (r === 'read_only') throw new ApiError(403, 'agent events cannot be edited', 'id');
+    return json(r);
+  });
+  app.delete('/v1/events/:id', (c) => {
+    const r = agent.events.remove(c.req.param('id'));
+    if (r === 'not_found') throw new ApiError(404, 'no such event', 'id');
+    if (r === 'read_only') throw new ApiError(403, 'agent events cannot be deleted', 'id');
+    return json({ deleted: r.id });
+  });
+
+  app.get('/metrics', () => new Response(renderMetrics(agent), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }));
+
+  if (opts.web) staticWeb(app, opts.web);
+  return app;
+}
+
+const COLOR_RE = /^#[0-9a-fA-F]{3,8}$/;
+
+/** Validates an event body; anything off is a 400 naming the field, and nothing is stored. */
+async function eventBody(req: Request, isNew: boolean): Promise<{ label: string; t: number; end_t: number | null; color: string | null }> {
+  const text = await req.text();
+  if (text.length > 16_384) throw badParam('body', 'larger than 16 KiB');
+  let b: unknown;
+  try { b = JSON.parse(text); } catch { throw badParam('body', 'must be JSON'); }
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badParam('body', 'must be a JSON object');
+  const o = b as Record<string, unknown>;
+  if (typeof o.label !== 'string' || !o.label.trim()) throw badParam('label', 'must be a non-empty string');
+  if (o.label.length > 500) throw badParam('label', 'longer than 500 characters');
+  const t = o.t === undefined ? (isNew ? Date.now() : undefined) : o.t;
+  if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 0)) throw badParam('t', 'must be a millisecond timestamp');
+  const end = o.end_t ?? null;
+  if (end !== null && (typeof end !== 'number' || !Number.isFinite(end))) throw badParam('end_t', 'must be a millisecond timestamp');
+  if (end !== null && t !== undefined && end < (t as number)) throw badParam('end_t', 'must not be before t');
+  const color = o.color ?? null;
+  if (color !== null && (typeof color !== 'string' || !COLOR_RE.test(color))) throw badParam('color', 'must be a #rgb or #rrggbb colour');
+  return { label: o.label.trim(), t: t as number, end_t: end as number | null, color: color as string | null };
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bun
+/** Entry point: argv → command. The only place that exits or prints usage. */
+import { parseArgs, UsageError } from './args.ts';
+import { VERSION } from './version.ts';
+
+const HELP = `gpulse ${VERSION} — GPU + host monitor
+
+usage: gpulse [command] [flags]
+
+commands:
+  serve                 sample host + GPUs, keep history, serve the API and PWA (default)
+  snapshot [--json]     take one sample and print it
+  pair [--url URL]      print the pairing link (and a QR code on a terminal)
+  token [--rotate]      print (or rotate) the access token
+  mark LABEL [--end] [--url URL]   add an annotation to a running agent
+  export [--url URL] [--since T] [--until T] [--format csv|json]
+  service               print a systemd unit for this binary
+
+serve flags (also GPULSE_<FLAG>, e.g. GPULSE_PORT):
+  --bind ADDR (127.0.0.1)  --port N (9740)  --hostname NAME  --interval DUR (1s, min 0.1s)
+  --retention DUR (24h)  --data-dir DIR  --no-persist  --token-file PATH  --no-auth (loopback only)
+  --allow-origin ORIGIN  --tls-cert PATH --tls-key PATH  --client-ca PATH
+  --gpu auto|nvml|nvidia-smi|amd|none  --nvml-lib PATH  --sysfs-root DIR  --ollama URL|off
+  --metrics-public
+durations: 500ms, 1s, 5m (or 5min), 2h, 7d; a bare number is seconds
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') { process.stdout.write(HELP); return 0; }
+  if (argv.includes('--version') || argv.includes('-V')) { process.stdout.write(`gpulse ${VERSION}\n`); return 0; }
+  try {
+    const { command, positionals, flags } = parseArgs(argv);
+    if (positionals.length && command !== 'mark') throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} for ${command}`);
+    switch (command) {
+      case 'serve': await (await import('./commands/serve.ts')).serve(flags); return -1;
+      case 'snapshot': await (await import('./commands/snapshot.ts')).snapshot(flags); return 0;
+      case 'pair': (await import('./commands/pair.ts')).pair(flags); return 0;
+      case 'token': (await import('./commands/token.ts')).token(flags); return 0;
+      case 'mark': await (await import('./commands/client.ts')).mark(positionals, flags); return 0;
+      case 'export': await (await import('./commands/client.ts')).exportHistory(flags); return 0;
+      case 'service': (await import('./commands/service.ts')).service(flags); return 0;
+    }
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    process.stderr.write(`gpulse: ${err.message}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  // serve keeps running (-1); everything else exits with its code.
+  if (code >= 0) process.exit(code);
+}

@@ -1,0 +1,140 @@
+/**
+ * The tick loop. Ticks land on multiples of the interval (a 1 s agent samples at whole seconds)
+ * and never drift: each tick schedules the next aligned time. Sources run concurrently, each
+ * bounded by a timeout below the interval; a slow or failing source gives NaN for its columns
+ * that tick and its error shows in collector_error, while the other sources keep flowing.
+ */
+import { buildCatalog, GPU_WIDTH, hostWidth, type SeriesDef } from '../../shared/catalog.ts';
+import type { AgentStatus, OllamaModel } from '../../shared/wire.ts';
+import type { GpuExtras, GpuProvider, ProviderEvent } from '../gpu/provider.ts';
+import type { HostSource } from './host.ts';
+
+export interface SamplerDeps {
+  intervalMs: number;
+  host: HostSource;
+  gpu: GpuProvider;
+  /** Called once per tick with the aligned time and the row (reused buffer: copy if kept). */
+  onSample: (t: number, values: Float64Array) => void;
+  onProviderEvent?: (e: ProviderEvent) => void;
+  onStatus?: (s: AgentStatus, prev: AgentStatus) => void;
+  /** Defaults to 80 % of the interval. */
+  sourceTimeoutMs?: number;
+}
+
+const TIMEOUT = Symbol('timeout');
+
+export class Sampler {
+  readonly catalog: SeriesDef[];
+  readonly values: Float64Array;
+  readonly gpuOffset: number;
+  latestT: number | null = null;
+  gpuExtras: GpuExtras[] = [];
+  ollama: OllamaModel[] = [];
+  errors = new Map<string, string>();
+  #status: AgentStatus = 'warming_up';
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #running = false;
+  #gpuInFlight: Promise<unknown> | null = null;
+  #hostFailures = 0;
+  #lastTickAt = 0;
+  ticks = 0;
+
+  constructor(readonly deps: SamplerDeps) {
+    const gpus = deps.gpu.devices.map((d) => d.index);
+    this.catalog = buildCatalog(deps.host.cpus, gpus);
+    this.gpuOffset = hostWidth(deps.host.cpus);
+    this.values = new Float64Array(this.gpuOffset + GPU_WIDTH * gpus.length).fill(NaN);
+    this.gpuExtras = deps.gpu.devices.map(() => ({ pstate: null, throttle: [], processes: [], ecc: null, lost: false, mig: null }));
+  }
+
+  get interval() { return this.deps.intervalMs; }
+  get collectorError(): string | null { return this.errors.size ? [...this.errors].map(([k, v]) => `${k}: ${v}`).join('; ') : null; }
+
+  /** warming_up until the first tick; stalled when no tick finished for 3 intervals (or 5 s). */
+  status(now = Date.now()): AgentStatus {
+    if (this.#status === 'ready' && this.#lastTickAt && now - this.#lastTickAt > Math.max(3 * this.interval, 5000)) return 'stalled';
+    return this.#status;
+  }
+
+  start() {
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule();
+  }
+
+  stop() {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  #schedule() {
+    if (!this.#running) return;
+    const iv = this.interval;
+    const now = Date.now();
+    let next = Math.ceil((now + 1) / iv) * iv;
+    if (this.latestT !== null && next <= this.latestT) next = this.latestT + iv;
+    this.#timer = setTimeout(() => void this.tick(next).finally(() => this.#schedule()), next - now);
+  }
+
+  /** One tick at aligned time t. Public so tests can drive it without timers. */
+  async tick(t: number): Promise<void> {
+    const v = this.values;
+    v.fill(NaN);
+    const limit = this.deps.sourceTimeoutMs ?? Math.max(50, this.interval * 0.8);
+    const host = this.#run('host', limit, () => this.deps.host.sample(t, v, 0));
+    const gpu = this.deps.gpu.devices.length ? this.#runGpu(limit) : Promise.resolve();
+    await Promise.all([host, gpu]);
+    for (const e of this.deps.gpu.drainEvents()) this.deps.onProviderEvent?.(e);
+    this.latestT = t;
+    this.ticks++;
+    this.#lastTickAt = Date.now();
+    this.deps.onSample(t, v);
+  }
+
+  async #run(name: string, limit: number, fn: () => void | Promise<void>): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const r = await Promise.race([Promise.resolve().then(fn), new Promise<typeof TIMEOUT>((res) => { timer = setTimeout(() => res(TIMEOUT), limit); })]);
+      if (r === TIMEOUT) throw new Error(`timed out after ${limit} ms`);
+      this.errors.delete(name);
+      if (name === 'host') { this.#hostFailures = 0; this.#setStatus('ready'); }
+      return true;
+    } catch (err) {
+      this.errors.set(name, (err as Error).message);
+      if (name === 'host' && ++this.#hostFailures >= 5) this.#setStatus('failed');
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * GPU reads run off the main thread (see nvml/worker.ts), so a hung driver call cannot block
+   * HTTP. While a read is still outstanding we do not queue another: that tick's GPU columns are
+   * null and the error says so, until the provider answers again.
+   */
+  #runGpu(limit: number): Promise<boolean> {
+    if (this.#gpuInFlight) {
+      this.errors.set('gpu', 'provider busy: previous read has not returned');
+      return Promise.resolve(false);
+    }
+    const p = this.deps.gpu.read();
+    this.#gpuInFlight = p;
+    p.finally(() => { if (this.#gpuInFlight === p) this.#gpuInFlight = null; }).catch(() => {});
+    const tickNo = this.ticks;
+    return this.#run('gpu', limit, async () => {
+      const r = await p;
+      // A read that finished after its tick timed out belongs to no row: drop it.
+      if (this.ticks !== tickNo) return;
+      this.values.set(r.values.subarray(0, this.values.length - this.gpuOffset), this.gpuOffset);
+      this.gpuExtras = r.extras;
+    });
+  }
+
+  #setStatus(s: AgentStatus) {
+    if (s === this.#status) return;
+    const prev = this.#status;
+    this.#status = s;
+    this.deps.onStatus?.(s, prev);
+  }
+}
