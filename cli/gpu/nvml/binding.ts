@@ -1,0 +1,287 @@
+/**
+ * Our NVML binding over bun:ffi. Init once, keep handles, read into preallocated buffers.
+ * NOT_SUPPORTED / NO_PERMISSION / FUNCTION_NOT_FOUND disable that field for that device for good
+ * (no retry every tick); GPU_IS_LOST marks the device lost and it is not called again.
+ * Runs inside the NVML worker (worker.ts): FFI calls are synchronous and real ones can block.
+ */
+import { dlopen, type Library } from 'bun:ffi';
+import { G, GPU_WIDTH } from '../../../shared/catalog.ts';
+import { decodeThrottle } from '../provider.ts';
+import { BUF, CLOCK, EVENT_DATA, EVENT_XID_CRITICAL, MEMORY_V1, MEMORY_V2, PCI_INFO_V3, PCIE, PROCESS, PROCESS_DETAIL_LIST_V1, RET, RET_NAMES, UTILIZATION } from './structs.ts';
+import { OPTIONAL, REQUIRED, type OptionalName } from './symbols.ts';
+
+export class NvmlError extends Error {
+  override name = 'NvmlError';
+  constructor(readonly code: number, readonly fn: string) { super(`${fn}: ${RET_NAMES[code] ?? `error ${code}`}`); }
+}
+
+/** Fields that can be switched off per device once the driver says it will never answer them. */
+const F = { util: 0, mem: 1, temp: 2, power: 3, limit: 4, fan: 5, clockSm: 6, clockMem: 7, enc: 8, dec: 9, energy: 10, pcie: 11, pstate: 12, throttle: 13, procs: 14, gprocs: 15, ecc: 16, mig: 17 } as const;
+type Field = keyof typeof F;
+
+interface Dev { index: number; handle: number; name: string; uuid: string; busId: string | null; memTotal: number | null; lost: boolean; off: number; mig: boolean | null }
+
+type Syms = Record<string, (...a: unknown[]) => number>;
+
+const dec = new TextDecoder();
+const cstr = (b: Uint8Array) => { const z = b.indexOf(0); return dec.decode(z < 0 ? b : b.subarray(0, z)); };
+
+export interface ProcessInfo { pid: number; gpu_mem: number | null; type: 'compute' | 'graphics' }
+
+export class Nvml {
+  readonly devices: Dev[] = [];
+  readonly driverVersion: string | null;
+  readonly cudaVersion: string | null;
+  readonly has: ReadonlySet<OptionalName>;
+  /** Process struct stride chosen from the exported symbols (nvml.md §5). */
+  readonly processApi: { compute: string | null; graphics: string | null; stride: number; detail: boolean };
+  #lib: Library<Record<string, never>>;
+  #s: Syms;
+  #u32 = new Uint32Array(2);
+  #u64 = new BigUint64Array(1);
+  #mem = new Uint8Array(MEMORY_V2.size);
+  #memView = new DataView(this.#mem.buffer);
+  #util = new Uint32Array(UTILIZATION.size / 4);
+  #lostEvents: number[] = [];
+  #eventSet: number | null = null;
+  #eventBuf = new Uint8Array(EVENT_DATA.size);
+
+  constructor(libPath: string | null) {
+    const candidates = libPath ? [libPath] : ['libnvidia-ml.so.1', 'libnvidia-ml.so'];
+    let lib: Library<typeof REQUIRED> | null = null;
+    let path = '';
+    const errors: string[] = [];
+    for (const c of candidates) {
+      try { lib = dlopen(c, REQUIRED); path = c; break; } catch (e) { errors.push(`${c}: ${(e as Error).message.split('\n')[0]}`); }
+    }
+    if (!lib) throw new Error(`cannot load NVML (${errors.join('; ')})`);
+    lib.close();
+    const has = new Set<OptionalName>();
+    for (const name of Object.keys(OPTIONAL) as OptionalName[]) {
+      try { dlopen(path, { [name]: OPTIONAL[name] }).close(); has.add(name); } catch { /* older driver: symbol absent */ }
+    }
+    this.has = has;
+    const table: Record<string, (typeof OPTIONAL)[OptionalName] | (typeof REQUIRED)[keyof typeof REQUIRED]> = { ...REQUIRED };
+    for (const n of has) table[n] = OPTIONAL[n];
+    this.#lib = dlopen(path, table) as never;
+    this.#s = this.#lib.symbols as unknown as Syms;
+
+    const r = this.#s.nvmlInit_v2!();
+    if (r !== RET.SUCCESS) { this.#lib.close(); throw new NvmlError(r, 'nvmlInit_v2'); }
+
+    const vb = new Uint8Array(BUF.driverVersion);
+    this.driverVersion = this.#s.nvmlSystemGetDriverVersion!(vb, vb.length) === 0 ? cstr(vb) : null;
+    let cuda: string | null = null;
+    if (has.has('nvmlSystemGetCudaDriverVersion') && this.#s.nvmlSystemGetCudaDriverVersion!(this.#u32) === 0) {
+      const v = this.#u32[0]!;
+      cuda = `${Math.floor(v / 1000)}.${Math.floor((v % 1000) / 10)}`;
+    }
+    this.cudaVersion = cuda;
+
+    // nvitop's rule: the detail-list symbol means _v3 is back to 24 bytes; _v3 plus the
+    // confidential-compute symbol without it is the 535.43–535.86 window with 32-byte entries.
+    const v3 = has.has('nvmlDeviceGetComputeRunningProcesses_v3');
+    const v2 = has.has('nvmlDeviceGetComputeRunningProcesses_v2');
+    const cc535 = v3 && !has.has('nvmlDeviceGetRunningProcessDetailList') && has.has('nvmlDeviceGetConfComputeMemSizeInfo');
+    this.processApi = v3
+      ? { compute: 'nvmlDeviceGetComputeRunningProcesses_v3', graphics: has.has('nvmlDeviceGetGraphicsRunningProcesses_v3') ? 'nvmlDeviceGetGraphicsRunningProcesses_v3' : null, stride: cc535 ? PROCESS.CC535 : PROCESS.V2, detail: !cc535 }
+      : v2
+        ? { compute: 'nvmlDeviceGetComputeRunningProcesses_v2', graphics: has.has('nvmlDeviceGetGraphicsRunningProcesses_v2') ? 'nvmlDeviceGetGraphicsRunningProcesses_v2' : null, stride: PROCESS.V2, detail: false }
+        : { compute: has.has('nvmlDeviceGetComputeRunningProcesses') ? 'nvmlDeviceGetComputeRunningProcesses' : null, graphics: null, stride: PROCESS.V1, detail: false };
+
+    this.#check(this.#s.nvmlDeviceGetCount_v2!(this.#u32), 'nvmlDeviceGetCount_v2');
+    const count = this.#u32[0]!;
+    const hbuf = new BigUint64Array(1);
+    const nb = new Uint8Array(BUF.name);
+    const ub = new Uint8Array(BUF.uuid);
+    for (let i = 0; i < count; i++) {
+      // A device NVML may not talk to (NO_PERMISSION, lost at start) is skipped; the rest still work.
+      if (this.#s.nvmlDeviceGetHandleByIndex_v2!(i, hbuf) !== RET.SUCCESS) continue;
+      const handle = Number(hbuf[0]);
+      nb.fill(0); ub.fill(0);
+      const name = this.#s.nvmlDeviceGetName!(handle, nb, nb.length) === 0 ? cstr(nb) : `GPU ${i}`;
+      const uuid = this.#s.nvmlDeviceGetUUID!(handle, ub, ub.length) === 0 ? cstr(ub) : `GPU-index-${i}`;
+      let busId: string | null = null;
+      if (has.has('nvmlDeviceGetPciInfo_v3')) {
+        const pb = new Uint8Array(PCI_INFO_V3.size);
+        if (this.#s.nvmlDeviceGetPciInfo_v3!(handle, pb) === 0) busId = cstr(pb.subarray(PCI_INFO_V3.busId, PCI_INFO_V3.busId + PCI_INFO_V3.busIdLen));
+      }
+      const dev: Dev = { index: i, handle, name, uuid, busId, memTotal: null, lost: false, off: 0, mig: null };
+      if (has.has('nvmlDeviceGetMigMode') && this.#ok(dev, 'mig', this.#s.nvmlDeviceGetMigMode!(handle, this.#u32, this.#u32.subarray(1)))) dev.mig = this.#u32[0] === 1;
+      this.#readMemory(dev);
+      this.devices.push(dev);
+    }
+  }
+
+  #check(r: number, fn: string) { if (r !== RET.SUCCESS) throw new NvmlError(r, fn); }
+
+  /** true on success; remembers permanent refusals per device and field, and loss of the device. */
+  #ok(d: Dev, f: Field, r: number): boolean {
+    if (r === RET.SUCCESS) return true;
+    if (r === RET.NOT_SUPPORTED || r === RET.NO_PERMISSION || r === RET.FUNCTION_NOT_FOUND) d.off |= 1 << F[f];
+    else if (r === RET.GPU_IS_LOST && !d.lost) { d.lost = true; this.#lostEvents.push(d.index); }
+    return false;
+  }
+  #on(d: Dev, f: Field) { return !d.lost && !(d.off & (1 << F[f])); }
+  /** Which fields a device has stopped answering (for tests and /v1/info debugging). */
+  disabled(i: number): string[] { const d = this.devices[i]!; return (Object.keys(F) as Field[]).filter((f) => d.off & (1 << F[f])); }
+  drainLost(): number[] { return this.#lostEvents.splice(0); }
+
+  #readMemory(d: Dev): [number, number] | null {
+    if (!this.#on(d, 'mem')) return null;
+    const s = this.#s;
+    if (this.has.has('nvmlDeviceGetMemoryInfo_v2')) {
+      this.#mem.fill(0);
+      this.#memView.setUint32(MEMORY_V2.version, MEMORY_V2.VERSION, true);
+      const r = s.nvmlDeviceGetMemoryInfo_v2!(d.handle, this.#mem);
+      if (r === RET.SUCCESS) {
+        const total = Number(this.#memView.getBigUint64(MEMORY_V2.total, true));
+        d.memTotal = total;
+        return [Number(this.#memView.getBigUint64(MEMORY_V2.used, true)), total];
+      }
+      if (r === RET.GPU_IS_LOST) { this.#ok(d, 'mem', r); return null; }
+      // Any other refusal of v2 (e.g. an old driver's FUNCTION_NOT_FOUND): fall back to v1 for good.
+      (this.has as Set<OptionalName>).delete('nvmlDeviceGetMemoryInfo_v2');
+    }
+    if (!this.#ok(d, 'mem', s.nvmlDeviceGetMemoryInfo!(d.handle, this.#mem))) return null;
+    const total = Number(this.#memView.getBigUint64(MEMORY_V1.total, true));
+    d.memTotal = total;
+    return [Number(this.#memView.getBigUint64(MEMORY_V1.used, true)), total];
+  }
+
+  #u32call(d: Dev, f: Field, fn: string, ...args: unknown[]): number {
+    const sym = this.#s[fn];
+    if (!sym || !this.#on(d, f)) return NaN;
+    return this.#ok(d, f, sym(d.handle, ...args, this.#u32)) ? this.#u32[0]! : NaN;
+  }
+
+  /**
+   * The per-tick read: writes GPU_WIDTH values per device into `out` (NaN = unsupported or lost)
+   * and the cheap non-numeric state into `state`. PCIe is left to readSlow().
+   */
+  readFast(out: Float64Array, state: { pstate: string | null; throttle: string[]; lost: boolean; mig: boolean | null }[]) {
+    const s = this.#s;
+    for (let i = 0; i < this.devices.length; i++) {
+      const d = this.devices[i]!;
+      const o = i * GPU_WIDTH;
+      out.fill(NaN, o, o + GPU_WIDTH - 2); // keep the two PCIe columns the slow reader filled
+      out[o + G.energy] = NaN;
+      const st = state[i]!;
+      if (this.#on(d, 'util') && this.#ok(d, 'util', s.nvmlDeviceGetUtilizationRates!(d.handle, this.#util))) {
+        out[o + G.util] = this.#util[0]!;
+        out[o + G['mem_bw.util']] = this.#util[1]!;
+      }
+      const mem = this.#readMemory(d);
+      if (mem) { out[o + G['mem.used']] = mem[0]; out[o + G['mem.total']] = mem[1]; }
+      out[o + G.temp] = this.#u32call(d, 'temp', 'nvmlDeviceGetTemperature', 0);
+      out[o + G.power] = this.#u32call(d, 'power', 'nvmlDeviceGetPowerUsage') / 1000;
+      out[o + G['power.limit']] = this.#u32call(d, 'limit', 'nvmlDeviceGetEnforcedPowerLimit') / 1000;
+      out[o + G.fan] = this.#u32call(d, 'fan', 'nvmlDeviceGetFanSpeed');
+      out[o + G['clock.sm']] = this.#u32call(d, 'clockSm', 'nvmlDeviceGetClockInfo', CLOCK.SM);
+      out[o + G['clock.mem']] = this.#u32call(d, 'clockMem', 'nvmlDeviceGetClockInfo', CLOCK.MEM);
+      out[o + G['enc.util']] = this.#encDec(d, 'enc', 'nvmlDeviceGetEncoderUtilization');
+      out[o + G['dec.util']] = this.#encDec(d, 'dec', 'nvmlDeviceGetDecoderUtilization');
+      if (this.has.has('nvmlDeviceGetTotalEnergyConsumption') && this.#on(d, 'energy') && this.#ok(d, 'energy', s.nvmlDeviceGetTotalEnergyConsumption!(d.handle, this.#u64))) {
+        out[o + G.energy] = Number(this.#u64[0]) / 1000; // mJ → J
+      }
+      const ps = this.#u32call(d, 'pstate', 'nvmlDeviceGetPerformanceState');
+      st.pstate = Number.isFinite(ps) && ps < 32 ? `P${ps}` : null;
+      const reasons = this.has.has('nvmlDeviceGetCurrentClocksEventReasons') ? 'nvmlDeviceGetCurrentClocksEventReasons' : 'nvmlDeviceGetCurrentClocksThrottleReasons';
+      st.throttle = this.#s[reasons] && this.#on(d, 'throttle') && this.#ok(d, 'throttle', this.#s[reasons]!(d.handle, this.#u64)) ? decodeThrottle(this.#u64[0]!) : [];
+      st.lost = d.lost;
+      st.mig = d.mig;
+      if (d.lost) out.fill(NaN, o, o + GPU_WIDTH);
+    }
+  }
+
+  #encDec(d: Dev, f: 'enc' | 'dec', fn: string): number {
+    const sym = this.#s[fn];
+    if (!sym || !this.#on(d, f)) return NaN;
+    return this.#ok(d, f, sym(d.handle, this.#u32, this.#u32.subarray(1))) ? this.#u32[0]! : NaN;
+  }
+
+  /** PCIe throughput: each call samples for ~20 ms inside the driver, hence the slow cadence. Writes B/s. */
+  readPcie(i: number): [number, number] {
+    const d = this.devices[i]!;
+    const tx = this.#u32call(d, 'pcie', 'nvmlDeviceGetPcieThroughput', PCIE.TX_BYTES);
+    const rx = this.#u32call(d, 'pcie', 'nvmlDeviceGetPcieThroughput', PCIE.RX_BYTES);
+    return [rx * 1000, tx * 1000]; // KB/s → B/s
+  }
+
+  readEcc(i: number): { corrected: number | null; uncorrected: number | null } | null {
+    const d = this.devices[i]!;
+    if (!this.has.has('nvmlDeviceGetTotalEccErrors') || !this.#on(d, 'ecc')) return null;
+    const s = this.#s.nvmlDeviceGetTotalEccErrors!;
+    // errorType CORRECTED=0 / UNCORRECTED=1, counterType VOLATILE=0 (since driver load).
+    const c = this.#ok(d, 'ecc', s(d.handle, 0, 0, this.#u64)) ? Number(this.#u64[0]) : null;
+    const u = this.#on(d, 'ecc') && this.#ok(d, 'ecc', s(d.handle, 1, 0, this.#u64)) ? Number(this.#u64[0]) : null;
+    return c === null && u === null ? null : { corrected: c, uncorrected: u };
+  }
+
+  /** Running compute and graphics processes; sanity-checks entries against a wrong stride. */
+  readProcesses(i: number): ProcessInfo[] {
+    const d = this.devices[i]!;
+    const out: ProcessInfo[] = [];
+    const api = this.processApi;
+    if (api.compute && this.#on(d, 'procs')) this.#listProcs(d, 'procs', api.compute, 'compute', out);
+    if (api.graphics && this.#on(d, 'gprocs')) this.#listProcs(d, 'gprocs', api.graphics, 'graphics', out);
+    // A process that is both compute and graphics shows once, as compute.
+    const seen = new Set<number>();
+    return out.filter((p) => (seen.has(p.pid) ? false : (seen.add(p.pid), true)));
+  }
+
+  #listProcs(d: Dev, f: Field, fn: string, type: 'compute' | 'graphics', out: ProcessInfo[]) {
+    const sym = this.#s[fn]!;
+    const count = new Uint32Array(1);
+    let r = sym(d.handle, count, null);
+    if (r === RET.SUCCESS) return; // none running
+    for (let attempt = 0; attempt < 3 && r === RET.INSUFFICIENT_SIZE; attempt++) {
+      const cap = count[0]! * 2 + 5; // the list changes between calls: over-allocate
+      const buf = new Uint8Array(cap * this.processApi.stride);
+      count[0] = cap;
+      r = sym(d.handle, count, buf);
+      if (r === RET.SUCCESS) {
+        const v = new DataView(buf.buffer);
+        for (let k = 0; k < count[0]!; k++) {
+          const o = k * this.processApi.stride;
+          const pid = v.getUint32(o + PROCESS.pid, true);
+          const mem = v.getBigUint64(o + PROCESS.usedGpuMemory, true);
+          if (pid === 0) continue;
+          // ULLONG_MAX = not available (WDDM); more than the card holds = a stride mismatch.
+          const bytes = mem === 0xffffffffffffffffn || (d.memTotal !== null && Number(mem) > d.memTotal) ? null : Number(mem);
+          out.push({ pid, gpu_mem: bytes, type });
+        }
+        return;
+      }
+    }
+    this.#ok(d, f, r);
+  }
+
+  /** XID critical errors through an event set; polls with timeout 0 unless `waitMs` is given (only in the worker). */
+  pollXid(waitMs = 0): { index: number; xid: number }[] {
+    const s = this.#s;
+    if (!s.nvmlEventSetCreate || !s.nvmlEventSetWait_v2 || !s.nvmlDeviceRegisterEvents) return [];
+    if (this.#eventSet === null) {
+      const b = new BigUint64Array(1);
+      if (s.nvmlEventSetCreate(b) !== 0) return [];
+      this.#eventSet = Number(b[0]);
+      for (const d of this.devices) s.nvmlDeviceRegisterEvents(d.handle, EVENT_XID_CRITICAL, this.#eventSet);
+    }
+    const out: { index: number; xid: number }[] = [];
+    const v = new DataView(this.#eventBuf.buffer);
+    for (let k = 0; k < 16; k++) {
+      const r = s.nvmlEventSetWait_v2(this.#eventSet, this.#eventBuf, k === 0 ? waitMs : 0);
+      if (r !== RET.SUCCESS) break;
+      if ((v.getBigUint64(EVENT_DATA.eventType, true) & EVENT_XID_CRITICAL) === 0n) continue;
+      const handle = Number(v.getBigUint64(EVENT_DATA.device, true));
+      const d = this.devices.find((x) => x.handle === handle);
+      if (d) out.push({ index: d.index, xid: Number(v.getBigUint64(EVENT_DATA.eventData, true)) });
+    }
+    return out;
+  }
+
+  close() {
+    try { if (this.#eventSet !== null) this.#s.nvmlEventSetFree?.(this.#eventSet); this.#s.nvmlShutdown!(); } catch { /* shutting down */ }
+    this.#lib.close();
+  }
+}

@@ -1,0 +1,105 @@
+/** The NVML provider on the main thread: two workers (fast per-tick reads, slow blocking reads), merged. */
+import { G, GPU_WIDTH } from '../../../shared/catalog.ts';
+import type { DeviceInfo } from '../../../shared/wire.ts';
+import { emptyExtras, type GpuExtras, type GpuProvider, type GpuReading, type ProviderEvent } from '../provider.ts';
+
+export interface NvmlOptions { lib: string | null; intervalMs: number; slowMs?: number; initTimeoutMs?: number }
+
+interface Ready { op: 'ready'; driver: string | null; cuda: string | null; devices: Omit<DeviceInfo, 'provider'>[]; processApi: unknown }
+
+function spawn(opts: NvmlOptions, role: 'fast' | 'slow'): Promise<{ worker: Worker; ready: Ready }> {
+  const worker = new Worker(new URL('./worker.ts', import.meta.url).href);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { worker.terminate(); reject(new Error('NVML init timed out')); }, opts.initTimeoutMs ?? 10_000);
+    worker.onmessage = (e) => {
+      clearTimeout(timer);
+      if (e.data.op === 'ready') resolve({ worker, ready: e.data });
+      else { worker.terminate(); reject(new Error(e.data.message)); }
+    };
+    worker.onerror = (e) => { clearTimeout(timer); worker.terminate(); reject(new Error(e.message)); };
+    worker.postMessage({ op: 'init', lib: opts.lib, role, slowMs: opts.slowMs ?? Math.max(5000, opts.intervalMs) });
+  });
+}
+
+export async function openNvml(opts: NvmlOptions): Promise<GpuProvider> {
+  const fast = await spawn(opts, 'fast');
+  const slow = await spawn(opts, 'slow').catch(() => null);
+  return new NvmlProvider(fast.worker, slow?.worker ?? null, fast.ready);
+}
+
+class NvmlProvider implements GpuProvider {
+  readonly kind = 'nvml' as const;
+  readonly devices: DeviceInfo[];
+  readonly driverVersion: string | null;
+  readonly cudaVersion: string | null;
+  readonly processApi: unknown;
+  disabled: string[][] = [];
+  #seq = 0;
+  #pending = new Map<number, (r: GpuReading) => void>();
+  #events: ProviderEvent[] = [];
+  #lost = new Set<number>();
+  #pcie: Float64Array;
+  #slowExtras: { processes: GpuExtras['processes']; ecc: GpuExtras['ecc'] }[];
+
+  constructor(private fast: Worker, private slow: Worker | null, ready: Ready) {
+    this.devices = ready.devices.map((d) => ({ ...d, provider: 'nvml' }));
+    this.driverVersion = ready.driver;
+    this.cudaVersion = ready.cuda;
+    this.processApi = ready.processApi;
+    this.#pcie = new Float64Array(this.devices.length * 2).fill(NaN);
+    this.#slowExtras = this.devices.map(() => ({ processes: [], ecc: null }));
+    fast.onmessage = (e) => {
+      const m = e.data;
+      if (m.op !== 'reading') return;
+      this.#noteLost(m.lost);
+      this.disabled = m.disabled;
+      const values: Float64Array = m.values;
+      for (let i = 0; i < this.devices.length; i++) {
+        if (this.#lost.has(this.devices[i]!.index)) continue;
+        values[i * GPU_WIDTH + G['pcie.rx']] = this.#pcie[2 * i]!;
+        values[i * GPU_WIDTH + G['pcie.tx']] = this.#pcie[2 * i + 1]!;
+      }
+      const extras: GpuExtras[] = m.state.map((s: { pstate: string | null; throttle: string[]; lost: boolean; mig: boolean | null }, i: number) => ({
+        ...emptyExtras(), ...s, processes: s.lost ? [] : this.#slowExtras[i]!.processes, ecc: this.#slowExtras[i]!.ecc,
+      }));
+      this.#pending.get(m.seq)?.({ values, extras });
+      this.#pending.delete(m.seq);
+    };
+    fast.onerror = (e) => this.#events.push({ kind: 'provider_error', message: `NVML worker error: ${e.message}` });
+    if (slow) {
+      slow.onmessage = (e) => {
+        const m = e.data;
+        if (m.op === 'slow') {
+          this.#noteLost(m.lost);
+          this.#pcie = m.pcie;
+          this.#slowExtras = m.processes.map((p: GpuExtras['processes'], i: number) => ({ processes: p, ecc: m.ecc[i] }));
+        } else if (m.op === 'xid') {
+          for (const x of m.xids) this.#events.push({ kind: 'xid', index: x.index, uuid: this.devices.find((d) => d.index === x.index)?.uuid ?? '', xid: x.xid });
+        }
+      };
+    }
+  }
+
+  #noteLost(indices: number[]) {
+    for (const i of indices) {
+      if (this.#lost.has(i)) continue;
+      this.#lost.add(i);
+      this.#events.push({ kind: 'gpu_lost', index: i, uuid: this.devices.find((d) => d.index === i)?.uuid ?? '' });
+    }
+  }
+
+  read(): Promise<GpuReading> {
+    const seq = ++this.#seq;
+    return new Promise((resolve) => {
+      this.#pending.set(seq, resolve);
+      this.fast.postMessage({ op: 'read', seq });
+    });
+  }
+
+  drainEvents() { return this.#events.splice(0); }
+
+  close() {
+    this.fast.terminate();
+    this.slow?.terminate();
+  }
+}
