@@ -29,7 +29,9 @@ export async function serve(flags: Record<string, ParsedValue>) {
   const tls = cfg.tlsCert ? readTls(cfg) : null;
   const host = openHost();
   const { provider, notes } = await selectProvider(cfg);
-  const agent = new Agent({ hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, host, gpu: provider, providerNotes: notes });
+  // Per-client stream queue bound; an environment knob for tests and tight-memory hosts.
+  const queue = Number(process.env.GPULSE_STREAM_QUEUE_BYTES) || undefined;
+  const agent = new Agent({ hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue } });
   readInventory().then((inv) => { agent.inventory = inv; });
 
   let history: HistoryFile | null = null;

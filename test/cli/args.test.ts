@@ -1,0 +1,75 @@
+import { describe, expect, test } from 'bun:test';
+import { statSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, serveConfig, UsageError } from '../../cli/args.ts';
+import { loadToken } from '../../cli/token.ts';
+import { BUN, ROOT, tmp } from '../helpers.ts';
+
+const cfg = (argv: string[], env: Record<string, string> = {}) => serveConfig(parseArgs(argv, env).flags, { hostname: 'h', dataDir: '/d' });
+
+describe('flags', () => {
+  test('defaults follow the contract', () => {
+    const c = cfg([]);
+    expect(c).toMatchObject({ bind: '127.0.0.1', port: 9740, intervalMs: 1000, retentionMs: 86_400_000, gpu: 'auto', ollama: 'http://127.0.0.1:11434', dataDir: '/d', noAuth: false });
+  });
+  test('env GPULSE_<FLAG> applies and the flag wins', () => {
+    expect(cfg([], { GPULSE_PORT: '1234', GPULSE_INTERVAL: '500ms' })).toMatchObject({ port: 1234, intervalMs: 500 });
+    expect(cfg(['--port', '99'], { GPULSE_PORT: '1234' }).port).toBe(99);
+  });
+  test('--flag=value, repeatable --allow-origin, --ollama off', () => {
+    const c = cfg(['--interval=0.1s', '--allow-origin', 'https://a.example', '--allow-origin=http://b:8080', '--ollama', 'off']);
+    expect(c.intervalMs).toBe(100);
+    expect(c.allowOrigins).toEqual(['https://a.example', 'http://b:8080']);
+    expect(c.ollama).toBeNull();
+  });
+  test.each([
+    [['--port', 'abc'], '--port'], [['--port', '70000'], '--port'], [['--interval', '50ms'], '--interval'], [['--interval', 'soon'], '--interval'],
+    [['--retention', '0'], '--retention'], [['--gpu', 'cuda'], '--gpu'], [['--bogus'], '--bogus'], [['--port'], '--port'],
+    [['--no-auth', '--bind', '0.0.0.0'], '--no-auth'], [['--tls-cert', 'c.pem'], '--tls-key'], [['--tls-key', 'k.pem'], '--tls-cert'],
+    [['--client-ca', 'ca.pem'], '--client-ca'], [['--allow-origin', 'https://x/path'], '--allow-origin'], [['-p', '1'], '-p'],
+  ])('%p is a usage error naming %p', (argv, name) => {
+    expect(() => cfg(argv)).toThrow(UsageError);
+    expect(() => cfg(argv)).toThrow(name);
+  });
+  test('--no-auth is allowed on loopback', () => expect(cfg(['--no-auth', '--bind', '127.0.0.1']).noAuth).toBe(true));
+  test('a bad env value names the variable', () => expect(() => cfg([], { GPULSE_INTERVAL: 'x' })).toThrow('GPULSE_INTERVAL'));
+});
+
+describe('the binary', () => {
+  const run = (args: string[], env: Record<string, string> = {}) => Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), ...args], { env: { PATH: process.env.PATH!, HOME: tmp(), ...env } });
+  test('bad flags exit 2 with one line naming the flag', () => {
+    const r = run(['serve', '--interval', 'fast']);
+    expect(r.exitCode).toBe(2);
+    const err = r.stderr.toString().trim();
+    expect(err.split('\n')).toHaveLength(1);
+    expect(err).toContain('--interval');
+  });
+  test('unknown command exits 2', () => expect(run(['frobnicate']).exitCode).toBe(2));
+  test('--version and --help exit 0', () => {
+    expect(run(['--version']).stdout.toString()).toMatch(/^gpulse \d+\.\d+\.\d+/);
+    expect(run(['--help']).stdout.toString()).toContain('snapshot');
+  });
+  test('token: created 0600 with 256 bits, stable, and rotated on request', () => {
+    const home = tmp();
+    const env = { XDG_CONFIG_HOME: join(home, 'cfg') };
+    const a = run(['token'], env).stdout.toString().trim();
+    expect(Buffer.from(a, 'base64url').length).toBe(32);
+    const file = join(home, 'cfg/gpulse/token');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(run(['token'], env).stdout.toString().trim()).toBe(a);
+    const b = run(['token', '--rotate'], env).stdout.toString().trim();
+    expect(b).not.toBe(a);
+    expect(run(['token'], env).stdout.toString().trim()).toBe(b);
+  });
+  test('pair prints a link with the agent URL and token in the fragment', () => {
+    const home = tmp();
+    const out = run(['pair', '--url', 'http://gpu1.local:9740'], { XDG_CONFIG_HOME: home, GPULSE_TOKEN: 'abcdefghijklmnop1234' }).stdout.toString().trim();
+    expect(out).toBe('http://gpu1.local:9740/#/add?url=http%3A%2F%2Fgpu1.local%3A9740&token=abcdefghijklmnop1234');
+  });
+  test('a world-readable token file is refused', () => {
+    const f = join(tmp(), 'tok');
+    writeFileSync(f, 'x'.repeat(40));
+    chmodSync(f, 0o644);
+    expect(() => loadToken(f, {})).toThrow(/chmod 600/);
+  });
+});
