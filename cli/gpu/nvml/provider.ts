@@ -7,8 +7,14 @@ export interface NvmlOptions { lib: string | null; intervalMs: number; slowMs?: 
 
 interface Ready { op: 'ready'; driver: string | null; cuda: string | null; devices: Omit<DeviceInfo, 'provider'>[]; processApi: unknown }
 
+/**
+ * In `bun build --compile` output the worker is a second entry point, stored under its path
+ * relative to the entry points' common root (the repo root); from source it sits beside us.
+ */
+const workerUrl = () => (import.meta.url.startsWith('file:///$bunfs/') ? './cli/gpu/nvml/worker.ts' : new URL('./worker.ts', import.meta.url).href);
+
 function spawn(opts: NvmlOptions, role: 'fast' | 'slow'): Promise<{ worker: Worker; ready: Ready }> {
-  const worker = new Worker(new URL('./worker.ts', import.meta.url).href);
+  const worker = new Worker(workerUrl());
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { worker.terminate(); reject(new Error('NVML init timed out')); }, opts.initTimeoutMs ?? 10_000);
     worker.onmessage = (e) => {

@@ -1,0 +1,65 @@
+/** The shell: hash routes (#/, #/e/:id?range=, #/add?url=&token=, #/settings), keyboard, notices. */
+import { useEffect, useState } from 'preact/hooks';
+import type { AppState } from './lib/state.ts';
+import { AddForm } from './ui/add.tsx';
+import { HostView, RANGES, type View } from './ui/host.tsx';
+import { Overview } from './ui/overview.tsx';
+import { Settings } from './ui/settings.tsx';
+
+type Route = { name: 'overview' } | { name: 'host'; id: string; view: View } | { name: 'add' } | { name: 'settings'; fix?: string };
+
+export function parseRoute(hash: string): Route {
+  const [path, query = ''] = hash.replace(/^#/, '').split('?');
+  const q = new URLSearchParams(query);
+  const m = /^\/e\/([\w-]+)$/.exec(path ?? '');
+  if (m) {
+    const from = Number(q.get('from')), to = Number(q.get('to'));
+    return { name: 'host', id: m[1]!, view: { range: q.get('range') ?? '1h', ...(from > 0 && to > from ? { from, to } : {}) } };
+  }
+  if (path === '/add') return { name: 'add' };
+  if (path === '/settings') return { name: 'settings', fix: q.get('fix') ?? undefined };
+  return { name: 'overview' };
+}
+
+export function App({ app, sameOrigin }: { app: AppState; sameOrigin: boolean }) {
+  const [, force] = useState(0);
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => app.subscribe(() => force((x) => x + 1)), []);
+  useEffect(() => {
+    const on = () => setHash(location.hash);
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  const navigate = (h: string) => { location.hash = h; };
+  const route = parseRoute(hash);
+
+  useEffect(() => {
+    const key = (e: KeyboardEvent) => {
+      if ((e.target as HTMLElement)?.tagName === 'INPUT') { if (e.key === 'Escape') (e.target as HTMLElement).blur(); return; }
+      if (e.key === 'Escape') navigate('#/');
+      else if (e.key === '/') { e.preventDefault(); document.getElementById('filter')?.focus(); }
+      else if (route.name === 'host' && /^[1-9]$/.test(e.key)) navigate(`#/e/${route.id}?range=${RANGES[Number(e.key) - 1]![0]}`);
+    };
+    addEventListener('keydown', key);
+    return () => removeEventListener('keydown', key);
+  }, [hash]);
+
+  const setView = (id: string) => (v: View) => navigate(`#/e/${id}?range=${v.range}${v.from ? `&from=${v.from}&to=${v.to}` : ''}`);
+  return (
+    <>
+      <header class="top">
+        <a href="#/" class="logo">gpulse</a>
+        <nav><a href="#/">Overview</a><a href="#/add">Add</a><a href="#/settings">Settings</a></nav>
+        <span class="spacer" />
+        <span class="muted small" title="this tab holds the connections and writes history">{app.leader ? '' : 'follower tab'}</span>
+      </header>
+      {app.notice && <div class="notice" role="status">{app.notice} <button onClick={() => { app.notice = null; app.emit(); }}>dismiss</button></div>}
+      <main>
+        {route.name === 'overview' && <Overview app={app} />}
+        {route.name === 'host' && <HostView app={app} id={route.id} view={route.view} setView={setView(route.id)} />}
+        {route.name === 'add' && <AddForm app={app} navigate={navigate} sameOrigin={sameOrigin} />}
+        {route.name === 'settings' && <Settings app={app} fix={route.fix} />}
+      </main>
+    </>
+  );
+}

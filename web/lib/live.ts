@@ -1,0 +1,178 @@
+/**
+ * One connection per endpoint (held by the leader tab): fetch + streaming body (EventSource cannot
+ * send Authorization), SSE parsing, reconnect with backoff, resume from the last stored sample so
+ * the agent replays the gap, and a full backfill from /v1/history when an endpoint is new.
+ */
+import type { History, Info } from '../../shared/wire.ts';
+import { SseParser } from '../../shared/sse.ts';
+import { backoffMs } from './backoff.ts';
+
+export type EndpointStatus =
+  | { kind: 'connecting'; attempt: number }
+  | { kind: 'live'; lastT: number }
+  | { kind: 'stale'; lastT: number }
+  | { kind: 'offline'; retryAt: number; attempt: number; message: string }
+  | { kind: 'unauthorized' }
+  | { kind: 'error'; message: string; retryAt: number; attempt: number };
+
+export type Schema = Pick<Info, 'version' | 'hostname' | 'interval_ms' | 'retention_s' | 'capacity' | 'provider' | 'driver_version' | 'cuda_version' | 'host' | 'devices' | 'series'>;
+
+export interface LiveHandlers {
+  status(s: EndpointStatus): void;
+  schema(s: Schema): void;
+  /** Rows in time order; `replay` marks rows the agent resent to fill a gap. */
+  rows(keys: string[], rows: (number | null)[][], replay: boolean): void;
+  snapshot(extras: unknown): void;
+  event(e: unknown): void;
+}
+
+export interface LiveOptions { url: string; token: string; resumeFrom: () => Promise<number | null>; fetchImpl?: typeof fetch; maxFrameBytes?: number }
+
+/** A frame is trusted only if it is an array of finite numbers or nulls, of the schema's width. */
+export function validRow(row: unknown, width: number): row is (number | null)[] {
+  if (!Array.isArray(row) || row.length !== width + 1 || typeof row[0] !== 'number' || !Number.isFinite(row[0]) || row[0] <= 0) return false;
+  for (let i = 1; i < row.length; i++) { const v = row[i]; if (v !== null && (typeof v !== 'number' || !Number.isFinite(v))) return false; }
+  return true;
+}
+
+export function validSchema(s: unknown): s is Schema {
+  const o = s as Schema;
+  return !!o && typeof o === 'object' && Array.isArray(o.series) && o.series.every((x) => x && typeof x.key === 'string' && typeof x.unit === 'string')
+    && typeof o.interval_ms === 'number' && o.interval_ms > 0 && Array.isArray(o.devices);
+}
+
+export class LiveConnection {
+  #abort: AbortController | null = null;
+  #stopped = false;
+  #attempt = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #staleTimer: ReturnType<typeof setInterval> | null = null;
+  #schema: Schema | null = null;
+  #lastT = 0;
+  #status: EndpointStatus = { kind: 'connecting', attempt: 0 };
+
+  constructor(readonly opts: LiveOptions, readonly on: LiveHandlers) {}
+
+  start() {
+    this.#stopped = false;
+    void this.#connect();
+    this.#staleTimer = setInterval(() => this.#checkStale(), 1000);
+  }
+
+  stop() {
+    this.#stopped = true;
+    this.#abort?.abort();
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#staleTimer) clearInterval(this.#staleTimer);
+  }
+
+  /** Reconnect now (e.g. the browser came back online, or the user fixed the token). */
+  kick() { if (this.#timer) clearTimeout(this.#timer); this.#abort?.abort(); this.#attempt = 0; void this.#connect(); }
+
+  #set(s: EndpointStatus) { this.#status = s; this.on.status(s); }
+
+  #checkStale() {
+    const s = this.#status;
+    if (s.kind === 'live' && this.#schema && Date.now() - s.lastT > 3 * this.#schema.interval_ms + 1000) this.#set({ kind: 'stale', lastT: s.lastT });
+  }
+
+  #headers(): Record<string, string> { return { authorization: `Bearer ${this.opts.token}` }; }
+
+  async #connect() {
+    if (this.#stopped) return;
+    this.#abort?.abort();
+    const abort = (this.#abort = new AbortController());
+    const f = this.opts.fetchImpl ?? fetch;
+    const base = this.opts.url.replace(/\/$/, '');
+    this.#set({ kind: 'connecting', attempt: this.#attempt });
+    try {
+      let since = await this.opts.resumeFrom();
+      if (since === null) since = await this.#backfill(base, abort.signal);
+      const res = await f(`${base}/v1/stream${since ? `?since=${since}` : ''}`, { headers: this.#headers(), signal: abort.signal, cache: 'no-store' });
+      if (res.status === 401) { this.#set({ kind: 'unauthorized' }); return; }
+      if (!res.ok || !res.body) throw new HttpError(res.status, await errorText(res));
+      await this.#read(res.body, abort.signal);
+      if (!this.#stopped && !abort.signal.aborted) throw new Error('stream ended');
+    } catch (e) {
+      if (this.#stopped || abort.signal.aborted) return;
+      const err = e as Error;
+      const attempt = this.#attempt++;
+      const retryAt = Date.now() + backoffMs(attempt);
+      const msg = describe(err);
+      if (err instanceof HttpError) this.#set({ kind: 'error', message: msg, retryAt, attempt });
+      else this.#set({ kind: 'offline', retryAt, attempt, message: msg });
+      this.#timer = setTimeout(() => void this.#connect(), retryAt - Date.now());
+    }
+  }
+
+  /** First contact: the agent's whole buffer, columnar, in one request. Returns the newest time. */
+  async #backfill(base: string, signal: AbortSignal): Promise<number | null> {
+    const f = this.opts.fetchImpl ?? fetch;
+    const res = await f(`${base}/v1/history`, { headers: this.#headers(), signal, cache: 'no-store' });
+    if (res.status === 401) throw new HttpError(401, 'unauthorized');
+    if (!res.ok) throw new HttpError(res.status, await errorText(res));
+    const h = (await res.json()) as History;
+    if (!Array.isArray(h.t) || typeof h.series !== 'object') throw new Error('malformed history');
+    const keys = Object.keys(h.series);
+    const rows: (number | null)[][] = [];
+    for (let i = 0; i < h.t.length; i++) {
+      const row: (number | null)[] = [h.t[i]!];
+      for (const k of keys) { const v = h.series[k]![i]; row.push(typeof v === 'number' && Number.isFinite(v) ? v : null); }
+      rows.push(row);
+    }
+    if (rows.length) this.on.rows(keys, rows, true);
+    return h.t.length ? h.t[h.t.length - 1]! : null;
+  }
+
+  async #read(body: ReadableStream<Uint8Array>, signal: AbortSignal) {
+    const parser = new SseParser();
+    const dec = new TextDecoder();
+    const reader = body.getReader();
+    const max = this.opts.maxFrameBytes ?? 8 << 20;
+    let batch: (number | null)[][] = [];
+    const flush = (replay: boolean) => { if (batch.length && this.#schema) { this.on.rows(this.#schema.series.map((s) => s.key), batch, replay); batch = []; } };
+    while (!signal.aborted) {
+      const r = await reader.read();
+      if (r.done) break;
+      for (const m of parser.push(dec.decode(r.value, { stream: true }))) {
+        if (m.data.length > max) continue; // a huge frame is dropped, not parsed
+        let data: unknown;
+        try { data = JSON.parse(m.data); } catch { continue; }
+        if (m.event === 'schema') {
+          if (!validSchema(data)) { this.#set({ kind: 'error', message: 'agent sent a malformed schema', retryAt: Date.now() + 30_000, attempt: this.#attempt }); throw new Error('malformed schema'); }
+          flush(true);
+          this.#schema = data;
+          this.on.schema(data);
+        } else if (m.event === 'sample') {
+          if (!this.#schema || !validRow(data, this.#schema.series.length) || data[0]! <= this.#lastT) continue;
+          this.#lastT = data[0] as number;
+          batch.push(data);
+        } else if (m.event === 'snapshot') this.on.snapshot(data);
+        else if (m.event === 'event') this.on.event(data);
+      }
+      // Everything parsed from one network chunk goes out as one batch; replays arrive as one big chunk.
+      if (batch.length) {
+        const replay = batch.length > 1;
+        const lastT = batch[batch.length - 1]![0] as number;
+        flush(replay);
+        this.#attempt = 0;
+        this.#set({ kind: 'live', lastT: replay ? Math.max(lastT, Date.now() - 1) : lastT });
+      }
+    }
+  }
+}
+
+class HttpError extends Error { constructor(readonly status: number, message: string) { super(`HTTP ${status}: ${message}`); } }
+
+async function errorText(res: Response): Promise<string> {
+  try { const j = await res.json(); return typeof j?.error === 'string' ? j.error : res.statusText; } catch { return res.statusText; }
+}
+
+/** Turns browser network errors into something a person can act on. */
+export function describe(err: Error): string {
+  const m = err.message || String(err);
+  if (/local network|loopback|address space|ERR_BLOCKED_BY_LOCAL_NETWORK/i.test(m)) return 'the browser blocked the connection (local network permission): allow it in the site settings';
+  if (/mixed content/i.test(m)) return 'blocked as mixed content: open the PWA from the agent itself or over http://localhost, or serve the agent over https';
+  if (/Failed to fetch|NetworkError|Load failed|ECONNREFUSED/i.test(m)) return 'agent unreachable';
+  return m;
+}

@@ -1,0 +1,252 @@
+/**
+ * App state. One tab is the leader (Web Locks): it holds one connection per endpoint and is the
+ * only writer to IndexedDB; it fans everything out to the other tabs on a BroadcastChannel, so
+ * history is never written twice and the browser's six-connections-per-host limit is not eaten
+ * by tabs. When the leader closes, the next tab takes the lock and resumes from what is stored.
+ */
+import { ChunkWriter } from './chunks.ts';
+import { deleteEndpointData, lastTime, openDb, prune, type DB, type Endpoint, type StoredEvent, type Tier } from './db.ts';
+import { LiveConnection, type EndpointStatus, type Schema } from './live.ts';
+
+export interface SnapshotExtras { gpus: { index: number; pstate: string | null; throttle: string[]; processes: { pid: number; user: string | null; command: string | null; gpu_mem: number | null; container: string | null }[]; lost: boolean; mig: boolean | null; ecc_volatile: { corrected: number | null; uncorrected: number | null } | null }[]; workloads: { ollama: { name: string; size: number | null; vram: number | null; expires_at: string | null }[] } }
+
+export interface EpState {
+  ep: Endpoint;
+  status: EndpointStatus;
+  schema: Schema | null;
+  keys: string[];
+  /** The newest row ([t, ...values]) and a tail of recent rows for sparklines and live charts. */
+  last: (number | null)[] | null;
+  tail: (number | null)[][];
+  extras: SnapshotExtras | null;
+  /** Bumped whenever stored history changes, so charts know to re-read. */
+  rev: number;
+}
+
+export interface Retention { raw: number; '1m': number; '1h': number }
+export const DEFAULT_RETENTION: Retention = { raw: 7 * 86_400_000, '1m': 90 * 86_400_000, '1h': 730 * 86_400_000 };
+const TAIL = 3600;
+
+type Msg =
+  | { type: 'status'; id: string; status: EndpointStatus }
+  | { type: 'schema'; id: string; schema: Schema }
+  | { type: 'rows'; id: string; keys: string[]; rows: (number | null)[][] }
+  | { type: 'extras'; id: string; extras: SnapshotExtras }
+  | { type: 'stored'; id: string }
+  | { type: 'endpoints' }
+  | { type: 'event'; id: string; event: StoredEvent };
+
+export class AppState {
+  db!: DB;
+  eps = new Map<string, EpState>();
+  order: string[] = [];
+  leader = false;
+  notice: string | null = null;
+  retention: Retention = DEFAULT_RETENTION;
+  #subs = new Set<() => void>();
+  #queued = false;
+  #conns = new Map<string, LiveConnection>();
+  #writers = new Map<string, ChunkWriter>();
+  #chan: BroadcastChannel | null = null;
+  #flushTimer: ReturnType<typeof setInterval> | null = null;
+  onEvent: ((id: string, e: StoredEvent) => void) | null = null;
+  onRows: ((id: string, keys: string[], rows: (number | null)[][]) => void) | null = null;
+
+  async init(dbName?: string) {
+    this.db = await openDb(dbName, () => { this.db.close(); this.notice = 'gpulse was updated in another tab: reload this one.'; this.emit(); });
+    this.retention = ((await this.db.get('meta', 'retention')) as Retention | undefined) ?? DEFAULT_RETENTION;
+    await this.#loadEndpoints();
+    if (typeof BroadcastChannel !== 'undefined') {
+      this.#chan = new BroadcastChannel('gpulse');
+      this.#chan.onmessage = (e: MessageEvent<Msg>) => this.#apply(e.data, false);
+    }
+    void navigator.storage?.persist?.().catch(() => {});
+    if (navigator.locks) {
+      // Queued until this tab is the leader; held for the tab's life.
+      void navigator.locks.request('gpulse-leader', () => new Promise<void>(() => { this.#becomeLeader(); }));
+    } else this.#becomeLeader();
+    addEventListener('online', () => { for (const c of this.#conns.values()) c.kick(); });
+  }
+
+  subscribe(fn: () => void) { this.#subs.add(fn); return () => this.#subs.delete(fn); }
+  /** Many SSE rows become one render per animation frame. */
+  emit() {
+    if (this.#queued) return;
+    this.#queued = true;
+    const run = () => { this.#queued = false; for (const f of this.#subs) f(); };
+    if (typeof requestAnimationFrame !== 'undefined' && !document.hidden) requestAnimationFrame(run); else setTimeout(run, 50);
+  }
+
+  async #loadEndpoints() {
+    const list = (await this.db.getAll('endpoints')).sort((a, b) => a.order - b.order);
+    const next = new Map<string, EpState>();
+    for (const ep of list) {
+      const cur = this.eps.get(ep.id);
+      next.set(ep.id, cur ? { ...cur, ep } : { ep, status: ep.readOnly ? { kind: 'stale', lastT: 0 } : { kind: 'connecting', attempt: 0 }, schema: (await this.db.get('meta', `schema:${ep.id}`)) as Schema | null ?? null, keys: [], last: null, tail: [], extras: null, rev: 0 });
+    }
+    for (const s of next.values()) if (s.schema) s.keys = s.schema.series.map((x) => x.key);
+    this.eps = next;
+    this.order = list.map((e) => e.id);
+    this.emit();
+  }
+
+  #becomeLeader() {
+    this.leader = true;
+    for (const id of this.order) this.#connect(id);
+    this.#flushTimer = setInterval(() => void this.flush(), 2000);
+    addEventListener('pagehide', () => void this.flush());
+    this.emit();
+  }
+
+  #connect(id: string) {
+    const s = this.eps.get(id);
+    if (!s || s.ep.readOnly || this.#conns.has(id)) return;
+    this.#writers.set(id, new ChunkWriter(id));
+    const conn = new LiveConnection({ url: s.ep.url, token: s.ep.token, resumeFrom: () => lastTime(this.db, id).then((t) => { const tail = this.eps.get(id)?.last?.[0]; return tail && (!t || tail > t) ? tail : t; }) }, {
+      status: (status) => this.#send({ type: 'status', id, status }),
+      schema: (schema) => { void this.db.put('meta', schema, `schema:${id}`); this.#send({ type: 'schema', id, schema }); },
+      rows: (keys, rows) => {
+        const w = this.#writers.get(id)!;
+        for (const r of rows) w.append(r[0] as number, keys, r.slice(1));
+        this.#send({ type: 'rows', id, keys, rows: rows.slice(-TAIL) });
+      },
+      snapshot: (extras) => this.#send({ type: 'extras', id, extras: extras as SnapshotExtras }),
+      event: (e) => {
+        const ev = e as StoredEvent & { op?: string };
+        if (!ev || typeof ev.id !== 'string' || typeof ev.t !== 'number' || typeof ev.label !== 'string') return;
+        const stored: StoredEvent = { ep: id, id: ev.id, t: ev.t, label: ev.label, end_t: ev.end_t ?? null, source: ev.source === 'user' ? 'user' : 'agent', color: ev.color ?? null, kind: ev.kind, scope: ev.scope };
+        if (ev.op === 'delete') void this.db.delete('events', [id, ev.id]); else void this.db.put('events', stored);
+        this.#send({ type: 'event', id, event: stored });
+      },
+    });
+    this.#conns.set(id, conn);
+    conn.start();
+  }
+
+  #send(m: Msg) { this.#apply(m, true); this.#chan?.postMessage(m); }
+
+  #apply(m: Msg, local: boolean) {
+    if (m.type === 'endpoints') { void this.#loadEndpoints(); return; }
+    const s = this.eps.get(m.id);
+    if (!s) return;
+    switch (m.type) {
+      case 'status': s.status = m.status; break;
+      case 'schema': s.schema = m.schema; s.keys = m.schema.series.map((x) => x.key); break;
+      case 'extras': s.extras = m.extras; break;
+      case 'stored': s.rev++; break;
+      case 'event': s.rev++; this.onEvent?.(m.id, m.event); break;
+      case 'rows': {
+        if (m.keys.join() !== s.keys.join()) s.keys = m.keys;
+        for (const r of m.rows) s.tail.push(r);
+        if (s.tail.length > TAIL) s.tail.splice(0, s.tail.length - TAIL);
+        s.last = s.tail[s.tail.length - 1] ?? s.last;
+        this.onRows?.(m.id, m.keys, m.rows);
+        break;
+      }
+    }
+    void local;
+    this.emit();
+  }
+
+  /** Batched writes: one transaction per endpoint every 2 s; on quota errors, prune oldest raw data and say so. */
+  async flush() {
+    for (const [id, w] of this.#writers) {
+      try {
+        if (await w.flush(this.db)) this.#send({ type: 'stored', id });
+      } catch (e) {
+        if ((e as DOMException)?.name === 'QuotaExceededError') {
+          const dropped = await this.pruneOldest(id);
+          this.notice = `Browser storage is full: removed ${dropped} oldest raw chunk(s). Shorten raw retention in Settings to keep more.`;
+          this.emit();
+        } else throw e;
+      }
+    }
+  }
+
+  async pruneOldest(id: string): Promise<number> {
+    const oldest = await this.db.getAllFromIndex('chunks', 'byEnd', IDBKeyRange.bound([id, 'raw', -Infinity], [id, 'raw', Infinity]), 10);
+    await Promise.all(oldest.map((c) => this.db.delete('chunks', [c.ep, c.tier, c.t0])));
+    return oldest.length;
+  }
+
+  async applyRetention(now = Date.now()) {
+    let n = 0;
+    for (const id of this.order) for (const tier of ['raw', '1m', '1h'] as Tier[]) n += await prune(this.db, id, tier, now - this.retention[tier]);
+    return n;
+  }
+
+  async setRetention(r: Retention) { this.retention = r; await this.db.put('meta', r, 'retention'); await this.applyRetention(); this.emit(); }
+
+  // ---- endpoint management (any tab; the leader reconnects) ----
+  async addEndpoint(url: string, token: string, name?: string, readOnly = false): Promise<Endpoint> {
+    const clean = readOnly ? url : normalizeUrl(url);
+    const existing = readOnly ? undefined : [...this.eps.values()].find((s) => s.ep.url === clean);
+    if (existing) { await this.updateEndpoint(existing.ep.id, { token }); return existing.ep; }
+    const ep: Endpoint = { id: crypto.randomUUID(), name: name || new URL(clean).host, url: clean, token, order: this.order.length, added: Date.now(), readOnly };
+    await this.db.put('endpoints', ep);
+    await this.#loadEndpoints();
+    this.#send({ type: 'endpoints' });
+    if (this.leader) this.#connect(ep.id);
+    return ep;
+  }
+
+  async updateEndpoint(id: string, patch: Partial<Pick<Endpoint, 'name' | 'token' | 'order'>>) {
+    const ep = await this.db.get('endpoints', id);
+    if (!ep) return;
+    await this.db.put('endpoints', { ...ep, ...patch });
+    await this.#loadEndpoints();
+    this.#chan?.postMessage({ type: 'endpoints' } satisfies Msg);
+    if (patch.token && this.leader) { this.#conns.get(id)?.stop(); this.#conns.delete(id); this.#connect(id); }
+  }
+
+  async move(id: string, delta: number) {
+    const i = this.order.indexOf(id), j = i + delta;
+    if (i < 0 || j < 0 || j >= this.order.length) return;
+    const ids = [...this.order];
+    [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    const tx = this.db.transaction('endpoints', 'readwrite');
+    await Promise.all([...ids.map(async (eid, k) => { const ep = await tx.store.get(eid); if (ep) await tx.store.put({ ...ep, order: k }); }), tx.done]);
+    await this.#loadEndpoints();
+    this.#chan?.postMessage({ type: 'endpoints' } satisfies Msg);
+  }
+
+  async removeEndpoint(id: string) {
+    this.#conns.get(id)?.stop();
+    this.#conns.delete(id);
+    this.#writers.delete(id);
+    await deleteEndpointData(this.db, id);
+    await this.db.delete('meta', `schema:${id}`);
+    await this.#loadEndpoints();
+    this.#chan?.postMessage({ type: 'endpoints' } satisfies Msg);
+  }
+
+  /** Stores imported rows (a JSON export) under a read-only endpoint. */
+  async importRows(ep: Endpoint, keys: string[], rows: (number | null)[][], schema: Schema | null) {
+    const w = new ChunkWriter(ep.id);
+    for (const r of rows) w.append(r[0] as number, keys, r.slice(1));
+    // Close the last window so rollups include it: a row one window later that is never written.
+    await w.flush(this.db);
+    if (schema) await this.db.put('meta', schema, `schema:${ep.id}`);
+    await this.#loadEndpoints();
+    const s = this.eps.get(ep.id);
+    if (s) { s.rev++; s.last = rows[rows.length - 1] ?? null; }
+    this.emit();
+  }
+}
+
+export function normalizeUrl(url: string): string {
+  const u = new URL(url.trim());
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('the agent URL must start with http:// or https://');
+  return u.origin;
+}
+
+/** Before connecting: will an https page be allowed to reach this agent at all? */
+export function mixedContentProblem(pageProtocol: string, agentUrl: string): string | null {
+  let u: URL;
+  try { u = new URL(agentUrl); } catch { return null; }
+  if (pageProtocol !== 'https:' || u.protocol === 'https:') return null;
+  const h = u.hostname;
+  if (h === 'localhost' || h.endsWith('.localhost') || /^127\./.test(h) || h === '[::1]') return null;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(h) || h.startsWith('[') || h.endsWith('.local')) return 'Chrome will ask for permission to reach your local network; other browsers block http agents from an https page.';
+  return `The browser will block http://${h} from this https page (mixed content). Open gpulse from the agent itself, from http://localhost, use the agent's IP address, or serve the agent over https (--tls-cert/--tls-key).`;
+}

@@ -1,0 +1,46 @@
+/** Boot: open IndexedDB, take a pairing link out of the address bar, render, register the service worker. */
+import { render } from 'preact';
+import 'uplot/dist/uPlot.min.css';
+import './styles.css';
+import { App } from './app.tsx';
+import { AppState } from './lib/state.ts';
+
+/** Opened from an agent, /v1/info answers 401 with a gpulse realm: offer that agent. */
+async function servedByAgent(): Promise<boolean> {
+  if (!/^https?:$/.test(location.protocol)) return false;
+  try {
+    const r = await fetch('/v1/info', { cache: 'no-store' });
+    return r.status === 401 && /gpulse/.test(r.headers.get('www-authenticate') ?? '') || r.ok;
+  } catch { return false; }
+}
+
+async function boot() {
+  const app = new AppState();
+  await app.init();
+  (globalThis as { gpulse?: AppState }).gpulse = app; // for debugging and tests
+  // #/add?url=…&token=… — add, then drop the token from the address bar and history.
+  const m = /^#\/add\?(.+)$/.exec(location.hash);
+  if (m) {
+    const q = new URLSearchParams(m[1]);
+    const url = q.get('url'), token = q.get('token');
+    if (url && token) {
+      try {
+        const ep = await app.addEndpoint(url, token, q.get('name') ?? undefined);
+        history.replaceState(null, '', `${location.pathname}#/e/${ep.id}`);
+      } catch (e) {
+        history.replaceState(null, '', `${location.pathname}#/add`);
+        app.notice = `That pairing link could not be used: ${(e as Error).message}`;
+      }
+    }
+  }
+  const sameOrigin = app.order.length === 0 ? await servedByAgent() : false;
+  if (sameOrigin && !location.hash) history.replaceState(null, '', `${location.pathname}#/add`);
+  render(<App app={app} sameOrigin={sameOrigin} />, document.getElementById('app')!);
+  void app.applyRetention();
+  setInterval(() => void app.applyRetention(), 3600_000);
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('./sw.js').catch(() => { /* no SW (insecure context): the app still works online */ });
+  }
+}
+
+void boot();

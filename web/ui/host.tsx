@@ -1,0 +1,189 @@
+/** Host view: badges, one card per GPU with its processes, and range charts with synchronized cursors. */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { AlignedData } from 'uplot';
+import { fmtBytes, fmtNum, fmtRate, fmtUptime } from '../../shared/format.ts';
+import { joinChunks, tierFor, type Series } from '../lib/chunks.ts';
+import { readChunks, type StoredEvent } from '../lib/db.ts';
+import type { AppState, EpState } from '../lib/state.ts';
+import { indexOf, pct, val } from '../lib/values.ts';
+import { exportCsv, exportJson } from '../lib/export.ts';
+import { Bar, COLORS, StatusBadge, shortName } from './bits.tsx';
+import { Chart, type ChartSeries } from './chart.tsx';
+
+export const RANGES: [string, number][] = [['1m', 60e3], ['5m', 300e3], ['15m', 900e3], ['30m', 1800e3], ['1h', 3600e3], ['3h', 10800e3], ['6h', 21600e3], ['12h', 43200e3], ['24h', 86400e3], ['7d', 604800e3], ['30d', 2592000e3]];
+
+export interface View { range: string; from?: number; to?: number }
+
+/** Stored chunks for the window plus the live tail the leader has not flushed yet. */
+async function loadSeries(app: AppState, s: EpState, keys: string[], from: number, to: number): Promise<Series> {
+  const tier = tierFor(to - from, s.schema?.interval_ms ?? 1000);
+  const chunks = await readChunks(app.db, s.ep.id, tier, from, to);
+  const stored = joinChunks(chunks, keys, from, to);
+  if (tier !== 'raw') return stored;
+  const lastStored = stored.t.length ? stored.t[stored.t.length - 1]! : -Infinity;
+  const extra = s.tail.filter((r) => (r[0] as number) > lastStored && (r[0] as number) >= from && (r[0] as number) <= to);
+  if (!extra.length) return stored;
+  const n = stored.t.length + extra.length;
+  const t = new Float64Array(n);
+  t.set(stored.t);
+  extra.forEach((r, i) => { t[stored.t.length + i] = r[0] as number; });
+  const cols = new Map<string, Float32Array>();
+  for (const k of keys) {
+    const c = new Float32Array(n);
+    c.set(stored.cols.get(k)!);
+    const idx = indexOf(s.keys, k);
+    extra.forEach((r, i) => { const v = idx >= 0 ? r[idx + 1] : null; c[stored.t.length + i] = typeof v === 'number' ? v : NaN; });
+    cols.set(k, c);
+  }
+  return { t, cols };
+}
+
+/** Gaps stay gaps: NaN → null, and a break longer than 3 intervals gets an explicit null point. */
+function aligned(series: Series, make: ((g: (k: string) => number) => number)[], gapMs: number): AlignedData {
+  const xs: number[] = [];
+  const ys: (number | null)[][] = make.map(() => []);
+  const t = series.t;
+  for (let i = 0; i < t.length; i++) {
+    if (i > 0 && t[i]! - t[i - 1]! > gapMs) { xs.push(t[i - 1]! + 1); ys.forEach((y) => y.push(null)); }
+    xs.push(t[i]!);
+    const g = (k: string) => series.cols.get(k)?.[i] ?? NaN;
+    make.forEach((f, j) => { const v = f(g); ys[j]!.push(Number.isFinite(v) ? v : null); });
+  }
+  return [xs, ...ys] as AlignedData;
+}
+
+const pctFmt = (v: number) => `${v.toFixed(0)} %`;
+
+export function HostView({ app, id, view, setView }: { app: AppState; id: string; view: View; setView: (v: View) => void }) {
+  const s = app.eps.get(id);
+  const [series, setSeries] = useState<Series | null>(null);
+  const [events, setEvents] = useState<StoredEvent[]>([]);
+  const [tick, setTick] = useState(0);
+  const span = RANGES.find(([k]) => k === view.range)?.[1] ?? 3600e3;
+  const live = view.from === undefined;
+  const gpus = s?.schema?.devices ?? [];
+  const keys = useMemo(() => ['host.cpu.util', 'host.mem.used', 'host.mem.total', ...gpus.flatMap((d) => ['util', 'mem_bw.util', 'mem.used', 'mem.total', 'power', 'power.limit', 'temp'].map((m) => `gpu${d.index}.${m}`))], [gpus.map((d) => d.index).join()]);
+
+  // Live ranges re-read once a second (tail) and whenever the leader stored a batch (rev).
+  useEffect(() => { if (!live) return; const t = setInterval(() => setTick((x) => x + 1), 1000); return () => clearInterval(t); }, [live]);
+  useEffect(() => {
+    if (!s) return;
+    const to = view.to ?? Date.now();
+    const from = view.from ?? to - span;
+    let cancelled = false;
+    void loadSeries(app, s, keys, from, to).then((r) => { if (!cancelled) setSeries(r); });
+    void app.db.getAllFromIndex('events', 'byTime', IDBKeyRange.bound([id, from - 86400e3], [id, to])).then((e) => { if (!cancelled) setEvents(e.filter((x) => (x.end_t ?? x.t) >= from)); });
+    return () => { cancelled = true; };
+  }, [id, view.range, view.from, view.to, s?.rev, keys, live ? Math.floor(tick / (span > 3600e3 ? 10 : 1)) : 0]);
+
+  if (!s) return <p>Unknown endpoint. <a href="#/">Back to the overview</a></p>;
+  const interval = s.schema?.interval_ms ?? 1000;
+  const gap = Math.max(3 * interval, span > 86400e3 ? 3 * 3600e3 : span > 3 * 3600e3 ? 180e3 : 3 * interval);
+  const marks = events.map((e) => ({ t: e.t, end: e.end_t, label: e.label, color: e.color }));
+  const zoom = (a: number, b: number) => setView({ range: view.range, from: Math.round(a), to: Math.round(b) });
+  const reset = () => setView({ range: view.range });
+  const sync = `host-${id}`;
+  const x = s.extras;
+
+  return (
+    <section class="host">
+      <header class="host-head">
+        <h2>{s.ep.name}</h2>
+        <StatusBadge status={s.status} />
+        {s.status.kind === 'unauthorized' && <a class="btn" href={`#/settings?fix=${id}`}>Fix token</a>}
+        <span class="muted small">{s.schema ? `${s.schema.hostname} · gpulse ${s.schema.version} · ${s.schema.provider}${s.schema.driver_version ? ` · driver ${s.schema.driver_version}` : ''}${s.schema.cuda_version ? ` · CUDA ${s.schema.cuda_version}` : ''}` : 'waiting for the agent…'}</span>
+        <span class="spacer" />
+        <button onClick={() => exportCsv(app, s, view.from ?? Date.now() - span, view.to ?? Date.now())}>Export CSV</button>
+        <button onClick={() => exportJson(app, s, view.from ?? Date.now() - span, view.to ?? Date.now())}>Export JSON</button>
+      </header>
+      <nav class="ranges">
+        {RANGES.map(([k]) => <button class={k === view.range && live ? 'on' : ''} onClick={() => setView({ range: k })}>{k}</button>)}
+        {!live && <button class="on" onClick={reset}>zoomed · back to live</button>}
+      </nav>
+      <HostStrip s={s} />
+      <div class="gpus">
+        {gpus.map((d) => <GpuCard s={s} index={d.index} name={d.name} uuid={d.uuid} extras={x?.gpus.find((g) => g.index === d.index)} />)}
+      </div>
+      {!!x?.workloads.ollama.length && (
+        <div class="card"><h3>Ollama models</h3><table><thead><tr><th>model</th><th>VRAM</th><th>size</th><th>expires</th></tr></thead>
+          <tbody>{x.workloads.ollama.map((m) => <tr><td>{m.name}</td><td class="num">{fmtBytes(m.vram)}</td><td class="num">{fmtBytes(m.size)}</td><td>{m.expires_at ? new Date(m.expires_at).toLocaleTimeString() : '—'}</td></tr>)}</tbody></table></div>
+      )}
+      {series && (
+        <div class="charts">
+          <Chart title="Host" syncKey={sync} yMax={100} marks={marks} onZoom={zoom} onReset={reset}
+            series={[{ label: 'CPU %', color: COLORS.cpu, unit: '%', fmt: pctFmt }, { label: 'Memory %', color: COLORS.ram, unit: '%', fmt: pctFmt }] as ChartSeries[]}
+            data={aligned(series, [(g) => g('host.cpu.util'), (g) => (g('host.mem.used') / g('host.mem.total')) * 100], gap)} />
+          {gpus.map((d) => {
+            const p = `gpu${d.index}.`;
+            return <Chart title={`GPU ${d.index} · ${shortName(d.name)}`} syncKey={sync} yMax={100} marks={marks} onZoom={zoom} onReset={reset}
+              series={[{ label: 'util %', color: COLORS.util, unit: '%', fmt: pctFmt }, { label: 'mem bw %', color: COLORS.membw, unit: '%', fmt: pctFmt }, { label: 'memory %', color: COLORS.mem, unit: '%', fmt: pctFmt }, { label: 'power % of limit', color: COLORS.power, unit: '%', fmt: pctFmt }]}
+              data={aligned(series, [(g) => g(p + 'util'), (g) => g(p + 'mem_bw.util'), (g) => (g(p + 'mem.used') / g(p + 'mem.total')) * 100, (g) => (g(p + 'power') / g(p + 'power.limit')) * 100], gap)} />;
+          })}
+        </div>
+      )}
+      <Annotate app={app} s={s} />
+    </section>
+  );
+}
+
+function HostStrip({ s }: { s: EpState }) {
+  const cores = (s.schema?.series ?? []).filter((x) => /^host\.cpu\d+\.util$/.test(x.key));
+  const memUsed = val(s, 'host.mem.used'), memTotal = val(s, 'host.mem.total');
+  const swapUsed = val(s, 'host.swap.used'), swapTotal = val(s, 'host.swap.total');
+  return (
+    <div class="strip card">
+      <span class="kv"><b>CPU</b> <span class="num">{fmtNum(val(s, 'host.cpu.util'), '%')}</span></span>
+      <span class="heat" title="per-core utilization">{cores.map((c) => { const v = val(s, c.key) ?? 0; return <i style={{ opacity: 0.15 + (v / 100) * 0.85 }} title={`${c.label}: ${v.toFixed(0)} %`} />; })}</span>
+      <span class="kv"><b>Memory</b> <span class="num">{fmtBytes(memUsed)} / {fmtBytes(memTotal)}</span></span>
+      <span class="kv"><b>Swap</b> <span class="num">{fmtBytes(swapUsed)} / {fmtBytes(swapTotal)}</span></span>
+      <span class="kv"><b>Load</b> <span class="num">{[1, 5, 15].map((n) => fmtNum(val(s, `host.load${n}`), '', 2)).join(' ')}</span></span>
+      <span class="kv"><b>Up</b> <span class="num">{fmtUptime(val(s, 'host.uptime'))}</span></span>
+      <span class="kv"><b>Net</b> <span class="num">↓{fmtRate(val(s, 'host.net.rx'))} ↑{fmtRate(val(s, 'host.net.tx'))}</span></span>
+      <span class="kv"><b>Disk</b> <span class="num">r {fmtRate(val(s, 'host.disk.read'))} w {fmtRate(val(s, 'host.disk.write'))}</span></span>
+      {s.schema?.host.cpu_model && <span class="muted small">{s.schema.host.cpu_model} · {s.schema.host.threads} threads</span>}
+    </div>
+  );
+}
+
+function GpuCard({ s, index, name, uuid, extras }: { s: EpState; index: number; name: string; uuid: string; extras?: NonNullable<EpState['extras']>['gpus'][number] }) {
+  const p = `gpu${index}.`;
+  const v = (k: string) => val(s, p + k);
+  const [sortBy, setSortBy] = useState<'gpu_mem' | 'pid'>('gpu_mem');
+  const procs = [...(extras?.processes ?? [])].sort((a, b) => (sortBy === 'pid' ? a.pid - b.pid : (b.gpu_mem ?? 0) - (a.gpu_mem ?? 0)));
+  const badges = [...(extras?.throttle ?? []).map((t) => `throttle: ${t}`), ...(extras?.lost ? ['GPU LOST'] : []), ...(extras?.mig ? ['MIG'] : []), ...(extras?.ecc_volatile?.uncorrected ? [`ECC ${extras.ecc_volatile.uncorrected} uncorrected`] : [])];
+  return (
+    <div class="card gpu" data-gpu={index}>
+      <h3><span class="num">{index}</span> {name} <small class="muted" title={uuid} onClick={() => navigator.clipboard?.writeText(uuid)}>{uuid.slice(0, 12)}…</small> {extras?.pstate && <span class="pill">{extras.pstate}</span>}</h3>
+      {badges.length > 0 && <div class="badges">{badges.map((b) => <span class="badge st-error">{b}</span>)}</div>}
+      <Bar label="util" value={v('util')} color={COLORS.util} text={fmtNum(v('util'), '%')} />
+      <Bar label="mem bw" value={v('mem_bw.util')} color={COLORS.membw} text={fmtNum(v('mem_bw.util'), '%')} />
+      <Bar label="memory" value={v('mem.used')} max={v('mem.total')} color={COLORS.mem} text={`${fmtBytes(v('mem.used'))} / ${fmtBytes(v('mem.total'))}`} />
+      <Bar label="power" value={v('power')} max={v('power.limit')} color={COLORS.power} text={`${fmtNum(v('power'), 'W')} / ${fmtNum(v('power.limit'), 'W')}`} />
+      <Bar label="temp" value={v('temp')} max={100} color={COLORS.temp} text={fmtNum(v('temp'), '°C')} />
+      <Bar label="fan" value={v('fan')} color={COLORS.fan} text={fmtNum(v('fan'), '%')} />
+      <div class="small num muted">SM {fmtNum(v('clock.sm'), 'MHz')} · mem {fmtNum(v('clock.mem'), 'MHz')} · enc {fmtNum(v('enc.util'), '%')} · dec {fmtNum(v('dec.util'), '%')} · PCIe ↓{fmtRate(v('pcie.rx'))} ↑{fmtRate(v('pcie.tx'))}</div>
+      <table class="procs">
+        <thead><tr><th>user</th><th onClick={() => setSortBy('pid')}>pid</th><th>command</th><th>container</th><th onClick={() => setSortBy('gpu_mem')}>memory</th></tr></thead>
+        <tbody>{procs.length ? procs.map((pr) => <tr><td>{pr.user ?? '?'}</td><td class="num">{pr.pid}</td><td class="cmd" title={pr.command ?? ''}>{pr.command ?? '?'}</td><td>{pr.container ?? ''}</td><td class="num">{fmtBytes(pr.gpu_mem)}</td></tr>) : <tr><td colSpan={5} class="muted">no processes</td></tr>}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Annotations: posted to the agent (so every browser and Prometheus user sees them). */
+function Annotate({ app, s }: { app: AppState; s: EpState }) {
+  const [label, setLabel] = useState('');
+  const [msg, setMsg] = useState('');
+  if (s.ep.readOnly) return null;
+  const add = async (e: Event) => {
+    e.preventDefault();
+    if (!label.trim()) return;
+    try {
+      const r = await fetch(`${s.ep.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${s.ep.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ label }) });
+      if (!r.ok) throw new Error(((await r.json().catch(() => ({}))) as { error?: string }).error ?? `HTTP ${r.status}`);
+      setLabel(''); setMsg('annotation added');
+    } catch (err) { setMsg(`could not add: ${(err as Error).message}`); }
+  };
+  void app;
+  return <form class="annotate" onSubmit={add}><input placeholder="Annotate now, e.g. run 42 start" value={label} onInput={(e) => setLabel((e.target as HTMLInputElement).value)} /><button>Add annotation</button> <span class="muted small">{msg}</span></form>;
+}
