@@ -14,25 +14,31 @@ async function servedByAgent(): Promise<boolean> {
   } catch { return false; }
 }
 
+/** #/add?url=…&token=… — add the agent, then drop the token from the address bar and history. */
+async function takePairingLink(app: AppState): Promise<boolean> {
+  const m = /^#\/add\?(.+)$/.exec(location.hash);
+  if (!m) return false;
+  const q = new URLSearchParams(m[1]);
+  const url = q.get('url'), token = q.get('token');
+  if (!url || !token) return false;
+  try {
+    const ep = await app.addEndpoint(url, token, q.get('name') ?? undefined);
+    history.replaceState(null, '', `${location.pathname}#/e/${ep.id}`);
+  } catch (e) {
+    history.replaceState(null, '', `${location.pathname}#/add`);
+    app.notice = `That pairing link could not be used: ${(e as Error).message}`;
+    app.emit();
+  }
+  return true;
+}
+
 async function boot() {
   const app = new AppState();
   await app.init();
   (globalThis as { gpulse?: AppState }).gpulse = app; // for debugging and tests
-  // #/add?url=…&token=… — add, then drop the token from the address bar and history.
-  const m = /^#\/add\?(.+)$/.exec(location.hash);
-  if (m) {
-    const q = new URLSearchParams(m[1]);
-    const url = q.get('url'), token = q.get('token');
-    if (url && token) {
-      try {
-        const ep = await app.addEndpoint(url, token, q.get('name') ?? undefined);
-        history.replaceState(null, '', `${location.pathname}#/e/${ep.id}`);
-      } catch (e) {
-        history.replaceState(null, '', `${location.pathname}#/add`);
-        app.notice = `That pairing link could not be used: ${(e as Error).message}`;
-      }
-    }
-  }
+  await takePairingLink(app);
+  // A pairing link pasted into an open tab is a same-document hash change, not a new load.
+  addEventListener('hashchange', () => void takePairingLink(app).then((added) => { if (added) dispatchEvent(new HashChangeEvent('hashchange')); }));
   const sameOrigin = app.order.length === 0 ? await servedByAgent() : false;
   if (sameOrigin && !location.hash) history.replaceState(null, '', `${location.pathname}#/add`);
   render(<App app={app} sameOrigin={sameOrigin} />, document.getElementById('app')!);

@@ -96,6 +96,8 @@ export class LiveConnection {
     } catch (e) {
       if (this.#stopped || abort.signal.aborted) return;
       const err = e as Error;
+      // A rejected token will not fix itself: say so and wait for the user (kick() retries).
+      if (err instanceof HttpError && err.status === 401) { this.#set({ kind: 'unauthorized' }); return; }
       const attempt = this.#attempt++;
       const retryAt = Date.now() + backoffMs(attempt);
       const msg = describe(err);

@@ -104,7 +104,13 @@ export class AppState {
     this.#writers.set(id, new ChunkWriter(id));
     const conn = new LiveConnection({ url: s.ep.url, token: s.ep.token, resumeFrom: () => lastTime(this.db, id).then((t) => { const tail = this.eps.get(id)?.last?.[0]; return tail && (!t || tail > t) ? tail : t; }) }, {
       status: (status) => this.#send({ type: 'status', id, status }),
-      schema: (schema) => { void this.db.put('meta', schema, `schema:${id}`); this.#send({ type: 'schema', id, schema }); },
+      schema: (schema) => {
+        void this.db.put('meta', schema, `schema:${id}`);
+        this.#send({ type: 'schema', id, schema });
+        // An endpoint still named after its address takes the agent's hostname (a rename by the user wins).
+        const cur = this.eps.get(id)?.ep;
+        if (cur && cur.name === new URL(cur.url).host && schema.hostname) void this.updateEndpoint(id, { name: schema.hostname });
+      },
       rows: (keys, rows) => {
         const w = this.#writers.get(id)!;
         for (const r of rows) w.append(r[0] as number, keys, r.slice(1));

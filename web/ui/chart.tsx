@@ -1,20 +1,31 @@
 /** uPlot wrapper: size change → setSize, options change → rebuild, data change → setData (by identity). */
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot, { type AlignedData, type Options } from 'uplot';
 
 export interface ChartSeries { label: string; color: string; unit: string; fmt?: (v: number) => string }
 export interface Mark { t: number; end?: number | null; label: string; color?: string | null }
 
-interface Props { title: string; series: ChartSeries[]; data: AlignedData; syncKey: string; height?: number; marks?: Mark[]; yMax?: number; onZoom?: (min: number, max: number) => void; onReset?: () => void }
+interface Props { title: string; series: ChartSeries[]; data: AlignedData; syncKey: string; height?: number; marks?: Mark[]; yMax?: number; xRange: [number, number]; onZoom?: (min: number, max: number) => void; onReset?: () => void }
 
 const css = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 
-export function Chart({ title, series, data, syncKey, height = 180, marks = [], yMax, onZoom, onReset }: Props) {
+/** Colours come from CSS variables, so a theme switch must rebuild the plot. */
+function useScheme(): string {
+  const q = typeof matchMedia !== 'undefined' ? matchMedia('(prefers-color-scheme: dark)') : null;
+  const [dark, setDark] = useState(!!q?.matches);
+  useEffect(() => { if (!q) return; const on = () => setDark(q.matches); q.addEventListener('change', on); return () => q.removeEventListener('change', on); }, []);
+  return dark ? 'dark' : 'light';
+}
+
+export function Chart({ title, series, data, syncKey, height = 180, marks = [], yMax, xRange, onZoom, onReset }: Props) {
+  const scheme = useScheme();
+  const range = useRef(xRange);
+  range.current = xRange;
   const el = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const marksRef = useRef(marks);
   marksRef.current = marks;
-  const cfgKey = series.map((s) => s.label + s.color).join('|') + syncKey + yMax;
+  const cfgKey = series.map((s) => s.label + s.color).join('|') + syncKey + yMax + scheme;
 
   useEffect(() => {
     const host = el.current!;
@@ -23,8 +34,9 @@ export function Chart({ title, series, data, syncKey, height = 180, marks = [], 
       width: host.clientWidth || 600, height, ms: 1,
       cursor: { sync: { key: syncKey, setSeries: true }, drag: { x: true, y: false } },
       legend: { live: true },
-      scales: { x: { time: true }, y: yMax ? { range: [0, yMax] } : { auto: true } },
-      axes: [{ ...axis }, { ...axis, size: 48, values: (_u, v) => v.map((x) => series[0]?.fmt ? series[0].fmt(x) : `${x}`) }],
+      // The x scale is the chosen range, not the data's extent: an hour of 3 minutes of data looks like it.
+      scales: { x: { time: true, range: () => range.current }, y: yMax ? { range: [0, yMax] } : { auto: true } },
+      axes: [{ ...axis }, { ...axis, size: 60, values: (_u, v) => v.map((x) => series[0]?.fmt ? series[0].fmt(x) : `${x}`) }],
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, points: { show: false }, value: (_u: uPlot, v: number | null) => (v == null ? '—' : s.fmt ? s.fmt(v) : `${v.toFixed(1)} ${s.unit}`) }))],
       hooks: {
         draw: [(u) => drawMarks(u, marksRef.current)],
@@ -40,7 +52,7 @@ export function Chart({ title, series, data, syncKey, height = 180, marks = [], 
     return () => { ro.disconnect(); host.removeEventListener('dblclick', dbl); p.destroy(); plot.current = null; };
   }, [cfgKey, height]);
 
-  useEffect(() => { plot.current?.setData(data); }, [data]);
+  useEffect(() => { const p = plot.current; if (!p) return; p.setData(data, false); p.setScale('x', { min: xRange[0], max: xRange[1] }); }, [data, xRange[0], xRange[1]]);
 
   return <figure class="chart"><figcaption>{title}</figcaption><div ref={el} /></figure>;
 }

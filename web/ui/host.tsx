@@ -52,7 +52,7 @@ function aligned(series: Series, make: ((g: (k: string) => number) => number)[],
   return [xs, ...ys] as AlignedData;
 }
 
-const pctFmt = (v: number) => `${v.toFixed(0)} %`;
+const pctFmt = (v: number) => `${v.toFixed(0)}%`;
 
 export function HostView({ app, id, view, setView }: { app: AppState; id: string; view: View; setView: (v: View) => void }) {
   const s = app.eps.get(id);
@@ -83,6 +83,7 @@ export function HostView({ app, id, view, setView }: { app: AppState; id: string
   const zoom = (a: number, b: number) => setView({ range: view.range, from: Math.round(a), to: Math.round(b) });
   const reset = () => setView({ range: view.range });
   const sync = `host-${id}`;
+  const xr: [number, number] = [view.from ?? Date.now() - span, view.to ?? Date.now()];
   const x = s.extras;
 
   return (
@@ -110,12 +111,12 @@ export function HostView({ app, id, view, setView }: { app: AppState; id: string
       )}
       {series && (
         <div class="charts">
-          <Chart title="Host" syncKey={sync} yMax={100} marks={marks} onZoom={zoom} onReset={reset}
+          <Chart title="Host" syncKey={sync} xRange={xr} yMax={100} marks={marks} onZoom={zoom} onReset={reset}
             series={[{ label: 'CPU %', color: COLORS.cpu, unit: '%', fmt: pctFmt }, { label: 'Memory %', color: COLORS.ram, unit: '%', fmt: pctFmt }] as ChartSeries[]}
             data={aligned(series, [(g) => g('host.cpu.util'), (g) => (g('host.mem.used') / g('host.mem.total')) * 100], gap)} />
           {gpus.map((d) => {
             const p = `gpu${d.index}.`;
-            return <Chart title={`GPU ${d.index} · ${shortName(d.name)}`} syncKey={sync} yMax={100} marks={marks} onZoom={zoom} onReset={reset}
+            return <Chart title={`GPU ${d.index} · ${shortName(d.name)}`} syncKey={sync} xRange={xr} yMax={100} marks={marks} onZoom={zoom} onReset={reset}
               series={[{ label: 'util %', color: COLORS.util, unit: '%', fmt: pctFmt }, { label: 'mem bw %', color: COLORS.membw, unit: '%', fmt: pctFmt }, { label: 'memory %', color: COLORS.mem, unit: '%', fmt: pctFmt }, { label: 'power % of limit', color: COLORS.power, unit: '%', fmt: pctFmt }]}
               data={aligned(series, [(g) => g(p + 'util'), (g) => g(p + 'mem_bw.util'), (g) => (g(p + 'mem.used') / g(p + 'mem.total')) * 100, (g) => (g(p + 'power') / g(p + 'power.limit')) * 100], gap)} />;
           })}

@@ -1,0 +1,157 @@
+/** The PWA in real headless Chromium against a real agent with the fake NVML library. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { auth, BUN, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
+const SHOTS = join(ROOT, 'test/.build/screens');
+const GPU_ENV = () => ({ GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2', FAKE_NVML_NAMES: 'NVIDIA H100 80GB HBM3,NVIDIA A100-SXM4-40GB', FAKE_NVML_PROCS: `0:${process.pid}:4096`, FAKE_NVML_THROTTLE: '1:0x4' });
+const haveBrowser = existsSync(CHROMIUM) && existsSync(join(ROOT, 'dist/web/index.html'));
+
+let agent: RunningAgent;
+let ctx: BrowserContext;
+let page: Page;
+let hostUrl = '';
+const dir = tmp();
+
+async function idbRows(p: Page): Promise<{ t0: number; t1: number; n: number }[]> {
+  return p.evaluate(async () => {
+    const app = (globalThis as any).gpulse;
+    const all = await app.db.getAll('chunks');
+    return all.filter((c: any) => c.tier === 'raw').map((c: any) => ({ t0: c.t0, t1: c.t1, n: c.t.length }));
+  });
+}
+const pageErrors: string[] = [];
+const watch = (p: Page) => p.on('pageerror', (e) => pageErrors.push(`${e.message}\n${e.stack ?? ''}`));
+const maxGap = (ts: number[]) => ts.reduce((m, t, i) => (i ? Math.max(m, t - ts[i - 1]!) : 0), 0);
+async function storedTimes(p: Page): Promise<number[]> {
+  return p.evaluate(async () => {
+    const app = (globalThis as any).gpulse;
+    const all = (await app.db.getAll('chunks')).filter((c: any) => c.tier === 'raw').sort((a: any, b: any) => a.t0 - b.t0);
+    return all.flatMap((c: any) => Array.from(c.t as Float64Array));
+  });
+}
+
+describe.skipIf(!haveBrowser)('PWA in Chromium', () => {
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    agent = await startAgent(['--interval', '500ms', '--hostname', 'gpu-box-1'], GPU_ENV(), { dir });
+    ctx = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, args: FLAGS, headless: true, viewport: { width: 1400, height: 1000 } });
+    page = await ctx.newPage();
+    watch(page);
+  }, 60_000);
+  afterAll(async () => { await ctx?.close(); await agent?.stop(); });
+
+  test('opening the pairing link adds the agent, drops the token from the address bar, shows every GPU live', async () => {
+    const pair = Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), 'pair', '--url', agent.url], { env: { PATH: process.env.PATH!, GPULSE_TOKEN: agent.token } });
+    const link = pair.stdout.toString().trim();
+    expect(link).toContain('#/add?url=');
+    const t0 = Date.now();
+    await page.goto(link);
+    await page.waitForSelector('[data-status="live"]', { timeout: 15_000 });
+    expect(page.url()).not.toContain(agent.token);
+    expect(page.url()).toMatch(/#\/e\/[\w-]+$/);
+    hostUrl = page.url();
+    await page.waitForSelector('.gpu[data-gpu="1"]');
+    const text = await page.textContent('main');
+    expect(text).toContain('NVIDIA H100 80GB HBM3');
+    expect(text).toContain('NVIDIA A100-SXM4-40GB');
+    expect(text).toContain('throttle: sw_power_cap');
+    expect(text).toMatch(/80\.0 GiB/);
+    console.log(`pairing link → live GPUs in ${Date.now() - t0} ms`);
+    // the process list shows this test's pid with its user and command (slow cadence: wait for it)
+    await page.waitForFunction((pid) => document.querySelector('.gpu[data-gpu="0"] .procs')?.textContent?.includes(String(pid)), process.pid, { timeout: 15_000 });
+  }, 30_000);
+
+  test('charts render with data; screenshots of host and overview, light and dark', async () => {
+    await page.waitForSelector('.chart canvas');
+    await page.waitForTimeout(1500);
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: join(SHOTS, `host-${scheme}.png`), fullPage: true });
+    }
+    await page.goto(page.url().replace(/#.*$/, '#/'));
+    await page.waitForSelector('.tile');
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: join(SHOTS, `overview-${scheme}.png`) });
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(await page.textContent('.tile')).toContain('H100 80GB HBM3');
+  }, 30_000);
+
+  test('history is in IndexedDB as chunks and survives a reload', async () => {
+    await page.waitForTimeout(2500); // one flush period
+    const before = await idbRows(page);
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.reduce((s, c) => s + c.n, 0)).toBeGreaterThan(3);
+    await page.reload();
+    await page.waitForSelector('.tile');
+    const after = await idbRows(page);
+    expect(after.reduce((s, c) => s + c.n, 0)).toBeGreaterThanOrEqual(before.reduce((s, c) => s + c.n, 0));
+  }, 30_000);
+
+  test('two tabs share one connection; the second gets live data over BroadcastChannel', async () => {
+    const second = await ctx.newPage();
+    watch(second);
+    await second.goto(page.url());
+    await second.waitForSelector('[data-status="live"]', { timeout: 10_000 });
+    const info = await (await fetch(agent.url + '/v1/info', auth(agent.token))).json();
+    expect(info.clients).toBe(1);
+    expect(await second.textContent('header.top')).toContain('follower tab');
+    await second.close();
+  }, 30_000);
+
+  test('browser closed for a while: on return the agent fills the gap, no hole in stored history', async () => {
+    const url = page.url();
+    await page.close();
+    await Bun.sleep(3000); // ~6 samples missed by the browser
+    page = await ctx.newPage();
+    watch(page);
+    await page.goto(url);
+    await page.waitForSelector('[data-status="live"]');
+    await page.waitForTimeout(3000);
+    const ts = await storedTimes(page);
+    expect(maxGap(ts)).toBeLessThanOrEqual(500);
+  }, 30_000);
+
+  test('agent stopped → offline; restarted → live again with its history still served', async () => {
+    const port = new URL(agent.url).port;
+    await agent.stop();
+    await page.waitForSelector('[data-status="offline"]', { timeout: 15_000 });
+    expect(await page.textContent('[data-status="offline"]')).toMatch(/retrying in \d+ s/);
+    await page.screenshot({ path: join(SHOTS, 'offline.png') });
+    agent = await startAgent(['--interval', '500ms', '--hostname', 'gpu-box-1', '--port', port], GPU_ENV(), { dir });
+    await page.waitForSelector('[data-status="live"]', { timeout: 40_000 });
+    const hist = await (await fetch(agent.url + '/v1/history?limit=100000', auth(agent.token))).json();
+    const stored = await storedTimes(page);
+    expect(hist.t[0]).toBeLessThanOrEqual(stored[0]!); // the agent kept what it had before the restart
+  }, 60_000);
+
+  test('offline in the browser: the shell loads from the service worker and stored history renders', async () => {
+    await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 10_000 }).catch(() => {});
+    await page.goto(hostUrl);
+    await page.waitForSelector('.chart canvas');
+    await ctx.setOffline(true);
+    try {
+      await page.reload();
+      await page.waitForSelector('.chart canvas', { timeout: 15_000 }).catch(async (e) => { await page.screenshot({ path: join(SHOTS, 'browser-offline-fail.png') }); throw e; });
+      await page.waitForSelector('[data-status="offline"], [data-status="connecting"]', { timeout: 15_000 });
+      expect(await page.textContent('main')).toContain('NVIDIA H100 80GB HBM3');
+      await page.screenshot({ path: join(SHOTS, 'browser-offline.png') });
+    } finally { await ctx.setOffline(false); }
+  }, 40_000);
+
+  test('a rejected token shows "unauthorized" with a way to fix it', async () => {
+    await page.goto(page.url().replace(/#.*$/, `#/add?url=${encodeURIComponent(agent.url.replace('127.0.0.1', 'localhost'))}&token=wrong-token-000000000000`));
+    await page.waitForSelector('[data-status="unauthorized"]', { timeout: 15_000 }).catch(async (e) => { await page.screenshot({ path: join(SHOTS, 'unauthorized-fail.png') }); throw e; });
+    expect(await page.textContent('main')).toContain('Fix token');
+  }, 30_000);
+
+  test('no uncaught errors in any page', () => expect(pageErrors).toEqual([]));
+});
