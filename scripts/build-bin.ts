@@ -26,14 +26,15 @@ writeFileSync(join(gen, 'entry.ts'), lines.join('\n') + '\n');
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const targets = process.argv.includes('--release') ? [['bun-linux-x64', 'gpulse-linux-x64'], ['bun-linux-arm64', 'gpulse-linux-arm64']] : [[null, 'gpulse']];
 const sums: string[] = [];
+const outIdx = process.argv.indexOf('--outfile');
 for (const [target, name] of targets) {
-  const out = join(root, 'dist', name!);
+  const out = outIdx > 0 && !target ? process.argv[outIdx + 1]! : join(root, 'dist', name!);
   const args = ['build', '--compile', '--minify', '--sourcemap', `--define`, `GPULSE_VERSION="${version}"`, join(gen, 'entry.ts'), join(root, 'cli/gpu/nvml/worker.ts'), '--outfile', out];
   if (target) args.splice(2, 0, `--target=${target}`);
   const r = Bun.spawnSync([process.execPath, ...args], { stdout: 'inherit', stderr: 'inherit' });
   if (r.exitCode !== 0) process.exit(r.exitCode ?? 1);
   const hash = createHash('sha256').update(readFileSync(out)).digest('hex');
   sums.push(`${hash}  ${name}`);
-  console.log(`${name}: ${(statSync(out).size / 1048576).toFixed(1)} MiB`);
+  console.log(`${relative(root, out)}: ${(statSync(out).size / 1048576).toFixed(1)} MiB`);
 }
 if (targets.length > 1) writeFileSync(join(root, 'dist/SHA256SUMS'), sums.join('\n') + '\n');

@@ -45,7 +45,7 @@ export function parseSmiRow(line: string, fields: readonly string[], out: Float6
 }
 
 async function run(args: string[], timeoutMs: number): Promise<string> {
-  const p = Bun.spawn(['nvidia-smi', ...args], { stdout: 'pipe', stderr: 'pipe' });
+  const p = Bun.spawn(['nvidia-smi', ...args], { stdout: 'pipe', stderr: 'pipe', env: process.env });
   const timer = setTimeout(() => p.kill(), timeoutMs);
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   clearTimeout(timer);
@@ -53,8 +53,8 @@ async function run(args: string[], timeoutMs: number): Promise<string> {
   return out;
 }
 
-export async function openNvidiaSmi(opts: { intervalMs: number; appsEveryMs?: number }): Promise<GpuProvider> {
-  if (!Bun.which('nvidia-smi')) throw new Error('nvidia-smi not found on PATH');
+export async function openNvidiaSmi(opts: { intervalMs: number; appsEveryMs?: number; hangMs?: number }): Promise<GpuProvider> {
+  if (!Bun.which('nvidia-smi', { PATH: process.env.PATH ?? '' })) throw new Error('nvidia-smi not found on PATH');
   const list = await run(['--query-gpu=index,name,uuid,memory.total,pci.bus_id', '--format=csv,noheader,nounits'], 10_000);
   const devices: DeviceInfo[] = list.trim().split('\n').filter(Boolean).map((l) => {
     const [index, name, uuid, mem, bus] = l.split(', ');
@@ -62,7 +62,7 @@ export async function openNvidiaSmi(opts: { intervalMs: number; appsEveryMs?: nu
   });
   let fields: readonly string[] = FIELDS;
   try { await run([`--query-gpu=${FIELDS.join(',')}`, '--format=csv,noheader,nounits'], 10_000); } catch { fields = BASIC; }
-  return new SmiProvider(devices, fields, opts.intervalMs, opts.appsEveryMs ?? Math.max(5000, opts.intervalMs));
+  return new SmiProvider(devices, fields, opts.intervalMs, opts.appsEveryMs ?? Math.max(5000, opts.intervalMs), opts.hangMs ?? Math.max(10_000, 5 * opts.intervalMs));
 }
 
 class SmiProvider implements GpuProvider {
@@ -72,6 +72,7 @@ class SmiProvider implements GpuProvider {
   #values: Float64Array;
   #extras: GpuExtras[];
   #lastLineAt = 0;
+  #startedAt = 0;
   #proc: ReturnType<typeof Bun.spawn> | null = null;
   #closed = false;
   #backoff = 1000;
@@ -79,7 +80,7 @@ class SmiProvider implements GpuProvider {
   #appsTimer: ReturnType<typeof setInterval>;
   restarts = 0;
 
-  constructor(readonly devices: DeviceInfo[], readonly fields: readonly string[], readonly intervalMs: number, appsEveryMs: number) {
+  constructor(readonly devices: DeviceInfo[], readonly fields: readonly string[], readonly intervalMs: number, appsEveryMs: number, readonly hangMs: number) {
     this.#values = new Float64Array(devices.length * GPU_WIDTH).fill(NaN);
     this.#extras = devices.map(() => emptyExtras());
     this.#start();
@@ -89,8 +90,9 @@ class SmiProvider implements GpuProvider {
 
   #start() {
     if (this.#closed) return;
-    const p = Bun.spawn(['nvidia-smi', `--query-gpu=${this.fields.join(',')}`, '--format=csv,noheader,nounits', `-lms`, String(this.intervalMs)], { stdout: 'pipe', stderr: 'ignore' });
+    const p = Bun.spawn(['nvidia-smi', `--query-gpu=${this.fields.join(',')}`, '--format=csv,noheader,nounits', `-lms`, String(this.intervalMs)], { stdout: 'pipe', stderr: 'ignore', env: process.env });
     this.#proc = p;
+    this.#startedAt = Date.now();
     void this.#readLines(p.stdout as ReadableStream<Uint8Array>);
     p.exited.then((code) => {
       if (this.#closed) return;
@@ -140,7 +142,12 @@ class SmiProvider implements GpuProvider {
 
   async read(): Promise<GpuReading> {
     // Data older than three intervals is not current: report it as missing, not as the last value.
-    if (Date.now() - this.#lastLineAt > 3 * this.intervalMs + 1000) throw new Error('nvidia-smi has produced no sample recently');
+    const silentMs = Date.now() - Math.max(this.#lastLineAt, this.#startedAt);
+    if (Date.now() - this.#lastLineAt > 3 * this.intervalMs + 1000) {
+      // A hung nvidia-smi never exits by itself: kill it and let the restart path take over.
+      if (silentMs > this.hangMs) this.#proc?.kill();
+      throw new Error('nvidia-smi has produced no sample recently');
+    }
     return { values: this.#values.slice(), extras: this.#extras.map((x) => ({ ...x })) };
   }
 
