@@ -2,11 +2,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { AppState } from './lib/state.ts';
 import { AddForm } from './ui/add.tsx';
+import { AlertsView } from './ui/alerts.tsx';
 import { HostView, RANGES, type View } from './ui/host.tsx';
 import { Overview } from './ui/overview.tsx';
 import { Settings } from './ui/settings.tsx';
 
-type Route = { name: 'overview' } | { name: 'host'; id: string; view: View } | { name: 'add' } | { name: 'settings'; fix?: string };
+type Route = { name: 'overview' } | { name: 'host'; id: string; view: View } | { name: 'add' } | { name: 'alerts' } | { name: 'settings'; fix?: string };
 
 export function parseRoute(hash: string): Route {
   const [path, query = ''] = hash.replace(/^#/, '').split('?');
@@ -17,6 +18,7 @@ export function parseRoute(hash: string): Route {
     return { name: 'host', id: m[1]!, view: { range: q.get('range') ?? '1h', ...(from > 0 && to > from ? { from, to } : {}) } };
   }
   if (path === '/add') return { name: 'add' };
+  if (path === '/alerts') return { name: 'alerts' };
   if (path === '/settings') return { name: 'settings', fix: q.get('fix') ?? undefined };
   return { name: 'overview' };
 }
@@ -44,12 +46,13 @@ export function App({ app, sameOrigin }: { app: AppState; sameOrigin: boolean })
     return () => removeEventListener('keydown', key);
   }, [hash]);
 
+  const firing = app.alertLog.filter((a) => a.end === null).length;
   const setView = (id: string) => (v: View) => navigate(`#/e/${id}?range=${v.range}${v.from ? `&from=${v.from}&to=${v.to}` : ''}`);
   return (
     <>
       <header class="top">
         <a href="#/" class="logo">gpulse</a>
-        <nav><a href="#/">Overview</a><a href="#/add">Add</a><a href="#/settings">Settings</a></nav>
+        <nav><a href="#/">Overview</a><a href="#/alerts">Alerts{firing > 0 && <b class="warn"> ({firing})</b>}</a><a href="#/add">Add</a><a href="#/settings">Settings</a></nav>
         <span class="spacer" />
         <span class="muted small" title="this tab holds the connections and writes history">{app.leader ? '' : 'follower tab'}</span>
       </header>
@@ -57,6 +60,7 @@ export function App({ app, sameOrigin }: { app: AppState; sameOrigin: boolean })
       <main>
         {route.name === 'overview' && <Overview app={app} />}
         {route.name === 'host' && <HostView app={app} id={route.id} view={route.view} setView={setView(route.id)} />}
+        {route.name === 'alerts' && <AlertsView app={app} />}
         {route.name === 'add' && <AddForm app={app} navigate={navigate} sameOrigin={sameOrigin} />}
         {route.name === 'settings' && <Settings app={app} fix={route.fix} />}
       </main>

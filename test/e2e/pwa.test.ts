@@ -153,5 +153,48 @@ describe.skipIf(!haveBrowser)('PWA in Chromium', () => {
     expect(await page.textContent('main')).toContain('Fix token');
   }, 30_000);
 
+  test('a mark made from a shell shows on the host page; the user can end it', async () => {
+    await page.goto(hostUrl);
+    const r = Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), 'mark', 'run 42 start', '--url', agent.url], { env: { PATH: process.env.PATH!, GPULSE_TOKEN: agent.token } });
+    expect(r.exitCode).toBe(0);
+    await page.waitForSelector('[data-event="run 42 start"]', { timeout: 10_000 });
+    await page.click('[data-event="run 42 start"] >> text=End now');
+    await page.waitForFunction(() => document.querySelector('[data-event="run 42 start"] td')?.textContent?.includes('→'), null, { timeout: 10_000 });
+  }, 30_000);
+
+  test('an alert rule fires on live data: listed, counted in the nav, notified', async () => {
+    await page.evaluate(() => {
+      (window as any).__notes = [];
+      const N = function (this: unknown, title: string, o: NotificationOptions) { (window as any).__notes.push({ title, body: o?.body }); } as unknown as typeof Notification;
+      Object.defineProperty(N, 'permission', { get: () => 'granted' });
+      (window as any).Notification = N;
+    });
+    await page.goto(page.url().replace(/#.*$/, '#/alerts'));
+    await page.selectOption('select[name="metric"]', 'gpu*.temp');
+    await page.fill('input[name="threshold"]', '30');
+    await page.fill('input[name="for"]', '1s');
+    await page.fill('input[name="label"]', 'GPU hot');
+    await page.click('text=Add rule');
+    await page.waitForSelector('[data-rule="GPU hot"]');
+    await page.waitForSelector('[data-alert="firing"]', { timeout: 15_000 });
+    expect(await page.textContent('header.top')).toMatch(/Alerts \(\d+\)/);
+    const notes = await page.evaluate(() => (window as any).__notes);
+    expect(notes[0].title).toBe('gpulse: GPU hot');
+    await page.screenshot({ path: join(SHOTS, 'alerts.png') });
+    await page.click('[data-rule="GPU hot"] >> text=Delete');
+    await page.waitForSelector('[data-alert="resolved"]', { timeout: 10_000 });
+  }, 40_000);
+
+  test('export the shown range as CSV', async () => {
+    await page.goto(hostUrl.replace(/\?.*$/, '') + '?range=5m');
+    await page.waitForSelector('.chart canvas');
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('text=Export CSV')]);
+    const text = await Bun.file(await dl.path()).text();
+    const [head, first] = text.split('\n');
+    expect(head!.split(',').slice(0, 3)).toEqual(['time', 't_ms', 'host.cpu.util']);
+    expect(head).toContain('gpu1.temp');
+    expect(new Date(first!.split(',')[0]!).getTime()).toBe(Number(first!.split(',')[1]));
+  }, 30_000);
+
   test('no uncaught errors in any page', () => expect(pageErrors).toEqual([]));
 });

@@ -6,7 +6,9 @@
  */
 import { ChunkWriter } from './chunks.ts';
 import { deleteEndpointData, lastTime, openDb, prune, type DB, type Endpoint, type StoredEvent, type Tier } from './db.ts';
+import { AlertEngine, type Alert, type Transition } from './alerts.ts';
 import { LiveConnection, type EndpointStatus, type Schema } from './live.ts';
+import type { AlertRule } from './db.ts';
 
 export interface SnapshotExtras { gpus: { index: number; pstate: string | null; throttle: string[]; processes: { pid: number; user: string | null; command: string | null; gpu_mem: number | null; container: string | null }[]; lost: boolean; mig: boolean | null; ecc_volatile: { corrected: number | null; uncorrected: number | null } | null }[]; workloads: { ollama: { name: string; size: number | null; vram: number | null; expires_at: string | null }[] } }
 
@@ -34,7 +36,9 @@ type Msg =
   | { type: 'extras'; id: string; extras: SnapshotExtras }
   | { type: 'stored'; id: string }
   | { type: 'endpoints' }
-  | { type: 'event'; id: string; event: StoredEvent };
+  | { type: 'event'; id: string; event: StoredEvent }
+  | { type: 'alerts'; log: Alert[] }
+  | { type: 'rules' };
 
 export class AppState {
   db!: DB;
@@ -50,12 +54,16 @@ export class AppState {
   #chan: BroadcastChannel | null = null;
   #flushTimer: ReturnType<typeof setInterval> | null = null;
   onEvent: ((id: string, e: StoredEvent) => void) | null = null;
+  alerts = new AlertEngine();
+  alertLog: Alert[] = [];
   onRows: ((id: string, keys: string[], rows: (number | null)[][]) => void) | null = null;
 
   async init(dbName?: string) {
     this.db = await openDb(dbName, () => { this.db.close(); this.notice = 'gpulse was updated in another tab: reload this one.'; this.emit(); });
     this.retention = ((await this.db.get('meta', 'retention')) as Retention | undefined) ?? DEFAULT_RETENTION;
     await this.#loadEndpoints();
+    this.alertLog = ((await this.db.get('meta', 'alertlog')) as Alert[] | undefined) ?? [];
+    this.alerts.setRules(await this.db.getAll('alerts'), Date.now());
     if (typeof BroadcastChannel !== 'undefined') {
       this.#chan = new BroadcastChannel('gpulse');
       this.#chan.onmessage = (e: MessageEvent<Msg>) => this.#apply(e.data, false);
@@ -94,6 +102,11 @@ export class AppState {
     this.leader = true;
     for (const id of this.order) this.#connect(id);
     this.#flushTimer = setInterval(() => void this.flush(), 2000);
+    // Connection-state rules ("offline for 2 min") need a clock, not data.
+    setInterval(() => {
+      const now = Date.now();
+      for (const [id, s] of this.eps) if (!s.ep.readOnly) this.#onAlerts(this.alerts.status(id, now, ['offline', 'error', 'unauthorized', 'stale'].includes(s.status.kind)));
+    }, 1000);
     addEventListener('pagehide', () => void this.flush());
     this.emit();
   }
@@ -106,6 +119,7 @@ export class AppState {
       status: (status) => this.#send({ type: 'status', id, status }),
       schema: (schema) => {
         void this.db.put('meta', schema, `schema:${id}`);
+        void this.#backfillEvents(id);
         this.#send({ type: 'schema', id, schema });
         // An endpoint still named after its address takes the agent's hostname (a rename by the user wins).
         const cur = this.eps.get(id)?.ep;
@@ -114,6 +128,12 @@ export class AppState {
       rows: (keys, rows) => {
         const w = this.#writers.get(id)!;
         for (const r of rows) w.append(r[0] as number, keys, r.slice(1));
+        // Alerts look at live rows only: a backfilled hour must not fire an hour of stale alerts.
+        const idx = new Map(keys.map((k, i) => [k, i + 1]));
+        for (const r of rows) {
+          if ((r[0] as number) < Date.now() - 15_000) continue;
+          this.#onAlerts(this.alerts.sample(id, r[0] as number, keys, (k) => { const i = idx.get(k); const v = i === undefined ? null : r[i]; return typeof v === 'number' ? v : null; }));
+        }
         this.#send({ type: 'rows', id, keys, rows: rows.slice(-TAIL) });
       },
       snapshot: (extras) => this.#send({ type: 'extras', id, extras: extras as SnapshotExtras }),
@@ -129,10 +149,51 @@ export class AppState {
     conn.start();
   }
 
+  /** Events made while this browser was away (marks from a shell, agent events): fetched on every (re)connect. */
+  async #backfillEvents(id: string) {
+    const s = this.eps.get(id);
+    if (!s) return;
+    try {
+      const r = await fetch(`${s.ep.url}/v1/events`, { headers: { authorization: `Bearer ${s.ep.token}` }, cache: 'no-store' });
+      if (!r.ok) return;
+      const { events } = (await r.json()) as { events: StoredEvent[] };
+      if (!Array.isArray(events)) return;
+      const tx = this.db.transaction('events', 'readwrite');
+      const keep = events.filter((e) => e && typeof e.id === 'string' && typeof e.t === 'number' && typeof e.label === 'string').slice(-5000);
+      await Promise.all([...keep.map((e) => tx.store.put({ ep: id, id: e.id, t: e.t, label: e.label, end_t: e.end_t ?? null, source: e.source === 'user' ? 'user' : 'agent', color: e.color ?? null, kind: e.kind, scope: e.scope })), tx.done]);
+      this.#send({ type: 'stored', id });
+    } catch { /* the stream will report the connection problem */ }
+  }
+
   #send(m: Msg) { this.#apply(m, true); this.#chan?.postMessage(m); }
+
+  #onAlerts(ts: Transition[]) {
+    if (!ts.length) return;
+    for (const t of ts) {
+      if (t.kind === 'fire') {
+        this.alertLog.unshift({ ...t.alert });
+        const name = this.eps.get(t.alert.ep)?.ep.name ?? t.alert.ep;
+        if (typeof Notification !== 'undefined' && Notification.permission === 'granted') {
+          try { new Notification(`gpulse: ${t.alert.label}`, { body: `${name} ${t.alert.instance}${t.alert.value != null ? ` = ${t.alert.value.toFixed(1)}` : ''}`, tag: t.alert.id }); } catch { /* some platforms only allow SW notifications */ }
+        }
+      } else {
+        const a = this.alertLog.find((x) => x.id === t.alert.id);
+        if (a) a.end = t.alert.end;
+      }
+    }
+    this.alertLog.length = Math.min(this.alertLog.length, 500);
+    void this.db.put('meta', this.alertLog, 'alertlog');
+    this.#send({ type: 'alerts', log: this.alertLog });
+  }
+
+  async saveRule(r: AlertRule) { await this.db.put('alerts', r); await this.#reloadRules(); this.#chan?.postMessage({ type: 'rules' } satisfies Msg); }
+  async deleteRule(id: string) { await this.db.delete('alerts', id); await this.#reloadRules(); this.#chan?.postMessage({ type: 'rules' } satisfies Msg); }
+  async #reloadRules() { this.#onAlerts(this.alerts.setRules(await this.db.getAll('alerts'), Date.now())); this.emit(); }
 
   #apply(m: Msg, local: boolean) {
     if (m.type === 'endpoints') { void this.#loadEndpoints(); return; }
+    if (m.type === 'rules') { void this.#reloadRules(); return; }
+    if (m.type === 'alerts') { if (!local) this.alertLog = m.log; this.emit(); return; }
     const s = this.eps.get(m.id);
     if (!s) return;
     switch (m.type) {

@@ -79,7 +79,9 @@ export function HostView({ app, id, view, setView }: { app: AppState; id: string
   if (!s) return <p>Unknown endpoint. <a href="#/">Back to the overview</a></p>;
   const interval = s.schema?.interval_ms ?? 1000;
   const gap = Math.max(3 * interval, span > 86400e3 ? 3 * 3600e3 : span > 3 * 3600e3 ? 180e3 : 3 * interval);
-  const marks = events.map((e) => ({ t: e.t, end: e.end_t, label: e.label, color: e.color }));
+  const from0 = view.from ?? Date.now() - span;
+  const alertMarks = app.alertLog.filter((a) => a.ep === id && (a.end ?? Infinity) >= from0).map((a) => ({ t: a.start, end: a.end ?? Date.now(), label: `⚠ ${a.label} (${a.instance})`, color: '#dc2626' }));
+  const marks = [...events.map((e) => ({ t: e.t, end: e.end_t, label: e.label, color: e.color })), ...alertMarks];
   const zoom = (a: number, b: number) => setView({ range: view.range, from: Math.round(a), to: Math.round(b) });
   const reset = () => setView({ range: view.range });
   const sync = `host-${id}`;
@@ -123,6 +125,7 @@ export function HostView({ app, id, view, setView }: { app: AppState; id: string
         </div>
       )}
       <Annotate app={app} s={s} />
+      <EventList s={s} events={events} />
     </section>
   );
 }
@@ -167,6 +170,28 @@ function GpuCard({ s, index, name, uuid, extras }: { s: EpState; index: number; 
         <thead><tr><th>user</th><th onClick={() => setSortBy('pid')}>pid</th><th>command</th><th>container</th><th onClick={() => setSortBy('gpu_mem')}>memory</th></tr></thead>
         <tbody>{procs.length ? procs.map((pr) => <tr><td>{pr.user ?? '?'}</td><td class="num">{pr.pid}</td><td class="cmd" title={pr.command ?? ''}>{pr.command ?? '?'}</td><td>{pr.container ?? ''}</td><td class="num">{fmtBytes(pr.gpu_mem)}</td></tr>) : <tr><td colSpan={5} class="muted">no processes</td></tr>}</tbody>
       </table>
+    </div>
+  );
+}
+
+/** Events and annotations in the shown range; the user's own can be edited or deleted (on the agent, so every viewer sees it). */
+function EventList({ s, events }: { s: EpState; events: StoredEvent[] }) {
+  if (!events.length) return null;
+  const call = (method: 'PUT' | 'DELETE', id: string, body?: unknown) =>
+    fetch(`${s.ep.url}/v1/events/${encodeURIComponent(id)}`, { method, headers: { authorization: `Bearer ${s.ep.token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  return (
+    <div class="card events">
+      <h3>Events in this range</h3>
+      <table><tbody>{[...events].reverse().slice(0, 200).map((e) => (
+        <tr data-event={e.label}>
+          <td class="num">{new Date(e.t).toLocaleString()}{e.end_t ? ` → ${new Date(e.end_t).toLocaleTimeString()}` : ''}</td>
+          <td>{e.label}</td><td class="muted">{e.source === 'agent' ? e.kind ?? 'agent' : 'annotation'}</td>
+          <td>{e.source === 'user' && !s.ep.readOnly && <>
+            <button onClick={() => { const l = prompt('Annotation label', e.label); if (l && l.trim()) void call('PUT', e.id, { label: l.trim() }); }}>Edit</button>
+            <button onClick={() => void call('PUT', e.id, { label: e.label, end_t: Date.now() })} disabled={!!e.end_t}>End now</button>
+            <button class="danger" onClick={() => { if (confirm(`Delete "${e.label}"?`)) void call('DELETE', e.id); }}>Delete</button>
+          </>}</td>
+        </tr>))}</tbody></table>
     </div>
   );
 }
