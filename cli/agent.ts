@@ -55,8 +55,20 @@ export class Agent {
   }
 
   get capacity() { return this.ring.capacity; }
-  start() { this.sampler.start(); }
-  stop() { this.sampler.stop(); this.hub.close(); this.opts.gpu.close(); this.opts.host.close(); }
+  #watch: ReturnType<typeof setInterval> | null = null;
+  start() {
+    this.sampler.start();
+    // "stalled" is derived from the clock, so transitions are noticed here and become events.
+    let last = this.sampler.status();
+    this.#watch = setInterval(() => {
+      const now = this.sampler.status();
+      if (now === 'stalled' && last !== 'stalled') this.agentEvent('collector_stalled', 'collector stalled: no sample for 3 intervals', 'host');
+      if (last === 'stalled' && now === 'ready') this.agentEvent('collector_recovered', 'collector recovered', 'host');
+      last = now;
+    }, 1000);
+    (this.#watch as { unref?: () => void }).unref?.();
+  }
+  stop() { if (this.#watch) clearInterval(this.#watch); this.sampler.stop(); this.hub.close(); this.opts.gpu.close(); this.opts.host.close(); }
 
   agentEvent(kind: string, label: string, scope?: string): AgentEvent {
     return this.events.add({ t: Date.now(), label, source: 'agent', kind, scope });

@@ -1,10 +1,12 @@
 /**
- * Numbers on the wire: two decimals at most (Float32 history would otherwise print
- * 12.300000190734863), and NaN/±Infinity become null so the JSON stays strict.
+ * Numbers on the wire: about four significant digits below 1000 and whole numbers above (Float32
+ * history would otherwise print 12.300000190734863, and a frame should cost under 8 bytes a value);
+ * NaN/±Infinity become null so the JSON stays strict.
  */
 export function wireNum(v: number): number | null {
   if (!Number.isFinite(v)) return null;
-  return Math.abs(v) >= 1e6 ? Math.round(v) : Math.round(v * 100) / 100;
+  const a = Math.abs(v);
+  return a >= 1000 ? Math.round(v) : a >= 100 ? Math.round(v * 10) / 10 : Math.round(v * 100) / 100;
 }
 
 /** JSON.stringify that maps non-finite numbers to null (the default already does; this documents it) and never throws on bigint. */

@@ -45,6 +45,7 @@ export async function serve(flags: Record<string, ParsedValue>) {
     const prevChange = agent.events.onChange;
     agent.events.onChange = (e, op) => { prevChange?.(e, op); history!.saveEvents(agent.events.all()); };
   }
+  if (process.env.GPULSE_BENCH_FILL === '1') (await import('../store/synthetic.ts')).fillSynthetic(agent.ring, cfg.intervalMs);
   if (notes.length && provider.kind !== 'none') agent.agentEvent('provider_fallback', `GPU provider fell back to ${provider.kind}: ${notes.join('; ')}`);
 
   const ollama = cfg.ollama ? startOllama(cfg.ollama, (m, err) => {
@@ -74,6 +75,7 @@ export async function serve(flags: Record<string, ParsedValue>) {
   } else lines.push('  GPUs: none — no GPU provider was found; serving host metrics only');
   for (const n of notes) lines.push(`    passed over ${n}`);
   lines.push(`  sampling every ${formatDuration(cfg.intervalMs)}, retention ${formatDuration(cfg.retentionMs)} = ${agent.capacity} samples × ${agent.ring.keys.length} series (${(agent.ring.bytes / 1048576).toFixed(1)} MiB)`);
+  if (agent.ring.bytes > 256 * 1048576) lines.push(`  warning: a full history ring takes ${(agent.ring.bytes / 1048576).toFixed(0)} MiB of memory (and twice that on disk); lower --retention or raise --interval`);
   lines.push(`  history: ${cfg.dataDir ? `${cfg.dataDir} (${agent.ring.count} samples restored)` : 'memory only'}`);
   lines.push(`  serving ${url}/ (PWA${web ? '' : ' not built: run npm run build:web'}), ${url}/v1/…, ${url}/metrics`);
   lines.push(`  auth: ${auth ? (auth.source.kind === 'env' ? 'token from GPULSE_TOKEN' : `token in ${auth.source.path}${auth.source.created ? ' (new)' : ''}`) : 'OFF (--no-auth, loopback only)'}`);

@@ -134,3 +134,24 @@ describe('HistoryFile', () => {
     expect(HistoryFile.load(dir, ['a'], 4, () => {}).ring!.newest).toBe(9000);
   });
 });
+
+describe('collector status events', () => {
+  test('stalled and recovered become agent events', async () => {
+    const { Agent } = await import('../../cli/agent.ts');
+    const { noGpu } = await import('../../cli/gpu/provider.ts');
+    const host = { cpus: 1, sample() {}, disks: () => [], freqMhz: () => null, close() {} };
+    const agent = new Agent({ hostname: 'h', intervalMs: 100, retentionMs: 10_000, host, gpu: noGpu });
+    await agent.sampler.tick(Date.now());
+    agent.start();
+    agent.sampler.stop(); // no more ticks: the clock makes it stalled after max(3 intervals, 5 s)
+    const realNow = Date.now;
+    Date.now = () => realNow() + 6000;
+    try {
+      await Bun.sleep(1100);
+      expect(agent.events.all().map((e) => e.kind)).toContain('collector_stalled');
+      await agent.sampler.tick(Date.now());
+      await Bun.sleep(1100);
+      expect(agent.events.all().map((e) => e.kind)).toContain('collector_recovered');
+    } finally { Date.now = realNow; agent.stop(); }
+  });
+});

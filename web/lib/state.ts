@@ -38,7 +38,8 @@ type Msg =
   | { type: 'endpoints' }
   | { type: 'event'; id: string; event: StoredEvent }
   | { type: 'alerts'; log: Alert[] }
-  | { type: 'rules' };
+  | { type: 'rules' }
+  | { type: 'kick'; id: string };
 
 export class AppState {
   db!: DB;
@@ -186,6 +187,27 @@ export class AppState {
     this.#send({ type: 'alerts', log: this.alertLog });
   }
 
+  /** Reconnect now (from any tab: the leader holds the connection). */
+  reconnect(id: string) { this.#send({ type: 'kick', id }); }
+
+  /**
+   * Chrome's local-network permission can only be asked from a page, on a user gesture: this is
+   * called from the button's click, with a request that declares the target address space.
+   */
+  async requestLocalNetwork(id: string): Promise<string> {
+    const s = this.eps.get(id);
+    if (!s) return 'unknown endpoint';
+    const host = new URL(s.ep.url).hostname;
+    const space = host === 'localhost' || /^127\./.test(host) || host === '[::1]' ? 'loopback' : 'local';
+    try {
+      await fetch(`${s.ep.url}/healthz`, { targetAddressSpace: space, cache: 'no-store' } as RequestInit);
+      this.reconnect(id);
+      return 'allowed';
+    } catch (e) {
+      return `still blocked: ${(e as Error).message}. Allow "local network access" for this site in the browser's site settings.`;
+    }
+  }
+
   async saveRule(r: AlertRule) { await this.db.put('alerts', r); await this.#reloadRules(); this.#chan?.postMessage({ type: 'rules' } satisfies Msg); }
   async deleteRule(id: string) { await this.db.delete('alerts', id); await this.#reloadRules(); this.#chan?.postMessage({ type: 'rules' } satisfies Msg); }
   async #reloadRules() { this.#onAlerts(this.alerts.setRules(await this.db.getAll('alerts'), Date.now())); this.emit(); }
@@ -193,6 +215,7 @@ export class AppState {
   #apply(m: Msg, local: boolean) {
     if (m.type === 'endpoints') { void this.#loadEndpoints(); return; }
     if (m.type === 'rules') { void this.#reloadRules(); return; }
+    if (m.type === 'kick') { this.#conns.get(m.id)?.kick(); return; }
     if (m.type === 'alerts') { if (!local) this.alertLog = m.log; this.emit(); return; }
     const s = this.eps.get(m.id);
     if (!s) return;

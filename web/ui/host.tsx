@@ -71,7 +71,7 @@ export function HostView({ app, id, view, setView }: { app: AppState; id: string
     const to = view.to ?? Date.now();
     const from = view.from ?? to - span;
     let cancelled = false;
-    void loadSeries(app, s, keys, from, to).then((r) => { if (!cancelled) setSeries(r); });
+    void loadSeries(app, s, keys, from, to).then((r) => { if (!cancelled) { setSeries(r); performance.mark(`gpulse:series:${view.range}:${r.t.length}`); } });
     void app.db.getAllFromIndex('events', 'byTime', IDBKeyRange.bound([id, from - 86400e3], [id, to])).then((e) => { if (!cancelled) setEvents(e.filter((x) => (x.end_t ?? x.t) >= from)); });
     return () => { cancelled = true; };
   }, [id, view.range, view.from, view.to, s?.rev, keys, live ? Math.floor(tick / (span > 3600e3 ? 10 : 1)) : 0]);
@@ -94,6 +94,8 @@ export function HostView({ app, id, view, setView }: { app: AppState; id: string
         <h2>{s.ep.name}</h2>
         <StatusBadge status={s.status} />
         {s.status.kind === 'unauthorized' && <a class="btn" href={`#/settings?fix=${id}`}>Fix token</a>}
+        {(s.status.kind === 'offline' || s.status.kind === 'error') && <button onClick={() => app.reconnect(id)}>Reconnect now</button>}
+        {(s.status.kind === 'offline' || s.status.kind === 'error') && /local network/.test(s.status.message) && <LnaButton app={app} id={id} />}
         <span class="muted small">{s.schema ? `${s.schema.hostname} · gpulse ${s.schema.version} · ${s.schema.provider}${s.schema.driver_version ? ` · driver ${s.schema.driver_version}` : ''}${s.schema.cuda_version ? ` · CUDA ${s.schema.cuda_version}` : ''}` : 'waiting for the agent…'}</span>
         <span class="spacer" />
         <button onClick={() => exportCsv(app, s, view.from ?? Date.now() - span, view.to ?? Date.now())}>Export CSV</button>
@@ -172,6 +174,11 @@ function GpuCard({ s, index, name, uuid, extras }: { s: EpState; index: number; 
       </table>
     </div>
   );
+}
+
+function LnaButton({ app, id }: { app: AppState; id: string }) {
+  const [msg, setMsg] = useState('');
+  return <>{<button onClick={() => void app.requestLocalNetwork(id).then(setMsg)}>Allow local network access</button>} <span class="small warn">{msg}</span></>;
 }
 
 /** Events and annotations in the shown range; the user's own can be edited or deleted (on the agent, so every viewer sees it). */

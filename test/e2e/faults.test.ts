@@ -1,0 +1,66 @@
+/** Browser-side faults: IndexedDB quota exceeded, and the leader tab closing while another tab is open. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { auth, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
+const haveBrowser = existsSync(CHROMIUM) && existsSync(join(ROOT, 'dist/web/index.html'));
+
+describe.skipIf(!haveBrowser)('browser faults', () => {
+  let agent: RunningAgent;
+  let ctx: BrowserContext;
+  beforeAll(async () => {
+    agent = await startAgent(['--interval', '250ms', '--gpu', 'nvml', '--retention', '2h'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '8', GPULSE_BENCH_FILL: '1' }, { dir: tmp() });
+    ctx = await chromium.launchPersistentContext(tmp('gpulse-faults-'), { executablePath: CHROMIUM, args: FLAGS, headless: true });
+  }, 60_000);
+  afterAll(async () => { await ctx?.close(); await agent?.stop(); });
+
+  test('quota exceeded: the oldest raw data is pruned, the user is told, live data keeps flowing', async () => {
+    const page = await ctx.newPage();
+    await page.goto(`${agent.url}/#/`);
+    const cdp = await ctx.newCDPSession(page);
+    // 2 hours at 250 ms with 8 GPUs is ~28,800 rows × 135 series: far more than 4 MB.
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: agent.url, quotaSize: 4 * 1024 * 1024 });
+    await page.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
+    await page.waitForSelector('.notice', { timeout: 60_000 });
+    expect(await page.textContent('.notice')).toMatch(/storage is full: removed \d+ oldest raw chunk/);
+    await page.waitForSelector('[data-status="live"]', { timeout: 20_000 });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.waitForTimeout(1500);
+    expect(errors.filter((e) => !/Quota/i.test(e))).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  test('two tabs, the leader closes mid-write: the other takes over, one connection, no hole in history', async () => {
+    const ctx2 = await chromium.launchPersistentContext(tmp('gpulse-tabs-'), { executablePath: CHROMIUM, args: FLAGS, headless: true });
+    try {
+      const a = await startAgent(['--interval', '250ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1' }, { dir: tmp() });
+      try {
+        const leader = await ctx2.newPage();
+        await leader.goto(`${a.url}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`);
+        await leader.waitForSelector('[data-status="live"]');
+        const follower = await ctx2.newPage();
+        await follower.goto(leader.url());
+        await follower.waitForSelector('[data-status="live"]');
+        expect(await follower.textContent('header.top')).toContain('follower tab');
+        await leader.waitForTimeout(1000); // mid-write: rows are buffered between 2 s flushes
+        await leader.close();
+        await follower.waitForFunction(() => !document.querySelector('header.top')?.textContent?.includes('follower tab'), null, { timeout: 10_000 });
+        await follower.waitForTimeout(3500);
+        const info = await (await fetch(a.url + '/v1/info', auth(a.token))).json();
+        expect(info.clients).toBe(1);
+        const ts: number[] = await follower.evaluate(async () => {
+          const all = (await (globalThis as any).gpulse.db.getAll('chunks')).filter((c: any) => c.tier === 'raw').sort((x: any, y: any) => x.t0 - y.t0);
+          return all.flatMap((c: any) => Array.from(c.t as Float64Array));
+        });
+        const gaps = ts.slice(1).map((t, i) => t - ts[i]!);
+        expect(Math.max(...gaps)).toBe(250);
+        expect(new Set(ts).size).toBe(ts.length); // never written twice
+      } finally { await a.stop(); }
+    } finally { await ctx2.close(); }
+  }, 60_000);
+});
