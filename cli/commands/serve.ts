@@ -48,10 +48,8 @@ export async function serve(flags: Record<string, ParsedValue>) {
   if (process.env.GPULSE_BENCH_FILL === '1') (await import('../store/synthetic.ts')).fillSynthetic(agent.ring, cfg.intervalMs);
   if (notes.length && provider.kind !== 'none') agent.agentEvent('provider_fallback', `GPU provider fell back to ${provider.kind}: ${notes.join('; ')}`);
 
-  const ollama = cfg.ollama ? startOllama(cfg.ollama, (m, err) => {
-    agent.sampler.ollama = m;
-    if (err) agent.sampler.errors.delete('ollama'); // Ollama absent is normal, not a collector error.
-  }) : null;
+  // Ollama being absent is normal on most GPU boxes: it is not a collector error, just an empty list.
+  const ollama = cfg.ollama ? startOllama(cfg.ollama, (m) => { agent.sampler.ollama = m; }) : null;
 
   const web = await loadWeb();
   let server: ReturnType<typeof Bun.serve> | null = null;

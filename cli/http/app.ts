@@ -92,7 +92,7 @@ export function createApp(agent: Agent, opts: AppOptions) {
     if (s !== undefined) { since = Number(s); if (!/^-?\d+(\.\d+)?$/.test(s)) throw badParam('since', 'must be a millisecond timestamp'); }
     return json({ events: agent.events.since(since) });
   });
-  app.post('/v1/events', async (c) => json(agent.events.add({ ...(await eventBody(c.req.raw, true)), source: 'user' } as never), 201));
+  app.post('/v1/events', async (c) => json(agent.events.add({ ...(await eventBody(c.req.raw, true)), source: 'user' }), 201));
   app.put('/v1/events/:id', async (c) => {
     const r = agent.events.update(c.req.param('id'), await eventBody(c.req.raw, false));
     if (r === 'not_found') throw new ApiError(404, 'no such event', 'id');
@@ -115,7 +115,9 @@ export function createApp(agent: Agent, opts: AppOptions) {
 const COLOR_RE = /^#[0-9a-fA-F]{3,8}$/;
 
 /** Validates an event body; anything off is a 400 naming the field, and nothing is stored. */
-async function eventBody(req: Request, isNew: boolean): Promise<{ label: string; t: number; end_t: number | null; color: string | null }> {
+async function eventBody(req: Request, isNew: true): Promise<{ label: string; t: number; end_t: number | null; color: string | null }>;
+async function eventBody(req: Request, isNew: false): Promise<{ label: string; t?: number; end_t: number | null; color: string | null }>;
+async function eventBody(req: Request, isNew: boolean): Promise<{ label: string; t?: number; end_t: number | null; color: string | null }> {
   const text = await req.text();
   if (text.length > 16_384) throw badParam('body', 'larger than 16 KiB');
   let b: unknown;
@@ -131,5 +133,5 @@ async function eventBody(req: Request, isNew: boolean): Promise<{ label: string;
   if (end !== null && t !== undefined && end < (t as number)) throw badParam('end_t', 'must not be before t');
   const color = o.color ?? null;
   if (color !== null && (typeof color !== 'string' || !COLOR_RE.test(color))) throw badParam('color', 'must be a #rgb or #rrggbb colour');
-  return { label: o.label.trim(), t: t as number, end_t: end as number | null, color: color as string | null };
+  return { label: o.label.trim(), t: t as number | undefined, end_t: end as number | null, color: color as string | null };
 }

@@ -46,13 +46,19 @@ export class Ring {
   column(key: string): number { return this.#index.get(key) ?? -1; }
 
   /** First logical index with time > t (binary search; times ascend). */
-  after(t: number): number {
+  after(t: number): number { return this.#search(t, false); }
+  /** First logical index with time >= t. */
+  atOrAfter(t: number): number { return this.#search(t, true); }
+
+  #search(t: number, inclusive: boolean): number {
     let lo = 0, hi = this.#count;
-    while (lo < hi) { const mid = (lo + hi) >>> 1; if (this.time(mid) > t) hi = mid; else lo = mid + 1; }
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const x = this.time(mid);
+      if (inclusive ? x >= t : x > t) hi = mid; else lo = mid + 1;
+    }
     return lo;
   }
-  /** First logical index with time >= t. */
-  atOrAfter(t: number): number { return this.after(t - 1e-9); }
 
   /** Copies logical rows [from, to) of the given columns into contiguous arrays (query path, not the tick path). */
   slice(from: number, to: number, cols: readonly number[]): { t: Float64Array; cols: Float32Array[] } {

@@ -82,6 +82,14 @@ describe('history queries', () => {
     expect(() => parseHistoryQuery(params as Record<string, string>, known)).toThrow(expect.objectContaining({ status: 400, param: name }));
   });
   test('unknown params are ignored', () => expect(q({ foo: 'bar', limit: '1' }).t).toEqual([69000]));
+  test('since is inclusive at real epoch-millisecond times (no float epsilon tricks)', () => {
+    const r = new Ring(10, ['a']);
+    const t0 = 1_795_371_281_250;
+    for (let i = 0; i < 5; i++) r.push(t0 + i * 250, [i]);
+    expect(r.atOrAfter(t0)).toBe(0);
+    expect(r.after(t0)).toBe(1);
+    expect(queryHistory(r, parseHistoryQuery({ since: String(t0 + 250), until: String(t0 + 750) }, () => true), 250).t).toEqual([t0 + 250, t0 + 500, t0 + 750]);
+  });
 });
 
 describe('HistoryFile', () => {

@@ -57,8 +57,10 @@ describe.skipIf(!haveBrowser)('browser faults', () => {
           const all = (await (globalThis as any).gpulse.db.getAll('chunks')).filter((c: any) => c.tier === 'raw').sort((x: any, y: any) => x.t0 - y.t0);
           return all.flatMap((c: any) => Array.from(c.t as Float64Array));
         });
-        const gaps = ts.slice(1).map((t, i) => t - ts[i]!);
-        expect(Math.max(...gaps)).toBe(250);
+        // Every row the agent has in the stored span is in the browser (a loaded machine may skip a tick
+        // in the agent itself, so compare with its history rather than assume a perfect 250 ms grid).
+        const hist = await (await fetch(`${a.url}/v1/history?since=${ts[0]}&until=${ts.at(-1)}&keys=host.cpu.util`, auth(a.token))).json();
+        expect(ts).toEqual(hist.t);
         expect(new Set(ts).size).toBe(ts.length); // never written twice
       } finally { await a.stop(); }
     } finally { await ctx2.close(); }

@@ -120,3 +120,36 @@ describe('schema upgrade', () => {
     expect(db.objectStoreNames.contains('alerts')).toBe(true);
   });
 });
+
+describe('segments of the open window', () => {
+  test('each flush writes only new rows; closing the window consolidates to one record without loss', async () => {
+    const db = await freshDb();
+    const w = new ChunkWriter('ep');
+    const t0 = 1_800_000_000_000;
+    for (let i = 0; i < 100; i++) w.append(t0 + i * 1000, ['a'], [i]);
+    await w.flush(db);
+    for (let i = 100; i < 250; i++) w.append(t0 + i * 1000, ['a'], [i]);
+    await w.flush(db);
+    let raw = await readChunks(db, 'ep', 'raw', t0, t0 + 600_000);
+    expect(raw.map((c) => c.t.length)).toEqual([100, 150]);
+    expect(joinChunks(raw, ['a'], t0, Infinity).t.length).toBe(250);
+    for (let i = 250; i < 601; i++) w.append(t0 + i * 1000, ['a'], [i]);
+    await w.flush(db);
+    raw = await readChunks(db, 'ep', 'raw', t0, t0 + 700_000);
+    expect(raw.map((c) => c.t.length)).toEqual([600, 1]);
+    expect(Array.from(joinChunks(raw, ['a'], t0, Infinity).cols.get('a')!)).toEqual(Array.from({ length: 601 }, (_, i) => i));
+  });
+  test('a second writer (after a reload) in the same window never deletes the first one\'s rows', async () => {
+    const db = await freshDb();
+    const t0 = 1_800_000_000_000;
+    const w1 = new ChunkWriter('ep');
+    for (let i = 0; i < 50; i++) w1.append(t0 + i * 1000, ['a'], [i]);
+    await w1.flush(db);
+    const w2 = new ChunkWriter('ep'); // the page reloaded; resumes after the last stored row
+    for (let i = 50; i < 601; i++) w2.append(t0 + i * 1000, ['a'], [i]);
+    await w2.flush(db);
+    const s = joinChunks(await readChunks(db, 'ep', 'raw', t0, Infinity), ['a'], t0, Infinity);
+    expect(s.t.length).toBe(601);
+    expect(s.cols.get('a')![0]).toBe(0);
+  });
+});

@@ -10,7 +10,7 @@ import type { Chunk, DB, Tier } from './db.ts';
 export const WINDOW: Record<Tier, number> = { raw: 600_000, '1m': 86_400_000, '1h': 30 * 86_400_000 };
 const STEP: Record<Exclude<Tier, 'raw'>, number> = { '1m': 60_000, '1h': 3_600_000 };
 
-interface Open { chunk: Chunk; len: number; n?: Float32Array }
+interface Open { chunk: Chunk; len: number; n?: Float32Array; flushed?: number }
 
 /** Growable columns (doubling), trimmed to length when written. */
 function grow<T extends Float32Array | Float64Array>(a: T, len: number): T {
@@ -109,19 +109,45 @@ export class ChunkWriter {
     }
   }
 
-  /** Everything to write now: closed chunks plus the open ones that changed. One transaction. */
+  /**
+   * Everything to write now, in one transaction. The open raw window is written as a small
+   * segment holding only the rows since the last flush (rewriting the whole window every 2 s
+   * would write each row ~300 times); a closed window replaces its own segments with one chunk.
+   */
   async flush(db: DB): Promise<number> {
-    const out = this.#closed.splice(0);
-    for (const tier of this.#dirty) { const o = this.#open[tier]; if (o && o.len) out.push(trimmed(o)); }
+    const closed = this.#closed.splice(0);
+    const segments: Chunk[] = [];
+    const raw = this.#open.raw;
+    if (raw && this.#dirty.has('raw') && raw.len > (raw.flushed ?? 0)) {
+      segments.push(slice(raw.chunk, raw.flushed ?? 0, raw.len));
+      raw.flushed = raw.len;
+    }
+    const rollups: Chunk[] = [];
+    for (const tier of this.#dirty) { const o = this.#open[tier]; if (tier !== 'raw' && o && o.len) rollups.push(trimmed(o)); }
     this.#dirty.clear();
-    if (!out.length) return 0;
+    if (!closed.length && !segments.length && !rollups.length) return 0;
     const tx = db.transaction('chunks', 'readwrite', { durability: 'relaxed' });
-    await Promise.all([...out.map((c) => tx.store.put(c)), tx.done]);
-    return out.length;
+    const ops: Promise<unknown>[] = [];
+    for (const c of closed) {
+      // Requests in one transaction run in order: drop this chunk's segments, then write it whole.
+      if (c.tier === 'raw') ops.push(tx.store.delete(IDBKeyRange.bound([c.ep, 'raw', c.t0], [c.ep, 'raw', c.t1])));
+      ops.push(tx.store.put(c));
+    }
+    for (const c of [...segments, ...rollups]) ops.push(tx.store.put(c));
+    await Promise.all([...ops, tx.done]);
+    return closed.length + segments.length + rollups.length;
   }
+
+  /** Time of the newest row this writer holds (written or not); null before the first. */
+  get lastT(): number | null { const o = this.#open.raw; return o && o.len ? o.chunk.t[o.len - 1]! : null; }
 
   /** Rows held in memory but not yet written (for "what would a crash lose"). */
   get pending(): number { return this.#dirty.has('raw') ? this.#open.raw?.len ?? 0 : 0; }
+}
+
+/** Rows [a, b) of a chunk as a chunk of their own (a segment of an open window). */
+function slice(c: Chunk, a: number, b: number): Chunk {
+  return { ep: c.ep, tier: c.tier, t0: c.t[a]!, t1: c.t[b - 1]!, keys: c.keys, t: c.t.slice(a, b), v: c.v.map((x) => x.slice(a, b)) };
 }
 
 const mk = (k: number) => Array.from({ length: k }, () => new Float32Array(64));

@@ -40,7 +40,7 @@ export const DB_VERSION = 2;
 
 export function openDb(name = DB_NAME, onBlocking?: () => void): Promise<DB> {
   return openDB<GpulseDB>(name, DB_VERSION, {
-    upgrade(db, oldVersion, _new, tx) {
+    upgrade(db, oldVersion) {
       // A ladder, not a switch: each step runs once, in order, from whatever version the user had.
       if (oldVersion < 1) {
         db.createObjectStore('endpoints', { keyPath: 'id' });
@@ -52,7 +52,6 @@ export function openDb(name = DB_NAME, onBlocking?: () => void): Promise<DB> {
         const ev = db.createObjectStore('events', { keyPath: ['ep', 'id'] });
         ev.createIndex('byTime', ['ep', 't']);
         db.createObjectStore('alerts', { keyPath: 'id' });
-        void tx;
       }
     },
     blocking() { onBlocking?.(); },

@@ -78,22 +78,34 @@ export class AppState {
   }
 
   subscribe(fn: () => void) { this.#subs.add(fn); return () => this.#subs.delete(fn); }
-  /** Many SSE rows become one render per animation frame. */
+  #lastRender = 0;
+  /**
+   * Many SSE rows become one render: at most one per animation frame, at most four a second, and
+   * less often as the fleet grows (samples from 50 agents arrive spread over each second, and
+   * painting 50 tiles on each would cost more than the news is worth: 1 s at 50 endpoints).
+   */
   emit() {
     if (this.#queued) return;
     this.#queued = true;
-    const run = () => { this.#queued = false; for (const f of this.#subs) f(); };
-    if (typeof requestAnimationFrame !== 'undefined' && !document.hidden) requestAnimationFrame(run); else setTimeout(run, 50);
+    const run = () => { this.#queued = false; this.#lastRender = performance.now(); for (const f of this.#subs) f(); };
+    const gap = Math.min(1000, Math.max(250, this.order.length * 20));
+    const wait = Math.max(0, gap - (performance.now() - this.#lastRender));
+    const frame = () => (typeof requestAnimationFrame !== 'undefined' && !document.hidden ? requestAnimationFrame(run) : run());
+    if (wait > 0) setTimeout(frame, wait); else frame();
   }
 
   async #loadEndpoints() {
     const list = (await this.db.getAll('endpoints')).sort((a, b) => a.order - b.order);
+    const stored = new Map<string, Schema | null>();
+    for (const ep of list) if (!this.eps.has(ep.id)) stored.set(ep.id, ((await this.db.get('meta', `schema:${ep.id}`)) as Schema | undefined) ?? null);
+    // Built after the awaits, from the state as it is now: a schema or rows that arrived meanwhile are kept.
     const next = new Map<string, EpState>();
     for (const ep of list) {
       const cur = this.eps.get(ep.id);
-      next.set(ep.id, cur ? { ...cur, ep } : { ep, status: ep.readOnly ? { kind: 'stale', lastT: 0 } : { kind: 'connecting', attempt: 0 }, schema: (await this.db.get('meta', `schema:${ep.id}`)) as Schema | null ?? null, keys: [], last: null, tail: [], extras: null, rev: 0 });
+      if (cur) { cur.ep = ep; next.set(ep.id, cur); continue; }
+      const schema = stored.get(ep.id) ?? null;
+      next.set(ep.id, { ep, status: ep.readOnly ? { kind: 'stale', lastT: 0 } : { kind: 'connecting', attempt: 0 }, schema, keys: schema ? schema.series.map((x) => x.key) : [], last: null, tail: [], extras: null, rev: 0 });
     }
-    for (const s of next.values()) if (s.schema) s.keys = s.schema.series.map((x) => x.key);
     this.eps = next;
     this.order = list.map((e) => e.id);
     this.emit();
@@ -116,7 +128,9 @@ export class AppState {
     const s = this.eps.get(id);
     if (!s || s.ep.readOnly || this.#conns.has(id)) return;
     this.#writers.set(id, new ChunkWriter(id));
-    const conn = new LiveConnection({ url: s.ep.url, token: s.ep.token, resumeFrom: () => lastTime(this.db, id).then((t) => { const tail = this.eps.get(id)?.last?.[0]; return tail && (!t || tail > t) ? tail : t; }) }, {
+    // Resume after what is stored, or after what this tab's own writer holds. Never after the display
+    // tail: a follower that takes over has rows there that the old leader showed but never stored.
+    const conn = new LiveConnection({ url: s.ep.url, token: s.ep.token, resumeFrom: () => lastTime(this.db, id).then((t) => { const w = this.#writers.get(id)?.lastT ?? null; return w !== null && (t === null || w > t) ? w : t; }) }, {
       status: (status) => this.#send({ type: 'status', id, status }),
       schema: (schema) => {
         void this.db.put('meta', schema, `schema:${id}`);
@@ -227,14 +241,15 @@ export class AppState {
       case 'event': s.rev++; this.onEvent?.(m.id, m.event); break;
       case 'rows': {
         if (m.keys.join() !== s.keys.join()) s.keys = m.keys;
-        for (const r of m.rows) s.tail.push(r);
+        // A new leader's replay repeats rows this tab already shows.
+        const lastShown = (s.tail[s.tail.length - 1]?.[0] as number | undefined) ?? -Infinity;
+        for (const r of m.rows) if ((r[0] as number) > lastShown) s.tail.push(r);
         if (s.tail.length > TAIL) s.tail.splice(0, s.tail.length - TAIL);
         s.last = s.tail[s.tail.length - 1] ?? s.last;
         this.onRows?.(m.id, m.keys, m.rows);
         break;
       }
     }
-    void local;
     this.emit();
   }
 

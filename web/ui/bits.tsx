@@ -20,7 +20,7 @@ export function Bar({ label, value, max = 100, color, text, title }: { label: st
   return (
     <div class="bar" title={title ?? text}>
       <span class="bar-label">{label}</span>
-      <span class="bar-track"><span class="bar-fill" style={{ width: `${pct}%`, background: color }} /></span>
+      <span class="bar-track"><span class="bar-fill" style={{ transform: `scaleX(${pct / 100})`, background: color }} /></span>
       <span class="bar-text num">{value == null ? 'N/A' : text}</span>
     </div>
   );

@@ -126,7 +126,7 @@ export function HostView({ app, id, view, setView }: { app: AppState; id: string
           })}
         </div>
       )}
-      <Annotate app={app} s={s} />
+      <Annotate s={s} />
       <EventList s={s} events={events} />
     </section>
   );
@@ -204,7 +204,7 @@ function EventList({ s, events }: { s: EpState; events: StoredEvent[] }) {
 }
 
 /** Annotations: posted to the agent (so every browser and Prometheus user sees them). */
-function Annotate({ app, s }: { app: AppState; s: EpState }) {
+function Annotate({ s }: { s: EpState }) {
   const [label, setLabel] = useState('');
   const [msg, setMsg] = useState('');
   if (s.ep.readOnly) return null;
@@ -217,6 +217,5 @@ function Annotate({ app, s }: { app: AppState; s: EpState }) {
       setLabel(''); setMsg('annotation added');
     } catch (err) { setMsg(`could not add: ${(err as Error).message}`); }
   };
-  void app;
   return <form class="annotate" onSubmit={add}><input placeholder="Annotate now, e.g. run 42 start" value={label} onInput={(e) => setLabel((e.target as HTMLInputElement).value)} /><button>Add annotation</button> <span class="muted small">{msg}</span></form>;
 }

@@ -1,4 +1,5 @@
 /** Fleet overview: one tile per endpoint, problems first, readable at 50 endpoints and on a phone. */
+import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { fmtBytes, fmtNum } from '../../shared/format.ts';
 import type { AppState, EpState } from '../lib/state.ts';
@@ -43,6 +44,20 @@ function Tile({ s }: { s: EpState }) {
   );
 }
 
+/**
+ * A tile's vnode is reused while its inputs are the same objects: Preact skips diffing an identical
+ * vnode, so a sample from one endpoint re-renders one tile, not fifty.
+ */
+const tiles = new Map<string, { key: unknown[]; node: JSX.Element }>();
+function cachedTile(s: EpState) {
+  const key = [s.last, s.status, s.schema, s.extras, s.ep];
+  const hit = tiles.get(s.ep.id);
+  if (hit && hit.key.every((k, i) => k === key[i])) return hit.node;
+  const node = <Tile key={s.ep.id} s={s} />;
+  tiles.set(s.ep.id, { key, node });
+  return node;
+}
+
 export function Overview({ app }: { app: AppState }) {
   const [filter, setFilter] = useState(() => sessionStorage.getItem('gpulse.filter') ?? '');
   const [sort, setSort] = useState(() => sessionStorage.getItem('gpulse.sort') ?? 'problems');
@@ -59,7 +74,7 @@ export function Overview({ app }: { app: AppState }) {
           <option value="problems">problems first</option><option value="name">name</option><option value="busiest">busiest</option><option value="custom">your order</option>
         </select>
       </div>
-      <div class="tiles">{list.map((s) => <Tile key={s.ep.id} s={s} />)}</div>
+      <div class="tiles">{list.map(cachedTile)}</div>
     </section>
   );
 }

@@ -7,7 +7,7 @@
 import { dlopen, type Library } from 'bun:ffi';
 import { G, GPU_WIDTH } from '../../../shared/catalog.ts';
 import { decodeThrottle } from '../provider.ts';
-import { BUF, CLOCK, EVENT_DATA, EVENT_XID_CRITICAL, MEMORY_V1, MEMORY_V2, PCI_INFO_V3, PCIE, PROCESS, PROCESS_DETAIL_LIST_V1, RET, RET_NAMES, UTILIZATION } from './structs.ts';
+import { BUF, CLOCK, EVENT_DATA, EVENT_XID_CRITICAL, MEMORY_V1, MEMORY_V2, PCI_INFO_V3, PCIE, PROCESS, RET, RET_NAMES, UTILIZATION } from './structs.ts';
 import { OPTIONAL, REQUIRED, type OptionalName } from './symbols.ts';
 
 export class NvmlError extends Error {
@@ -34,7 +34,7 @@ export class Nvml {
   readonly cudaVersion: string | null;
   readonly has: ReadonlySet<OptionalName>;
   /** Process struct stride chosen from the exported symbols (nvml.md §5). */
-  readonly processApi: { compute: string | null; graphics: string | null; stride: number; detail: boolean };
+  readonly processApi: { compute: string | null; graphics: string | null; stride: number };
   #lib: Library<Record<string, never>>;
   #s: Syms;
   #u32 = new Uint32Array(2);
@@ -84,10 +84,10 @@ export class Nvml {
     const v2 = has.has('nvmlDeviceGetComputeRunningProcesses_v2');
     const cc535 = v3 && !has.has('nvmlDeviceGetRunningProcessDetailList') && has.has('nvmlDeviceGetConfComputeMemSizeInfo');
     this.processApi = v3
-      ? { compute: 'nvmlDeviceGetComputeRunningProcesses_v3', graphics: has.has('nvmlDeviceGetGraphicsRunningProcesses_v3') ? 'nvmlDeviceGetGraphicsRunningProcesses_v3' : null, stride: cc535 ? PROCESS.CC535 : PROCESS.V2, detail: !cc535 }
+      ? { compute: 'nvmlDeviceGetComputeRunningProcesses_v3', graphics: has.has('nvmlDeviceGetGraphicsRunningProcesses_v3') ? 'nvmlDeviceGetGraphicsRunningProcesses_v3' : null, stride: cc535 ? PROCESS.CC535 : PROCESS.V2 }
       : v2
-        ? { compute: 'nvmlDeviceGetComputeRunningProcesses_v2', graphics: has.has('nvmlDeviceGetGraphicsRunningProcesses_v2') ? 'nvmlDeviceGetGraphicsRunningProcesses_v2' : null, stride: PROCESS.V2, detail: false }
-        : { compute: has.has('nvmlDeviceGetComputeRunningProcesses') ? 'nvmlDeviceGetComputeRunningProcesses' : null, graphics: null, stride: PROCESS.V1, detail: false };
+        ? { compute: 'nvmlDeviceGetComputeRunningProcesses_v2', graphics: has.has('nvmlDeviceGetGraphicsRunningProcesses_v2') ? 'nvmlDeviceGetGraphicsRunningProcesses_v2' : null, stride: PROCESS.V2 }
+        : { compute: has.has('nvmlDeviceGetComputeRunningProcesses') ? 'nvmlDeviceGetComputeRunningProcesses' : null, graphics: null, stride: PROCESS.V1 };
 
     this.#check(this.#s.nvmlDeviceGetCount_v2!(this.#u32), 'nvmlDeviceGetCount_v2');
     const count = this.#u32[0]!;
