@@ -40,7 +40,7 @@ export class Hub {
         cancel: () => { client.closed = true; this.#clients.delete(client); onClose?.(); },
       },
       // Queue measured in bytes so desiredSize says how far behind the reader is.
-      { highWaterMark: this.#maxQueued, size: (chunk) => chunk.byteLength },
+      { highWaterMark: this.#maxQueued, size: (chunk?: Uint8Array) => chunk?.byteLength ?? 0 },
     );
   }
 

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import type { Hono } from 'hono';
 
-export interface WebAsset { body: Uint8Array; type: string }
+export interface WebAsset { body: Uint8Array<ArrayBuffer>; type: string }
 export type WebAssets = Map<string, WebAsset>;
 
 const TYPES: Record<string, string> = {
@@ -32,7 +32,7 @@ export function loadWebDir(dir: string): WebAssets | null {
     for (const name of readdirSync(d)) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else out.set('/' + relative(dir, p).split('\\').join('/'), { body: readFileSync(p), type: typeOf(p) });
+      else out.set('/' + relative(dir, p).split('\\').join('/'), { body: new Uint8Array(readFileSync(p)), type: typeOf(p) });
     }
   };
   walk(dir);

@@ -23,7 +23,7 @@ class ProcFile {
   constructor(readonly path: string) { this.#fd = openSync(path, 'r'); }
   read(): string {
     const n = readSync(this.#fd, BUF, 0, BUF.length, 0);
-    return BUF.latin1Slice(0, n);
+    return BUF.toString('latin1', 0, n);
   }
   close() { try { closeSync(this.#fd); } catch { /* already closed */ } }
 }

@@ -10,7 +10,7 @@ describe('Hub (stream fan-out)', () => {
       const reader = (await fetch(`http://127.0.0.1:${server.port}/`)).body!.getReader();
       let got = 0;
       const reading = (async () => { for (;;) { const r = await reader.read(); if (r.done) break; got += r.value.byteLength; } })();
-      const sock = await Bun.connect({ hostname: '127.0.0.1', port: server.port, socket: { data() {} } });
+      const sock = await Bun.connect({ hostname: '127.0.0.1', port: server.port!, socket: { data() {} } });
       sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
       sock.pause?.();
       await Bun.sleep(100);

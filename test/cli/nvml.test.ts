@@ -16,7 +16,7 @@ describe('struct layouts match NVIDIA\'s header (reference nvml.md §2, literal 
     expect(MEMORY_V1).toEqual({ size: 24, total: 0, free: 8, used: 16 });
     expect(MEMORY_V2).toEqual({ size: 40, version: 0, total: 8, reserved: 16, free: 24, used: 32, VERSION: 0x02000028 });
     // NVML_STRUCT_VERSION(Memory, 2) = sizeof | 2 << 24
-    expect(MEMORY_V2.VERSION).toBe((40 | (2 << 24)) >>> 0);
+    expect(MEMORY_V2.VERSION as number).toBe((40 | (2 << 24)) >>> 0);
   });
   test('nvmlUtilization_t, nvmlPciInfo_t', () => {
     expect(UTILIZATION).toEqual({ size: 8, gpu: 0, memory: 4 });

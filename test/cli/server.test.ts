@@ -28,7 +28,7 @@ describe('agent HTTP API', () => {
     expect(await (await fetch(a.url + '/healthz')).json()).toEqual({ status: 'ready' });
   });
   test('401 with WWW-Authenticate without or with a wrong token; the body never echoes it', async () => {
-    for (const h of [{}, { authorization: 'Bearer wrong-token-xxxxxxxxxxxx' }, { authorization: `Basic ${a.token}` }]) {
+    for (const h of [{}, { authorization: 'Bearer wrong-token-xxxxxxxxxxxx' }, { authorization: `Basic ${a.token}` }] as Record<string, string>[]) {
       const r = await fetch(a.url + '/v1/info', { headers: h });
       expect(r.status).toBe(401);
       expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);

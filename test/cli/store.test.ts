@@ -114,7 +114,7 @@ describe('HistoryFile', () => {
     f.rewrite(r);
     for (let i = 0; i < 4; i++) { r.push(1000 * (i + 1), [i]); f.append(1000 * (i + 1), [i], r); }
     const data = readFileSync(join(dir, 'history.bin'));
-    data[8 + 16] ^= 0xff; // flip a value byte in record 1 (16-byte records)
+    data[8 + 16] = data[8 + 16]! ^ 0xff; // flip a value byte in record 1 (16-byte records)
     writeFileSync(join(dir, 'history.bin'), data);
     appendFileSync(join(dir, 'history.bin'), Buffer.from([1, 2, 3]));
     const warnings: string[] = [];
