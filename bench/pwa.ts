@@ -80,6 +80,7 @@ await big.stop();
 
 // Main-thread busy time and heap with N live endpoints on the overview.
 const agents: RunningAgent[] = [];
+if (!process.argv.includes('--no-fleet'))
 for (const n of [1, 10, 50]) {
   while (agents.length < n) agents.push(await startAgent(['--no-persist', '--interval', '1s', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2' }, { dir: tmp() }));
   const c = await chromium.launchPersistentContext(tmp('gpulse-fleet-'), { executablePath: '/usr/bin/chromium', args: FLAGS, headless: true, viewport: { width: 1400, height: 1000 } });

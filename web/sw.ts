@@ -25,5 +25,6 @@ sw.addEventListener('fetch', (e: FetchEvent) => {
     e.respondWith(fetch(e.request).catch(async () => (await caches.match('./index.html', { ignoreSearch: true })) ?? Response.error()));
     return;
   }
-  e.respondWith(caches.match(e.request, { ignoreSearch: true }).then((hit) => hit ?? fetch(e.request)));
+  // An exact lookup in our own cache: no ignoreSearch, no scan of every cache in the origin.
+  e.respondWith(caches.open(CACHE).then((c) => c.match(e.request)).then((hit) => hit ?? fetch(e.request)));
 });
