@@ -27,6 +27,15 @@ describe.skipIf(!haveWeb)('dist/gpulse', () => {
     expect(s.gpus[2]).toMatchObject({ index: 2, name: 'NVIDIA H100 80GB HBM3', mem_total: 85899345920, power_limit_w: 700 });
     expect(s.host.memory.total).toBeGreaterThan(0);
   });
+  test('finds libnvidia-ml.so.1 by its bare name through the dynamic loader, as on a GPU box', () => {
+    const dir = tmp();
+    Bun.spawnSync(['cp', fakeNvml('default'), join(dir, 'libnvidia-ml.so.1')]);
+    const { GPULSE_NVML_LIB: _unused, ...env } = ENV();
+    const r = Bun.spawnSync([BIN, 'snapshot', '--json', '--ollama', 'off'], { env: { ...env, LD_LIBRARY_PATH: dir }, cwd: '/' });
+    expect(JSON.parse(r.stdout.toString()).gpus).toHaveLength(3);
+    const none = Bun.spawnSync([BIN, 'snapshot', '--ollama', 'off'], { env, cwd: '/' });
+    expect(none.stdout.toString()).toContain('nvml: cannot load NVML (libnvidia-ml.so.1 not found; libnvidia-ml.so not found: is the NVIDIA driver installed?)');
+  });
   test('snapshot prints a readable table', () => {
     const out = Bun.spawnSync([BIN, 'snapshot', '--ollama', 'off'], { env: ENV() }).stdout.toString();
     expect(out).toMatch(/\[0\] NVIDIA H100 80GB HBM3\s+\|\s+\d+ °C\s+\d+ %\s+\|\s+[\d.]+ GiB \/ 80\.0 GiB \|\s+\d+ W \/ 700 W/);

@@ -52,9 +52,13 @@ export class Nvml {
     let path = '';
     const errors: string[] = [];
     for (const c of candidates) {
-      try { lib = dlopen(c, REQUIRED); path = c; break; } catch (e) { errors.push(`${c}: ${(e as Error).message.split('\n')[0]}`); }
+      try { lib = dlopen(c, REQUIRED); path = c; break; } catch (e) {
+        const msg = (e as Error).message.split('\n')[0]!;
+        // Bun's message names a cwd-relative path even for a bare name the loader searched for: say what matters.
+        errors.push(/cannot open shared object file/.test(msg) ? `${c} not found` : `${c}: ${msg}`);
+      }
     }
-    if (!lib) throw new Error(`cannot load NVML (${errors.join('; ')})`);
+    if (!lib) throw new Error(`cannot load NVML (${errors.join('; ')}${libPath ? '' : ': is the NVIDIA driver installed?'})`);
     lib.close();
     const has = new Set<OptionalName>();
     for (const name of Object.keys(OPTIONAL) as OptionalName[]) {
