@@ -73,3 +73,16 @@ describe('the binary', () => {
     expect(() => loadToken(f, {})).toThrow(/chmod 600/);
   });
 });
+
+describe.skipIf(!Bun.which('script'))('on an interactive terminal', () => {
+  const tty = (cmd: string, env: Record<string, string>) => Bun.spawnSync(['script', '-qec', cmd, '/dev/null'], { env: { PATH: process.env.PATH!, HOME: tmp(), ...env } }).stdout.toString();
+  test('pair prints a QR code under the link', () => {
+    const out = tty(`${BUN} ${join(ROOT, 'cli/main.ts')} pair --url http://gpu1:9740`, { GPULSE_TOKEN: 'abcdefghijklmnop1234' });
+    expect(out).toContain('#/add?url=http%3A%2F%2Fgpu1%3A9740&token=abcdefghijklmnop1234');
+    expect(out.split('\n').filter((l) => l.includes('█')).length).toBeGreaterThan(10);
+  });
+  test('the serve banner shows the pairing link only when stderr is a terminal', () => {
+    const out = tty(`timeout 2 ${BUN} ${join(ROOT, 'cli/main.ts')} serve --port 0 --gpu none --no-persist --ollama off`, { GPULSE_TOKEN: 'abcdefghijklmnop1234' });
+    expect(out).toMatch(/pair a browser: http:\/\/127\.0\.0\.1:\d+\/#\/add\?url=.*token=abcdefghijklmnop1234/);
+  });
+});
