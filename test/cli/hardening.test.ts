@@ -68,6 +68,28 @@ describe('access', () => {
       expect(a.stderr()).not.toContain(a.token);
     } finally { await a.stop(); }
   });
+  test('--allow-origin: allowed origins get CORS headers (preflight too), others none', async () => {
+    const a = await startAgent(['--interval', '500ms', '--gpu', 'none', '--allow-origin', 'https://pwa.example', '--allow-origin', 'http://localhost:5173']);
+    try {
+      const pre = (origin: string) => fetch(a.url + '/v1/info', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+      expect((await pre('https://pwa.example')).headers.get('access-control-allow-origin')).toBe('https://pwa.example');
+      expect((await pre('http://localhost:5173')).headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+      expect((await pre('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+      const ok = await fetch(a.url + '/v1/info', { headers: { origin: 'https://pwa.example', authorization: `Bearer ${a.token}` } });
+      expect(ok.headers.get('access-control-allow-origin')).toBe('https://pwa.example');
+      expect(ok.headers.get('vary')).toContain('Origin');
+      const denied = await fetch(a.url + '/v1/info', { headers: { origin: 'https://evil.example' } });
+      expect(denied.status).toBe(401);
+      expect(denied.headers.get('access-control-allow-origin')).toBeNull();
+    } finally { await a.stop(); }
+  });
+  test('--no-auth on loopback serves the API without a token', async () => {
+    const a = await startAgent(['--interval', '500ms', '--gpu', 'none', '--no-auth']);
+    try {
+      expect((await fetch(a.url + '/v1/info')).status).toBe(200);
+      expect(a.stderr()).toContain('auth: OFF');
+    } finally { await a.stop(); }
+  });
   test('--no-auth on a non-loopback bind is refused at startup', () => {
     const r = Bun.spawnSync([process.execPath, join(import.meta.dir, '../../cli/main.ts'), 'serve', '--no-auth', '--bind', '0.0.0.0'], { env: { PATH: process.env.PATH!, HOME: tmp() }, stderr: 'pipe' });
     expect(r.exitCode).toBe(2);
