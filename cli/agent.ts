@@ -98,8 +98,9 @@ export class Agent {
       const pids = new Set(x.processes.map((p) => p.pid));
       const prev = this.#prevPids[i];
       if (prev) {
-        const procs = enrich(x.processes, this.opts.procRoot);
-        for (const p of procs) if (!prev.has(p.pid)) this.agentEvent('process_start', `GPU ${d.index}: ${p.command ?? 'pid ' + p.pid} started (pid ${p.pid}, ${p.user ?? '?'})`, `gpu${d.index}`);
+        // Only new pids are looked up in /proc: this runs every tick.
+        const started = enrich(x.processes.filter((p) => !prev.has(p.pid)), this.opts.procRoot);
+        for (const p of started) this.agentEvent('process_start', `GPU ${d.index}: ${p.command ?? 'pid ' + p.pid} started (pid ${p.pid}, ${p.user ?? '?'})`, `gpu${d.index}`);
         for (const pid of prev) if (!pids.has(pid)) this.agentEvent('process_end', `GPU ${d.index}: pid ${pid} ended`, `gpu${d.index}`);
       }
       this.#prevPids[i] = pids;

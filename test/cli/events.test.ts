@@ -6,12 +6,12 @@ import { emptyExtras, type GpuExtras, type GpuProvider, type ProviderEvent } fro
 import { join } from 'node:path';
 import { auth, ROOT, startAgent } from '../helpers.ts';
 
-function stubProvider() {
+function scriptedProvider() {
   const extras: GpuExtras[] = [emptyExtras()];
   const pending: ProviderEvent[] = [];
   const p: GpuProvider = {
     kind: 'nvml', driverVersion: null, cudaVersion: null,
-    devices: [{ index: 0, name: 'Stub GPU', uuid: 'GPU-stub', memory_total: 1, provider: 'nvml' }],
+    devices: [{ index: 0, name: 'Scripted GPU', uuid: 'GPU-scripted', memory_total: 1, provider: 'nvml' }],
     read: async () => ({ values: new Float64Array(GPU_WIDTH).fill(1), extras: extras.map((x) => ({ ...x })) }),
     drainEvents: () => pending.splice(0),
     close() {},
@@ -22,7 +22,7 @@ const host = { cpus: 1, sample() {}, disks: () => [], freqMhz: () => null, close
 
 describe('agent events', () => {
   test('a process starting and ending on a GPU, with its pid and command', async () => {
-    const { p, extras } = stubProvider();
+    const { p, extras } = scriptedProvider();
     const agent = new Agent({ hostname: 'h', intervalMs: 100, retentionMs: 10_000, host, gpu: p });
     let t = 1_800_000_000_000;
     await agent.sampler.tick((t += 100));
@@ -38,7 +38,7 @@ describe('agent events', () => {
     agent.stop();
   });
   test('throttling started and ended, with the decoded reason', async () => {
-    const { p, extras } = stubProvider();
+    const { p, extras } = scriptedProvider();
     const agent = new Agent({ hostname: 'h', intervalMs: 100, retentionMs: 10_000, host, gpu: p });
     let t = 1_800_000_000_000;
     await agent.sampler.tick((t += 100));
@@ -51,12 +51,12 @@ describe('agent events', () => {
     agent.stop();
   });
   test('provider events (lost GPU, XID) become agent events and go out on the stream', async () => {
-    const { p, pending } = stubProvider();
+    const { p, pending } = scriptedProvider();
     const agent = new Agent({ hostname: 'h', intervalMs: 100, retentionMs: 10_000, host, gpu: p });
     const reader = agent.openStream(null).getReader();
-    pending.push({ kind: 'gpu_lost', index: 0, uuid: 'GPU-stub' }, { kind: 'xid', index: 0, uuid: 'GPU-stub', xid: 79 });
+    pending.push({ kind: 'gpu_lost', index: 0, uuid: 'GPU-scripted' }, { kind: 'xid', index: 0, uuid: 'GPU-scripted', xid: 79 });
     await agent.sampler.tick(1_800_000_000_000);
-    expect(agent.events.all().map((e) => e.label)).toEqual(['GPU 0 lost (GPU-stub)', 'GPU 0 XID 79']);
+    expect(agent.events.all().map((e) => e.label)).toEqual(['GPU 0 lost (GPU-scripted)', 'GPU 0 XID 79']);
     let text = '';
     for (let i = 0; i < 6 && !text.includes('XID 79'); i++) text += new TextDecoder().decode((await reader.read()).value);
     expect(text).toContain('event: event\ndata: {"t":');
