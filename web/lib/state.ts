@@ -5,12 +5,16 @@
  * by tabs. When the leader closes, the next tab takes the lock and resumes from what is stored.
  */
 import { ChunkWriter } from './chunks.ts';
-import { deleteEndpointData, lastTime, openDb, prune, type DB, type Endpoint, type StoredEvent, type Tier } from './db.ts';
+import type { GpuSnapshot, Snapshot } from '../../shared/wire.ts';
+import { deleteEndpointData, lastTime, openDb, prune, type AlertRule, type DB, type Endpoint, type StoredEvent, type Tier } from './db.ts';
 import { AlertEngine, type Alert, type Transition } from './alerts.ts';
 import { LiveConnection, type EndpointStatus, type Schema } from './live.ts';
-import type { AlertRule } from './db.ts';
 
-export interface SnapshotExtras { gpus: { index: number; pstate: string | null; throttle: string[]; processes: { pid: number; user: string | null; command: string | null; gpu_mem: number | null; container: string | null }[]; lost: boolean; mig: boolean | null; ecc_volatile: { corrected: number | null; uncorrected: number | null } | null }[]; workloads: { ollama: { name: string; size: number | null; vram: number | null; expires_at: string | null }[] } }
+/** The stream's `snapshot` event: the non-numeric state of each GPU, and workloads. */
+export interface SnapshotExtras {
+  gpus: (Pick<GpuSnapshot, 'index' | 'pstate' | 'throttle' | 'processes'> & { lost: boolean; mig: boolean | null; ecc_volatile: GpuSnapshot['ecc_volatile'] | null })[];
+  workloads: Snapshot['workloads'];
+}
 
 export interface EpState {
   ep: Endpoint;
@@ -54,10 +58,8 @@ export class AppState {
   #writers = new Map<string, ChunkWriter>();
   #chan: BroadcastChannel | null = null;
   #flushTimer: ReturnType<typeof setInterval> | null = null;
-  onEvent: ((id: string, e: StoredEvent) => void) | null = null;
   alerts = new AlertEngine();
   alertLog: Alert[] = [];
-  onRows: ((id: string, keys: string[], rows: (number | null)[][]) => void) | null = null;
 
   async init(dbName?: string) {
     this.db = await openDb(dbName, () => { this.db.close(); this.notice = 'gpulse was updated in another tab: reload this one.'; this.emit(); });
@@ -238,7 +240,7 @@ export class AppState {
       case 'schema': s.schema = m.schema; s.keys = m.schema.series.map((x) => x.key); break;
       case 'extras': s.extras = m.extras; break;
       case 'stored': s.rev++; break;
-      case 'event': s.rev++; this.onEvent?.(m.id, m.event); break;
+      case 'event': s.rev++; break;
       case 'rows': {
         if (m.keys.join() !== s.keys.join()) s.keys = m.keys;
         // A new leader's replay repeats rows this tab already shows.
@@ -246,7 +248,6 @@ export class AppState {
         for (const r of m.rows) if ((r[0] as number) > lastShown) s.tail.push(r);
         if (s.tail.length > TAIL) s.tail.splice(0, s.tail.length - TAIL);
         s.last = s.tail[s.tail.length - 1] ?? s.last;
-        this.onRows?.(m.id, m.keys, m.rows);
         break;
       }
     }
