@@ -190,3 +190,20 @@ describe('faults', () => {
     } finally { await b.stop(); }
   });
 });
+
+describe('recovery', () => {
+  test('a lost GPU that answers again (after a reset) comes back with a gpu_recovered event', async () => {
+    const b = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2', FAKE_NVML_LOST: '0:3', FAKE_NVML_RECOVER_AFTER: '2', GPULSE_NVML_LOST_RETRY_MS: '300' });
+    try {
+      const msgs = await readSse(await fetch(b.url + '/v1/stream', auth(b.token)), (m) => m.some((x) => x.event === 'event' && x.data.includes('gpu_recovered')) && m.filter((x) => x.event === 'sample').length >= 3, 15_000);
+      const kinds = msgs.filter((m) => m.event === 'event').map((m) => JSON.parse(m.data).kind);
+      expect(kinds.indexOf('gpu_lost')).toBeGreaterThanOrEqual(0);
+      expect(kinds.indexOf('gpu_recovered')).toBeGreaterThan(kinds.indexOf('gpu_lost'));
+      await Bun.sleep(600);
+      const info = await (await fetch(b.url + '/v1/info', auth(b.token))).json();
+      expect(info.devices[0].lost).toBe(false);
+      const snap = await (await fetch(b.url + '/v1/snapshot', auth(b.token))).json();
+      expect(snap.gpus[0].util).toBeNumber();
+    } finally { await b.stop(); }
+  }, 30_000);
+});

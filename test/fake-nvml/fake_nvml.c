@@ -14,6 +14,7 @@
  *   FAKE_NVML_UNSUPPORTED=f1,f2      fields answering NOT_SUPPORTED: util enc dec fan temp power limit energy clocks pstate throttle pcie procs ecc mig
  *   FAKE_NVML_NO_PERMISSION=f1       same, answering NO_PERMISSION
  *   FAKE_NVML_LOST=i:n               device i answers GPU_IS_LOST after n utilization calls
+ *   FAKE_NVML_RECOVER_AFTER=n        a lost device answers again after n more calls (a reset)
  *   FAKE_NVML_INIT_FAIL=code         nvmlInit_v2 returns code
  *   FAKE_NVML_HANG_AFTER=n           the n-th temperature call sleeps for an hour (a hung driver)
  *   FAKE_NVML_PROCS=i:pid:mib[:g],…  running processes (g = graphics)
@@ -64,12 +65,12 @@ _Static_assert(sizeof(nvmlEventData_t) == 32 && offsetof(nvmlEventData_t, eventD
 /* ---- fake state ---- */
 #define MAXG 64
 #define MAXP 64
-struct fake_device { int index; unsigned long long tick; int lost; };
+struct fake_device { int index; unsigned long long tick; int lost; unsigned long long lost_calls; int recovered; };
 struct fake_eventset { int used; };
 static struct fake_device devs[MAXG];
 static struct fake_eventset the_set;
 static int ngpu = 2, initialized = 0, lost_index = -1, mig_index = -1, xid_index = -1, xid_value = 0, xid_sent = 0;
-static unsigned long long lost_after = 0, hang_after = 0, temp_calls = 0;
+static unsigned long long lost_after = 0, hang_after = 0, temp_calls = 0, recover_after = 0;
 static unsigned long long throttle[MAXG];
 static int pcie_sleep_ms = 0;
 static char names[MAXG][96];
@@ -89,7 +90,10 @@ static int has(const char *list, const char *f) {
 static nvmlReturn_t gate(nvmlDevice_t d, const char *field) {
   if (!initialized) return ERR_UNINIT;
   if (!d || d->index < 0 || d->index >= ngpu) return ERR_INVALID;
-  if (d->lost) return ERR_GPU_IS_LOST;
+  if (d->lost) {
+    if (recover_after && ++d->lost_calls > recover_after) { d->lost = 0; d->recovered = 1; }
+    else return ERR_GPU_IS_LOST;
+  }
   if (has(unsupported, field)) return ERR_NOT_SUPPORTED;
   if (has(noperm, field)) return ERR_NO_PERMISSION;
   return OK;
@@ -116,12 +120,13 @@ static nvmlReturn_t do_init(void) {
   for (int i = 0; i < ngpu; i++) {
     if (tok) { snprintf(last, sizeof last, "%s", tok); tok = strtok_r(NULL, ",", &save); }
     snprintf(names[i], sizeof names[i], "%s", last);
-    devs[i].index = i; devs[i].tick = 0; devs[i].lost = 0; throttle[i] = 0;
+    devs[i].index = i; devs[i].tick = 0; devs[i].lost = 0; devs[i].lost_calls = 0; devs[i].recovered = 0; throttle[i] = 0;
   }
   envcopy(unsupported, sizeof unsupported, "FAKE_NVML_UNSUPPORTED");
   envcopy(noperm, sizeof noperm, "FAKE_NVML_NO_PERMISSION");
   if ((v = getenv("FAKE_NVML_LOST")) && *v) sscanf(v, "%d:%llu", &lost_index, &lost_after);
   if ((v = getenv("FAKE_NVML_HANG_AFTER")) && *v) hang_after = strtoull(v, NULL, 10);
+  if ((v = getenv("FAKE_NVML_RECOVER_AFTER")) && *v) recover_after = strtoull(v, NULL, 10);
   if ((v = getenv("FAKE_NVML_MIG")) && *v) mig_index = atoi(v);
   if ((v = getenv("FAKE_NVML_XID")) && *v) sscanf(v, "%d:%d", &xid_index, &xid_value);
   if ((v = getenv("FAKE_NVML_PCIE_SLEEP_MS")) && *v) pcie_sleep_ms = atoi(v);
@@ -189,7 +194,7 @@ nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t d, nvmlUtilization_t *u)
   nvmlReturn_t r = gate(d, "util"); if (r) return r;
   if (d->index == mig_index) return ERR_NOT_SUPPORTED;
   d->tick++;
-  if (d->index == lost_index && d->tick > lost_after) { d->lost = 1; return ERR_GPU_IS_LOST; }
+  if (d->index == lost_index && d->tick > lost_after && !d->recovered) { d->lost = 1; return ERR_GPU_IS_LOST; }
   u->gpu = (unsigned)((10 + d->index * 10 + d->tick * 7) % 101);
   u->memory = (unsigned)((5 + d->index * 3 + d->tick * 3) % 101);
   return OK;

@@ -19,7 +19,7 @@ export class NvmlError extends Error {
 const F = { util: 0, mem: 1, temp: 2, power: 3, limit: 4, fan: 5, clockSm: 6, clockMem: 7, enc: 8, dec: 9, energy: 10, pcie: 11, pstate: 12, throttle: 13, procs: 14, gprocs: 15, ecc: 16, mig: 17 } as const;
 type Field = keyof typeof F;
 
-interface Dev { index: number; handle: number; name: string; uuid: string; busId: string | null; memTotal: number | null; lost: boolean; off: number; mig: boolean | null }
+interface Dev { index: number; handle: number; name: string; uuid: string; busId: string | null; memTotal: number | null; lost: boolean; lostAt: number; off: number; mig: boolean | null }
 
 type Syms = Record<string, (...a: unknown[]) => number>;
 
@@ -43,6 +43,9 @@ export class Nvml {
   #memView = new DataView(this.#mem.buffer);
   #util = new Uint32Array(UTILIZATION.size / 4);
   #lostEvents: number[] = [];
+  #recoveredEvents: number[] = [];
+  /** How often a lost GPU is probed again (a reset, `nvidia-smi -r`, can bring it back). */
+  lostRetryMs = 30_000;
   #eventSet: number | null = null;
   #eventBuf = new Uint8Array(EVENT_DATA.size);
 
@@ -110,7 +113,7 @@ export class Nvml {
         const pb = new Uint8Array(PCI_INFO_V3.size);
         if (this.#s.nvmlDeviceGetPciInfo_v3!(handle, pb) === 0) busId = cstr(pb.subarray(PCI_INFO_V3.busId, PCI_INFO_V3.busId + PCI_INFO_V3.busIdLen));
       }
-      const dev: Dev = { index: i, handle, name, uuid, busId, memTotal: null, lost: false, off: 0, mig: null };
+      const dev: Dev = { index: i, handle, name, uuid, busId, memTotal: null, lost: false, lostAt: 0, off: 0, mig: null };
       if (has.has('nvmlDeviceGetMigMode') && this.#ok(dev, 'mig', this.#s.nvmlDeviceGetMigMode!(handle, this.#u32, this.#u32.subarray(1)))) dev.mig = this.#u32[0] === 1;
       this.#readMemory(dev);
       this.devices.push(dev);
@@ -123,13 +126,27 @@ export class Nvml {
   #ok(d: Dev, f: Field, r: number): boolean {
     if (r === RET.SUCCESS) return true;
     if (r === RET.NOT_SUPPORTED || r === RET.NO_PERMISSION || r === RET.FUNCTION_NOT_FOUND) d.off |= 1 << F[f];
-    else if (r === RET.GPU_IS_LOST && !d.lost) { d.lost = true; this.#lostEvents.push(d.index); }
+    else if (r === RET.GPU_IS_LOST && !d.lost) { d.lost = true; d.lostAt = Date.now(); this.#lostEvents.push(d.index); }
     return false;
   }
   #on(d: Dev, f: Field) { return !d.lost && !(d.off & (1 << F[f])); }
   /** Which fields a device has stopped answering (for tests and /v1/info debugging). */
   disabled(i: number): string[] { const d = this.devices[i]!; return (Object.keys(F) as Field[]).filter((f) => d.off & (1 << F[f])); }
   drainLost(): number[] { return this.#lostEvents.splice(0); }
+  drainRecovered(): number[] { return this.#recoveredEvents.splice(0); }
+
+  /** Re-probes a lost device: a fresh handle and one cheap call; success clears the lost state. */
+  #probeLost(d: Dev) {
+    if (Date.now() - d.lostAt < this.lostRetryMs) return;
+    d.lostAt = Date.now();
+    const hb = new BigUint64Array(1);
+    if (this.#s.nvmlDeviceGetHandleByIndex_v2!(d.index, hb) !== RET.SUCCESS) return;
+    if (this.#s.nvmlDeviceGetTemperature!(Number(hb[0]), 0, this.#u32) !== RET.SUCCESS) return;
+    d.handle = Number(hb[0]);
+    d.lost = false;
+    d.off = 0; // a reset GPU may support what it refused before
+    this.#recoveredEvents.push(d.index);
+  }
 
   #readMemory(d: Dev): [number, number] | null {
     if (!this.#on(d, 'mem')) return null;
@@ -171,6 +188,7 @@ export class Nvml {
       out.fill(NaN, o, o + GPU_WIDTH - 2); // keep the two PCIe columns the slow reader filled
       out[o + G.energy] = NaN;
       const st = state[i]!;
+      if (d.lost) this.#probeLost(d);
       if (this.#on(d, 'util') && this.#ok(d, 'util', s.nvmlDeviceGetUtilizationRates!(d.handle, this.#util))) {
         out[o + G.util] = this.#util[0]!;
         out[o + G['mem_bw.util']] = this.#util[1]!;

@@ -3,7 +3,7 @@ import { G, GPU_WIDTH } from '../../../shared/catalog.ts';
 import type { DeviceInfo } from '../../../shared/wire.ts';
 import { emptyExtras, type GpuExtras, type GpuProvider, type GpuReading, type ProviderEvent } from '../provider.ts';
 
-export interface NvmlOptions { lib: string | null; intervalMs: number; slowMs?: number; initTimeoutMs?: number }
+export interface NvmlOptions { lib: string | null; intervalMs: number; slowMs?: number; initTimeoutMs?: number; lostRetryMs?: number }
 
 interface Ready { op: 'ready'; driver: string | null; cuda: string | null; devices: Omit<DeviceInfo, 'provider'>[]; processApi: unknown }
 
@@ -23,7 +23,7 @@ function spawn(opts: NvmlOptions, role: 'fast' | 'slow'): Promise<{ worker: Work
       else { worker.terminate(); reject(new Error(e.data.message)); }
     };
     worker.onerror = (e) => { clearTimeout(timer); worker.terminate(); reject(new Error(e.message)); };
-    worker.postMessage({ op: 'init', lib: opts.lib, role, slowMs: opts.slowMs ?? Math.max(5000, opts.intervalMs) });
+    worker.postMessage({ op: 'init', lib: opts.lib, role, slowMs: opts.slowMs ?? Math.max(5000, opts.intervalMs), lostRetryMs: opts.lostRetryMs ?? (Number(process.env.GPULSE_NVML_LOST_RETRY_MS) || 30_000) });
   });
 }
 
@@ -58,6 +58,10 @@ class NvmlProvider implements GpuProvider {
       const m = e.data;
       if (m.op !== 'reading') return;
       this.#noteLost(m.lost);
+      for (const i of m.recovered as number[]) {
+        if (!this.#lost.delete(i)) continue;
+        this.#events.push({ kind: 'gpu_recovered', index: i, uuid: this.devices.find((d) => d.index === i)?.uuid ?? '' });
+      }
       this.disabled = m.disabled;
       const values: Float64Array = m.values;
       for (let i = 0; i < this.devices.length; i++) {

@@ -10,7 +10,7 @@ import { Nvml } from './binding.ts';
 
 declare const self: Worker;
 
-type Init = { op: 'init'; lib: string | null; role: 'fast' | 'slow'; slowMs: number };
+type Init = { op: 'init'; lib: string | null; role: 'fast' | 'slow'; slowMs: number; lostRetryMs: number };
 let nvml: Nvml | null = null;
 
 self.onmessage = (e: MessageEvent<Init | { op: 'read'; seq: number }>) => {
@@ -18,6 +18,7 @@ self.onmessage = (e: MessageEvent<Init | { op: 'read'; seq: number }>) => {
   if (m.op === 'init') {
     try {
       nvml = new Nvml(m.lib);
+      nvml.lostRetryMs = m.lostRetryMs;
     } catch (err) {
       postMessage({ op: 'fail', message: (err as Error).message });
       return;
@@ -34,7 +35,7 @@ self.onmessage = (e: MessageEvent<Init | { op: 'read'; seq: number }>) => {
     const values = new Float64Array(n * GPU_WIDTH).fill(NaN);
     const state = nvml.devices.map(() => ({ pstate: null as string | null, throttle: [] as string[], lost: false, mig: null as boolean | null }));
     nvml.readFast(values, state);
-    postMessage({ op: 'reading', seq: m.seq, values, state, lost: nvml.drainLost(), disabled: nvml.devices.map((_, i) => nvml!.disabled(i)) }, [values.buffer]);
+    postMessage({ op: 'reading', seq: m.seq, values, state, lost: nvml.drainLost(), recovered: nvml.drainRecovered(), disabled: nvml.devices.map((_, i) => nvml!.disabled(i)) }, [values.buffer]);
   }
 };
 
