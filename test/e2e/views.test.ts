@@ -1,0 +1,64 @@
+/** View details a person relies on: stale detection, drag-to-zoom in the URL, retention settings. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
+const haveBrowser = existsSync(CHROMIUM) && existsSync(join(ROOT, 'dist/web/index.html'));
+
+describe.skipIf(!haveBrowser)('views', () => {
+  let a: RunningAgent, ctx: BrowserContext, page: Page;
+  beforeAll(async () => {
+    a = await startAgent(['--interval', '500ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1' });
+    ctx = await chromium.launchPersistentContext(tmp('gpulse-views-'), { executablePath: CHROMIUM, args: FLAGS, headless: true, viewport: { width: 1300, height: 900 } });
+    page = await ctx.newPage();
+    await page.goto(`${a.url}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`);
+    await page.waitForSelector('[data-status="live"]');
+  }, 60_000);
+  afterAll(async () => { await ctx?.close(); await a?.stop(); });
+
+  test('an agent that stops sending (connection still open) turns "stale" within 3 intervals, then live again', async () => {
+    process.kill(a.proc.pid, 'SIGSTOP');
+    try {
+      await page.waitForSelector('[data-status="stale"]', { timeout: 10_000 });
+    } finally { process.kill(a.proc.pid, 'SIGCONT'); }
+    await page.waitForSelector('[data-status="live"]', { timeout: 10_000 });
+  }, 30_000);
+
+  test('dragging across a chart zooms: the range goes into the URL; "back to live" resets it', async () => {
+    await page.click('.ranges >> text=5m');
+    await page.waitForTimeout(1500);
+    const over = await page.$('.chart .u-over');
+    const box = (await over!.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForFunction(() => /from=\d+&to=\d+/.test(location.hash));
+    const [, from, to] = /from=(\d+)&to=(\d+)/.exec(page.url())!;
+    expect(Number(to) - Number(from)).toBeGreaterThan(0);
+    expect(Number(to) - Number(from)).toBeLessThan(300_000);
+    // The zoomed view survives a reload (bookmarkable).
+    await page.reload();
+    await page.waitForSelector('text=back to live');
+    await page.click('text=back to live');
+    await page.waitForFunction(() => !/from=/.test(location.hash));
+  }, 30_000);
+
+  test('retention per tier is shown and can be changed; bad input is refused', async () => {
+    page.setDefaultTimeout(8000);
+    await page.goto(a.url + '/#/settings');
+    expect(await page.inputValue('input[name="raw"]')).toBe('7d');
+    await page.fill('input[name="raw"]', '2d');
+    await page.click('button:text-is("Save")');
+    await page.waitForSelector('text=retention saved', { timeout: 8000 }).catch(async (e) => { await page.screenshot({ path: join(ROOT, 'test/.build/screens/retention-fail.png') }); throw e; });
+    expect(await page.evaluate(() => (globalThis as any).gpulse.retention.raw)).toBe(2 * 86_400_000);
+    await page.fill('input[name="1m"]', 'forever');
+    await page.click('button:text-is("Save")');
+    await page.waitForSelector('text=retention: use durations');
+    expect(await page.evaluate(() => (globalThis as any).gpulse.retention['1m'])).toBe(90 * 86_400_000);
+  }, 30_000);
+});
