@@ -1,5 +1,6 @@
 /** Talking to a running agent: `mark` and `export`. */
 import { parseDuration } from '../../shared/duration.ts';
+import { exportDoc, historyCsv } from '../../shared/export.ts';
 import type { History } from '../../shared/wire.ts';
 import { UsageError, type ParsedValue } from '../args.ts';
 import { loadToken } from '../token.ts';
@@ -55,16 +56,8 @@ export async function exportHistory(flags: Record<string, ParsedValue>) {
   const hist = (await (await call(`${url}/v1/history?${q}`, token)).json()) as History;
   if (format === 'json') {
     const [info, ev] = await Promise.all([call(`${url}/v1/info`, token).then((r) => r.json()), call(`${url}/v1/events?${q.has('since') ? `since=${q.get('since')}` : ''}`, token).then((r) => r.json())]);
-    process.stdout.write(JSON.stringify({ format: 'gpulse-export', version: 1, info, history: hist, events: (ev as { events: unknown[] }).events }) + '\n');
+    process.stdout.write(JSON.stringify(exportDoc(info, hist, (ev as { events: unknown[] }).events)) + '\n');
     return;
   }
-  process.stdout.write(historyToCsv(hist));
-}
-
-export function historyToCsv(h: History): string {
-  const keys = Object.keys(h.series);
-  const esc = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  let out = ['time', 't_ms', ...keys].map(esc).join(',') + '\n';
-  h.t.forEach((t, i) => { out += `${new Date(t).toISOString()},${t},${keys.map((k) => h.series[k]![i] ?? '').join(',')}\n`; });
-  return out;
+  process.stdout.write(historyCsv(hist));
 }

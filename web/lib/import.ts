@@ -1,4 +1,5 @@
 /** Import a gpulse JSON export (ours or `gpulse export --format json`) as a read-only endpoint, viewable offline. */
+import { EXPORT_FORMAT } from '../../shared/export.ts';
 import type { AppState } from './state.ts';
 import { validSchema } from './live.ts';
 
@@ -6,7 +7,7 @@ export async function importFile(app: AppState, file: File): Promise<string> {
   if (file.size > 512 * 1048576) throw new Error('file larger than 512 MiB');
   let doc: { format?: string; info?: Record<string, unknown>; history?: { t?: unknown; series?: Record<string, unknown> }; events?: unknown[] };
   try { doc = JSON.parse(await file.text()); } catch { throw new Error('not JSON'); }
-  if (doc?.format !== 'gpulse-export' || !doc.history || !Array.isArray(doc.history.t) || typeof doc.history.series !== 'object') throw new Error('not a gpulse export');
+  if (doc?.format !== EXPORT_FORMAT || !doc.history || !Array.isArray(doc.history.t) || typeof doc.history.series !== 'object') throw new Error('not a gpulse export');
   const t = doc.history.t as unknown[];
   const keys = Object.keys(doc.history.series!);
   const cols = keys.map((k) => doc.history!.series![k]);
