@@ -25,7 +25,8 @@ const json = (body: unknown, status = 200, headers: Record<string, string> = {})
 
 export function createApp(agent: Agent, opts: AppOptions) {
   const app = new Hono();
-  const allowAll = opts.allowOrigins.length === 0;
+  // One decision for both the cors middleware and error responses (which skip its after-hook).
+  const allowedOrigin = (origin: string): string | null => (opts.allowOrigins.length === 0 ? '*' : opts.allowOrigins.includes(origin) ? origin : null);
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return json({ error: err.message, ...(err.param ? { param: err.param } : {}) }, err.status, { ...err.headers, ...corsHeaders(c.req.header('origin')) });
@@ -34,11 +35,9 @@ export function createApp(agent: Agent, opts: AppOptions) {
   });
   app.notFound((c) => json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
-  // Errors thrown by auth bypass the cors middleware's response; add the headers there too.
   function corsHeaders(origin: string | undefined): Record<string, string> {
-    if (!origin) return {};
-    if (allowAll) return { 'Access-Control-Allow-Origin': '*' };
-    return opts.allowOrigins.includes(origin) ? { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' } : {};
+    const allowed = origin ? allowedOrigin(origin) : null;
+    return !allowed ? {} : allowed === '*' ? { 'Access-Control-Allow-Origin': '*' } : { 'Access-Control-Allow-Origin': allowed, Vary: 'Origin' };
   }
 
   // CORS first so preflights are answered before auth; never with credentials (bearer only).
@@ -49,7 +48,7 @@ export function createApp(agent: Agent, opts: AppOptions) {
     }
   });
   app.use('*', cors({
-    origin: allowAll ? '*' : (origin) => (opts.allowOrigins.includes(origin) ? origin : null),
+    origin: opts.allowOrigins.length === 0 ? '*' : allowedOrigin,
     allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Authorization', 'Last-Event-ID', 'Content-Type'],
     exposeHeaders: ['Retry-After'],
@@ -89,7 +88,10 @@ export function createApp(agent: Agent, opts: AppOptions) {
   app.get('/v1/events', (c) => {
     const s = c.req.query('since');
     let since = -Infinity;
-    if (s !== undefined) { since = Number(s); if (!/^-?\d+(\.\d+)?$/.test(s)) throw badParam('since', 'must be a millisecond timestamp'); }
+    if (s !== undefined) {
+      if (!/^-?\d+(\.\d+)?$/.test(s)) throw badParam('since', 'must be a millisecond timestamp');
+      since = Number(s);
+    }
     return json({ events: agent.events.since(since) });
   });
   app.post('/v1/events', async (c) => json(agent.events.add({ ...(await eventBody(c.req.raw, true)), source: 'user' }), 201));
