@@ -9,7 +9,7 @@ export function wireNum(v: number): number | null {
   return a >= 1000 ? Math.round(v) : a >= 100 ? Math.round(v * 10) / 10 : Math.round(v * 100) / 100;
 }
 
-/** JSON.stringify that maps non-finite numbers to null (the default already does; this documents it) and never throws on bigint. */
+/** Strict JSON for every response and stream event: NaN/±Infinity already become null in JSON.stringify; bigint (NVML's 64-bit counters) becomes a number instead of throwing. */
 export function strictJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' && !Number.isFinite(v) ? null : v));
+  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
 }

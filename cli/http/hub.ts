@@ -3,7 +3,7 @@
  * client. A client whose queue passes `maxQueuedBytes` (it stopped reading) is dropped, so a slow
  * reader never makes the agent buffer without bound.
  */
-import { wireNum } from '../../shared/json.ts';
+import { strictJson, wireNum } from '../../shared/json.ts';
 
 const enc = new TextEncoder();
 
@@ -79,6 +79,5 @@ export function encodeSample(t: number, values: ArrayLike<number>): Uint8Array {
 }
 
 export function encodeEvent(event: string, data: unknown, id?: string): Uint8Array {
-  const json = JSON.stringify(data, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
-  return enc.encode(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${json}\n\n`);
+  return enc.encode(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${strictJson(data)}\n\n`);
 }
