@@ -4,6 +4,7 @@
  * history is never written twice and the browser's six-connections-per-host limit is not eaten
  * by tabs. When the leader closes, the next tab takes the lock and resumes from what is stored.
  */
+import { agentFetch } from './agent-api.ts';
 import { ChunkWriter } from './chunks.ts';
 import type { GpuSnapshot, Snapshot } from '../../shared/wire.ts';
 import { deleteEndpointData, lastTime, openDb, prune, type AlertRule, type DB, type Endpoint, type StoredEvent, type Tier } from './db.ts';
@@ -171,7 +172,7 @@ export class AppState {
     const s = this.eps.get(id);
     if (!s) return;
     try {
-      const r = await fetch(`${s.ep.url}/v1/events`, { headers: { authorization: `Bearer ${s.ep.token}` }, cache: 'no-store' });
+      const r = await agentFetch(s.ep, '/v1/events');
       if (!r.ok) return;
       const { events } = (await r.json()) as { events: StoredEvent[] };
       if (!Array.isArray(events)) return;

@@ -6,6 +6,7 @@ import { joinChunks, tierFor, type Series } from '../lib/chunks.ts';
 import { readChunks, type StoredEvent } from '../lib/db.ts';
 import type { AppState, EpState } from '../lib/state.ts';
 import { indexOf, pct, val } from '../lib/values.ts';
+import { agentFetch } from '../lib/agent-api.ts';
 import { exportCsv, exportJson } from '../lib/export.ts';
 import { Bar, COLORS, StatusBadge, shortName } from './bits.tsx';
 import { Chart, type ChartSeries } from './chart.tsx';
@@ -184,8 +185,7 @@ function LnaButton({ app, id }: { app: AppState; id: string }) {
 /** Events and annotations in the shown range; the user's own can be edited or deleted (on the agent, so every viewer sees it). */
 function EventList({ s, events }: { s: EpState; events: StoredEvent[] }) {
   if (!events.length) return null;
-  const call = (method: 'PUT' | 'DELETE', id: string, body?: unknown) =>
-    fetch(`${s.ep.url}/v1/events/${encodeURIComponent(id)}`, { method, headers: { authorization: `Bearer ${s.ep.token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  const call = (method: 'PUT' | 'DELETE', id: string, body?: unknown) => agentFetch(s.ep, `/v1/events/${encodeURIComponent(id)}`, { method, body });
   return (
     <div class="card events">
       <h3>Events in this range</h3>
@@ -212,7 +212,7 @@ function Annotate({ s }: { s: EpState }) {
     e.preventDefault();
     if (!label.trim()) return;
     try {
-      const r = await fetch(`${s.ep.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${s.ep.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ label }) });
+      const r = await agentFetch(s.ep, '/v1/events', { method: 'POST', body: { label } });
       if (!r.ok) throw new Error(((await r.json().catch(() => ({}))) as { error?: string }).error ?? `HTTP ${r.status}`);
       setLabel(''); setMsg('annotation added');
     } catch (err) { setMsg(`could not add: ${(err as Error).message}`); }
