@@ -44,6 +44,13 @@ describe('LiveConnection', () => {
     const r = await run([S, sample(1000, 1), 'event: sample\ndata: [1500, NaN, 1]\n\n', sample(1600, '7', 1), sample(1700, 1, 2, 3), huge, sample(4000, 4, 4), sample(3500, 9, 9), sample(4000, 8, 8)]);
     expect(r.rows).toEqual([[4000, 4, 4]]);
   });
+  test('staleness is timed on the browser clock: an agent whose clock is an hour behind is still live', async () => {
+    const old = Date.now() - 3_600_000;
+    const before = Date.now();
+    const r = await run([S, sample(old, 1, 2)]);
+    const live = r.statuses.find((x) => x.kind === 'live') as { kind: 'live'; lastT: number };
+    expect(live.lastT).toBeGreaterThanOrEqual(before);
+  });
   test('samples before any schema are ignored', async () => {
     expect((await run([sample(1000, 1, 2), S, sample(2000, 1, 2)])).rows).toEqual([[2000, 1, 2]]);
   });

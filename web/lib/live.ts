@@ -9,6 +9,7 @@ import { backoffMs } from './backoff.ts';
 
 export type EndpointStatus =
   | { kind: 'connecting'; attempt: number }
+  /** lastT: when the last sample arrived, on this browser's clock (agents' clocks may be skewed). */
   | { kind: 'live'; lastT: number }
   | { kind: 'stale'; lastT: number }
   | { kind: 'offline'; retryAt: number; attempt: number; message: string }
@@ -20,8 +21,8 @@ export type Schema = Pick<Info, 'version' | 'hostname' | 'interval_ms' | 'retent
 export interface LiveHandlers {
   status(s: EndpointStatus): void;
   schema(s: Schema): void;
-  /** Rows in time order; `replay` marks rows the agent resent to fill a gap. */
-  rows(keys: string[], rows: (number | null)[][], replay: boolean): void;
+  /** Rows in time order (live ones, or the agent's replay of a gap). */
+  rows(keys: string[], rows: (number | null)[][]): void;
   snapshot(extras: unknown): void;
   event(e: unknown): void;
 }
@@ -122,7 +123,7 @@ export class LiveConnection {
       for (const k of keys) { const v = h.series[k]![i]; row.push(typeof v === 'number' && Number.isFinite(v) ? v : null); }
       rows.push(row);
     }
-    if (rows.length) this.on.rows(keys, rows, true);
+    if (rows.length) this.on.rows(keys, rows);
     return h.t.length ? h.t[h.t.length - 1]! : null;
   }
 
@@ -132,7 +133,7 @@ export class LiveConnection {
     const reader = body.getReader();
     const max = this.opts.maxFrameBytes ?? 8 << 20;
     let batch: (number | null)[][] = [];
-    const flush = (replay: boolean) => { if (batch.length && this.#schema) { this.on.rows(this.#schema.series.map((s) => s.key), batch, replay); batch = []; } };
+    const flush = () => { if (batch.length && this.#schema) { this.on.rows(this.#schema.series.map((s) => s.key), batch); batch = []; } };
     while (!signal.aborted) {
       const r = await reader.read();
       if (r.done) break;
@@ -142,7 +143,7 @@ export class LiveConnection {
         try { data = JSON.parse(m.data); } catch { continue; }
         if (m.event === 'schema') {
           if (!validSchema(data)) { this.#set({ kind: 'error', message: 'agent sent a malformed schema', retryAt: Date.now() + 30_000, attempt: this.#attempt }); throw new Error('malformed schema'); }
-          flush(true);
+          flush();
           this.#schema = data;
           this.on.schema(data);
         } else if (m.event === 'sample') {
@@ -154,11 +155,9 @@ export class LiveConnection {
       }
       // Everything parsed from one network chunk goes out as one batch; replays arrive as one big chunk.
       if (batch.length) {
-        const replay = batch.length > 1;
-        const lastT = batch[batch.length - 1]![0] as number;
-        flush(replay);
+        flush();
         this.#attempt = 0;
-        this.#set({ kind: 'live', lastT: replay ? Math.max(lastT, Date.now() - 1) : lastT });
+        this.#set({ kind: 'live', lastT: Date.now() });
       }
     }
   }
