@@ -3,13 +3,13 @@
  * endpoint-day, cold open of a 24 h host view with 8 GPUs, switching to 30 d, and main-thread busy
  * time and heap with 1, 10 and 50 live endpoints (each a real agent on loopback).
  */
+import { launchBrowser } from '../test/browser.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../test/helpers.ts';
 import { summary } from './stats.ts';
 
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
 const out: Record<string, unknown> = {};
 const gz = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.js')).reduce((s, f) => s + Bun.gzipSync(readFileSync(join(dir, f))).length, 0);
 out.js_gzip_kib = +(gz(join(ROOT, 'dist/web/assets')) / 1024).toFixed(1);
@@ -17,7 +17,7 @@ out.js_gzip_kib = +(gz(join(ROOT, 'dist/web/assets')) / 1024).toFixed(1);
 const onlyFleet = process.argv.includes('--fleet-only');
 if (!onlyFleet) {
 const big = await startAgent(['--no-persist', '--interval', '1s', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '8', GPULSE_BENCH_FILL: '1' }, { dir: tmp() });
-const ctx = await chromium.launchPersistentContext(tmp('gpulse-prof-'), { executablePath: '/usr/bin/chromium', args: FLAGS, headless: true, viewport: { width: 1400, height: 1000 } });
+const ctx = await launchBrowser(tmp('gpulse-prof-'), { viewport: { width: 1400, height: 1000 } });
 let page = await ctx.newPage();
 const rowsStored = (p: Page) => p.evaluate(async () => (await (globalThis as any).gpulse.db.getAll('chunks')).filter((c: any) => c.tier === 'raw').reduce((s: number, c: any) => s + c.t.length, 0));
 const usage = (p: Page) => p.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
@@ -83,7 +83,7 @@ const agents: RunningAgent[] = [];
 if (!process.argv.includes('--no-fleet'))
 for (const n of [1, 10, 50]) {
   while (agents.length < n) agents.push(await startAgent(['--no-persist', '--interval', '1s', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2' }, { dir: tmp() }));
-  const c = await chromium.launchPersistentContext(tmp('gpulse-fleet-'), { executablePath: '/usr/bin/chromium', args: FLAGS, headless: true, viewport: { width: 1400, height: 1000 } });
+  const c = await launchBrowser(tmp('gpulse-fleet-'), { viewport: { width: 1400, height: 1000 } });
   const p = await c.newPage();
   await p.goto(`${agents[0]!.url}/#/`);
   await p.waitForFunction(() => (globalThis as any).gpulse);

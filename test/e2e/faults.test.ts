@@ -1,20 +1,17 @@
 /** Browser-side faults: IndexedDB quota exceeded, and the leader tab closing while another tab is open. */
+import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { auth, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
-const haveBrowser = existsSync(CHROMIUM) && existsSync(join(ROOT, 'dist/web/index.html'));
 
-describe.skipIf(!haveBrowser)('browser faults', () => {
+describe.skipIf(!HAVE_BROWSER)('browser faults', () => {
   let agent: RunningAgent;
   let ctx: BrowserContext;
   beforeAll(async () => {
     agent = await startAgent(['--interval', '250ms', '--gpu', 'nvml', '--retention', '2h'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '8', GPULSE_BENCH_FILL: '1' }, { dir: tmp() });
-    ctx = await chromium.launchPersistentContext(tmp('gpulse-faults-'), { executablePath: CHROMIUM, args: FLAGS, headless: true });
+    ctx = await launchBrowser(tmp('gpulse-faults-'));
   }, 60_000);
   afterAll(async () => { await ctx?.close(); await agent?.stop(); });
 
@@ -36,7 +33,7 @@ describe.skipIf(!haveBrowser)('browser faults', () => {
   }, 90_000);
 
   test('two tabs, the leader closes mid-write: the other takes over, one connection, no hole in history', async () => {
-    const ctx2 = await chromium.launchPersistentContext(tmp('gpulse-tabs-'), { executablePath: CHROMIUM, args: FLAGS, headless: true });
+    const ctx2 = await launchBrowser(tmp('gpulse-tabs-'));
     try {
       const a = await startAgent(['--interval', '250ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1' }, { dir: tmp() });
       try {

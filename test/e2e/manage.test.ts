@@ -1,22 +1,20 @@
 /** Managing endpoints in the PWA: same-origin offer, add by URL + token, rename, reorder, remove, import; phone size. */
+import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { BUN, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
 const SHOTS = join(ROOT, 'test/.build/screens');
-const haveBrowser = existsSync(CHROMIUM) && existsSync(join(ROOT, 'dist/web/index.html'));
 
-describe.skipIf(!haveBrowser)('managing endpoints', () => {
+describe.skipIf(!HAVE_BROWSER)('managing endpoints', () => {
   let a: RunningAgent, b: RunningAgent, ctx: BrowserContext, page: Page;
   const names = () => page.$$eval('.tile strong', (els) => els.map((e) => e.textContent));
   beforeAll(async () => {
     a = await startAgent(['--interval', '500ms', '--gpu', 'nvml', '--hostname', 'lab-a'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2' });
     b = await startAgent(['--interval', '500ms', '--gpu', 'none', '--hostname', 'lab-b']);
-    ctx = await chromium.launchPersistentContext(tmp('gpulse-manage-'), { executablePath: CHROMIUM, args: FLAGS, headless: true, viewport: { width: 1200, height: 900 } });
+    ctx = await launchBrowser(tmp('gpulse-manage-'), { viewport: { width: 1200, height: 900 } });
     page = await ctx.newPage();
     page.on('dialog', (d) => void d.accept());
   }, 60_000);

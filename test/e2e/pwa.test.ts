@@ -1,15 +1,13 @@
 /** The PWA in real headless Chromium against a real agent with the fake NVML library. */
+import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { auth, BUN, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
 const SHOTS = join(ROOT, 'test/.build/screens');
 const GPU_ENV = () => ({ GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2', FAKE_NVML_NAMES: 'NVIDIA H100 80GB HBM3,NVIDIA A100-SXM4-40GB', FAKE_NVML_PROCS: `0:${process.pid}:4096`, FAKE_NVML_THROTTLE: '1:0x4' });
-const haveBrowser = existsSync(CHROMIUM) && existsSync(join(ROOT, 'dist/web/index.html'));
 
 let agent: RunningAgent;
 let ctx: BrowserContext;
@@ -35,11 +33,11 @@ async function storedTimes(p: Page): Promise<number[]> {
   });
 }
 
-describe.skipIf(!haveBrowser)('PWA in Chromium', () => {
+describe.skipIf(!HAVE_BROWSER)('PWA in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     agent = await startAgent(['--interval', '500ms', '--hostname', 'gpu-box-1'], GPU_ENV(), { dir });
-    ctx = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, args: FLAGS, headless: true, viewport: { width: 1400, height: 1000 } });
+    ctx = await launchBrowser(join(dir, 'profile'), { viewport: { width: 1400, height: 1000 } });
     page = await ctx.newPage();
     watch(page);
   }, 60_000);

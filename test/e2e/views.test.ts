@@ -1,19 +1,16 @@
 /** View details a person relies on: stale detection, drag-to-zoom in the URL, retention settings. */
+import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
-const haveBrowser = existsSync(CHROMIUM) && existsSync(join(ROOT, 'dist/web/index.html'));
 
-describe.skipIf(!haveBrowser)('views', () => {
+describe.skipIf(!HAVE_BROWSER)('views', () => {
   let a: RunningAgent, ctx: BrowserContext, page: Page;
   beforeAll(async () => {
     a = await startAgent(['--interval', '500ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1' });
-    ctx = await chromium.launchPersistentContext(tmp('gpulse-views-'), { executablePath: CHROMIUM, args: FLAGS, headless: true, viewport: { width: 1300, height: 900 } });
+    ctx = await launchBrowser(tmp('gpulse-views-'), { viewport: { width: 1300, height: 900 } });
     page = await ctx.newPage();
     await page.goto(`${a.url}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`);
     await page.waitForSelector('[data-status="live"]');

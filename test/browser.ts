@@ -1,0 +1,16 @@
+/** Debian's headless Chromium through playwright-core, as the e2e tests and bench/pwa.ts launch it. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { ROOT, tmp } from './helpers.ts';
+
+export const CHROMIUM = '/usr/bin/chromium';
+/** The background-networking flags matter here: without them Chromium dials out and is refused. */
+export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
+/** Browser tests need the browser and a built PWA (npm test builds it first). */
+export const HAVE_BROWSER = existsSync(CHROMIUM) && existsSync(join(ROOT, 'dist/web/index.html'));
+
+/** A persistent context (service workers and installability need one) in a fresh or given profile dir. */
+export function launchBrowser(profileDir = tmp('gpulse-browser-'), opts: Parameters<typeof chromium.launchPersistentContext>[1] = {}): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true, ...opts });
+}
