@@ -92,13 +92,19 @@ describe('history queries', () => {
   });
 });
 
+/** A fresh history file in a temp dir with rows t = 1000·(i+1), values row(i), written as the agent writes them. */
+function written(capacity: number, keys: string[], n: number, row: (i: number) => number[]) {
+  const dir = tmp();
+  const r = new Ring(capacity, keys);
+  const f = new HistoryFile(dir, r.keys, r.capacity);
+  f.rewrite(r);
+  for (let i = 0; i < n; i++) { r.push(1000 * (i + 1), row(i)); f.append(1000 * (i + 1), row(i), r); }
+  return dir;
+}
+
 describe('HistoryFile', () => {
   test('restores rows across a restart, mapping columns by key', () => {
-    const dir = tmp();
-    const r = new Ring(10, ['a', 'b']);
-    const f = new HistoryFile(dir, r.keys, r.capacity);
-    f.rewrite(r);
-    for (let i = 0; i < 5; i++) { r.push(1000 * (i + 1), [i, -i]); f.append(1000 * (i + 1), [i, -i], r); }
+    const dir = written(10, ['a', 'b'], 5, (i) => [i, -i]);
     // no close(): a kill -9 leaves what was written
     const back = HistoryFile.load(dir, ['b', 'a', 'c'], 10, () => {});
     expect(back.ring!.count).toBe(5);
@@ -108,11 +114,7 @@ describe('HistoryFile', () => {
     expect(Number.isNaN(s.cols[2]![0]!)).toBe(true);
   });
   test('a torn tail and a corrupt record are skipped with a warning, not a crash', () => {
-    const dir = tmp();
-    const r = new Ring(10, ['a']);
-    const f = new HistoryFile(dir, r.keys, r.capacity);
-    f.rewrite(r);
-    for (let i = 0; i < 4; i++) { r.push(1000 * (i + 1), [i]); f.append(1000 * (i + 1), [i], r); }
+    const dir = written(10, ['a'], 4, (i) => [i]);
     const data = readFileSync(join(dir, 'history.bin'));
     data[8 + 16] = data[8 + 16]! ^ 0xff; // flip a value byte in record 1 (16-byte records)
     writeFileSync(join(dir, 'history.bin'), data);
@@ -133,11 +135,7 @@ describe('HistoryFile', () => {
     expect(readdirSync(dir).some((n) => n.startsWith('history.json.corrupt-'))).toBe(true);
   });
   test('compacts when the file reaches twice the capacity', () => {
-    const dir = tmp();
-    const r = new Ring(4, ['a']);
-    const f = new HistoryFile(dir, r.keys, r.capacity);
-    f.rewrite(r);
-    for (let i = 0; i < 9; i++) { r.push(1000 * (i + 1), [i]); f.append(1000 * (i + 1), [i], r); }
+    const dir = written(4, ['a'], 9, (i) => [i]);
     expect(readFileSync(join(dir, 'history.bin')).length).toBeLessThanOrEqual(8 * 16);
     expect(HistoryFile.load(dir, ['a'], 4, () => {}).ring!.newest).toBe(9000);
   });
