@@ -146,10 +146,11 @@ export class AppState {
       rows: (keys, rows) => {
         const w = this.#writers.get(id)!;
         for (const r of rows) w.append(r[0] as number, keys, r.slice(1));
-        // Alerts look at live rows only: a backfilled hour must not fire an hour of stale alerts.
-        const idx = new Map(keys.map((k, i) => [k, i + 1]));
-        for (const r of rows) {
-          if ((r[0] as number) < Date.now() - 15_000) continue;
+        // Alerts look at the newest row of each batch: a live batch is one row, and a backfill or
+        // gap replay must not fire an hour of stale alerts. (No clock comparison: agents' clocks may be skewed.)
+        const r = rows[rows.length - 1];
+        if (r) {
+          const idx = new Map(keys.map((k, i) => [k, i + 1]));
           this.#onAlerts(this.alerts.sample(id, r[0] as number, keys, (k) => { const i = idx.get(k); const v = i === undefined ? null : r[i]; return typeof v === 'number' ? v : null; }));
         }
         this.#send({ type: 'rows', id, keys, rows: rows.slice(-TAIL) });
