@@ -1,21 +1,26 @@
-/** Wires sampler → ring → hub, keeps events, and builds the /v1 documents. No HTTP here. */
+/** Wires sampler → store → hub, keeps events, and builds the /v1 documents. No HTTP here. */
+import { quantize, type Tier } from '../shared/chunk/index.ts';
 import { G, GPU_WIDTH, H, HOST_METRICS } from '../shared/catalog.ts';
 import { wireNum } from '../shared/json.ts';
 import type { AgentEvent, GpuSnapshot, Info, Snapshot } from '../shared/wire.ts';
 import type { GpuProvider, ProviderEvent } from './gpu/provider.ts';
-import { Hub, encodeEvent, encodeSample } from './http/hub.ts';
+import { ByteWriter } from './http/byte-writer.ts';
+import { Hub, encodeEvent } from './http/hub.ts';
 import type { HostSource } from './sample/host.ts';
 import type { Inventory } from './sample/inventory.ts';
 import { enrich } from './sample/processes.ts';
 import { Sampler } from './sample/sampler.ts';
 import { EventStore } from './store/events.ts';
-import { Ring } from './store/ring.ts';
+import { rowBatches } from './store/read.ts';
+import { Store } from './store/store.ts';
 import { VERSION } from './version.ts';
 
 export interface AgentOptions {
   hostname: string;
   intervalMs: number;
   retentionMs: number;
+  /** The history store; default: memory only with the given retention. */
+  store?: Store;
   host: HostSource;
   gpu: GpuProvider;
   providerNotes?: string[];
@@ -28,10 +33,10 @@ export class Agent {
   readonly sampler: Sampler;
   readonly hub: Hub;
   readonly events = new EventStore();
-  ring: Ring;
+  store: Store;
   inventory: Inventory | undefined;
-  /** Hooks for persistence and workloads; set by serve. */
-  onRow: ((t: number, values: Float64Array) => void) | null = null;
+  /** The row as stored and streamed: every value at the wire's precision (reused buffer). */
+  #row: Float64Array;
   #snapshotKey = '';
   #prevThrottle: string[][] = [];
   #prevPids: Set<number>[] = [];
@@ -50,11 +55,14 @@ export class Agent {
         else if (s === 'ready' && prev === 'failed') this.agentEvent('collector_recovered', 'collector recovered', 'host');
       },
     });
-    this.ring = new Ring(Math.max(1, Math.floor(opts.retentionMs / opts.intervalMs)), this.sampler.catalog.map((s) => s.key));
+    this.store = opts.store ?? Store.open({ dir: null, intervalMs: opts.intervalMs, retentionMs: { raw: opts.retentionMs, '1m': 90 * 86_400_000, '1h': 730 * 86_400_000 }, maxDiskBytes: 0 });
+    this.store.setKeys(this.sampler.catalog.map((s) => s.key));
+    this.#row = new Float64Array(this.sampler.catalog.length);
     this.events.onChange = (e, op) => this.hub.publish('event', op === 'add' ? e : { ...e, op });
   }
 
-  get capacity() { return this.ring.capacity; }
+  /** Raw rows the retention holds at the sampling interval. */
+  get capacity() { return Math.max(1, Math.floor(this.opts.retentionMs / this.opts.intervalMs)); }
   #watch: ReturnType<typeof setInterval> | null = null;
   start() {
     this.sampler.start();
@@ -68,16 +76,17 @@ export class Agent {
     }, 1000);
     (this.#watch as { unref?: () => void }).unref?.();
   }
-  stop() { if (this.#watch) clearInterval(this.#watch); this.sampler.stop(); this.hub.close(); this.opts.gpu.close(); this.opts.host.close(); }
+  stop() { if (this.#watch) clearInterval(this.#watch); this.sampler.stop(); this.hub.close(); this.opts.gpu.close(); this.opts.host.close(); this.store.close(); }
 
   agentEvent(kind: string, label: string, scope?: string): AgentEvent {
     return this.events.add({ t: Date.now(), label, source: 'agent', kind, scope });
   }
 
   #onSample(t: number, v: Float64Array) {
-    this.ring.push(t, v);
-    this.hub.publishSample(t, v);
-    this.onRow?.(t, v);
+    const row = this.#row;
+    for (let i = 0; i < row.length; i++) row[i] = quantize(v[i]!);
+    // The stream carries what history holds: a row the store refuses is not sent either.
+    if (this.store.append(t, row)) this.hub.publishSample(t, row);
     this.#watchGpus();
     // The structured extras (processes, pstate, throttle, workloads) go out only when they change.
     const key = JSON.stringify([this.sampler.gpuExtras, this.sampler.ollama]);
@@ -124,10 +133,12 @@ export class Agent {
       hostname: this.opts.hostname,
       interval_ms: this.opts.intervalMs,
       retention_s: Math.round(this.opts.retentionMs / 1000),
-      capacity: this.ring.capacity,
+      capacity: this.capacity,
       status: this.sampler.status(),
       collector_error: this.sampler.collectorError,
-      buffer: { count: this.ring.count, oldest: this.ring.oldest, newest: this.ring.newest },
+      buffer: { count: this.store.rawRows, ...this.store.span('raw') },
+      tiers: this.tiers(),
+      storage: this.storage(),
       clients: this.hub.size,
       provider: g.kind,
       provider_notes: this.opts.providerNotes ?? [],
@@ -194,13 +205,44 @@ export class Agent {
     };
   }
 
-  /** Opens a stream: schema, current snapshot extras, replay of samples newer than `since`, then live. */
+  /** Per tier: bucket width, retention, what is held. */
+  tiers(): Info['tiers'] {
+    const r = this.store.opts.retentionMs;
+    return (['raw', '1m', '1h'] as Tier[]).map((tier) => ({ tier, step_ms: tier === 'raw' ? this.opts.intervalMs : tier === '1m' ? 60_000 : 3_600_000, retention_s: Math.round(r[tier] / 1000), ...this.store.span(tier) }));
+  }
+
+  storage(): Info['storage'] {
+    const s = this.store;
+    return { dir: s.opts.dir, state: s.state.kind, message: s.state.kind === 'ok' ? null : s.state.kind === 'memory_only' ? s.state.reason : s.state.message, bytes: s.diskBytes, max_bytes: s.opts.maxDiskBytes, warnings: [...s.warnings] };
+  }
+
+  /**
+   * Opens a stream: schema, current snapshot extras, a replay of the rows newer than `since` read
+   * from the store a window at a time as the client drains it, then live.
+   */
   openStream(since: number | null, onClose?: () => void): ReadableStream<Uint8Array> {
     const prelude = [encodeEvent('schema', this.schema()), encodeEvent('snapshot', this.snapshotExtras())];
-    if (since !== null) {
-      const row = new Float64Array(this.ring.keys.length);
-      for (let i = this.ring.after(since); i < this.ring.count; i++) prelude.push(encodeSample(this.ring.row(i, row), row));
-    }
-    return this.hub.open(prelude, onClose);
+    if (since === null) return this.hub.open(prelude, onClose);
+    // The replay ends at the newest row now; rows after it reach this client live.
+    const until = this.store.lastT ?? -Infinity;
+    const keys = [...this.store.keys];
+    return this.hub.open(prelude, onClose, replayFrames(this.store, keys, since, until));
   }
+}
+
+/** SSE sample frames of stored rows in (since, until], about 64 KiB a piece (written without a string per value). */
+function* replayFrames(store: Store, keys: string[], since: number, until: number): Generator<Uint8Array> {
+  const w = new ByteWriter();
+  for (const b of rowBatches(store, keys, since, until)) {
+    for (let i = 0; i < b.t.length; i++) {
+      const t = b.t[i]!;
+      if (!(t > since)) continue;
+      w.str('id: '); w.whole(t); w.str('\nevent: sample\ndata: ['); w.whole(t);
+      for (let c = 0; c < keys.length; c++) { w.byte(44); w.num(b.cols[c]![i]!); }
+      w.str(']\n\n');
+      // A copy: the stream queues what it is given, and the writer's buffer is reused.
+      if (w.full) yield w.take().slice();
+    }
+  }
+  if (w.pos) yield w.take().slice();
 }

@@ -2,16 +2,17 @@
  * argv + env → typed config. Every bad flag or value throws UsageError naming the flag
  * (main.ts prints it on one line and exits 2). Each serve flag is also GPULSE_<FLAG>; the flag wins.
  */
-import { parseDuration } from '../shared/duration.ts';
+import { parseDuration, parseSize } from '../shared/duration.ts';
 
 export class UsageError extends Error { override name = 'UsageError'; }
 
-type Kind = 'string' | 'bool' | 'duration' | 'port' | 'list';
+type Kind = 'string' | 'bool' | 'duration' | 'port' | 'list' | 'size';
 interface Spec { kind: Kind; env?: boolean }
 
 export const SERVE_FLAGS = {
   bind: { kind: 'string', env: true }, port: { kind: 'port', env: true }, hostname: { kind: 'string', env: true },
-  interval: { kind: 'duration', env: true }, retention: { kind: 'duration', env: true }, 'data-dir': { kind: 'string', env: true },
+  interval: { kind: 'duration', env: true }, retention: { kind: 'duration', env: true }, 'retention-1m': { kind: 'duration', env: true },
+  'retention-1h': { kind: 'duration', env: true }, 'max-disk': { kind: 'size', env: true }, 'data-dir': { kind: 'string', env: true },
   'token-file': { kind: 'string', env: true }, 'no-auth': { kind: 'bool', env: true }, 'allow-origin': { kind: 'list', env: true },
   'tls-cert': { kind: 'string', env: true }, 'tls-key': { kind: 'string', env: true }, 'client-ca': { kind: 'string', env: true },
   gpu: { kind: 'string', env: true }, 'nvml-lib': { kind: 'string', env: true }, 'sysfs-root': { kind: 'string', env: true },
@@ -26,6 +27,7 @@ export const COMMAND_FLAGS: Record<string, Record<string, Spec>> = {
   mark: { url: { kind: 'string' }, end: { kind: 'bool' }, color: { kind: 'string' }, 'token-file': SERVE_FLAGS['token-file'], port: SERVE_FLAGS.port },
   export: { url: { kind: 'string' }, since: { kind: 'string' }, until: { kind: 'string' }, format: { kind: 'string' }, 'token-file': SERVE_FLAGS['token-file'], port: SERVE_FLAGS.port },
   service: { 'data-dir': SERVE_FLAGS['data-dir'], bind: SERVE_FLAGS.bind, port: SERVE_FLAGS.port },
+  import: { 'data-dir': SERVE_FLAGS['data-dir'], interval: SERVE_FLAGS.interval, retention: SERVE_FLAGS.retention, 'retention-1m': SERVE_FLAGS['retention-1m'], 'retention-1h': SERVE_FLAGS['retention-1h'], 'max-disk': SERVE_FLAGS['max-disk'], 'skip-bad': { kind: 'bool' }, host: { kind: 'string' } },
 };
 
 export type ParsedValue = string | boolean | number | string[];
@@ -39,6 +41,11 @@ function convert(flag: string, kind: Kind, raw: string): ParsedValue {
       const ms = parseDuration(raw);
       if (ms === null || ms <= 0) throw new UsageError(`--${flag}: invalid duration ${JSON.stringify(raw)} (use e.g. 500ms, 1s, 5m, 24h, 7d)`);
       return ms;
+    }
+    case 'size': {
+      const b = parseSize(raw);
+      if (b === null || b <= 0) throw new UsageError(`--${flag}: invalid size ${JSON.stringify(raw)} (use e.g. 500MB, 1GiB, 2g)`);
+      return b;
     }
     case 'port': {
       if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new UsageError(`--${flag}: invalid port ${JSON.stringify(raw)} (0-65535)`);
@@ -95,7 +102,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
 }
 
 export interface ServeConfig {
-  bind: string; port: number; hostname: string; intervalMs: number; retentionMs: number; dataDir: string | null;
+  bind: string; port: number; hostname: string; intervalMs: number; retentionMs: number; retention1mMs: number; retention1hMs: number; maxDiskBytes: number; dataDir: string | null;
   tokenFile: string | null; noAuth: boolean; allowOrigins: string[]; tlsCert: string | null; tlsKey: string | null; clientCa: string | null;
   gpu: 'auto' | 'nvml' | 'nvidia-smi' | 'amd' | 'none'; nvmlLib: string | null; sysfsRoot: string; ollama: string | null; metricsPublic: boolean;
 }
@@ -110,8 +117,14 @@ export function serveConfig(f: Record<string, ParsedValue>, defaults: { hostname
   if (!GPU_CHOICES.includes(gpu)) throw new UsageError(`--gpu: must be one of ${GPU_CHOICES.join(', ')}, got ${JSON.stringify(gpu)}`);
   const intervalMs = (f.interval as number | undefined) ?? 1000;
   if (intervalMs < 100) throw new UsageError(`--interval: minimum is 0.1s, got ${intervalMs}ms`);
-  const retentionMs = (f.retention as number | undefined) ?? 86_400_000;
+  const retentionMs = (f.retention as number | undefined) ?? 14 * 86_400_000;
   if (retentionMs < intervalMs) throw new UsageError('--retention: must be at least one interval');
+  const retention1mMs = (f['retention-1m'] as number | undefined) ?? 90 * 86_400_000;
+  if (retention1mMs < 60_000) throw new UsageError('--retention-1m: must be at least 1m');
+  const retention1hMs = (f['retention-1h'] as number | undefined) ?? 730 * 86_400_000;
+  if (retention1hMs < 3_600_000) throw new UsageError('--retention-1h: must be at least 1h');
+  const maxDiskBytes = (f['max-disk'] as number | undefined) ?? 1024 ** 3;
+  if (maxDiskBytes < 16 * 1024 ** 2) throw new UsageError('--max-disk: must be at least 16MiB');
   const bind = s('bind') ?? '127.0.0.1';
   const noAuth = f['no-auth'] === true;
   if (noAuth && !isLoopback(bind)) throw new UsageError(`--no-auth: refused because --bind ${bind} is not a loopback address`);
@@ -125,7 +138,7 @@ export function serveConfig(f: Record<string, ParsedValue>, defaults: { hostname
   if (ollama !== 'off' && !/^https?:\/\/[^\s]+$/.test(ollama)) throw new UsageError(`--ollama: must be an http(s) URL or off, got ${JSON.stringify(ollama)}`);
   const origins = ((f['allow-origin'] as string[] | undefined) ?? []).filter((o) => o !== '*');
   return {
-    bind, port: (f.port as number | undefined) ?? 9740, hostname: s('hostname') ?? defaults.hostname, intervalMs, retentionMs,
+    bind, port: (f.port as number | undefined) ?? 9740, hostname: s('hostname') ?? defaults.hostname, intervalMs, retentionMs, retention1mMs, retention1hMs, maxDiskBytes,
     dataDir: f['no-persist'] === true ? null : s('data-dir') ?? defaults.dataDir, tokenFile: s('token-file'), noAuth, allowOrigins: origins,
     tlsCert, tlsKey, clientCa, gpu, nvmlLib: s('nvml-lib'), sysfsRoot: s('sysfs-root') ?? '/', ollama: ollama === 'off' ? null : ollama,
     metricsPublic: f['metrics-public'] === true,

@@ -14,11 +14,13 @@ commands:
   token [--rotate]      print (or rotate) the access token
   mark LABEL [--end] [--url URL]   add an annotation to a running agent
   export [--url URL] [--since T] [--until T] [--format csv|json]
+  import FILE… [--skip-bad] [--host NAME]   load gpulse CSV/JSON or otto JSON exports (agent stopped; serve's --data-dir etc.)
   service               print a systemd unit for this binary
 
 serve flags (also GPULSE_<FLAG>, e.g. GPULSE_PORT):
   --bind ADDR (127.0.0.1)  --port N (9740)  --hostname NAME  --interval DUR (1s, min 0.1s)
-  --retention DUR (24h)  --data-dir DIR  --no-persist  --token-file PATH  --no-auth (loopback only)
+  --retention DUR (raw, 14d)  --retention-1m DUR (90d)  --retention-1h DUR (730d)  --max-disk SIZE (1GiB)
+  --data-dir DIR  --no-persist  --token-file PATH  --no-auth (loopback only)
   --allow-origin ORIGIN  --tls-cert PATH --tls-key PATH  --client-ca PATH
   --gpu auto|nvml|nvidia-smi|amd|none  --nvml-lib PATH  --sysfs-root DIR  --ollama URL|off
   --metrics-public
@@ -30,7 +32,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--version') || argv.includes('-V')) { process.stdout.write(`gpulse ${VERSION}\n`); return 0; }
   try {
     const { command, positionals, flags } = parseArgs(argv);
-    if (positionals.length && command !== 'mark') throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} for ${command}`);
+    if (positionals.length && command !== 'mark' && command !== 'import') throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} for ${command}`);
     switch (command) {
       case 'serve': await (await import('./commands/serve.ts')).serve(flags); return -1;
       case 'snapshot': await (await import('./commands/snapshot.ts')).snapshot(flags); return 0;
@@ -38,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'token': (await import('./commands/token.ts')).token(flags); return 0;
       case 'mark': await (await import('./commands/client.ts')).mark(positionals, flags); return 0;
       case 'export': await (await import('./commands/client.ts')).exportHistory(flags); return 0;
+      case 'import': return await (await import('./commands/import.ts')).importCommand(positionals, flags);
       case 'service': (await import('./commands/service.ts')).service(flags); return 0;
     }
     return 0;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { crc32 } from '../cli/store/persist.ts';
+import { crc32 } from '../shared/chunk/crc32.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const out = join(root, 'dist/web');

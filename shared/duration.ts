@@ -17,3 +17,22 @@ export function formatDuration(ms: number): string {
   }
   return `${ms}ms`;
 }
+
+const UNIT_BYTES: Record<string, number> = { b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3, t: 1e12, tb: 1e12, tib: 1024 ** 4 };
+const SIZE_RE = /^(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)$/;
+
+/** Parses "1GiB", "500MB", "2g", "1048576" (bytes) into bytes; returns null when malformed. */
+export function parseSize(text: string): number | null {
+  const m = SIZE_RE.exec(text.trim().toLowerCase());
+  if (!m) return null;
+  const unit = UNIT_BYTES[m[2] || 'b'];
+  if (unit === undefined) return null;
+  const n = Math.round(Number(m[1]) * unit);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Short human form in binary units: 1073741824 → "1 GiB". */
+export function formatSize(bytes: number): string {
+  for (const [unit, size] of [['TiB', 1024 ** 4], ['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) if (bytes >= size) return `${+(bytes / size).toFixed(1)} ${unit}`;
+  return `${bytes} B`;
+}

@@ -24,7 +24,11 @@ export interface Info {
   capacity: number;
   status: AgentStatus;
   collector_error: string | null;
+  /** Raw rows held (on disk and in memory), oldest and newest. */
   buffer: { count: number; oldest: number | null; newest: number | null };
+  /** History tiers: raw at the sampling interval, 1-minute and 1-hour rollups. */
+  tiers: TierInfo[];
+  storage: StorageInfo;
   clients: number;
   provider: ProviderKind;
   /** Why the better providers were passed over, in order tried (empty when the first worked). */
@@ -35,6 +39,12 @@ export interface Info {
   devices: DeviceInfo[];
   series: SeriesDef[];
 }
+
+export interface TierInfo { tier: 'raw' | '1m' | '1h'; step_ms: number; retention_s: number; oldest: number | null; newest: number | null }
+
+/** ok; memory_only (--no-persist, or the data dir was unusable); disk_full / write_error (writing resumes when it can). */
+export type StorageState = 'ok' | 'memory_only' | 'disk_full' | 'write_error';
+export interface StorageInfo { dir: string | null; state: StorageState; message: string | null; bytes: number; max_bytes: number; warnings: string[] }
 
 export interface GpuProcess { pid: number; user: string | null; command: string | null; gpu_mem: number | null; container: string | null; type?: 'compute' | 'graphics' }
 

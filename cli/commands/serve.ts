@@ -1,7 +1,7 @@
 /** `gpulse serve`: sample, keep history, serve the API and the PWA. */
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { formatDuration } from '../../shared/duration.ts';
+import { formatDuration, formatSize } from '../../shared/duration.ts';
 import { Agent } from '../agent.ts';
 import { serveConfig, type ParsedValue, type ServeConfig } from '../args.ts';
 import { selectProvider } from '../gpu/select.ts';
@@ -11,8 +11,11 @@ import { stateDir } from '../paths.ts';
 import { openHost } from '../sample/host.ts';
 import { readInventory } from '../sample/inventory.ts';
 import { startOllama } from '../sample/ollama.ts';
-import { HistoryFile } from '../store/persist.ts';
+import { EventsFile, loadEvents } from '../store/events-file.ts';
+import { Store } from '../store/store.ts';
 import { loadToken } from '../token.ts';
+import { parseDuration } from '../../shared/duration.ts';
+import { buildCatalog } from '../../shared/catalog.ts';
 import { pairLink } from './pair.ts';
 
 const log = (m: string) => process.stderr.write(m + '\n');
@@ -31,21 +34,23 @@ export async function serve(flags: Record<string, ParsedValue>) {
   const { provider, notes } = await selectProvider(cfg);
   // Per-client stream queue bound; an environment knob for tests and tight-memory hosts.
   const queue = Number(process.env.GPULSE_STREAM_QUEUE_BYTES) || undefined;
-  const agent = new Agent({ hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue } });
+  const store = Store.open({
+    dir: cfg.dataDir, intervalMs: cfg.intervalMs, maxDiskBytes: cfg.maxDiskBytes,
+    retentionMs: { raw: cfg.retentionMs, '1m': cfg.retention1mMs, '1h': cfg.retention1hMs },
+    log: (m) => log(`gpulse: warning: ${m}`),
+  });
+  const fill = process.env.GPULSE_BENCH_FILL;
+  if (fill) (await import('../store/synthetic.ts')).fillSynthetic(store, syntheticKeys(host.cpus, provider.devices.map((d) => d.index)), cfg.intervalMs, parseDuration(fill) ?? 86_400_000);
+  const agent = new Agent({ hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, store, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue } });
   readInventory().then((inv) => { agent.inventory = inv; });
 
-  let history: HistoryFile | null = null;
-  if (cfg.dataDir) {
-    const loaded = HistoryFile.load(cfg.dataDir, agent.ring.keys, agent.ring.capacity, (m) => log(`gpulse: warning: ${m}`));
-    if (loaded.ring) agent.ring = loaded.ring;
-    agent.events.load(loaded.events);
-    history = new HistoryFile(cfg.dataDir, agent.ring.keys, agent.ring.capacity);
-    history.rewrite(agent.ring);
-    agent.onRow = (t, v) => history!.append(t, v, agent.ring);
+  let events: EventsFile | null = null;
+  if (cfg.dataDir && store.state.kind !== 'memory_only') {
+    agent.events.load(loadEvents(cfg.dataDir, (m) => log(`gpulse: warning: ${m}`)));
+    const file = (events = new EventsFile(cfg.dataDir));
     const prevChange = agent.events.onChange;
-    agent.events.onChange = (e, op) => { prevChange?.(e, op); history!.saveEvents(agent.events.all()); };
+    agent.events.onChange = (e, op) => { prevChange?.(e, op); file.save(() => agent.events.all()); };
   }
-  if (process.env.GPULSE_BENCH_FILL === '1') (await import('../store/synthetic.ts')).fillSynthetic(agent.ring, cfg.intervalMs);
   if (notes.length && provider.kind !== 'none') agent.agentEvent('provider_fallback', `GPU provider fell back to ${provider.kind}: ${notes.join('; ')}`);
 
   // Ollama being absent is normal on most GPU boxes: it is not a collector error, just an empty list.
@@ -72,9 +77,9 @@ export async function serve(flags: Record<string, ParsedValue>) {
     for (const d of provider.devices) lines.push(`    [${d.index}] ${d.name}  ${d.uuid}`);
   } else lines.push('  GPUs: none — no GPU provider was found; serving host metrics only');
   for (const n of notes) lines.push(`    passed over ${n}`);
-  lines.push(`  sampling every ${formatDuration(cfg.intervalMs)}, retention ${formatDuration(cfg.retentionMs)} = ${agent.capacity} samples × ${agent.ring.keys.length} series (${(agent.ring.bytes / 1048576).toFixed(1)} MiB)`);
-  if (agent.ring.bytes > 256 * 1048576) lines.push(`  warning: a full history ring takes ${(agent.ring.bytes / 1048576).toFixed(0)} MiB of memory (and twice that on disk); lower --retention or raise --interval`);
-  lines.push(`  history: ${cfg.dataDir ? `${cfg.dataDir} (${agent.ring.count} samples restored)` : 'memory only'}`);
+  const t = agent.tiers();
+  lines.push(`  sampling every ${formatDuration(cfg.intervalMs)} × ${store.keys.length} series; history tiers raw ${formatDuration(t[0]!.retention_s * 1000)}, 1-minute ${formatDuration(t[1]!.retention_s * 1000)}, 1-hour ${formatDuration(t[2]!.retention_s * 1000)}, at most ${formatSize(cfg.maxDiskBytes)} on disk`);
+  lines.push(`  history: ${store.state.kind === 'ok' ? `${cfg.dataDir} (${store.rawRows} samples, ${formatSize(store.diskBytes)})` : `memory only (${agent.storage().message})`}`);
   lines.push(`  serving ${url}/ (PWA${web ? '' : ' not built: run npm run build:web'}), ${url}/v1/…, ${url}/metrics`);
   lines.push(`  auth: ${auth ? (auth.source.kind === 'env' ? 'token from GPULSE_TOKEN' : `token in ${auth.source.path}${auth.source.created ? ' (new)' : ''}`) : 'OFF (--no-auth, loopback only)'}`);
   // The pairing link carries the token: only show it to a person at a terminal, never to a log.
@@ -85,7 +90,7 @@ export async function serve(flags: Record<string, ParsedValue>) {
   const stop = () => {
     agent.sampler.stop();
     ollama?.stop();
-    history?.close(agent.events.all());
+    events?.flush(agent.events.all());
     server?.stop(true);
     agent.stop();
     process.exit(0);
@@ -94,6 +99,8 @@ export async function serve(flags: Record<string, ParsedValue>) {
   process.on('SIGTERM', stop);
   return { agent, server, stop };
 }
+
+const syntheticKeys = (cpus: number, gpus: number[]) => buildCatalog(cpus, gpus).map((s) => s.key);
 
 function readTls(cfg: ServeConfig) {
   const read = (flag: string, p: string) => { try { return readFileSync(p, 'utf8'); } catch (e) { throw new Error(`--${flag}: cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); } };

@@ -5,7 +5,8 @@ import type { Agent } from '../agent.ts';
 import { strictJson } from '../../shared/json.ts';
 import { bearerAuth } from './auth.ts';
 import { ApiError, badParam } from './errors.ts';
-import { parseHistoryQuery, queryHistory } from './history.ts';
+import { chunksResponse } from './chunks.ts';
+import { historyStream, parseHistoryQuery, planHistory } from './history.ts';
 import { renderMetrics } from './metrics.ts';
 import { staticWeb, type WebAssets } from './web.ts';
 
@@ -65,10 +66,13 @@ export function createApp(agent: Agent, opts: AppOptions) {
   app.get('/v1/info', () => json(agent.info()));
   app.get('/v1/snapshot', () => json(agent.snapshot()));
 
+  const known = (k: string) => agent.store.keys.includes(k);
   app.get('/v1/history', (c) => {
-    const q = parseHistoryQuery(c.req.query(), (k) => agent.ring.column(k) >= 0);
-    return json(queryHistory(agent.ring, q, agent.opts.intervalMs));
+    const q = parseHistoryQuery(c.req.query(), known);
+    const plan = planHistory(agent.store, q, agent.opts.intervalMs);
+    return new Response(historyStream(agent.store, plan, q.agg === 'minmax'), { headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-gpulse-tier': plan.tier } });
   });
+  app.get('/v1/history/chunks', (c) => chunksResponse(agent.store, c.req.query(), known, agent.opts.intervalMs));
 
   app.get('/v1/stream', (c) => {
     const raw = c.req.query('since') ?? c.req.header('last-event-id');

@@ -1,8 +1,14 @@
-/** /v1/history: query parsing (every bad param → 400 naming it) and the columnar answer. */
-import { bucketize, stepFor } from '../../shared/downsample.ts';
-import { wireNum } from '../../shared/json.ts';
-import type { History } from '../../shared/wire.ts';
-import type { Ring } from '../store/ring.ts';
+/**
+ * /v1/history: query parsing (every bad param → 400 naming it) and the columnar answer, streamed.
+ * The document is written a window at a time as the client reads it (pull), so a full-range read
+ * holds one decoded window, never the answer: first the time axis, then one pass per series.
+ */
+import type { Tier } from '../../shared/chunk/index.ts';
+import { ROLLUP_STEP_MS } from '../../shared/chunk/windows.ts';
+import { stepFor } from '../../shared/downsample.ts';
+import { seriesParts, startOfLast, timeParts } from '../store/read.ts';
+import type { Store } from '../store/store.ts';
+import { ByteWriter } from './byte-writer.ts';
 import { badParam } from './errors.ts';
 
 export interface HistoryQuery {
@@ -11,7 +17,7 @@ export interface HistoryQuery {
 }
 
 /** A present-but-bad value is an error; an absent one is null. Accepts integers and decimals, nothing else. */
-function num(q: Record<string, string>, name: string, positive: boolean, integer = false): number | null {
+export function num(q: Record<string, string>, name: string, positive: boolean, integer = false): number | null {
   const raw = q[name];
   if (raw === undefined) return null;
   if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(raw.trim())) throw badParam(name, `must be a number, got ${JSON.stringify(raw.slice(0, 40))}`);
@@ -22,52 +28,185 @@ function num(q: Record<string, string>, name: string, positive: boolean, integer
   return v;
 }
 
-export function parseHistoryQuery(q: Record<string, string>, known: (key: string) => boolean): HistoryQuery {
+export function parseKeys(q: Record<string, string>, known: (key: string) => boolean): string[] | null {
+  if (q.keys === undefined) return null;
+  const keys = q.keys.split(',').map((k) => k.trim()).filter(Boolean);
+  if (!keys.length) throw badParam('keys', 'must list at least one series key');
+  const unknown = keys.find((k) => !known(k));
+  if (unknown) throw badParam('keys', `unknown series ${JSON.stringify(unknown.slice(0, 80))}`);
+  return keys;
+}
+
+export function parseRange(q: Record<string, string>): { since: number | null; until: number | null } {
   const since = num(q, 'since', false);
   const until = num(q, 'until', false);
   if (since !== null && until !== null && since > until) throw badParam('since', 'must not be after until');
+  return { since, until };
+}
+
+export function parseHistoryQuery(q: Record<string, string>, known: (key: string) => boolean): HistoryQuery {
+  const { since, until } = parseRange(q);
   const step = num(q, 'step', true);
   if (step !== null && step < 1) throw badParam('step', 'must be at least 1 ms');
   const agg = q.agg ?? 'avg';
   if (agg !== 'avg' && agg !== 'minmax') throw badParam('agg', 'must be avg or minmax');
   const limit = num(q, 'limit', true, true);
   const maxPoints = num(q, 'max_points', true, true);
-  let keys: string[] | null = null;
-  if (q.keys !== undefined) {
-    keys = q.keys.split(',').map((k) => k.trim()).filter(Boolean);
-    if (!keys.length) throw badParam('keys', 'must list at least one series key');
-    const unknown = keys.find((k) => !known(k));
-    if (unknown) throw badParam('keys', `unknown series ${JSON.stringify(unknown.slice(0, 80))}`);
-  }
-  return { since, until, step, agg, limit, maxPoints, keys };
+  return { since, until, step, agg, limit, maxPoints, keys: parseKeys(q, known) };
 }
 
-export function queryHistory(ring: Ring, q: HistoryQuery, intervalMs: number): History {
-  const keys = q.keys ?? [...ring.keys];
-  const cols = keys.map((k) => ring.column(k));
-  let from = q.since === null ? 0 : ring.atOrAfter(q.since);
-  const to = q.until === null ? ring.count : ring.after(q.until);
+/** The coarsest tier whose buckets divide `step` evenly (so every output bucket is whole tier buckets). */
+export function tierForStep(step: number): Tier {
+  if (step % ROLLUP_STEP_MS['1h'] === 0) return '1h';
+  if (step % ROLLUP_STEP_MS['1m'] === 0) return '1m';
+  return 'raw';
+}
+
+export interface Plan { tier: Tier; step: number | null; from: number; to: number; limit: number | null; keys: string[] }
+
+/** Chooses tier, step and bounds. Never more than max_points points; step honoured with limit. */
+export function planHistory(store: Store, q: HistoryQuery, intervalMs: number): Plan {
+  const keys = q.keys ?? [...store.keys];
+  const from = q.since ?? -Infinity, to = q.until ?? Infinity;
   let step = q.step;
-  if (step === null && q.maxPoints !== null && to - from > q.maxPoints) {
-    step = stepFor(ring.time(to - 1) - ring.time(from) + intervalMs, q.maxPoints, intervalMs);
+  let limit = q.limit;
+  if (step === null && q.maxPoints !== null) {
+    const span = store.span('raw');
+    const oldest = Math.max(from, Math.min(span.oldest ?? Infinity, store.span('1m').oldest ?? Infinity, store.span('1h').oldest ?? Infinity));
+    const newest = Math.min(to, span.newest ?? -Infinity);
+    const width = Number.isFinite(oldest) && Number.isFinite(newest) ? newest - oldest + intervalMs : 0;
+    if (width / intervalMs > q.maxPoints) {
+      step = stepFor(width, q.maxPoints, intervalMs);
+      // Round up to whole rollup buckets so a long range is answered from a rollup tier, not raw.
+      for (const s of [ROLLUP_STEP_MS['1h'], ROLLUP_STEP_MS['1m']]) if (step > s) { step = Math.ceil(step / s) * s; break; }
+    }
+    // Bucket edges can add one point: the newest max_points are what is asked for.
+    limit = Math.min(limit ?? Infinity, q.maxPoints);
   }
-  if (step === null && q.limit !== null) from = Math.max(from, to - q.limit);
-  const { t, cols: data } = ring.slice(from, Math.max(from, to), cols);
-  const out: History = { t: [], series: {} };
-  if (step === null) {
-    out.t = Array.from(t);
-    keys.forEach((k, j) => { out.series[k] = Array.from(data[j]!, wireNum); });
-    return out;
+  let tier: Tier = step === null ? 'raw' : tierForStep(step);
+  // A tier with nothing in the range (older than its retention, say) falls back to a finer one that has it.
+  while (tier !== 'raw' && store.groups(tier, from, to).length === 0 && !(tier === '1m' ? store.m1.n : store.h1.n)) tier = tier === '1h' ? '1m' : 'raw';
+  return { tier, step, from, to, limit, keys };
+}
+
+/** The history document as a response body. */
+export function historyStream(store: Store, plan: Plan, minmax: boolean): ReadableStream<Uint8Array> {
+  return pullStream(historyBytes(store, plan, minmax));
+}
+
+/**
+ * A generator as a response body that produces only as fast as the socket drains: Bun's "direct"
+ * stream, whose flush() waits for the bytes to be taken. The generator may reuse its buffer: each
+ * piece is written out before the next is made.
+ */
+export function pullStream(it: Generator<Uint8Array>): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    type: 'direct',
+    async pull(ctl: { write(b: Uint8Array): number | Promise<number>; flush(): unknown; close(): void }) {
+      try {
+        for (let r = it.next(); !r.done; r = it.next()) {
+          await ctl.write(r.value);
+          await ctl.flush();
+        }
+      } finally { it.return(undefined); }
+      ctl.close();
+    },
+  } as unknown as UnderlyingDefaultSource<Uint8Array>);
+}
+
+/** The whole document as text (tests, small answers). */
+export function historyJson(store: Store, plan: Plan, minmax: boolean): string {
+  const dec = new TextDecoder();
+  let s = '';
+  for (const b of historyBytes(store, plan, minmax)) s += dec.decode(b);
+  return s;
+}
+
+/**
+ * The JSON document in pieces of about 64 KiB, written into one reused buffer (each piece is
+ * valid until the next is asked for): the time axis, then one pass per series.
+ */
+export function* historyBytes(store: Store, plan: Plan, minmax: boolean): Generator<Uint8Array> {
+  const { tier, step, keys } = plan;
+  let from = plan.from;
+  let skip = 0;
+  if (plan.limit !== null) {
+    if (step === null) from = Math.max(from, startOfLast(store, tier, plan.limit, plan.from, plan.to));
+    else { const n = countBuckets(store, tier, step, from, plan.to); skip = Math.max(0, n - plan.limit); }
   }
-  const b = bucketize(t, data, 0, t.length, step, q.agg === 'minmax');
-  const skip = q.limit !== null ? Math.max(0, b.t.length - q.limit) : 0;
-  const tail = <T extends Float64Array>(a: T) => Array.from(a.subarray(skip), wireNum);
-  out.t = Array.from(b.t.subarray(skip));
-  out.step = step;
-  keys.forEach((k, j) => { out.series[k] = tail(b.avg[j]!); });
-  if (b.min && b.max) {
-    out.min = {}; out.max = {};
-    keys.forEach((k, j) => { out.min![k] = tail(b.min![j]!); out.max![k] = tail(b.max![j]!); });
+  const w = new ByteWriter();
+  w.str('{"t":[');
+  let first = true;
+  const sep = () => { if (first) first = false; else w.byte(44); };
+  // Time axis.
+  let b = 0, lastB = NaN;
+  for (const t of timeParts(store, tier, from, plan.to)) {
+    for (let i = 0; i < t.length; i++) {
+      if (step === null) { sep(); w.whole(t[i]!); continue; }
+      const bt = Math.floor(t[i]! / step) * step;
+      if (bt === lastB) continue;
+      lastB = bt;
+      if (b++ >= skip) { sep(); w.whole(bt); }
+    }
+    if (w.full) yield w.take();
   }
-  return out;
+  w.str(']');
+  const fields: ['series' | 'min' | 'max', 'v' | 'min' | 'max'][] = [['series', 'v']];
+  if (minmax && step !== null) fields.push(['min', 'min'], ['max', 'max']);
+  for (const [name, part] of fields) {
+    w.str(`,"${name}":{`);
+    for (let ki = 0; ki < keys.length; ki++) {
+      w.str(`${ki ? ',' : ''}${JSON.stringify(keys[ki])}:[`);
+      first = true;
+      const bucket = step === null ? null : new Bucketer(step, skip, part, (x) => { sep(); w.num(x); });
+      for (const p of seriesParts(store, tier, keys[ki]!, from, plan.to)) {
+        if (bucket) bucket.feed(p);
+        else for (let i = 0; i < p.v.length; i++) { sep(); w.num(p.v[i]!); }
+        if (w.full) yield w.take();
+      }
+      bucket?.end();
+      w.str(']');
+    }
+    w.str('}');
+  }
+  if (step !== null) w.str(`,"step":${step}`);
+  w.str(`,"tier":"${tier}"}`);
+  yield w.take();
+}
+
+function countBuckets(store: Store, tier: Tier, step: number, from: number, to: number): number {
+  let n = 0, last = NaN;
+  for (const t of timeParts(store, tier, from, to)) for (let i = 0; i < t.length; i++) { const b = Math.floor(t[i]! / step) * step; if (b !== last) { n++; last = b; } }
+  return n;
+}
+
+/**
+ * Folds a series into epoch-aligned buckets of `step`: raw values weigh 1, rollup buckets weigh
+ * their count; min/max of the parts' min/max. Emits one value per bucket present in the time axis.
+ */
+class Bucketer {
+  #b = NaN; #sum = 0; #n = 0; #min = NaN; #max = NaN; #idx = 0;
+  constructor(readonly step: number, readonly skip: number, readonly part: 'v' | 'min' | 'max', readonly emit: (x: number) => void) {}
+
+  feed(p: { t: Float64Array; v: Float64Array; min: Float64Array | null; max: Float64Array | null; count: Float64Array | null }) {
+    for (let i = 0; i < p.t.length; i++) {
+      const b = Math.floor(p.t[i]! / this.step) * this.step;
+      if (b !== this.#b) { if (this.#b === this.#b) this.#flush(); this.#b = b; }
+      const v = p.v[i]!;
+      if (v !== v) continue;
+      const w = p.count ? p.count[i]! : 1;
+      if (!(w > 0)) continue;
+      this.#sum += v * w; this.#n += w;
+      const lo = p.min ? p.min[i]! : v, hi = p.max ? p.max[i]! : v;
+      if (!(this.#min <= lo)) this.#min = lo;
+      if (!(this.#max >= hi)) this.#max = hi;
+    }
+  }
+
+  #flush() {
+    if (this.#idx++ >= this.skip) this.emit(this.part === 'v' ? (this.#n ? this.#sum / this.#n : NaN) : this.part === 'min' ? this.#min : this.#max);
+    this.#sum = 0; this.#n = 0; this.#min = NaN; this.#max = NaN;
+  }
+
+  end() { if (this.#b === this.#b) this.#flush(); }
 }

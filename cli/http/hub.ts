@@ -9,7 +9,20 @@ const enc = new TextEncoder();
 
 export interface HubOptions { maxQueuedBytes?: number; heartbeatMs?: number }
 
-interface Client { ctl: ReadableStreamDefaultController<Uint8Array>; closed: boolean }
+/** Where a client's frames go: a queued stream (live only) or a direct one (replay, then live). */
+interface Client {
+  /** Hands over one frame; false when the client has fallen too far behind. */
+  send(b: Uint8Array): boolean;
+  /** Ends the stream with an error (dropped) or normally (agent stopping). */
+  end(dropped: boolean): void;
+  closed: boolean;
+  /** While a replay is being written, live frames wait here (bounded like the queue) and follow it. */
+  pending: Uint8Array[] | null;
+  pendingBytes: number;
+}
+
+/** Bun's direct stream controller: write() buffers, flush() resolves once the socket took the bytes. */
+interface DirectController { write(b: Uint8Array): number | Promise<number>; flush(): number | Promise<number>; close(): void; end?(): void }
 
 export class Hub {
   #clients = new Set<Client>();
@@ -27,13 +40,24 @@ export class Hub {
 
   get size(): number { return this.#clients.size; }
 
-  /** Opens a client stream; `prelude` frames (schema, replay) are queued before any live frame. */
-  open(prelude: Uint8Array[], onClose?: () => void): ReadableStream<Uint8Array> {
+  /**
+   * Opens a client stream: `prelude` frames (schema), then, when given, the frames of `replay`
+   * written only as fast as the socket takes them (a direct stream: Bun reads a queued stream
+   * eagerly into its own buffers, so a slow reader would make it hold the whole history), then live
+   * frames, those that arrived during the replay first.
+   */
+  open(prelude: Uint8Array[], onClose?: () => void, replay?: Iterator<Uint8Array>): ReadableStream<Uint8Array> {
+    if (replay) return this.#openDirect(prelude, replay, onClose);
     let client!: Client;
     return new ReadableStream<Uint8Array>(
       {
         start: (ctl) => {
-          client = { ctl, closed: false };
+          client = {
+            closed: false, pending: null, pendingBytes: 0,
+            send: (b) => { if ((ctl.desiredSize ?? 0) < b.byteLength) return false; ctl.enqueue(b); return true; },
+            // error() discards the queued bytes at once, unlike close() which would keep them to deliver.
+            end: (dropped) => { try { if (dropped) ctl.error(new Error('client too slow')); else ctl.close(); } catch { /* gone */ } },
+          };
           for (const p of prelude) ctl.enqueue(p);
           this.#clients.add(client);
         },
@@ -44,15 +68,68 @@ export class Hub {
     );
   }
 
+  #openDirect(prelude: Uint8Array[], replay: Iterator<Uint8Array>, onClose?: () => void): ReadableStream<Uint8Array> {
+    const max = this.#maxQueued;
+    let client: Client | null = null;
+    let finish: () => void = () => {};
+    const done = new Promise<void>((r) => { finish = r; });
+    const gone = () => {
+      if (!client || client.closed) return;
+      client.closed = true;
+      this.#clients.delete(client);
+      replay.return?.(undefined);
+      finish();
+      onClose?.();
+    };
+    return new ReadableStream({
+      type: 'direct',
+      pull: async (ctl: DirectController) => {
+        let unflushed = 0, flushing = false;
+        const c: Client = (client = {
+          closed: false, pending: [], pendingBytes: 0,
+          send: (b) => {
+            if (unflushed > max) return false;
+            try { ctl.write(b); } catch { gone(); return true; }
+            unflushed += b.byteLength;
+            if (!flushing) {
+              flushing = true;
+              void Promise.resolve(ctl.flush()).then(() => { unflushed = 0; flushing = false; }, gone);
+            }
+            return true;
+          },
+          end: (dropped) => { try { ctl.close(); } catch { /* gone */ } if (dropped) gone(); finish(); },
+        });
+        this.#clients.add(c);
+        try {
+          for (const p of prelude) await ctl.write(p);
+          for (let r = replay.next(); !r.done && !c.closed; r = replay.next()) {
+            await ctl.write(r.value);
+            await ctl.flush();
+          }
+          const live = c.pending ?? [];
+          c.pending = null;
+          for (const b of live) c.send(b);
+          await done; // live frames arrive through send() until the client goes or is dropped
+        } catch { gone(); }
+      },
+      cancel: () => gone(),
+    } as unknown as UnderlyingDefaultSource<Uint8Array>);
+  }
+
   /** Encodes one sample frame once and sends it to every client. */
   publishSample(t: number, values: ArrayLike<number>) { this.#broadcast(encodeSample(t, values)); }
   publish(event: string, data: unknown, id?: string) { this.#broadcast(encodeEvent(event, data, id)); }
 
   #broadcast(bytes: Uint8Array) {
     for (const c of this.#clients) {
-      const room = c.ctl.desiredSize ?? 0;
-      if (room < bytes.byteLength) { this.#drop(c); continue; }
-      try { c.ctl.enqueue(bytes); } catch { this.#drop(c); }
+      if (c.pending) {
+        c.pendingBytes += bytes.byteLength;
+        if (c.pendingBytes > this.#maxQueued) this.#drop(c); else c.pending.push(bytes);
+        continue;
+      }
+      let ok = false;
+      try { ok = c.send(bytes); } catch { ok = false; }
+      if (!ok) this.#drop(c);
     }
   }
 
@@ -61,13 +138,12 @@ export class Hub {
     c.closed = true;
     this.#clients.delete(c);
     this.dropped++;
-    // error() discards the queued bytes at once, unlike close() which would keep them to deliver.
-    try { c.ctl.error(new Error('client too slow')); } catch { /* already errored */ }
+    c.end(true);
   }
 
   close() {
     if (this.#timer) clearInterval(this.#timer);
-    for (const c of this.#clients) { c.closed = true; try { c.ctl.close(); } catch { /* gone */ } }
+    for (const c of this.#clients) { c.closed = true; c.end(false); }
     this.#clients.clear();
   }
 }

@@ -85,7 +85,8 @@ export function renderMetrics(agent: Agent): string {
   fam('gpulse_up', 'Whether the collector is ready (1) or warming up, stalled or failed (0).', 'gauge').lines.push(`gpulse_up${labels({ Hostname: host })} ${st === 'ready' ? 1 : 0}`);
   fam('gpulse_build_info', 'Agent version and GPU provider; always 1.', 'gauge').lines.push(`gpulse_build_info${labels({ version: VERSION, provider: agent.opts.gpu.kind, Hostname: host })} 1`);
   fam('gpulse_stream_clients', 'Open /v1/stream connections.', 'gauge').lines.push(`gpulse_stream_clients${labels({ Hostname: host })} ${agent.hub.size}`);
-  fam('gpulse_history_samples', 'Samples held in the history ring.', 'gauge').lines.push(`gpulse_history_samples${labels({ Hostname: host })} ${agent.ring.count}`);
+  fam('gpulse_history_samples', 'Raw samples held in history (disk and memory).', 'gauge').lines.push(`gpulse_history_samples${labels({ Hostname: host })} ${agent.store.rawRows}`);
+  fam('gpulse_history_disk_bytes', 'Bytes of history on disk.', 'gauge').lines.push(`gpulse_history_disk_bytes${labels({ Hostname: host })} ${agent.store.diskBytes}`);
 
   let out = '';
   for (const f of fams) {

@@ -19,6 +19,8 @@ export interface SamplerDeps {
   onStatus?: (s: AgentStatus, prev: AgentStatus) => void;
   /** Defaults to 80 % of the interval. */
   sourceTimeoutMs?: number;
+  /** Wall clock for stamps (tests step it). */
+  now?: () => number;
 }
 
 const TIMEOUT = Symbol('timeout');
@@ -67,14 +69,22 @@ export class Sampler {
     if (this.#timer) clearTimeout(this.#timer);
   }
 
+  /**
+   * Stamps come from the wall clock, aligned to the interval, and the wait never exceeds one
+   * interval. A wall clock stepped back keeps sampling (the snapshot stays current) but rows stamped
+   * at or before the last one are not published or stored until the clock passes it again, so
+   * stamps stay strictly increasing and true; one stepped forward just leaves a gap.
+   */
   #schedule() {
     if (!this.#running) return;
     const iv = this.interval;
-    const now = Date.now();
-    let next = Math.ceil((now + 1) / iv) * iv;
-    if (this.latestT !== null && next <= this.latestT) next = this.latestT + iv;
-    this.#timer = setTimeout(() => void this.tick(next).finally(() => this.#schedule()), next - now);
+    const now = this.#now();
+    const next = Math.ceil((now + 1) / iv) * iv;
+    const wait = Math.min(iv, Math.max(0, next - now));
+    this.#timer = setTimeout(() => void this.tick(next).finally(() => this.#schedule()), wait);
   }
+
+  #now() { return this.deps.now ? this.deps.now() : Date.now(); }
 
   /** One tick at aligned time t. Public so tests can drive it without timers. */
   async tick(t: number): Promise<void> {
@@ -85,9 +95,14 @@ export class Sampler {
     const gpu = this.deps.gpu.devices.length ? this.#runGpu(limit) : Promise.resolve();
     await Promise.all([host, gpu]);
     for (const e of this.deps.gpu.drainEvents()) this.deps.onProviderEvent?.(e);
-    this.latestT = t;
     this.ticks++;
     this.#lastTickAt = Date.now();
+    if (this.latestT !== null && t <= this.latestT) {
+      this.errors.set('clock', `wall clock is ${Math.round((this.latestT - t) / 1000)} s behind the newest sample: history resumes when it passes it`);
+      return;
+    }
+    this.errors.delete('clock');
+    this.latestT = t;
     this.deps.onSample(t, v);
   }
 

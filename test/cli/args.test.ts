@@ -10,7 +10,7 @@ const cfg = (argv: string[], env: Record<string, string> = {}) => serveConfig(pa
 describe('flags', () => {
   test('defaults follow the contract', () => {
     const c = cfg([]);
-    expect(c).toMatchObject({ bind: '127.0.0.1', port: 9740, intervalMs: 1000, retentionMs: 86_400_000, gpu: 'auto', ollama: 'http://127.0.0.1:11434', dataDir: '/d', noAuth: false });
+    expect(c).toMatchObject({ bind: '127.0.0.1', port: 9740, intervalMs: 1000, retentionMs: 14 * 86_400_000, retention1mMs: 90 * 86_400_000, retention1hMs: 730 * 86_400_000, maxDiskBytes: 1024 ** 3, gpu: 'auto', ollama: 'http://127.0.0.1:11434', dataDir: '/d', noAuth: false });
   });
   test('env GPULSE_<FLAG> applies and the flag wins', () => {
     expect(cfg([], { GPULSE_PORT: '1234', GPULSE_INTERVAL: '500ms' })).toMatchObject({ port: 1234, intervalMs: 500 });
@@ -27,9 +27,17 @@ describe('flags', () => {
     [['--retention', '0'], '--retention'], [['--gpu', 'cuda'], '--gpu'], [['--bogus'], '--bogus'], [['--port'], '--port'],
     [['--no-auth', '--bind', '0.0.0.0'], '--no-auth'], [['--tls-cert', 'c.pem'], '--tls-key'], [['--tls-key', 'k.pem'], '--tls-cert'],
     [['--client-ca', 'ca.pem'], '--client-ca'], [['--allow-origin', 'https://x/path'], '--allow-origin'], [['-p', '1'], '-p'],
+    [['--max-disk', 'lots'], '--max-disk'], [['--max-disk', '1MB'], '--max-disk'], [['--max-disk', '5 parsecs'], '--max-disk'],
+    [['--retention-1m', '10s'], '--retention-1m'], [['--retention-1h', '30m'], '--retention-1h'],
   ])('%p is a usage error naming %p', (argv, name) => {
     expect(() => cfg(argv)).toThrow(UsageError);
     expect(() => cfg(argv)).toThrow(name);
+  });
+  test('sizes take decimal and binary units', () => {
+    expect(cfg(['--max-disk', '500MB']).maxDiskBytes).toBe(500e6);
+    expect(cfg(['--max-disk=2GiB']).maxDiskBytes).toBe(2 * 1024 ** 3);
+    expect(cfg([], { GPULSE_MAX_DISK: '64mib' }).maxDiskBytes).toBe(64 * 1024 ** 2);
+    expect(cfg(['--retention', '30d', '--retention-1m', '365d', '--retention-1h', '5h'])).toMatchObject({ retentionMs: 30 * 86_400_000, retention1mMs: 365 * 86_400_000, retention1hMs: 5 * 3_600_000 });
   });
   test('--no-auth is allowed on loopback', () => expect(cfg(['--no-auth', '--bind', '127.0.0.1']).noAuth).toBe(true));
   test('a bad env value names the variable', () => expect(() => cfg([], { GPULSE_INTERVAL: 'x' })).toThrow('GPULSE_INTERVAL'));

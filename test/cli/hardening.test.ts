@@ -116,7 +116,7 @@ describe('durable history', () => {
     await a.proc.exited;
     const b = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1' }, { dir });
     try {
-      expect(b.stderr()).toMatch(/\(\d+ samples restored\)/);
+      expect(b.stderr()).toMatch(/history: \S+ \([1-9]\d* samples, /);
       const after = await (await fetch(b.url + '/v1/history?keys=gpu0.util', auth(b.token))).json();
       const lastBefore = before.t.at(-1);
       expect(after.t).toContain(before.t[0]);
@@ -128,16 +128,21 @@ describe('durable history', () => {
       expect(ts[0]).toBe(before.t[1]);
     } finally { await b.stop(); }
   }, 30_000);
-  test('a corrupt history file is set aside with a warning; the agent starts fresh', async () => {
+  test('garbage history files are cut or skipped with a warning; the agent starts and keeps sampling', async () => {
     const dir = tmp();
     const state = join(dir, 'state');
-    Bun.spawnSync(['mkdir', '-p', state]);
-    writeFileSync(join(state, 'history.json'), '{"version":1,"keys":');
-    writeFileSync(join(state, 'history.bin'), 'garbage');
+    Bun.spawnSync(['mkdir', '-p', join(state, 'raw')]);
+    writeFileSync(join(state, 'wal'), 'garbage that is no log record');
+    writeFileSync(join(state, 'raw', '1800000000000.seg'), 'garbage');
     const a = await startAgent(['--interval', '200ms', '--gpu', 'none'], {}, { dir });
     try {
-      expect(a.stderr()).toMatch(/warning: history header unreadable/);
+      expect(a.stderr()).toMatch(/warning: .*(torn|unreadable)/);
       expect((await fetch(a.url + '/healthz')).status).toBe(200);
+      await Bun.sleep(600);
+      const info = await (await fetch(a.url + '/v1/info', auth(a.token))).json();
+      expect(info.buffer.count).toBeGreaterThan(0);
+      expect(info.storage.state).toBe('ok');
+      expect(info.storage.warnings.join(' ')).toMatch(/torn|unreadable/);
     } finally { await a.stop(); }
   });
 });

@@ -1,5 +1,6 @@
 /** The real agent as a subprocess on a free loopback port, with the fake NVML library. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { decodeChunk, splitChunks } from '../../shared/chunk/index.ts';
 import { auth, fakeNvml, readSse, startAgent, type RunningAgent } from '../helpers.ts';
 
 let a: RunningAgent;
@@ -19,7 +20,7 @@ describe('agent HTTP API', () => {
     const err = a.stderr();
     expect(err).toContain('[0] NVIDIA H100 80GB HBM3  GPU-fa4e0000');
     expect(err).toContain('nvml');
-    expect(err).toMatch(/retention 1d = 432000 samples/);
+    expect(err).toMatch(/sampling every 200ms × 45 series; history tiers raw 14d, 1-minute 90d, 1-hour 730d, at most 1 GiB on disk/);
     expect(err).not.toContain(a.token);
     expect(err).toContain('gpulse pair');
   });
@@ -42,7 +43,9 @@ describe('agent HTTP API', () => {
     const info = await waitSamples(2);
     expect(info.provider).toBe('nvml');
     expect(info.interval_ms).toBe(200);
-    expect(info.capacity).toBe(432000);
+    expect(info.capacity).toBe(6_048_000); // 14 days of raw at 200 ms
+    expect(info.tiers.map((t: { tier: string; step_ms: number }) => [t.tier, t.step_ms])).toEqual([['raw', 200], ['1m', 60_000], ['1h', 3_600_000]]);
+    expect(info.storage.state).toBe('ok');
     expect(info.driver_version).toBe('550.54.15-fake');
     expect(info.devices).toHaveLength(2);
     expect(info.devices[0]).toMatchObject({ index: 0, name: 'NVIDIA H100 80GB HBM3', memory_total: 85899345920, provider: 'nvml' });
@@ -104,6 +107,37 @@ describe('agent HTTP API', () => {
       expect(r.status).toBe(400);
       expect((await r.json()).param).toBe(param);
     }
+  });
+  test('history/chunks: the stored chunks as binary frames that decode to what /v1/history says', async () => {
+    await waitSamples(5);
+    const h = await (await get('/v1/history?keys=gpu1.temp,gpu0.mem.used')).json();
+    const until = h.t.at(-1);
+    const r = await get(`/v1/history/chunks?tier=raw&keys=gpu1.temp,gpu0.mem.used&until=${until}`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('application/vnd.gpulse.chunks');
+    expect(r.headers.get('x-gpulse-interval-ms')).toBe('200');
+    const buf = new Uint8Array(await r.arrayBuffer());
+    const got: Record<string, Map<number, number | null>> = { 'gpu1.temp': new Map(), 'gpu0.mem.used': new Map() };
+    for (const f of splitChunks(buf)) {
+      if (!('header' in f)) throw new Error(f.error.message);
+      const c = decodeChunk(buf, f.offset);
+      if (!c.ok || c.value.tier !== 'raw') throw new Error('undecodable');
+      const v = c.value;
+      v.t.forEach((t, i) => got[v.key]!.set(t, Number.isNaN(v.v[i]!) ? null : v.v[i]!));
+    }
+    h.t.forEach((t: number, i: number) => {
+      expect(got['gpu1.temp']!.get(t)).toBe(h.series['gpu1.temp'][i]);
+      expect(got['gpu0.mem.used']!.get(t)).toBe(h.series['gpu0.mem.used'][i]);
+    });
+    for (const [q, param] of [['tier=5m', 'tier'], ['keys=nope', 'keys'], ['since=x', 'since']]) {
+      const bad = await get(`/v1/history/chunks?${q}`);
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).param).toBe(param);
+    }
+    expect((await fetch(a.url + '/v1/history/chunks')).status).toBe(401);
+    const m = await get('/v1/history?step=60000&agg=minmax');
+    expect(m.headers.get('x-gpulse-tier')).toBe('1m');
+    expect((await m.json()).tier).toBe('1m');
   });
   test('JSON is strict: no NaN or Infinity anywhere', async () => {
     for (const p of ['/v1/info', '/v1/snapshot', '/v1/history?limit=5', '/v1/events']) {

@@ -1,143 +1,294 @@
 import { describe, expect, test } from 'bun:test';
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseHistoryQuery, queryHistory } from '../../cli/http/history.ts';
-import { HistoryFile } from '../../cli/store/persist.ts';
-import { Ring } from '../../cli/store/ring.ts';
+import { decodeChunk, splitChunks } from '../../shared/chunk/index.ts';
+import { historyJson, parseHistoryQuery, planHistory } from '../../cli/http/history.ts';
+import { chunkFrames, rowBatches } from '../../cli/store/read.ts';
+import { Store, StoreLockedError, type StoreOptions } from '../../cli/store/store.ts';
 import { tmp } from '../helpers.ts';
 
-const fill = (r: Ring, from: number, n: number, step = 1000) => { for (let i = 0; i < n; i++) r.push(from + i * step, [i, i * 2]); };
+const DAY = 86_400_000;
+const RET = { raw: 14 * DAY, '1m': 90 * DAY, '1h': 730 * DAY };
+/** A fixed "now" well after the rows the tests write. */
+const T0 = 1_800_000_000_000; // aligned to the hour and to 10 days? no: tests only rely on 15-min windows
+const open = (dir: string | null, o: Partial<StoreOptions> = {}) => Store.open({ dir, intervalMs: 1000, retentionMs: RET, maxDiskBytes: 1 << 30, now: () => T0 + 30 * DAY, ...o });
 
-describe('Ring', () => {
-  test('wraps around keeping the newest `capacity` rows in order', () => {
-    const r = new Ring(5, ['a', 'b']);
-    fill(r, 1000, 12);
-    expect(r.count).toBe(5);
-    expect(r.oldest).toBe(8000);
-    expect(r.newest).toBe(12000);
-    const s = r.slice(0, r.count, [0, 1]);
-    expect(Array.from(s.t)).toEqual([8000, 9000, 10000, 11000, 12000]);
-    expect(Array.from(s.cols[0]!)).toEqual([7, 8, 9, 10, 11]);
-    expect(Array.from(s.cols[1]!)).toEqual([14, 16, 18, 20, 22]);
+/** n rows from `from`, one per second; value of key k at row i = f(k, i). */
+function write(s: Store, keys: string[], from: number, n: number, f: (k: number, i: number) => number = (k, i) => i + k / 10) {
+  s.setKeys(keys);
+  const row = new Float64Array(keys.length);
+  for (let i = 0; i < n; i++) { for (let k = 0; k < keys.length; k++) row[k] = f(k, i); s.append(from + i * 1000, row); }
+}
+
+function allRows(s: Store, keys: string[]) {
+  const t: number[] = [], cols: number[][] = keys.map(() => []);
+  for (const b of rowBatches(s, keys, -Infinity, Infinity)) { t.push(...b.t); b.cols.forEach((c, j) => cols[j]!.push(...c)); }
+  return { t, cols };
+}
+
+const history = (s: Store, q: Record<string, string>) => {
+  const plan = planHistory(s, parseHistoryQuery(q, (k) => s.keys.includes(k)), 1000);
+  return JSON.parse(historyJson(s, plan, q.agg === 'minmax'));
+};
+
+describe('store: windows, tiers, restart', () => {
+  test('rows survive a restart without close() (kill -9): sealed windows from segments, the open one from the log', () => {
+    const dir = tmp();
+    const s = open(dir);
+    write(s, ['a', 'b'], T0, 2000); // 2000 s: two sealed 15-min windows and an open one
+    expect(s.refs.raw.length).toBe(2);
+    const back = open(dir);
+    const r = allRows(back, ['a', 'b']);
+    expect(r.t.length).toBe(2000);
+    expect(r.t[0]).toBe(T0);
+    expect(r.t[1999]).toBe(T0 + 1999 * 1000);
+    expect(r.cols[0]![1234]).toBe(1234);
+    expect(r.cols[1]![1234]).toBe(1234.1);
+    expect(back.warnings).toEqual([]);
   });
-  test('binary search finds rows after a time across the wrap', () => {
-    const r = new Ring(5, ['a']);
-    fill(r, 1000, 7);
-    expect(r.after(4000)).toBe(2); // rows are 3000..7000
-    expect(r.after(0)).toBe(0);
-    expect(r.after(7000)).toBe(5);
+
+  test('a series added later reads null before it existed; a dropped one null after', () => {
+    const s = open(null);
+    write(s, ['a'], T0, 10);
+    write(s, ['a', 'b'], T0 + 10_000, 10);
+    const r = allRows(s, ['a', 'b']);
+    expect(r.t.length).toBe(20);
+    expect(Number.isNaN(r.cols[1]![5]!)).toBe(true);
+    expect(r.cols[1]![15]).toBe(5.1);
   });
-  test('refuses times that go backwards', () => {
-    const r = new Ring(3, ['a']);
-    expect(r.push(2000, [1])).toBe(true);
-    expect(r.push(2000, [2])).toBe(false);
-    expect(r.push(1000, [2])).toBe(false);
-    expect(r.count).toBe(1);
+
+  test('times must increase: an older or equal row is refused and changes nothing', () => {
+    const s = open(null);
+    write(s, ['a'], T0, 5);
+    expect(s.append(T0 + 4000, [99])).toBe(false);
+    expect(s.append(T0 + 1000, [99])).toBe(false);
+    expect(allRows(s, ['a']).cols[0]).toEqual([0, 1, 2, 3, 4]);
   });
-  test('column memory is fixed at construction (flat once full)', () => {
-    const r = new Ring(100, ['a', 'b']);
-    const before = r.bytes;
-    fill(r, 0, 1000);
-    expect(r.bytes).toBe(before);
-    expect(before).toBe(100 * 8 + 2 * 100 * 4);
+
+  test('1-minute and 1-hour tiers hold avg, min, max and count; a one-second spike survives every tier', () => {
+    const s = open(null);
+    // 3 hours of a flat 10 with one spike to 95 and one dip to 1.
+    write(s, ['x'], T0, 3 * 3600, (_k, i) => (i === 4000 ? 95 : i === 7000 ? 1 : 10));
+    const m = history(s, { step: '60000', agg: 'minmax' });
+    expect(m.tier).toBe('1m');
+    expect(m.t.length).toBe(180);
+    expect(Math.max(...m.max.x)).toBe(95);
+    expect(Math.min(...m.min.x)).toBe(1);
+    const h = history(s, { step: '3600000', agg: 'minmax' });
+    expect(h.tier).toBe('1h');
+    expect(h.t).toEqual([T0, T0 + 3_600_000, T0 + 7_200_000]);
+    expect(h.max.x).toEqual([10, 95, 10]);
+    expect(h.min.x).toEqual([10, 1, 10]);
+    expect(h.series.x[0]).toBe(10);
+    expect(h.series.x[1]).toBeCloseTo((3598 * 10 + 95 + 1) / 3600, 2);
   });
-  test('reshape keeps matching columns and fills new ones with NaN', () => {
-    const r = new Ring(4, ['a', 'b']);
-    fill(r, 1000, 3);
-    const n = r.reshape(['b', 'c'], 2);
-    expect(n.count).toBe(2);
-    const s = n.slice(0, 2, [0, 1]);
-    expect(Array.from(s.cols[0]!)).toEqual([2, 4]);
-    expect(Number.isNaN(s.cols[1]![0]!)).toBe(true);
+
+  test('rollup heads are rebuilt on restart from the tier below (no gap in 1m after kill -9)', () => {
+    const dir = tmp();
+    const s = open(dir);
+    write(s, ['x'], T0, 7 * 3600, (_k, i) => i % 100);
+    const before = history(s, { step: '60000', agg: 'minmax' });
+    const back = open(dir);
+    const after = history(back, { step: '60000', agg: 'minmax' });
+    expect(after).toEqual(before);
+    expect(after.t.length).toBe(7 * 60);
   });
 });
 
 describe('history queries', () => {
-  const ring = new Ring(100, ['a', 'b']);
-  fill(ring, 10_000, 60);
-  const known = (k: string) => ring.column(k) >= 0;
-  const q = (o: Record<string, string>) => queryHistory(ring, parseHistoryQuery(o, known), 1000);
+  const s = open(null);
+  write(s, ['a', 'b'], 10_000, 60, (k, i) => (k ? i * 2 : i));
+  const q = (o: Record<string, string>) => history(s, o);
 
   test('since/until are inclusive; limit takes the most recent N', () => {
     expect(q({ since: '20000', until: '22000' }).t).toEqual([20000, 21000, 22000]);
     expect(q({ limit: '2' }).t).toEqual([68000, 69000]);
+    expect(q({ limit: '2', keys: 'b' }).series).toEqual({ b: [116, 118] });
   });
   test('step averages epoch-aligned buckets; minmax adds min and max', () => {
     const h = q({ step: '10000', agg: 'minmax', keys: 'a' });
     expect(h.t).toEqual([10000, 20000, 30000, 40000, 50000, 60000]);
-    expect(h.series.a![0]).toBe(4.5);
-    expect(h.min!.a![0]).toBe(0);
-    expect(h.max!.a![0]).toBe(9);
+    expect(h.series.a[0]).toBe(4.5);
+    expect(h.min.a[0]).toBe(0);
+    expect(h.max.a[0]).toBe(9);
     expect(Object.keys(h.series)).toEqual(['a']);
   });
-  test('max_points picks a step that fits', () => {
-    const h = q({ max_points: '7' });
-    expect(h.t.length).toBeLessThanOrEqual(7);
-    expect(h.step! % 1000).toBe(0);
+  test('max_points never gives more points; step with limit keeps the newest buckets', () => {
+    for (const n of [1, 2, 7, 59, 60, 61]) {
+      const h = q({ max_points: String(n) });
+      expect(h.t.length).toBeLessThanOrEqual(n);
+      expect(h.series.a.length).toBe(h.t.length);
+    }
+    expect(q({ step: '10000', limit: '2', keys: 'a' }).t).toEqual([60000, 50000].reverse());
   });
   test.each([
     [{ since: 'abc' }, 'since'], [{ until: 'NaN' }, 'until'], [{ step: '0' }, 'step'], [{ step: '-5' }, 'step'], [{ limit: '1.5' }, 'limit'],
     [{ max_points: '0' }, 'max_points'], [{ since: '5', until: '4' }, 'since'], [{ agg: 'median' }, 'agg'], [{ keys: 'nope' }, 'keys'], [{ keys: '' }, 'keys'], [{ step: 'Infinity' }, 'step'],
   ])('%p is a 400 naming %p', (params, name) => {
-    expect(() => parseHistoryQuery(params as Record<string, string>, known)).toThrow(expect.objectContaining({ status: 400, param: name }));
+    expect(() => parseHistoryQuery(params as Record<string, string>, (k) => s.keys.includes(k))).toThrow(expect.objectContaining({ status: 400, param: name }));
   });
   test('unknown params are ignored', () => expect(q({ foo: 'bar', limit: '1' }).t).toEqual([69000]));
   test('since is inclusive at real epoch-millisecond times (no float epsilon tricks)', () => {
-    const r = new Ring(10, ['a']);
+    const r = Store.open({ dir: null, intervalMs: 250, retentionMs: RET, maxDiskBytes: 1 << 30 });
     const t0 = 1_795_371_281_250;
-    for (let i = 0; i < 5; i++) r.push(t0 + i * 250, [i]);
-    expect(r.atOrAfter(t0)).toBe(0);
-    expect(r.after(t0)).toBe(1);
-    expect(queryHistory(r, parseHistoryQuery({ since: String(t0 + 250), until: String(t0 + 750) }, () => true), 250).t).toEqual([t0 + 250, t0 + 500, t0 + 750]);
+    r.setKeys(['a']);
+    for (let i = 0; i < 5; i++) r.append(t0 + i * 250, [i]);
+    const plan = planHistory(r, parseHistoryQuery({ since: String(t0 + 250), until: String(t0 + 750) }, () => true), 250);
+    expect(JSON.parse(historyJson(r, plan, false)).t).toEqual([t0 + 250, t0 + 500, t0 + 750]);
   });
 });
 
-/** A fresh history file in a temp dir with rows t = 1000·(i+1), values row(i), written as the agent writes them. */
-function written(capacity: number, keys: string[], n: number, row: (i: number) => number[]) {
-  const dir = tmp();
-  const r = new Ring(capacity, keys);
-  const f = new HistoryFile(dir, r.keys, r.capacity);
-  f.rewrite(r);
-  for (let i = 0; i < n; i++) { r.push(1000 * (i + 1), row(i)); f.append(1000 * (i + 1), row(i), r); }
-  return dir;
-}
+describe('chunks as stored', () => {
+  test('frames of sealed windows and the open one decode to the rows; keys filter; about a byte a value or less', () => {
+    const s = open(null);
+    const keys = ['host.cpu.util', 'gpu0.temp', 'gpu0.mem.total'];
+    write(s, keys, T0, 2000, (k, i) => (k === 0 ? Math.round(50 + 40 * Math.sin(i / 50)) : k === 1 ? 40 + Math.floor(i / 300) : 85899345920));
+    const frames = [...chunkFrames(s, 'raw', null, -Infinity, Infinity)];
+    expect(frames.length).toBe(3 * 3);
+    const bytes = frames.reduce((n, f) => n + f.length, 0);
+    expect(bytes / (2000 * 3)).toBeLessThan(1.5);
+    const buf = new Uint8Array(bytes);
+    let o = 0;
+    for (const f of frames) { buf.set(f, o); o += f.length; }
+    let temp = 0;
+    for (const h of splitChunks(buf)) {
+      expect('header' in h).toBe(true);
+      if (!('header' in h) || h.header.key !== 'gpu0.temp') continue;
+      const c = decodeChunk(buf, h.offset);
+      if (!c.ok || c.value.tier !== 'raw') throw new Error('bad chunk');
+      for (let i = 0; i < c.value.t.length; i++) expect(c.value.v[i]).toBe(40 + Math.floor((c.value.t[i]! - T0) / 300_000));
+      temp += c.value.t.length;
+    }
+    expect(temp).toBe(2000);
+    expect([...chunkFrames(s, 'raw', ['gpu0.temp'], T0 + 1_000_000, T0 + 1_100_000)].length).toBe(1);
+  });
+});
 
-describe('HistoryFile', () => {
-  test('restores rows across a restart, mapping columns by key', () => {
-    const dir = written(10, ['a', 'b'], 5, (i) => [i, -i]);
-    // no close(): a kill -9 leaves what was written
-    const back = HistoryFile.load(dir, ['b', 'a', 'c'], 10, () => {});
-    expect(back.ring!.count).toBe(5);
-    const s = back.ring!.slice(0, 5, [0, 1, 2]);
-    expect(Array.from(s.cols[1]!)).toEqual([0, 1, 2, 3, 4]);
-    expect(Array.from(s.cols[0]!)).toEqual([-0, -1, -2, -3, -4]);
-    expect(Number.isNaN(s.cols[2]![0]!)).toBe(true);
-  });
-  test('a torn tail and a corrupt record are skipped with a warning, not a crash', () => {
-    const dir = written(10, ['a'], 4, (i) => [i]);
-    const data = readFileSync(join(dir, 'history.bin'));
-    data[8 + 16] = data[8 + 16]! ^ 0xff; // flip a value byte in record 1 (16-byte records)
-    writeFileSync(join(dir, 'history.bin'), data);
-    appendFileSync(join(dir, 'history.bin'), Buffer.from([1, 2, 3]));
-    const warnings: string[] = [];
-    const back = HistoryFile.load(dir, ['a'], 10, (m) => warnings.push(m));
-    expect(back.ring!.count).toBe(3);
-    expect(back.skipped).toBe(1);
-    expect(warnings.join(' ')).toMatch(/torn/);
-    expect(warnings.join(' ')).toMatch(/corrupt/);
-  });
-  test('an unreadable header sets the files aside and starts empty', () => {
+describe('store faults', () => {
+  test('a torn log tail is cut; every whole row before it is kept', () => {
     const dir = tmp();
-    writeFileSync(join(dir, 'history.json'), '{not json');
-    writeFileSync(join(dir, 'history.bin'), 'xx');
-    const back = HistoryFile.load(dir, ['a'], 10, () => {});
-    expect(back.ring).toBeNull();
-    expect(readdirSync(dir).some((n) => n.startsWith('history.json.corrupt-'))).toBe(true);
+    write(open(dir), ['a'], T0, 100);
+    appendFileSync(join(dir, 'wal'), Buffer.from([40, 0, 0, 0, 2, 1, 2, 3]));
+    const back = open(dir);
+    expect(allRows(back, ['a']).t.length).toBe(100);
+    expect(back.warnings.join(' ')).toMatch(/torn/);
+    expect(statSync(join(dir, 'wal')).size).toBeGreaterThan(0);
   });
-  test('compacts when the file reaches twice the capacity', () => {
-    const dir = written(4, ['a'], 9, (i) => [i]);
-    expect(readFileSync(join(dir, 'history.bin')).length).toBeLessThanOrEqual(8 * 16);
-    expect(HistoryFile.load(dir, ['a'], 4, () => {}).ring!.newest).toBe(9000);
+
+  test('a corrupted chunk loses only that chunk: listed in warnings, every other series and window loads', () => {
+    const dir = tmp();
+    write(open(dir), ['a', 'b'], T0, 2000);
+    const s = open(dir);
+    const ref = s.refs.raw[0]!;
+    const [off, len] = s.dir(ref)!.chunks.get('b')!;
+    s.close();
+    const data = readFileSync(ref.file!);
+    data[ref.offset + off + Math.floor(len / 2)]! ^= 0x5a;
+    writeFileSync(ref.file!, data);
+    const back = open(dir);
+    const r = allRows(back, ['a', 'b']);
+    expect(r.t.length).toBe(2000);
+    expect(r.cols[0]![10]).toBe(10);
+    expect(Number.isNaN(r.cols[1]![10]!)).toBe(true); // b in window 1: lost
+    expect(r.cols[1]![1000]).toBe(1000.1); // b in window 2: fine
+    expect(back.warnings.join(' ')).toMatch(/corrupt chunk "b"/);
+  });
+
+  test('a group torn by a crash mid-write is cut off; the log still has its rows', () => {
+    const dir = tmp();
+    const s = open(dir);
+    write(s, ['a'], T0, 950); // one sealed window + 50 rows
+    const seg = s.refs.raw[0]!.file!;
+    const size = statSync(seg).size;
+    s.close();
+    // Pretend the crash hit while the group was written and before the log was cut: a partial group
+    // at the tail, and the log holding that window's rows again.
+    const whole = readFileSync(seg);
+    appendFileSync(seg, whole.subarray(0, Math.floor(size / 2)));
+    const back = open(dir);
+    expect(statSync(seg).size).toBe(size);
+    expect(back.warnings.join(' ')).toMatch(/torn or unreadable tail/);
+    expect(allRows(back, ['a']).t.length).toBe(950);
+  });
+
+  test('future-dated rows and groups found at start are set aside and never block new rows', () => {
+    const dir = tmp();
+    const future = open(dir, { now: () => T0 + 365 * DAY });
+    write(future, ['a'], T0 + 364 * DAY, 1000);
+    const s = open(dir, { now: () => T0 + 10_000 });
+    expect(s.warnings.join(' ')).toMatch(/future-dated/);
+    s.setKeys(['a']);
+    expect(s.append(T0, [1])).toBe(true);
+    expect(allRows(s, ['a']).t).toEqual([T0]);
+  });
+
+  test('segment files and the log are never opened through a symlink', () => {
+    const dir = tmp();
+    write(open(dir), ['a'], T0, 1000);
+    const victim = join(tmp(), 'victim');
+    writeFileSync(victim, 'precious');
+    mkdirSync(join(dir, 'raw'), { recursive: true });
+    const seg = Math.ceil(T0 / 21_600_000) * 21_600_000 + 21_600_000; // the next 6-hour segment
+    symlinkSync(victim, join(dir, 'raw', `${seg}.seg`));
+    const s = open(dir);
+    expect(s.warnings.join(' ')).toMatch(/symlink/);
+    write(s, ['a'], seg, 1000);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+    expect(s.state.kind).not.toBe('ok'); // the write hit the link and was refused (ELOOP)
+    const d2 = tmp();
+    symlinkSync(victim, join(d2, 'wal'));
+    const w = open(d2);
+    expect(w.state.kind).not.toBe('ok');
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+  });
+
+  test('a data dir that cannot be created or is a symlink starts memory-only with a warning', () => {
+    const file = join(tmp(), 'file');
+    writeFileSync(file, 'x');
+    const s = open(join(file, 'state'));
+    expect(s.state.kind).toBe('memory_only');
+    expect(s.warnings[0]).toMatch(/memory only/);
+    write(s, ['a'], T0, 3);
+    expect(allRows(s, ['a']).t.length).toBe(3);
+    const real = tmp();
+    const link = join(tmp(), 'link');
+    symlinkSync(real, link);
+    expect(open(link).state.kind).toBe('memory_only');
+  });
+
+  test('the data dir is made 0700 (and tightened)', () => {
+    const dir = join(tmp(), 'state');
+    open(dir).close();
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+  });
+
+  test('a live process holding the dir is refused; a dead owner\'s lock is taken over', () => {
+    const dir = tmp();
+    const sleeper = Bun.spawn(['sleep', '30']);
+    try {
+      writeFileSync(join(dir, 'LOCK'), String(sleeper.pid));
+      expect(() => open(dir)).toThrow(StoreLockedError);
+    } finally { sleeper.kill(); }
+    writeFileSync(join(dir, 'LOCK'), '999999999');
+    expect(open(dir).state.kind).toBe('ok');
+  });
+
+  test('retention drops whole old files; --max-disk drops the oldest raw first', () => {
+    const dir = tmp();
+    let now = T0 + DAY;
+    const s = open(dir, { now: () => now, retentionMs: { raw: 12 * 3_600_000, '1m': 90 * DAY, '1h': 730 * DAY } });
+    write(s, ['a'], T0, 25 * 3600, (_k, i) => i % 7);
+    expect(readdirSync(join(dir, 'raw')).length).toBeLessThanOrEqual(3);
+    // Whole 6-hour files go: at most one file's worth older than the retention is still held.
+    expect(s.span('raw').oldest).toBeGreaterThanOrEqual(T0 + 6 * 3_600_000);
+    expect(s.span('1m').oldest).toBe(T0);
+    const before = s.diskBytes;
+    s.close();
+    now += 1000;
+    const small = open(dir, { now: () => now, maxDiskBytes: Math.floor(before / 2) });
+    expect(small.diskBytes).toBeLessThanOrEqual(before);
+    expect(small.span('1m').oldest).toBe(T0); // rollups kept while raw goes
+    expect(existsSync(join(dir, '1m'))).toBe(true);
   });
 });
 

@@ -1,0 +1,186 @@
+/**
+ * The open windows: the only history held in RAM. Columnar Float64Arrays, grown by doubling and
+ * reused across windows, so a tick is a handful of stores and no allocation.
+ *   RawHead: the rows of the open raw window (one time column, one value column per series).
+ *   RollupHead: the 1-minute or 1-hour buckets of its open window (sum, min, max, count per
+ *   series), fed with every raw row, so the tier is current to the last tick and a one-tick
+ *   spike survives as a bucket's min/max.
+ */
+import { encodeChunk, quantize, type Tier } from '../../shared/chunk/index.ts';
+import { ROLLUP_STEP_MS, windowMs } from '../../shared/chunk/windows.ts';
+
+function grown(a: Float64Array<ArrayBuffer>, need: number): Float64Array<ArrayBuffer> {
+  if (need <= a.length) return a;
+  const b = new Float64Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/** Column index per key, extendable: series can join (they read NaN before they existed). */
+class Columns {
+  keys: string[] = [];
+  index = new Map<string, number>();
+  add(key: string): number {
+    let i = this.index.get(key);
+    if (i === undefined) { i = this.keys.length; this.keys.push(key); this.index.set(key, i); }
+    return i;
+  }
+}
+
+export interface SealedChunk { key: string; bytes: Uint8Array }
+export interface Sealed { tier: Tier; windowStart: number; first: number; last: number; rows: number; chunks: SealedChunk[] }
+
+export class RawHead {
+  readonly cols = new Columns();
+  t = new Float64Array(64);
+  v: Float64Array<ArrayBuffer>[] = [];
+  n = 0;
+  windowStart = NaN;
+  readonly windowMs: number;
+
+  constructor(readonly intervalMs: number) { this.windowMs = windowMs('raw', intervalMs); }
+
+  get keys(): readonly string[] { return this.cols.keys; }
+  get first(): number | null { return this.n ? this.t[0]! : null; }
+  get last(): number | null { return this.n ? this.t[this.n - 1]! : null; }
+
+  setKeys(keys: readonly string[]) {
+    for (const k of keys) if (this.cols.add(k) === this.v.length) this.v.push(new Float64Array(this.t.length).fill(NaN));
+  }
+
+  /** Does t fall outside the open window (so the window must be sealed first)? */
+  closes(t: number): boolean { return this.n > 0 && Math.floor(t / this.windowMs) * this.windowMs !== this.windowStart; }
+
+  /** Appends a row; `map[i]` is the column of values[i]. The caller guarantees t > last. */
+  append(t: number, values: ArrayLike<number>, map: ArrayLike<number>) {
+    if (this.n === 0) this.windowStart = Math.floor(t / this.windowMs) * this.windowMs;
+    const i = this.n;
+    if (i >= this.t.length) {
+      this.t = grown(this.t, i + 1);
+      for (let c = 0; c < this.v.length; c++) { const old = this.v[c]!.length; this.v[c] = grown(this.v[c]!, this.t.length); this.v[c]!.fill(NaN, old); }
+    }
+    this.t[i] = t;
+    for (let c = 0; c < this.v.length; c++) this.v[c]![i] = NaN;
+    for (let j = 0; j < map.length; j++) this.v[map[j]!]![i] = values[j] ?? NaN;
+    this.n = i + 1;
+  }
+
+  /** Encodes the window (or its rows so far) as one chunk per series. */
+  encode(): Sealed {
+    const t = this.t.subarray(0, this.n);
+    const chunks = this.cols.keys.map((key, c) => ({ key, bytes: encodeChunk({ tier: 'raw', key, t, v: this.v[c]!.subarray(0, this.n) }) }));
+    return { tier: 'raw', windowStart: this.windowStart, first: this.t[0]!, last: this.t[this.n - 1]!, rows: this.n, chunks };
+  }
+
+  reset() { this.n = 0; this.windowStart = NaN; }
+
+  /** First row index with time >= t. */
+  atOrAfter(t: number): number {
+    let lo = 0, hi = this.n;
+    while (lo < hi) { const m = (lo + hi) >>> 1; if (this.t[m]! >= t) hi = m; else lo = m + 1; }
+    return lo;
+  }
+
+  get bytes(): number { return this.t.byteLength + this.v.reduce((s, c) => s + c.byteLength, 0); }
+}
+
+export class RollupHead {
+  readonly cols = new Columns();
+  readonly step: number;
+  readonly windowMs: number;
+  t = new Float64Array(16);
+  sum: Float64Array<ArrayBuffer>[] = [];
+  min: Float64Array<ArrayBuffer>[] = [];
+  max: Float64Array<ArrayBuffer>[] = [];
+  count: Float64Array<ArrayBuffer>[] = [];
+  n = 0;
+  windowStart = NaN;
+
+  constructor(readonly tier: '1m' | '1h') {
+    this.step = ROLLUP_STEP_MS[tier];
+    this.windowMs = windowMs(tier, 0);
+  }
+
+  get keys(): readonly string[] { return this.cols.keys; }
+  get first(): number | null { return this.n ? this.t[0]! : null; }
+  get last(): number | null { return this.n ? this.t[this.n - 1]! : null; }
+
+  setKeys(keys: readonly string[]) {
+    for (const k of keys) {
+      if (this.cols.add(k) !== this.sum.length) continue;
+      const len = this.t.length;
+      this.sum.push(new Float64Array(len)); this.count.push(new Float64Array(len));
+      this.min.push(new Float64Array(len).fill(NaN)); this.max.push(new Float64Array(len).fill(NaN));
+    }
+  }
+
+  closes(t: number): boolean { return this.n > 0 && Math.floor(t / this.windowMs) * this.windowMs !== this.windowStart; }
+
+  /** The bucket row for time t, opened (zeroed) if it is new. */
+  #bucket(t: number): number {
+    const b = Math.floor(t / this.step) * this.step;
+    if (this.n && this.t[this.n - 1] === b) return this.n - 1;
+    if (this.n === 0) this.windowStart = Math.floor(t / this.windowMs) * this.windowMs;
+    const i = this.n;
+    if (i >= this.t.length) {
+      this.t = grown(this.t, i + 1);
+      const len = this.t.length;
+      for (let c = 0; c < this.sum.length; c++) {
+        this.sum[c] = grown(this.sum[c]!, len); this.count[c] = grown(this.count[c]!, len);
+        this.min[c] = grown(this.min[c]!, len); this.max[c] = grown(this.max[c]!, len);
+      }
+    }
+    this.t[i] = b;
+    for (let c = 0; c < this.sum.length; c++) { this.sum[c]![i] = 0; this.count[c]![i] = 0; this.min[c]![i] = NaN; this.max[c]![i] = NaN; }
+    this.n = i + 1;
+    return i;
+  }
+
+  /** Folds one raw row (t ascending). */
+  addRow(t: number, values: ArrayLike<number>, map: ArrayLike<number>) {
+    const i = this.#bucket(t);
+    for (let j = 0; j < map.length; j++) {
+      const x = values[j] ?? NaN;
+      if (x !== x) continue;
+      const c = map[j]!;
+      const sum = this.sum[c]!, cnt = this.count[c]!;
+      sum[i] = sum[i]! + x; cnt[i] = cnt[i]! + 1;
+      if (!(this.min[c]![i]! <= x)) this.min[c]![i] = x;
+      if (!(this.max[c]![i]! >= x)) this.max[c]![i] = x;
+    }
+  }
+
+  /** Folds a finer bucket of one series (rebuilding the 1 h head from sealed 1 m chunks). */
+  addBucket(t: number, col: number, avg: number, min: number, max: number, count: number) {
+    if (!(count > 0)) { this.#bucket(t); return; }
+    const i = this.#bucket(t);
+    const sum = this.sum[col]!, cnt = this.count[col]!;
+    sum[i] = sum[i]! + avg * count; cnt[i] = cnt[i]! + count;
+    if (!(this.min[col]![i]! <= min)) this.min[col]![i] = min;
+    if (!(this.max[col]![i]! >= max)) this.max[col]![i] = max;
+  }
+
+  /** avg/min/max/count of bucket i of column c, avg at the wire's precision. */
+  avg(c: number, i: number): number { const n = this.count[c]![i]!; return n > 0 ? quantize(this.sum[c]![i]! / n) : NaN; }
+
+  encode(): Sealed {
+    const n = this.n;
+    const t = this.t.subarray(0, n);
+    const avg = new Float64Array(n);
+    const chunks = this.cols.keys.map((key, c) => {
+      for (let i = 0; i < n; i++) avg[i] = this.avg(c, i);
+      return { key, bytes: encodeChunk({ tier: this.tier, key, t, avg, min: this.min[c]!.subarray(0, n), max: this.max[c]!.subarray(0, n), count: this.count[c]!.subarray(0, n) }) };
+    });
+    return { tier: this.tier, windowStart: this.windowStart, first: this.t[0]!, last: this.t[n - 1]!, rows: n, chunks };
+  }
+
+  reset() { this.n = 0; this.windowStart = NaN; }
+
+  atOrAfter(t: number): number {
+    let lo = 0, hi = this.n;
+    while (lo < hi) { const m = (lo + hi) >>> 1; if (this.t[m]! >= t) hi = m; else lo = m + 1; }
+    return lo;
+  }
+
+  get bytes(): number { return this.t.byteLength + 4 * this.sum.reduce((s, c) => s + c.byteLength, 0); }
+}
