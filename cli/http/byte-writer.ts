@@ -38,6 +38,8 @@ export class ByteWriter {
     this.buf.set(b, this.pos); this.pos += b.length;
   }
 
+  bytes(b: Uint8Array) { this.#room(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
+
   byte(c: number) { this.#room(1); this.buf[this.pos++] = c; }
 
   /** A non-negative integer below 2^53. */

@@ -7,7 +7,8 @@ import type { Tier } from '../../shared/chunk/index.ts';
 import { chunkFrames } from '../store/read.ts';
 import type { Store } from '../store/store.ts';
 import { badParam } from './errors.ts';
-import { parseKeys, parseRange } from './history.ts';
+import { ByteWriter } from './byte-writer.ts';
+import { parseKeys, parseRange, pullStream } from './history.ts';
 
 export const CHUNKS_TYPE = 'application/vnd.gpulse.chunks';
 const TIERS: Tier[] = ['raw', '1m', '1h'];
@@ -17,18 +18,16 @@ export function chunksResponse(store: Store, q: Record<string, string>, known: (
   const tier = (q.tier ?? 'raw') as Tier;
   if (!TIERS.includes(tier)) throw badParam('tier', 'must be raw, 1m or 1h');
   const keys = parseKeys(q, known);
-  const it = chunkFrames(store, tier, keys, since ?? -Infinity, until ?? Infinity);
-  const body = new ReadableStream<Uint8Array>({
-    pull(ctl) {
-      // About 64 KiB per pull: one window of a few hundred series.
-      let n = 0;
-      while (n < 64 * 1024) {
-        const r = it.next();
-        if (r.done) { ctl.close(); return; }
-        ctl.enqueue(r.value); n += r.value.byteLength;
-      }
-    },
-    cancel() { it.return(undefined); },
-  }, { highWaterMark: 0 });
+  const body = pullStream(batched(chunkFrames(store, tier, keys, since ?? -Infinity, until ?? Infinity)));
   return new Response(body, { headers: { 'content-type': CHUNKS_TYPE, 'cache-control': 'no-store', 'x-gpulse-interval-ms': String(intervalMs), 'x-gpulse-tier': tier } });
+}
+
+/** Frames gathered into pieces of about 64 KiB (one write per piece, not per chunk). */
+function* batched(frames: Generator<Uint8Array>): Generator<Uint8Array> {
+  const w = new ByteWriter();
+  for (const f of frames) {
+    w.bytes(f);
+    if (w.full) yield w.take();
+  }
+  if (w.pos) yield w.take();
 }

@@ -10,6 +10,7 @@ import { seriesParts, startOfLast, timeParts } from '../store/read.ts';
 import type { Store } from '../store/store.ts';
 import { ByteWriter } from './byte-writer.ts';
 import { badParam } from './errors.ts';
+import { Pacer } from './pace.ts';
 
 export interface HistoryQuery {
   since: number | null; until: number | null; step: number | null; agg: 'avg' | 'minmax';
@@ -103,10 +104,12 @@ export function pullStream(it: Generator<Uint8Array>): ReadableStream<Uint8Array
   return new ReadableStream({
     type: 'direct',
     async pull(ctl: { write(b: Uint8Array): number | Promise<number>; flush(): unknown; close(): void }) {
+      const pace = new Pacer();
       try {
         for (let r = it.next(); !r.done; r = it.next()) {
           await ctl.write(r.value);
           await ctl.flush();
+          await pace.turn();
         }
       } finally { it.return(undefined); }
       ctl.close();

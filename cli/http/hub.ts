@@ -4,6 +4,7 @@
  * reader never makes the agent buffer without bound.
  */
 import { strictJson, wireNum } from '../../shared/json.ts';
+import { Pacer } from './pace.ts';
 
 const enc = new TextEncoder();
 
@@ -102,9 +103,11 @@ export class Hub {
         this.#clients.add(c);
         try {
           for (const p of prelude) await ctl.write(p);
+          const pace = new Pacer();
           for (let r = replay.next(); !r.done && !c.closed; r = replay.next()) {
             await ctl.write(r.value);
             await ctl.flush();
+            await pace.turn();
           }
           const live = c.pending ?? [];
           c.pending = null;

@@ -280,8 +280,16 @@ export class Store {
     for (const tier of TIERS) for (const r of this.refs[tier]) if (r.mem) held += r.size;
     for (const tier of TIERS) {
       const list = this.refs[tier];
-      while (held > cap && list.length > 1 && list[0]!.mem) { held -= list[0]!.size; list.shift(); this.lostGroups++; }
+      // Never the newest group of a tier: it may be all a restart has to rebuild the rollups from.
+      for (let i = 0; held > cap && i < list.length - 1; ) {
+        const r = list[i]!;
+        if (!r.mem) { i++; continue; }
+        held -= r.size;
+        list.splice(i, 1);
+        this.lostGroups++;
+      }
     }
+    if (this.lostGroups) this.warn("history: the memory for windows that could not be written is full; the oldest raw windows are being dropped");
   }
 
   #enforceRetention(atOpen: boolean) {

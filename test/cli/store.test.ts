@@ -312,3 +312,16 @@ describe('collector status events', () => {
     } finally { Date.now = realNow; agent.stop(); }
   });
 });
+
+describe('memory-only bound', () => {
+  test('windows that cannot go to disk are capped: the oldest raw goes first, rollups and the newest stay', () => {
+    const s = open(null, { memoryCapBytes: 64 * 1024 });
+    write(s, ['a', 'b', 'c'], T0, 6 * 3600, (k, i) => Math.sin(i * (k + 1)) * 1000);
+    const held = s.refs.raw.reduce((n, r) => n + r.size, 0) + s.refs['1m'].reduce((n, r) => n + r.size, 0);
+    expect(held).toBeLessThanOrEqual(64 * 1024);
+    expect(s.lostGroups).toBeGreaterThan(0);
+    expect(s.span('1m').oldest).toBe(T0);
+    expect(s.warnings.join(' ')).toMatch(/oldest raw windows are being dropped/);
+    expect(allRows(s, ['a']).t.at(-1)).toBe(T0 + (6 * 3600 - 1) * 1000);
+  });
+});
