@@ -1,11 +1,17 @@
 /** Wires sampler → store → hub, keeps events, and builds the /v1 documents. No HTTP here. */
 import { quantize, type Tier } from '../shared/chunk/index.ts';
-import { G, GPU_WIDTH, H, HOST_METRICS } from '../shared/catalog.ts';
+import { G, GPU_WIDTH, H, HOST_METRICS, isExactKey } from '../shared/catalog.ts';
 import { wireNum } from '../shared/json.ts';
 import type { AgentEvent, GpuSnapshot, Info, Snapshot } from '../shared/wire.ts';
+import { ProcessIndex } from './accounting/process-index.ts';
+import { ProcessTracker } from './accounting/tracker.ts';
+import { LiveCatalog } from './catalog/live.ts';
 import type { GpuProvider, ProviderEvent } from './gpu/provider.ts';
 import { ByteWriter } from './http/byte-writer.ts';
 import { Hub, encodeEvent } from './http/hub.ts';
+import { OllamaSeries } from './sample/ollama-series.ts';
+import { KeyIndex } from './store/key-index.ts';
+import { UserMetrics, type UserMetricsOptions } from './user/user-metrics.ts';
 import type { HostSource } from './sample/host.ts';
 import type { Inventory } from './sample/inventory.ts';
 import { enrich } from './sample/processes.ts';
@@ -27,7 +33,18 @@ export interface AgentOptions {
   inventory?: Inventory;
   hubOptions?: ConstructorParameters<typeof Hub>[0];
   procRoot?: string;
+  /** Your own metrics (textfile, push, exec); default: push only, 1,000 series. */
+  user?: Partial<UserMetricsOptions>;
+  /** Where accounting keeps its process index (the data dir); default: memory only. */
+  processIndex?: ProcessIndex;
+  /** Most GPU processes with series at once (default 64). */
+  maxProcesses?: number;
+  /** A process or workload series gone this long leaves the live catalog (default 10 min). */
+  retireMs?: number;
 }
+
+/** Defaults for user metrics: documented in docs/api.md "Your own metrics". */
+export const USER_DEFAULTS: UserMetricsOptions = { maxSeries: 1000, retireMs: 3_600_000, pushStaleMs: 300_000, textfileDir: null, exec: [], execIntervalMs: 10_000, execTimeoutMs: 5_000 };
 
 export class Agent {
   readonly sampler: Sampler;
@@ -35,7 +52,17 @@ export class Agent {
   readonly events = new EventStore();
   store: Store;
   inventory: Inventory | undefined;
-  /** The row as stored and streamed: every value at the wire's precision (reused buffer). */
+  readonly user: UserMetrics;
+  readonly processes: ProcessTracker;
+  readonly processIndex: ProcessIndex;
+  readonly workloads: OllamaSeries;
+  /** Host and GPU blocks, then user, process and workload series: the columns of every row. */
+  readonly catalog: LiveCatalog;
+  readonly keyIndex: KeyIndex;
+  providerNotes: string[];
+  /** Set by the GPU re-probe (cli/gpu/reprobe.ts) while it looks for a provider. */
+  reprobeInfo: () => Info['gpu_reprobe'] = () => null;
+  /** The row as stored and streamed: built-in values at the wire's precision, user series unrounded (reused buffer). */
   #row: Float64Array;
   #snapshotKey = '';
   #prevThrottle: string[][] = [];
@@ -56,19 +83,47 @@ export class Agent {
       },
     });
     this.store = opts.store ?? Store.open({ dir: null, intervalMs: opts.intervalMs, retentionMs: { raw: opts.retentionMs, '1m': 90 * 86_400_000, '1h': 730 * 86_400_000 }, maxDiskBytes: 0 });
-    this.store.setKeys(this.sampler.catalog.map((s) => s.key));
-    this.#row = new Float64Array(this.sampler.catalog.length);
+    this.providerNotes = opts.providerNotes ?? [];
+    this.user = new UserMetrics({ ...USER_DEFAULTS, ...opts.user });
+    this.processIndex = opts.processIndex ?? ProcessIndex.open(null);
+    const retireMs = opts.retireMs ?? 600_000;
+    this.processes = new ProcessTracker(() => ({ devices: this.gpu.devices, extras: this.sampler.gpuExtras }), { maxProcesses: opts.maxProcesses ?? 64, retireMs, procRoot: opts.procRoot, index: this.processIndex });
+    this.workloads = new OllamaSeries(() => this.sampler.ollama, retireMs);
+    this.catalog = new LiveCatalog(this.sampler, [this.user, this.processes, this.workloads]);
+    this.store.setKeys(this.catalog.keys);
+    this.keyIndex = new KeyIndex(this.store);
+    this.keyIndex.note(this.catalog.keys);
+    this.#row = new Float64Array(this.catalog.width).fill(NaN);
     this.events.onChange = (e, op) => this.hub.publish('event', op === 'add' ? e : { ...e, op });
   }
 
   /** Raw rows the retention holds at the sampling interval. */
   get capacity() { return Math.max(1, Math.floor(this.opts.retentionMs / this.opts.intervalMs)); }
   #watch: ReturnType<typeof setInterval> | null = null;
+  /** The GPU provider in use (a re-probe can replace the one given at start). */
+  get gpu(): GpuProvider { return this.sampler.gpu; }
+
+  /**
+   * A provider found after start (the driver loaded late): its GPUs join the catalog at the next
+   * tick, and clients get the new schema before the first sample that has them.
+   */
+  setProvider(p: GpuProvider, notes: string[]) {
+    const old = this.gpu;
+    this.sampler.setGpu(p);
+    this.providerNotes = notes;
+    if (old !== p) old.close();
+    for (const d of p.devices) this.agentEvent('gpu_added', `GPU ${d.index} added (${d.name}, ${p.kind})`, `gpu${d.index}`);
+  }
+
   start() {
+    this.user.start();
     this.sampler.start();
     // "stalled" is derived from the clock, so transitions are noticed here and become events.
     let last = this.sampler.status();
+    // Processes whose history the longest tier no longer holds leave the accounting index (checked hourly).
+    let pruned = 0;
     this.#watch = setInterval(() => {
+      if (Date.now() - pruned > 3_600_000) { pruned = Date.now(); this.processIndex.prune(pruned - this.store.opts.retentionMs['1h']); }
       const now = this.sampler.status();
       if (now === 'stalled' && last !== 'stalled') this.agentEvent('collector_stalled', 'collector stalled: no sample for 3 intervals', 'host');
       if (last === 'stalled' && now === 'ready') this.agentEvent('collector_recovered', 'collector recovered', 'host');
@@ -76,26 +131,46 @@ export class Agent {
     }, 1000);
     (this.#watch as { unref?: () => void }).unref?.();
   }
-  stop() { if (this.#watch) clearInterval(this.#watch); this.sampler.stop(); this.hub.close(); this.opts.gpu.close(); this.opts.host.close(); this.store.close(); }
+  stop() { if (this.#watch) clearInterval(this.#watch); this.sampler.stop(); this.user.stop(); this.hub.close(); this.gpu.close(); this.opts.host.close(); this.processIndex.flush(); this.store.close(); }
 
   agentEvent(kind: string, label: string, scope?: string): AgentEvent {
     return this.events.add({ t: Date.now(), label, source: 'agent', kind, scope });
   }
 
   #onSample(t: number, v: Float64Array) {
+    const now = Date.now();
+    const cat = this.catalog;
+    // A changed catalog (a series joined or left, GPUs came up) goes out as `schema` before the first row that uses it.
+    if (cat.refresh(now)) this.#catalogChanged();
     const row = this.#row;
-    for (let i = 0; i < row.length; i++) row[i] = quantize(v[i]!);
+    const b = cat.builtinWidth;
+    for (let i = 0; i < b; i++) row[i] = quantize(v[i]!);
+    cat.fill(row, now);
+    const exact = cat.exact;
+    for (let i = b; i < row.length; i++) if (!exact[i]) row[i] = quantize(row[i]!);
     // The stream carries what history holds: a row the store refuses is not sent either.
-    if (this.store.append(t, row)) this.hub.publishSample(t, row);
+    if (this.store.append(t, row)) this.hub.publishSample(t, row, exact);
     this.#watchGpus();
     // The structured extras (processes, pstate, throttle, workloads) go out only when they change.
     const key = JSON.stringify([this.sampler.gpuExtras, this.sampler.ollama]);
     if (key !== this.#snapshotKey) { this.#snapshotKey = key; this.hub.publish('snapshot', this.snapshotExtras()); }
   }
 
+  #catalogChanged() {
+    const keys = this.catalog.keys;
+    this.store.setKeys(keys);
+    this.keyIndex.note(keys);
+    this.#row = new Float64Array(keys.length).fill(NaN);
+    if (this.#prevThrottle.length !== this.gpu.devices.length) { this.#prevThrottle = []; this.#prevPids = []; }
+    this.hub.publish('schema', this.schema());
+  }
+
+  /** The catalog and the latest row (after a tick: values as stored; before the first: nulls). */
+  latest(): { defs: Info['series']; row: Float64Array } { return { defs: this.catalog.defs, row: this.#row }; }
+
   /** Throttle start/end and process start/end become agent events. */
   #watchGpus() {
-    const devs = this.opts.gpu.devices;
+    const devs = this.gpu.devices;
     this.sampler.gpuExtras.forEach((x, i) => {
       const d = devs[i]!;
       const prevT = this.#prevThrottle[i] ?? [];
@@ -126,7 +201,7 @@ export class Agent {
   }
 
   info(): Info {
-    const g = this.opts.gpu;
+    const g = this.gpu;
     const inv = this.inventory;
     return {
       version: VERSION,
@@ -141,12 +216,15 @@ export class Agent {
       storage: this.storage(),
       clients: this.hub.size,
       provider: g.kind,
-      provider_notes: this.opts.providerNotes ?? [],
+      provider_notes: this.providerNotes,
       driver_version: g.driverVersion,
       cuda_version: g.cudaVersion,
       host: { cpu_model: inv?.cpuModel ?? null, cores: inv?.cores ?? null, threads: this.opts.host.cpus, os: inv?.os ?? null },
       devices: g.devices.map((d, i) => ({ ...d, lost: this.sampler.gpuExtras[i]?.lost ?? false, mig: this.sampler.gpuExtras[i]?.mig ?? null })),
-      series: this.sampler.catalog,
+      series: this.catalog.defs,
+      user_metrics: this.user.info(),
+      processes: { tracked: Math.floor(this.processes.series.size / 3), max: this.opts.maxProcesses ?? 64, refused_pids: this.processes.refusedPids },
+      gpu_reprobe: this.reprobeInfo(),
     };
   }
 
@@ -158,7 +236,7 @@ export class Agent {
 
   snapshotExtras() {
     return {
-      gpus: this.opts.gpu.devices.map((d, i) => {
+      gpus: this.gpu.devices.map((d, i) => {
         const x = this.sampler.gpuExtras[i];
         return { index: d.index, pstate: x?.pstate ?? null, throttle: x?.throttle ?? [], processes: enrich(x?.processes ?? [], this.opts.procRoot), lost: x?.lost ?? false, mig: x?.mig ?? null, ecc_volatile: x?.ecc ?? null };
       }),
@@ -171,7 +249,7 @@ export class Agent {
     const n = (i: number) => wireNum(v[i]!);
     const cpus = this.opts.host.cpus;
     const extras = this.snapshotExtras();
-    const gpus: GpuSnapshot[] = this.opts.gpu.devices.map((d, i) => {
+    const gpus: GpuSnapshot[] = this.gpu.devices.map((d, i) => {
       const o = this.sampler.gpuOffset + i * GPU_WIDTH;
       const x = extras.gpus[i]!;
       return {
@@ -233,12 +311,13 @@ export class Agent {
 /** SSE sample frames of stored rows in (since, until], about 64 KiB a piece (written without a string per value). */
 function* replayFrames(store: Store, keys: string[], since: number, until: number): Generator<Uint8Array> {
   const w = new ByteWriter();
+  const exact = keys.map(isExactKey);
   for (const b of rowBatches(store, keys, since, until)) {
     for (let i = 0; i < b.t.length; i++) {
       const t = b.t[i]!;
       if (!(t > since)) continue;
       w.str('id: '); w.whole(t); w.str('\nevent: sample\ndata: ['); w.whole(t);
-      for (let c = 0; c < keys.length; c++) { w.byte(44); w.num(b.cols[c]![i]!); }
+      for (let c = 0; c < keys.length; c++) { w.byte(44); if (exact[c]) w.exact(b.cols[c]![i]!); else w.num(b.cols[c]![i]!); }
       w.str(']\n\n');
       // A copy: the stream queues what it is given, and the writer's buffer is reused.
       if (w.full) yield w.take().slice();

@@ -3,10 +3,12 @@
  * (main.ts prints it on one line and exits 2). Each serve flag is also GPULSE_<FLAG>; the flag wins.
  */
 import { parseDuration, parseSize } from '../shared/duration.ts';
+import { parseExecSpec, type ExecSpec } from './user/exec.ts';
 
 export class UsageError extends Error { override name = 'UsageError'; }
 
-type Kind = 'string' | 'bool' | 'duration' | 'port' | 'list' | 'size';
+/** list: repeatable and comma-split; repeat: repeatable, taken whole (a value may hold commas). */
+type Kind = 'string' | 'bool' | 'duration' | 'port' | 'list' | 'size' | 'int' | 'repeat';
 interface Spec { kind: Kind; env?: boolean }
 
 export const SERVE_FLAGS = {
@@ -17,7 +19,12 @@ export const SERVE_FLAGS = {
   'tls-cert': { kind: 'string', env: true }, 'tls-key': { kind: 'string', env: true }, 'client-ca': { kind: 'string', env: true },
   gpu: { kind: 'string', env: true }, 'nvml-lib': { kind: 'string', env: true }, 'sysfs-root': { kind: 'string', env: true },
   ollama: { kind: 'string', env: true }, 'metrics-public': { kind: 'bool', env: true }, 'no-persist': { kind: 'bool', env: true },
+  'textfile-dir': { kind: 'string', env: true }, exec: { kind: 'repeat' }, 'exec-interval': { kind: 'duration', env: true }, 'exec-timeout': { kind: 'duration', env: true },
+  'max-series': { kind: 'int', env: true }, 'push-stale': { kind: 'duration', env: true }, 'max-processes': { kind: 'int', env: true },
 } as const satisfies Record<string, Spec>;
+
+/** How `push` and `accounting` reach an agent (as mark and export). */
+const CLIENT_FLAGS = { url: { kind: 'string' }, 'token-file': SERVE_FLAGS['token-file'], port: SERVE_FLAGS.port } as const satisfies Record<string, Spec>;
 
 export const COMMAND_FLAGS: Record<string, Record<string, Spec>> = {
   serve: SERVE_FLAGS,
@@ -27,6 +34,8 @@ export const COMMAND_FLAGS: Record<string, Record<string, Spec>> = {
   mark: { url: { kind: 'string' }, end: { kind: 'bool' }, color: { kind: 'string' }, 'token-file': SERVE_FLAGS['token-file'], port: SERVE_FLAGS.port },
   export: { url: { kind: 'string' }, since: { kind: 'string' }, until: { kind: 'string' }, format: { kind: 'string' }, 'token-file': SERVE_FLAGS['token-file'], port: SERVE_FLAGS.port },
   service: { 'data-dir': SERVE_FLAGS['data-dir'], bind: SERVE_FLAGS.bind, port: SERVE_FLAGS.port },
+  push: { ...CLIENT_FLAGS, label: { kind: 'repeat' }, file: { kind: 'string' } },
+  accounting: { ...CLIENT_FLAGS, since: { kind: 'string' }, until: { kind: 'string' }, by: { kind: 'string' }, json: { kind: 'bool' } },
   import: { 'data-dir': SERVE_FLAGS['data-dir'], interval: SERVE_FLAGS.interval, retention: SERVE_FLAGS.retention, 'retention-1m': SERVE_FLAGS['retention-1m'], 'retention-1h': SERVE_FLAGS['retention-1h'], 'max-disk': SERVE_FLAGS['max-disk'], 'skip-bad': { kind: 'bool' }, host: { kind: 'string' } },
 };
 
@@ -57,6 +66,11 @@ function convert(flag: string, kind: Kind, raw: string): ParsedValue {
       throw new UsageError(`--${flag}: expected true or false, got ${JSON.stringify(raw)}`);
     }
     case 'list': return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'repeat': return [raw];
+    case 'int': {
+      if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 1e9) throw new UsageError(`--${flag}: expected a whole number from 1, got ${JSON.stringify(raw)}`);
+      return Number(raw);
+    }
     default: return raw;
   }
 }
@@ -89,7 +103,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       raw = next; i++;
     }
     const val = convert(name, spec.kind, raw);
-    flags[name] = spec.kind === 'list' ? [...((flags[name] as string[]) ?? []), ...(val as string[])] : val;
+    flags[name] = spec.kind === 'list' || spec.kind === 'repeat' ? [...((flags[name] as string[]) ?? []), ...(val as string[])] : val;
   }
   for (const [name, spec] of Object.entries(specs)) {
     if (name in flags || !spec.env) continue;
@@ -105,6 +119,7 @@ export interface ServeConfig {
   bind: string; port: number; hostname: string; intervalMs: number; retentionMs: number; retention1mMs: number; retention1hMs: number; maxDiskBytes: number; dataDir: string | null;
   tokenFile: string | null; noAuth: boolean; allowOrigins: string[]; tlsCert: string | null; tlsKey: string | null; clientCa: string | null;
   gpu: 'auto' | 'nvml' | 'nvidia-smi' | 'amd' | 'none'; nvmlLib: string | null; sysfsRoot: string; ollama: string | null; metricsPublic: boolean;
+  textfileDir: string | null; exec: ExecSpec[]; execIntervalMs: number; execTimeoutMs: number; maxSeries: number; pushStaleMs: number; maxProcesses: number;
 }
 
 export const isLoopback = (addr: string) => /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i.test(addr);
@@ -137,10 +152,22 @@ export function serveConfig(f: Record<string, ParsedValue>, defaults: { hostname
   const ollama = s('ollama') ?? 'http://127.0.0.1:11434';
   if (ollama !== 'off' && !/^https?:\/\/[^\s]+$/.test(ollama)) throw new UsageError(`--ollama: must be an http(s) URL or off, got ${JSON.stringify(ollama)}`);
   const origins = ((f['allow-origin'] as string[] | undefined) ?? []).filter((o) => o !== '*');
+  const exec: ExecSpec[] = [];
+  for (const raw of (f.exec as string[] | undefined) ?? []) {
+    const spec = parseExecSpec(raw);
+    if (typeof spec === 'string') throw new UsageError(`--exec: ${spec}`);
+    if (exec.some((e) => e.name === spec.name)) throw new UsageError(`--exec: the name ${spec.name} is given twice`);
+    exec.push(spec);
+  }
+  const execIntervalMs = (f['exec-interval'] as number | undefined) ?? 10_000;
+  const execTimeoutMs = (f['exec-timeout'] as number | undefined) ?? Math.min(5_000, execIntervalMs);
+  if (execTimeoutMs > execIntervalMs) throw new UsageError(`--exec-timeout: must not be longer than --exec-interval (${execIntervalMs / 1000}s), so runs never pile up`);
   return {
     bind, port: (f.port as number | undefined) ?? 9740, hostname: s('hostname') ?? defaults.hostname, intervalMs, retentionMs, retention1mMs, retention1hMs, maxDiskBytes,
     dataDir: f['no-persist'] === true ? null : s('data-dir') ?? defaults.dataDir, tokenFile: s('token-file'), noAuth, allowOrigins: origins,
     tlsCert, tlsKey, clientCa, gpu, nvmlLib: s('nvml-lib'), sysfsRoot: s('sysfs-root') ?? '/', ollama: ollama === 'off' ? null : ollama,
     metricsPublic: f['metrics-public'] === true,
+    textfileDir: s('textfile-dir'), exec, execIntervalMs, execTimeoutMs,
+    maxSeries: (f['max-series'] as number | undefined) ?? 1000, pushStaleMs: (f['push-stale'] as number | undefined) ?? 300_000, maxProcesses: (f['max-processes'] as number | undefined) ?? 64,
   };
 }

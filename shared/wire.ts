@@ -38,6 +38,62 @@ export interface Info {
   host: { cpu_model: string | null; cores: number | null; threads: number; os: string | null };
   devices: DeviceInfo[];
   series: SeriesDef[];
+  user_metrics: UserMetricsInfo;
+  /** GPU processes with series now, the cap, and pids refused by it. */
+  processes: { tracked: number; max: number; refused_pids: number[] };
+  /** When no GPU provider was found at start: the next re-probe (null once one is up, or with --gpu none). */
+  gpu_reprobe: { next: number; attempts: number } | null;
+}
+
+/** One `*.prom` file of --textfile-dir: read fine, broken (with the line), or caught mid-write. */
+export type TextfileStatus =
+  | { file: string; mtime: number; state: 'ok'; series: number; /** series past --max-series, not taken */ dropped: number }
+  | { file: string; mtime: number; state: 'error'; line: number | null; message: string }
+  | { file: string; mtime: number; state: 'incomplete'; message: string };
+
+/** One --exec collector: its last run. state 'pending' until the first run ends. */
+export interface ExecStatus {
+  name: string; command: string; interval_ms: number; timeout_ms: number;
+  state: 'pending' | 'ok' | 'error' | 'timeout';
+  last_run: number | null; duration_ms: number | null; series: number; dropped: number;
+  /** Why the last run gave nothing: exit status and stderr's first line, the bad output line, the timeout. */
+  error: string | null;
+}
+
+/** User metrics in /v1/info: how many, the cap, and each way in. */
+export interface UserMetricsInfo {
+  series: number;
+  max_series: number;
+  push: { series: number; last: number | null; stale_ms: number };
+  textfile: { dir: string; error: string | null; files: TextfileStatus[] } | null;
+  exec: ExecStatus[];
+  /** Series refused by the cap (naming --max-series), most recent last. */
+  warnings: string[];
+}
+
+/** POST /v1/push → 200. */
+export interface PushResult { accepted: number; keys: string[] }
+
+/** What GPU accounting groups processes by. */
+export type AccountingBy = 'user' | 'container' | 'job' | 'command' | 'pod' | 'namespace';
+export const ACCOUNTING_BY: readonly AccountingBy[] = ['user', 'container', 'job', 'command', 'pod', 'namespace'];
+
+/**
+ * GPU use over a range. gpu_seconds: time a process held the GPU (was in its process list);
+ * util_gpu_seconds: the same weighted by its SM utilization (100 % for 1 s = 1); mem_gib_hours: its
+ * GPU memory over time; energy_j: the GPU's energy while it ran, split between the processes on that
+ * GPU by their utilization share.
+ */
+export interface AccountingUsage { gpu_seconds: number; util_gpu_seconds: number; mem_gib_hours: number; energy_j: number }
+export interface AccountingGroup { group: string | null; processes: number; total: AccountingUsage; gpus: ({ gpu: number } & AccountingUsage)[] }
+export interface Accounting {
+  since: number; until: number; by: AccountingBy;
+  /** The history tier it was computed from and that tier's bucket (1-minute resolution, or hours past the 1-minute retention). */
+  tier: '1m' | '1h'; step_ms: number; interval_ms: number;
+  groups: AccountingGroup[];
+  /** Per GPU: its energy over the range, and the part with no process on it (idle, or not attributable). */
+  gpus: { gpu: number; energy_j: number; unattributed_energy_j: number }[];
+  total: AccountingUsage;
 }
 
 export interface TierInfo { tier: 'raw' | '1m' | '1h'; step_ms: number; retention_s: number; oldest: number | null; newest: number | null }
@@ -46,7 +102,13 @@ export interface TierInfo { tier: 'raw' | '1m' | '1h'; step_ms: number; retentio
 export type StorageState = 'ok' | 'memory_only' | 'disk_full' | 'write_error';
 export interface StorageInfo { dir: string | null; state: StorageState; message: string | null; bytes: number; max_bytes: number; warnings: string[] }
 
-export interface GpuProcess { pid: number; user: string | null; command: string | null; gpu_mem: number | null; container: string | null; type?: 'compute' | 'graphics' }
+export interface GpuProcess {
+  pid: number; user: string | null; command: string | null; gpu_mem: number | null; container: string | null; type?: 'compute' | 'graphics';
+  /** Kubernetes pod (name, else UID) and namespace, Slurm job id: present when known. */
+  pod?: string; namespace?: string; job?: string;
+  /** The process's SM and memory utilization over the last process round, %; null when the provider cannot tell. */
+  sm_util?: number | null; mem_util?: number | null;
+}
 
 export interface GpuSnapshot {
   index: number; name: string; uuid: string;

@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { formatDuration, formatSize } from '../../shared/duration.ts';
+import { ProcessIndex } from '../accounting/process-index.ts';
 import { Agent } from '../agent.ts';
+import { GpuReprobe } from '../gpu/reprobe.ts';
 import { serveConfig, type ParsedValue, type ServeConfig } from '../args.ts';
 import { selectProvider } from '../gpu/select.ts';
 import { createApp } from '../http/app.ts';
@@ -41,7 +43,27 @@ export async function serve(flags: Record<string, ParsedValue>) {
   });
   const fill = process.env.GPULSE_BENCH_FILL;
   if (fill) (await import('../store/synthetic.ts')).fillSynthetic(store, syntheticKeys(host.cpus, provider.devices.map((d) => d.index)), cfg.intervalMs, parseDuration(fill) ?? 86_400_000);
-  const agent = new Agent({ hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, store, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue } });
+  const processIndex = ProcessIndex.open(cfg.dataDir && store.state.kind !== 'memory_only' ? cfg.dataDir : null);
+  for (const w of processIndex.warnings) log(`gpulse: warning: ${w}`);
+  // Commands run by --exec get the agent's environment without the token.
+  const execEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GPULSE_TOKEN'));
+  const agent = new Agent({
+    hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, store, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue },
+    user: { maxSeries: cfg.maxSeries, pushStaleMs: cfg.pushStaleMs, textfileDir: cfg.textfileDir, exec: cfg.exec, execIntervalMs: cfg.execIntervalMs, execTimeoutMs: cfg.execTimeoutMs, execEnv },
+    processIndex, maxProcesses: cfg.maxProcesses,
+  });
+  // No GPU at start (driver not loaded yet, library missing): keep looking, and let GPUs join when one answers.
+  let reprobe: GpuReprobe | null = null;
+  if (provider.kind === 'none' && cfg.gpu !== 'none') {
+    const baseMs = Number(process.env.GPULSE_GPU_REPROBE_MS) || 30_000;
+    reprobe = new GpuReprobe({
+      baseMs, maxMs: 10 * baseMs, select: () => selectProvider(cfg),
+      onFound: (s) => { agent.setProvider(s.provider, s.notes); log(`gpulse: GPU provider ${s.provider.kind} came up: ${s.provider.devices.map((d) => `[${d.index}] ${d.name}`).join(', ')}`); },
+      onMiss: (n) => { agent.providerNotes = n; },
+    });
+    agent.reprobeInfo = () => reprobe!.info();
+    reprobe.start();
+  }
   readInventory().then((inv) => { agent.inventory = inv; });
 
   let events: EventsFile | null = null;
@@ -77,6 +99,9 @@ export async function serve(flags: Record<string, ParsedValue>) {
     for (const d of provider.devices) lines.push(`    [${d.index}] ${d.name}  ${d.uuid}`);
   } else lines.push('  GPUs: none — no GPU provider was found; serving host metrics only');
   for (const n of notes) lines.push(`    passed over ${n}`);
+  if (reprobe) lines.push(`    looking again every ${formatDuration(reprobe.opts.baseMs)} (backing off to ${formatDuration(reprobe.opts.maxMs)}): GPUs join when a provider answers`);
+  const ways = ['POST /v1/push', ...(cfg.textfileDir ? [`*.prom in ${cfg.textfileDir}`] : []), ...cfg.exec.map((e) => `exec ${e.name} every ${formatDuration(cfg.execIntervalMs)}`)];
+  lines.push(`  your metrics (at most ${cfg.maxSeries} series): ${ways.join(', ')}`);
   const t = agent.tiers();
   lines.push(`  sampling every ${formatDuration(cfg.intervalMs)} × ${store.keys.length} series; history tiers raw ${formatDuration(t[0]!.retention_s * 1000)}, 1-minute ${formatDuration(t[1]!.retention_s * 1000)}, 1-hour ${formatDuration(t[2]!.retention_s * 1000)}, at most ${formatSize(cfg.maxDiskBytes)} on disk`);
   lines.push(`  history: ${store.state.kind === 'ok' ? `${cfg.dataDir} (${store.rawRows} samples, ${formatSize(store.diskBytes)})` : `memory only (${agent.storage().message})`}`);
@@ -88,6 +113,7 @@ export async function serve(flags: Record<string, ParsedValue>) {
   log(lines.join('\n'));
 
   const stop = () => {
+    reprobe?.stop();
     agent.sampler.stop();
     ollama?.stop();
     events?.flush(agent.events.all());

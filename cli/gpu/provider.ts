@@ -1,12 +1,19 @@
 /** What every GPU source (NVML, nvidia-smi, amdgpu sysfs) gives the sampler. */
 import type { DeviceInfo, ProviderKind } from '../../shared/wire.ts';
 
+/**
+ * A process on a GPU as the provider reports it. sm_util/mem_util: its share of the GPU over the
+ * provider's last process round, in %; null when the provider cannot tell (no per-process
+ * utilization: MIG, an old driver, AMD), absent from providers that never can.
+ */
+export interface ProviderProcess { pid: number; gpu_mem: number | null; type: 'compute' | 'graphics'; sm_util?: number | null; mem_util?: number | null }
+
 /** Slow-changing, non-numeric state per device; refreshed at the provider's slow cadence. */
 export interface GpuExtras {
   pstate: string | null;
   throttle: string[];
   /** Raw processes from the driver; the sampler adds user/command/container from /proc. */
-  processes: { pid: number; gpu_mem: number | null; type: 'compute' | 'graphics' }[];
+  processes: ProviderProcess[];
   ecc: { corrected: number | null; uncorrected: number | null } | null;
   lost: boolean;
   mig: boolean | null;

@@ -8,6 +8,7 @@ import { ApiError, badParam } from './errors.ts';
 import { chunksResponse } from './chunks.ts';
 import { historyStream, parseHistoryQuery, planHistory } from './history.ts';
 import { renderMetrics } from './metrics.ts';
+import { userRoutes } from './user-routes.ts';
 import { staticWeb, type WebAssets } from './web.ts';
 
 export interface AppOptions {
@@ -66,7 +67,8 @@ export function createApp(agent: Agent, opts: AppOptions) {
   app.get('/v1/info', () => json(agent.info()));
   app.get('/v1/snapshot', () => json(agent.snapshot()));
 
-  const known = (k: string) => agent.store.keys.includes(k);
+  // Any key history holds, including series that have left the live catalog (a process that ended).
+  const known = (k: string) => agent.keyIndex.has(k);
   app.get('/v1/history', (c) => {
     const q = parseHistoryQuery(c.req.query(), known);
     const plan = planHistory(agent.store, q, agent.opts.intervalMs);
@@ -111,6 +113,8 @@ export function createApp(agent: Agent, opts: AppOptions) {
     if (r === 'read_only') throw new ApiError(403, 'agent events cannot be deleted', 'id');
     return json({ deleted: r.id });
   });
+
+  userRoutes(app, agent);
 
   app.get('/metrics', () => new Response(renderMetrics(agent), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }));
 

@@ -67,6 +67,9 @@ export class ByteWriter {
     if (f % 10) this.byte(48 + (f % 10));
   }
 
+  /** A value at full float64 precision (user series): the shortest form that reads back the same; null when not finite. */
+  exact(v: number) { if (Number.isFinite(v)) this.str(String(v)); else this.str('null'); }
+
   /** A whole number (a timestamp). */
   whole(t: number) { if (!Number.isInteger(t) || Math.abs(t) >= 2 ** 53) this.str(String(t)); else if (t < 0) { this.byte(45); this.#int(-t); } else this.#int(t); }
 }

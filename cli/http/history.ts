@@ -5,6 +5,7 @@
  */
 import type { Tier } from '../../shared/chunk/index.ts';
 import { ROLLUP_STEP_MS } from '../../shared/chunk/windows.ts';
+import { isExactKey } from '../../shared/catalog.ts';
 import { stepFor } from '../../shared/downsample.ts';
 import { seriesParts, startOfLast, timeParts } from '../store/read.ts';
 import type { Store } from '../store/store.ts';
@@ -161,10 +162,13 @@ export function* historyBytes(store: Store, plan: Plan, minmax: boolean): Genera
     for (let ki = 0; ki < keys.length; ki++) {
       w.str(`${ki ? ',' : ''}${JSON.stringify(keys[ki])}:[`);
       first = true;
-      const bucket = step === null ? null : new Bucketer(step, skip, part, (x) => { sep(); w.num(x); });
+      // User series go out unrounded; everything else at the wire's precision.
+      const exact = isExactKey(keys[ki]!);
+      const put = exact ? (x: number) => { sep(); w.exact(x); } : (x: number) => { sep(); w.num(x); };
+      const bucket = step === null ? null : new Bucketer(step, skip, part, put);
       for (const p of seriesParts(store, tier, keys[ki]!, from, plan.to)) {
         if (bucket) bucket.feed(p);
-        else for (let i = 0; i < p.v.length; i++) { sep(); w.num(p.v[i]!); }
+        else for (let i = 0; i < p.v.length; i++) put(p.v[i]!);
         if (w.full) yield w.take();
       }
       bucket?.end();

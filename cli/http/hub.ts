@@ -120,7 +120,7 @@ export class Hub {
   }
 
   /** Encodes one sample frame once and sends it to every client. */
-  publishSample(t: number, values: ArrayLike<number>) { this.#broadcast(encodeSample(t, values)); }
+  publishSample(t: number, values: ArrayLike<number>, exact?: ArrayLike<number>) { this.#broadcast(encodeSample(t, values, exact)); }
   publish(event: string, data: unknown, id?: string) { this.#broadcast(encodeEvent(event, data, id)); }
 
   #broadcast(bytes: Uint8Array) {
@@ -151,11 +151,15 @@ export class Hub {
   }
 }
 
-export function encodeSample(t: number, values: ArrayLike<number>): Uint8Array {
+/** A sample frame; columns marked in `exact` (user series) are sent unrounded, the rest through wireNum. */
+export function encodeSample(t: number, values: ArrayLike<number>, exact?: ArrayLike<number>): Uint8Array {
   let s = `id: ${t}\nevent: sample\ndata: [${t}`;
-  for (let i = 0; i < values.length; i++) s += ',' + wireNum(values[i]!);
+  for (let i = 0; i < values.length; i++) s += ',' + (exact?.[i] ? exactNum(values[i]!) : wireNum(values[i]!));
   return enc.encode(s + ']\n\n');
 }
+
+/** A value as JSON at full float64 precision (shortest round-trip form); null when not finite. */
+export const exactNum = (v: number): string => (Number.isFinite(v) ? String(v) : 'null');
 
 export function encodeEvent(event: string, data: unknown, id?: string): Uint8Array {
   return enc.encode(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${strictJson(data)}\n\n`);

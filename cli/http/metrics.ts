@@ -5,9 +5,10 @@
  */
 import { G, GPU_WIDTH, H, HOST_METRICS } from '../../shared/catalog.ts';
 import type { Agent } from '../agent.ts';
+import { dynamicFamilies } from './metrics-dynamic.ts';
 import { VERSION } from '../version.ts';
 
-type Family = { name: string; help: string; type: 'gauge' | 'counter'; lines: string[] };
+type Family = { name: string; help: string; type: 'gauge' | 'counter' | 'untyped'; lines: string[] };
 
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 const labels = (l: Record<string, string>) => '{' + Object.entries(l).map(([k, v]) => `${k}="${esc(v)}"`).join(',') + '}';
@@ -54,7 +55,7 @@ export function renderMetrics(agent: Agent): string {
   const fam = (name: string, help: string, type: 'gauge' | 'counter') => { const f: Family = { name, help, type, lines: [] }; fams.push(f); return f; };
   const num = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(10).replace(/\.?0+$/, ''));
 
-  const devs = agent.opts.gpu.devices;
+  const devs = agent.gpu.devices;
   for (const [name, col, help, type, scale] of GPU_FAMILIES) {
     const f = fam(name, help, type);
     devs.forEach((d, i) => {
@@ -83,11 +84,14 @@ export function renderMetrics(agent: Agent): string {
   }
   const st = agent.sampler.status();
   fam('gpulse_up', 'Whether the collector is ready (1) or warming up, stalled or failed (0).', 'gauge').lines.push(`gpulse_up${labels({ Hostname: host })} ${st === 'ready' ? 1 : 0}`);
-  fam('gpulse_build_info', 'Agent version and GPU provider; always 1.', 'gauge').lines.push(`gpulse_build_info${labels({ version: VERSION, provider: agent.opts.gpu.kind, Hostname: host })} 1`);
+  fam('gpulse_build_info', 'Agent version and GPU provider; always 1.', 'gauge').lines.push(`gpulse_build_info${labels({ version: VERSION, provider: agent.gpu.kind, Hostname: host })} 1`);
   fam('gpulse_stream_clients', 'Open /v1/stream connections.', 'gauge').lines.push(`gpulse_stream_clients${labels({ Hostname: host })} ${agent.hub.size}`);
   fam('gpulse_history_samples', 'Raw samples held in history (disk and memory).', 'gauge').lines.push(`gpulse_history_samples${labels({ Hostname: host })} ${agent.store.rawRows}`);
   fam('gpulse_history_disk_bytes', 'Bytes of history on disk.', 'gauge').lines.push(`gpulse_history_disk_bytes${labels({ Hostname: host })} ${agent.store.diskBytes}`);
 
+  // User, process and workload series: after the built-in families, whose names they may not take.
+  const latest = agent.latest();
+  fams.push(...dynamicFamilies(latest.defs, latest.row, host, new Set(fams.map((f) => f.name))));
   let out = '';
   for (const f of fams) {
     if (!f.lines.length) continue;

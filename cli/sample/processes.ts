@@ -1,50 +1,18 @@
-/** GPU processes enriched from /proc/<pid>: user, command line, container id. Cached per pid. */
-import { readFileSync, statSync } from 'node:fs';
+/** GPU processes enriched from /proc/<pid> (attribution.ts): user, command line, container, pod, job. */
 import type { GpuProcess } from '../../shared/wire.ts';
+import type { ProviderProcess } from '../gpu/provider.ts';
+import { attribute } from './attribution.ts';
 
-interface ProcInfo { user: string | null; command: string | null; container: string | null; start: string }
-const cache = new Map<number, ProcInfo>();
-let users: Map<number, string> | null = null;
+export { containerFromCgroup } from './attribution.ts';
 
-function userName(uid: number): string {
-  if (!users) {
-    users = new Map();
-    try {
-      for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-        const f = line.split(':');
-        if (f.length > 2) users.set(Number(f[2]), f[0]!);
-      }
-    } catch { /* no passwd: numeric uids */ }
-  }
-  return users.get(uid) ?? String(uid);
-}
-
-/** docker / containerd / podman / kubepods ids as they appear in cgroup paths; 12-char short id like `docker ps`. */
-export function containerFromCgroup(text: string): string | null {
-  const m = /(?:docker[-/]|cri-containerd[-:]|libpod-|crio-|containerd[-/]|\/kubepods\/.*\/)([0-9a-f]{64})/.exec(text)
-    ?? /\/([0-9a-f]{64})(?:\.scope)?\s*$/m.exec(text);
-  return m ? m[1]!.slice(0, 12) : null;
-}
-
-function lookup(pid: number, procRoot: string): ProcInfo | null {
-  let start: string;
-  try { start = readFileSync(`${procRoot}/${pid}/stat`, 'latin1').split(') ')[1]?.split(' ')[19] ?? ''; } catch { return null; }
-  const hit = cache.get(pid);
-  // Same pid and same start time = same process; otherwise the pid was reused.
-  if (hit && hit.start === start) return hit;
-  let user: string | null = null, command: string | null = null, container: string | null = null;
-  try { user = userName(statSync(`${procRoot}/${pid}`).uid); } catch { /* gone */ }
-  try { command = readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ') || null; } catch { /* gone */ }
-  try { container = containerFromCgroup(readFileSync(`${procRoot}/${pid}/cgroup`, 'utf8')); } catch { /* not linux */ }
-  const info = { user, command, container, start };
-  cache.set(pid, info);
-  if (cache.size > 4096) cache.delete(cache.keys().next().value!);
-  return info;
-}
-
-export function enrich(raw: { pid: number; gpu_mem: number | null; type: 'compute' | 'graphics' }[], procRoot = '/proc'): GpuProcess[] {
+export function enrich(raw: readonly ProviderProcess[], procRoot = '/proc'): GpuProcess[] {
   return raw.map((p) => {
-    const info = lookup(p.pid, procRoot);
-    return { pid: p.pid, user: info?.user ?? null, command: info?.command ?? null, gpu_mem: p.gpu_mem, container: info?.container ?? null, type: p.type };
+    const a = attribute(p.pid, procRoot);
+    const out: GpuProcess = { pid: p.pid, user: a?.user ?? null, command: a?.command ?? null, gpu_mem: p.gpu_mem, container: a?.container ?? null, type: p.type };
+    if (a?.pod) out.pod = a.pod;
+    if (a?.namespace) out.namespace = a.namespace;
+    if (a?.job) out.job = a.job;
+    if (p.sm_util !== undefined) { out.sm_util = p.sm_util; out.mem_util = p.mem_util ?? null; }
+    return out;
   });
 }

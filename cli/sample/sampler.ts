@@ -4,7 +4,7 @@
  * bounded by a timeout below the interval; a slow or failing source gives NaN for its columns
  * that tick and its error shows in collector_error, while the other sources keep flowing.
  */
-import { buildCatalog, GPU_WIDTH, hostWidth, type SeriesDef } from '../../shared/catalog.ts';
+import { buildCatalog, GPU_WIDTH, hostWidth, type BuiltinSeries } from '../../shared/catalog.ts';
 import type { AgentStatus, OllamaModel } from '../../shared/wire.ts';
 import type { GpuExtras, GpuProvider, ProviderEvent } from '../gpu/provider.ts';
 import type { HostSource } from './host.ts';
@@ -26,9 +26,15 @@ export interface SamplerDeps {
 const TIMEOUT = Symbol('timeout');
 
 export class Sampler {
-  readonly catalog: SeriesDef[];
-  readonly values: Float64Array;
+  /** Host block, then each GPU's block: replaced (not mutated) when the GPU provider changes. */
+  catalog: BuiltinSeries[];
+  values: Float64Array;
   readonly gpuOffset: number;
+  /** The provider in use; a re-probe can swap it in (setGpu) while the agent runs. */
+  gpu: GpuProvider;
+  /** Bumped when the catalog changes (a provider came up and its GPUs joined). */
+  catalogVersion = 0;
+  #nextGpu: GpuProvider | null = null;
   latestT: number | null = null;
   gpuExtras: GpuExtras[] = [];
   ollama: OllamaModel[] = [];
@@ -42,12 +48,29 @@ export class Sampler {
   ticks = 0;
 
   constructor(readonly deps: SamplerDeps) {
-    const gpus = deps.gpu.devices.map((d) => d.index);
-    this.catalog = buildCatalog(deps.host.cpus, gpus);
+    this.gpu = deps.gpu;
     this.gpuOffset = hostWidth(deps.host.cpus);
-    this.values = new Float64Array(this.gpuOffset + GPU_WIDTH * gpus.length).fill(NaN);
-    this.gpuExtras = deps.gpu.devices.map(() => ({ pstate: null, throttle: [], processes: [], ecc: null, lost: false, mig: null }));
+    this.catalog = [];
+    this.values = new Float64Array(0);
+    this.#useGpu(deps.gpu);
   }
+
+  #useGpu(p: GpuProvider) {
+    const gpus = p.devices.map((d) => d.index);
+    this.gpu = p;
+    this.catalog = buildCatalog(this.deps.host.cpus, gpus);
+    this.values = new Float64Array(this.gpuOffset + GPU_WIDTH * gpus.length).fill(NaN);
+    this.gpuExtras = p.devices.map(() => ({ pstate: null, throttle: [], processes: [], ecc: null, lost: false, mig: null }));
+    this.#gpuInFlight = null;
+    this.errors.delete('gpu');
+    this.catalogVersion++;
+  }
+
+  /**
+   * Swaps in a provider found after start (a driver loaded late). Taken at the next tick, never
+   * inside one: the row being built keeps the layout it started with.
+   */
+  setGpu(p: GpuProvider) { this.#nextGpu = p; }
 
   get interval() { return this.deps.intervalMs; }
   get collectorError(): string | null { return this.errors.size ? [...this.errors].map(([k, v]) => `${k}: ${v}`).join('; ') : null; }
@@ -88,13 +111,14 @@ export class Sampler {
 
   /** One tick at aligned time t. Public so tests can drive it without timers. */
   async tick(t: number): Promise<void> {
+    if (this.#nextGpu) { this.#useGpu(this.#nextGpu); this.#nextGpu = null; }
     const v = this.values;
     v.fill(NaN);
     const limit = this.deps.sourceTimeoutMs ?? Math.max(50, this.interval * 0.8);
     const host = this.#run('host', limit, () => this.deps.host.sample(t, v, 0));
-    const gpu = this.deps.gpu.devices.length ? this.#runGpu(limit) : Promise.resolve();
+    const gpu = this.gpu.devices.length ? this.#runGpu(limit) : Promise.resolve();
     await Promise.all([host, gpu]);
-    for (const e of this.deps.gpu.drainEvents()) this.deps.onProviderEvent?.(e);
+    for (const e of this.gpu.drainEvents()) this.deps.onProviderEvent?.(e);
     this.ticks++;
     this.#lastTickAt = Date.now();
     if (this.latestT !== null && t <= this.latestT) {
@@ -133,14 +157,15 @@ export class Sampler {
       this.errors.set('gpu', 'provider busy: previous read has not returned');
       return Promise.resolve(false);
     }
-    const p = this.deps.gpu.read();
+    const p = this.gpu.read();
     this.#gpuInFlight = p;
     p.finally(() => { if (this.#gpuInFlight === p) this.#gpuInFlight = null; }).catch(() => {});
     const tickNo = this.ticks;
+    const v = this.values;
     return this.#run('gpu', limit, async () => {
       const r = await p;
       // A read that finished after its tick timed out belongs to no row: drop it.
-      if (this.ticks !== tickNo) return;
+      if (this.ticks !== tickNo || this.values !== v) return;
       this.values.set(r.values.subarray(0, this.values.length - this.gpuOffset), this.gpuOffset);
       this.gpuExtras = r.extras;
     });

@@ -8,6 +8,7 @@
  */
 import { encodeChunk, quantize, type Tier } from '../../shared/chunk/index.ts';
 import { ROLLUP_STEP_MS, windowMs } from '../../shared/chunk/windows.ts';
+import { isExactKey } from '../../shared/catalog.ts';
 
 function grown(a: Float64Array<ArrayBuffer>, need: number): Float64Array<ArrayBuffer> {
   if (need <= a.length) return a;
@@ -24,6 +25,13 @@ class Columns {
     let i = this.index.get(key);
     if (i === undefined) { i = this.keys.length; this.keys.push(key); this.index.set(key, i); }
     return i;
+  }
+  /** Keeps only `keep`'s keys (in their order here); returns the old index of each kept column. */
+  retain(keep: ReadonlySet<string>): number[] {
+    const old = this.keys.map((k, i) => [k, i] as const).filter(([k]) => keep.has(k));
+    this.keys = old.map(([k]) => k);
+    this.index = new Map(this.keys.map((k, i) => [k, i]));
+    return old.map(([, i]) => i);
   }
 }
 
@@ -73,6 +81,18 @@ export class RawHead {
   }
 
   reset() { this.n = 0; this.windowStart = NaN; }
+
+  /**
+   * Drops the columns of series that left the catalog (between windows only: a sealed window has
+   * been written, so nothing is lost). Without this a process or user series that came and went
+   * would cost a column, and an all-null chunk per window, for the life of the agent.
+   */
+  retain(keep: ReadonlySet<string>): boolean {
+    if (this.n || this.cols.keys.every((k) => keep.has(k))) return false;
+    const from = this.cols.retain(keep);
+    this.v = from.map((i) => this.v[i]!);
+    return true;
+  }
 
   /** First row index with time >= t. */
   atOrAfter(t: number): number {
@@ -160,8 +180,13 @@ export class RollupHead {
     if (!(this.max[col]![i]! >= max)) this.max[col]![i] = max;
   }
 
-  /** avg/min/max/count of bucket i of column c, avg at the wire's precision. */
-  avg(c: number, i: number): number { const n = this.count[c]![i]!; return n > 0 ? quantize(this.sum[c]![i]! / n) : NaN; }
+  /** avg/min/max/count of bucket i of column c, avg at the wire's precision (user series: unrounded). */
+  avg(c: number, i: number): number {
+    const n = this.count[c]![i]!;
+    if (!(n > 0)) return NaN;
+    const a = this.sum[c]![i]! / n;
+    return isExactKey(this.cols.keys[c]!) ? a : quantize(a);
+  }
 
   encode(): Sealed {
     const n = this.n;
@@ -175,6 +200,15 @@ export class RollupHead {
   }
 
   reset() { this.n = 0; this.windowStart = NaN; }
+
+  /** As RawHead.retain: between windows, drop the columns of series no longer in the catalog. */
+  retain(keep: ReadonlySet<string>): boolean {
+    if (this.n || this.cols.keys.every((k) => keep.has(k))) return false;
+    const from = this.cols.retain(keep);
+    this.sum = from.map((i) => this.sum[i]!); this.count = from.map((i) => this.count[i]!);
+    this.min = from.map((i) => this.min[i]!); this.max = from.map((i) => this.max[i]!);
+    return true;
+  }
 
   atOrAfter(t: number): number {
     let lo = 0, hi = this.n;

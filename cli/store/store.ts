@@ -197,6 +197,14 @@ export class Store {
     try { this.#wal?.setKeys(keys); } catch (e) { this.#writeFailed(e); }
   }
 
+  /** After a seal: heads forget series that left the catalog, and the column maps follow. */
+  #dropRetired() {
+    const keep = new Set(this.#keys);
+    if (this.raw.retain(keep)) this.#rawMap = Int32Array.from(this.#keys, (k) => this.raw.cols.index.get(k)!);
+    if (this.m1.retain(keep)) this.#m1Map = Int32Array.from(this.#keys, (k) => this.m1.cols.index.get(k)!);
+    if (this.h1.retain(keep)) this.#h1Map = Int32Array.from(this.#keys, (k) => this.h1.cols.index.get(k)!);
+  }
+
   /** Appends one row (values in setKeys order). Returns false, storing nothing, unless t is after the newest row. */
   append(t: number, values: ArrayLike<number>): boolean {
     if (!(t > this.#lastT)) { this.refused++; return false; }
@@ -204,6 +212,7 @@ export class Store {
     if (this.raw.closes(t)) { this.#persist(this.raw.encode()); this.raw.reset(); sealed = true; }
     if (this.m1.closes(t)) { this.#persist(this.m1.encode()); this.m1.reset(); sealed = true; }
     if (this.h1.closes(t)) { this.#persist(this.h1.encode()); this.h1.reset(); sealed = true; }
+    if (sealed) this.#dropRetired();
     this.raw.append(t, values, this.#rawMap);
     this.m1.addRow(t, values, this.#m1Map);
     this.h1.addRow(t, values, this.#h1Map);

@@ -17,7 +17,10 @@
  *   FAKE_NVML_RECOVER_AFTER=n        a lost device answers again after n more calls (a reset)
  *   FAKE_NVML_INIT_FAIL=code         nvmlInit_v2 returns code
  *   FAKE_NVML_HANG_AFTER=n           the n-th temperature call sleeps for an hour (a hung driver)
- *   FAKE_NVML_PROCS=i:pid:mib[:g],…  running processes (g = graphics)
+ *   FAKE_NVML_PROCS=i:pid:mib[:k[:sm[:mem]]],…  running processes (k = c compute or g graphics; sm/mem =
+ *                                    the process's utilization %, reported by nvmlDeviceGetProcessUtilization)
+ *   FAKE_NVML_PROCS_FILE=path        the same list read from a file, re-read whenever its mtime changes
+ *                                    (processes that come and go while the agent runs)
  *   FAKE_NVML_XID=i:xid              one XID critical error event for device i
  *   FAKE_NVML_MIG=i                  device i has MIG enabled (utilization NOT_SUPPORTED)
  *   FAKE_NVML_THROTTLE=i:mask        clock event reasons for device i
@@ -28,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 typedef int nvmlReturn_t;
@@ -47,6 +52,7 @@ typedef struct { unsigned int pid; unsigned long long usedGpuMemory; unsigned in
 typedef struct { unsigned int pid; unsigned long long usedGpuMemory; unsigned int gpuInstanceId, computeInstanceId; unsigned long long usedGpuCcProtectedMemory; } nvmlProcessDetail_v1_t;
 typedef struct { unsigned int version, mode, numProcArrayEntries; nvmlProcessDetail_v1_t *procArray; } nvmlProcessDetailList_v1_t;
 typedef struct { nvmlDevice_t device; unsigned long long eventType, eventData; unsigned int gpuInstanceId, computeInstanceId; } nvmlEventData_t;
+typedef struct { unsigned int pid; unsigned long long timeStamp; unsigned int smUtil, memUtil, encUtil, decUtil; } nvmlProcessUtilizationSample_t;
 
 _Static_assert(sizeof(nvmlMemory_t) == 24, "nvmlMemory_t is 24 bytes");
 _Static_assert(sizeof(nvmlMemory_v2_t) == 40 && offsetof(nvmlMemory_v2_t, total) == 8 && offsetof(nvmlMemory_v2_t, reserved) == 16
@@ -57,6 +63,9 @@ _Static_assert(sizeof(nvmlProcessInfo_v1_t) == 16 && offsetof(nvmlProcessInfo_v1
 _Static_assert(sizeof(nvmlProcessInfo_v2_t) == 24 && offsetof(nvmlProcessInfo_v2_t, gpuInstanceId) == 16 && offsetof(nvmlProcessInfo_v2_t, computeInstanceId) == 20, "v2 process struct");
 _Static_assert(sizeof(nvmlProcessDetail_v1_t) == 32 && offsetof(nvmlProcessDetail_v1_t, usedGpuCcProtectedMemory) == 24, "CC / detail struct");
 _Static_assert(sizeof(nvmlProcessDetailList_v1_t) == 24 && offsetof(nvmlProcessDetailList_v1_t, procArray) == 16, "detail list");
+_Static_assert(sizeof(nvmlProcessUtilizationSample_t) == 32 && offsetof(nvmlProcessUtilizationSample_t, timeStamp) == 8
+               && offsetof(nvmlProcessUtilizationSample_t, smUtil) == 16 && offsetof(nvmlProcessUtilizationSample_t, memUtil) == 20
+               && offsetof(nvmlProcessUtilizationSample_t, encUtil) == 24 && offsetof(nvmlProcessUtilizationSample_t, decUtil) == 28, "process utilization sample");
 _Static_assert(sizeof(nvmlEventData_t) == 32 && offsetof(nvmlEventData_t, eventData) == 16 && offsetof(nvmlEventData_t, gpuInstanceId) == 24, "event data");
 
 #define NVML_MEMORY_V2 0x02000028u
@@ -75,9 +84,33 @@ static unsigned long long throttle[MAXG];
 static int pcie_sleep_ms = 0;
 static char names[MAXG][96];
 static char unsupported[512], noperm[512];
-struct fake_proc { int gpu; unsigned pid; unsigned long long mem; int graphics; };
+struct fake_proc { int gpu; unsigned pid; unsigned long long mem; int graphics; unsigned sm, memutil; };
 static struct fake_proc procs[MAXP];
 static int nprocs = 0;
+static char procs_file[512];
+static long long procs_file_mtime = -1;
+
+/* "i:pid:mib[:k[:sm[:mem]]]" entries separated by commas or newlines. */
+static void parse_procs(char *buf) {
+  char *save = NULL, *tok;
+  nprocs = 0;
+  for (tok = strtok_r(buf, ",\n", &save); tok && nprocs < MAXP; tok = strtok_r(NULL, ",\n", &save)) {
+    int g; unsigned pid, sm = 0, mu = 0; unsigned long long mib; char kind = 'c';
+    if (sscanf(tok, "%d:%u:%llu:%c:%u:%u", &g, &pid, &mib, &kind, &sm, &mu) >= 3) procs[nprocs++] = (struct fake_proc){ g, pid, mib << 20, kind == 'g', sm, mu };
+  }
+}
+/* FAKE_NVML_PROCS_FILE: re-read when its mtime changes; a missing file is an empty list. */
+static void refresh_procs(void) {
+  if (!procs_file[0]) return;
+  struct stat st;
+  long long m = stat(procs_file, &st) == 0 ? (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec : -2;
+  if (m == procs_file_mtime) return;
+  procs_file_mtime = m;
+  char buf[4096] = "";
+  FILE *f = m == -2 ? NULL : fopen(procs_file, "r");
+  if (f) { size_t n = fread(buf, 1, sizeof buf - 1, f); buf[n] = 0; fclose(f); }
+  parse_procs(buf);
+}
 static unsigned calls_fan = 0, calls_util = 0, calls_pcie = 0;
 
 static int has(const char *list, const char *f) {
@@ -131,12 +164,11 @@ static nvmlReturn_t do_init(void) {
   if ((v = getenv("FAKE_NVML_XID")) && *v) sscanf(v, "%d:%d", &xid_index, &xid_value);
   if ((v = getenv("FAKE_NVML_PCIE_SLEEP_MS")) && *v) pcie_sleep_ms = atoi(v);
   if ((v = getenv("FAKE_NVML_THROTTLE")) && *v) { int i; unsigned long long m; if (sscanf(v, "%d:%lli", &i, &m) == 2 && i >= 0 && i < MAXG) throttle[i] = m; }
-  nprocs = 0;
   envcopy(buf, sizeof buf, "FAKE_NVML_PROCS");
-  for (tok = strtok_r(buf, ",", &save); tok && nprocs < MAXP; tok = strtok_r(NULL, ",", &save)) {
-    int g; unsigned pid; unsigned long long mib; char kind = 'c';
-    if (sscanf(tok, "%d:%u:%llu:%c", &g, &pid, &mib, &kind) >= 3) procs[nprocs++] = (struct fake_proc){ g, pid, mib << 20, kind == 'g' };
-  }
+  parse_procs(buf);
+  envcopy(procs_file, sizeof procs_file, "FAKE_NVML_PROCS_FILE");
+  procs_file_mtime = -1;
+  refresh_procs();
   initialized = 1;
   return OK;
 }
@@ -245,6 +277,7 @@ nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t d, int type, int counter, 
 /* Processes: one writer parameterised by the caller's stride, as each symbol version implies. */
 static nvmlReturn_t list_procs(nvmlDevice_t d, unsigned int *count, void *infos, size_t stride, int graphics) {
   nvmlReturn_t r = gate(d, "procs"); if (r) return r;
+  refresh_procs();
   unsigned n = 0;
   for (int i = 0; i < nprocs; i++) if (procs[i].gpu == d->index && procs[i].graphics == graphics) n++;
   if (*count < n) { *count = n; return n ? ERR_INSUFFICIENT_SIZE : OK; }
@@ -278,6 +311,28 @@ nvmlReturn_t nvmlDeviceGetRunningProcessDetailList(nvmlDevice_t d, nvmlProcessDe
   return list_procs(d, &l->numProcArrayEntries, l->procArray, sizeof(nvmlProcessDetail_v1_t), l->mode == 1);
 }
 #endif
+
+/* Per-process utilization: one sample per process with non-zero utilization, stamped now (CPU µs);
+ * NOT_FOUND when none is newer than lastSeen, as the real driver answers. */
+nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t d, nvmlProcessUtilizationSample_t *u, unsigned int *count, unsigned long long lastSeen) {
+  nvmlReturn_t r = gate(d, "putil"); if (r) return r;
+  if (!count) return ERR_INVALID;
+  if (d->index == mig_index) return ERR_NOT_SUPPORTED;
+  refresh_procs();
+  struct timeval tv; gettimeofday(&tv, NULL);
+  unsigned long long now = (unsigned long long)tv.tv_sec * 1000000ull + (unsigned long long)tv.tv_usec;
+  unsigned n = 0;
+  for (int i = 0; i < nprocs; i++) if (procs[i].gpu == d->index && (procs[i].sm || procs[i].memutil)) n++;
+  if (!n || lastSeen >= now) { *count = 0; return ERR_NOT_FOUND; }
+  if (!u || *count < n) { *count = n; return ERR_INSUFFICIENT_SIZE; }
+  unsigned k = 0;
+  for (int i = 0; i < nprocs; i++) {
+    if (procs[i].gpu != d->index || !(procs[i].sm || procs[i].memutil)) continue;
+    u[k++] = (nvmlProcessUtilizationSample_t){ procs[i].pid, now, procs[i].sm, procs[i].memutil, 0, 0 };
+  }
+  *count = n;
+  return OK;
+}
 
 /* Events: XID critical errors. */
 nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *s) { if (!initialized) return ERR_UNINIT; the_set.used = 1; *s = &the_set; return OK; }

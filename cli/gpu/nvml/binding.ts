@@ -7,7 +7,8 @@
 import { dlopen, type Library } from 'bun:ffi';
 import { G, GPU_WIDTH } from '../../../shared/catalog.ts';
 import { decodeThrottle } from '../provider.ts';
-import { BUF, CLOCK, EVENT_DATA, EVENT_XID_CRITICAL, MEMORY_V1, MEMORY_V2, PCI_INFO_V3, PCIE, PROCESS, RET, RET_NAMES, UTILIZATION } from './structs.ts';
+import { BUF, CLOCK, EVENT_DATA, EVENT_XID_CRITICAL, MEMORY_V1, MEMORY_V2, PCI_INFO_V3, PCIE, PROCESS, PROCESS_UTIL_SAMPLE, RET, RET_NAMES, UTILIZATION } from './structs.ts';
+import type { ProcessUtil } from '../../../shared/nvml-messages.ts';
 import { OPTIONAL, REQUIRED, type OptionalName } from './symbols.ts';
 
 export class NvmlError extends Error {
@@ -16,10 +17,10 @@ export class NvmlError extends Error {
 }
 
 /** Fields that can be switched off per device once the driver says it will never answer them. */
-const F = { util: 0, mem: 1, temp: 2, power: 3, limit: 4, fan: 5, clockSm: 6, clockMem: 7, enc: 8, dec: 9, energy: 10, pcie: 11, pstate: 12, throttle: 13, procs: 14, gprocs: 15, ecc: 16, mig: 17 } as const;
+const F = { util: 0, mem: 1, temp: 2, power: 3, limit: 4, fan: 5, clockSm: 6, clockMem: 7, enc: 8, dec: 9, energy: 10, pcie: 11, pstate: 12, throttle: 13, procs: 14, gprocs: 15, ecc: 16, mig: 17, putil: 18 } as const;
 type Field = keyof typeof F;
 
-interface Dev { index: number; handle: number; name: string; uuid: string; busId: string | null; memTotal: number | null; lost: boolean; lostAt: number; off: number; mig: boolean | null }
+interface Dev { index: number; handle: number; name: string; uuid: string; busId: string | null; memTotal: number | null; lost: boolean; lostAt: number; off: number; mig: boolean | null; utilSeen: bigint }
 
 type Syms = Record<string, (...a: unknown[]) => number>;
 
@@ -113,7 +114,7 @@ export class Nvml {
         const pb = new Uint8Array(PCI_INFO_V3.size);
         if (this.#s.nvmlDeviceGetPciInfo_v3!(handle, pb) === 0) busId = cstr(pb.subarray(PCI_INFO_V3.busId, PCI_INFO_V3.busId + PCI_INFO_V3.busIdLen));
       }
-      const dev: Dev = { index: i, handle, name, uuid, busId, memTotal: null, lost: false, lostAt: 0, off: 0, mig: null };
+      const dev: Dev = { index: i, handle, name, uuid, busId, memTotal: null, lost: false, lostAt: 0, off: 0, mig: null, utilSeen: 0n };
       if (has.has('nvmlDeviceGetMigMode') && this.#ok(dev, 'mig', this.#s.nvmlDeviceGetMigMode!(handle, this.#u32, this.#u32.subarray(1)))) dev.mig = this.#u32[0] === 1;
       this.#readMemory(dev);
       this.devices.push(dev);
@@ -277,6 +278,48 @@ export class Nvml {
       }
     }
     this.#ok(d, f, r);
+  }
+
+  /**
+   * Per-process SM and memory utilization since the previous call (nvmlDeviceGetProcessUtilization):
+   * the driver lists only processes with non-zero utilization in its sample buffer newer than the
+   * timestamp we pass, so a running process missing here was idle (0 %). Samples over 100 % are
+   * dropped (nvtop's guard against bogus entries). null = not available (unsupported, MIG, no symbol).
+   */
+  readProcessUtil(i: number): ProcessUtil[] | null {
+    const d = this.devices[i]!;
+    const sym = this.#s.nvmlDeviceGetProcessUtilization;
+    if (!sym || !this.#on(d, 'putil')) return null;
+    const count = new Uint32Array(1);
+    let r = sym(d.handle, null, count, d.utilSeen);
+    if (r === RET.NOT_FOUND) return [];
+    for (let attempt = 0; attempt < 3 && (r === RET.INSUFFICIENT_SIZE || r === RET.SUCCESS); attempt++) {
+      const cap = count[0]! * 2 + 8; // the buffer fills between calls: over-allocate
+      const buf = new Uint8Array(cap * PROCESS_UTIL_SAMPLE.size);
+      count[0] = cap;
+      r = sym(d.handle, buf, count, d.utilSeen);
+      if (r === RET.NOT_FOUND) return [];
+      if (r !== RET.SUCCESS) continue;
+      const v = new DataView(buf.buffer);
+      const acc = new Map<number, { sm: number; mem: number; n: number }>();
+      let newest = d.utilSeen;
+      for (let k = 0; k < Math.min(count[0]!, cap); k++) {
+        const o = k * PROCESS_UTIL_SAMPLE.size;
+        const pid = v.getUint32(o + PROCESS_UTIL_SAMPLE.pid, true);
+        const ts = v.getBigUint64(o + PROCESS_UTIL_SAMPLE.timeStamp, true);
+        const sm = v.getUint32(o + PROCESS_UTIL_SAMPLE.smUtil, true), mem = v.getUint32(o + PROCESS_UTIL_SAMPLE.memUtil, true);
+        if (pid === 0 || ts <= d.utilSeen || sm > 100 || mem > 100) continue;
+        if (ts > newest) newest = ts;
+        const a = acc.get(pid) ?? { sm: 0, mem: 0, n: 0 };
+        a.sm += sm; a.mem += mem; a.n++;
+        acc.set(pid, a);
+      }
+      d.utilSeen = newest;
+      // The samples in the buffer cover the time since the last call: their mean is that period's utilization.
+      return [...acc].map(([pid, a]) => ({ pid, sm: a.sm / a.n, mem: a.mem / a.n }));
+    }
+    this.#ok(d, 'putil', r);
+    return null;
   }
 
   /** XID critical errors through an event set; polls with timeout 0 unless `waitMs` is given (only in the worker). */

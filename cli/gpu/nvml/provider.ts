@@ -1,11 +1,19 @@
 /** The NVML provider on the main thread: two workers (fast per-tick reads, slow blocking reads), merged. */
 import { G, GPU_WIDTH } from '../../../shared/catalog.ts';
+import type { FromWorker, ProcessUtil, RawProcess, ToWorker } from '../../../shared/nvml-messages.ts';
 import type { DeviceInfo } from '../../../shared/wire.ts';
-import { emptyExtras, type GpuExtras, type GpuProvider, type GpuReading, type ProviderEvent } from '../provider.ts';
+import { emptyExtras, type GpuExtras, type GpuProvider, type GpuReading, type ProviderEvent, type ProviderProcess } from '../provider.ts';
 
 export interface NvmlOptions { lib: string | null; intervalMs: number; slowMs?: number; initTimeoutMs?: number; lostRetryMs?: number }
 
-interface Ready { op: 'ready'; driver: string | null; cuda: string | null; devices: Omit<DeviceInfo, 'provider'>[]; processApi: unknown }
+type Ready = Extract<FromWorker, { op: 'ready' }>;
+const post = (w: Worker, m: ToWorker) => w.postMessage(m);
+
+/** Driver process lists joined with their utilization: listed but absent from the samples = idle (0 %). */
+export function withUtil(procs: RawProcess[], util: ProcessUtil[] | null): ProviderProcess[] {
+  const by = new Map(util?.map((u) => [u.pid, u]) ?? []);
+  return procs.map((p) => ({ ...p, sm_util: util ? by.get(p.pid)?.sm ?? 0 : null, mem_util: util ? by.get(p.pid)?.mem ?? 0 : null }));
+}
 
 /**
  * In `bun build --compile` output the worker is a second entry point, stored under its path
@@ -17,13 +25,13 @@ function spawn(opts: NvmlOptions, role: 'fast' | 'slow'): Promise<{ worker: Work
   const worker = new Worker(workerUrl());
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { worker.terminate(); reject(new Error('NVML init timed out')); }, opts.initTimeoutMs ?? 10_000);
-    worker.onmessage = (e) => {
+    worker.onmessage = (e: MessageEvent<FromWorker>) => {
       clearTimeout(timer);
       if (e.data.op === 'ready') resolve({ worker, ready: e.data });
-      else { worker.terminate(); reject(new Error(e.data.message)); }
+      else { worker.terminate(); reject(new Error(e.data.op === 'fail' ? e.data.message : `unexpected ${e.data.op} before ready`)); }
     };
     worker.onerror = (e) => { clearTimeout(timer); worker.terminate(); reject(new Error(e.message)); };
-    worker.postMessage({ op: 'init', lib: opts.lib, role, slowMs: opts.slowMs ?? Math.max(5000, opts.intervalMs), lostRetryMs: opts.lostRetryMs ?? (Number(process.env.GPULSE_NVML_LOST_RETRY_MS) || 30_000) });
+    post(worker, { op: 'init', lib: opts.lib, role, slowMs: opts.slowMs ?? Math.max(5000, opts.intervalMs), lostRetryMs: opts.lostRetryMs ?? (Number(process.env.GPULSE_NVML_LOST_RETRY_MS) || 30_000) });
   });
 }
 
@@ -54,22 +62,22 @@ class NvmlProvider implements GpuProvider {
     this.processApi = ready.processApi;
     this.#pcie = new Float64Array(this.devices.length * 2).fill(NaN);
     this.#slowExtras = this.devices.map(() => ({ processes: [], ecc: null }));
-    fast.onmessage = (e) => {
+    fast.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       if (m.op !== 'reading') return;
       this.#noteLost(m.lost);
-      for (const i of m.recovered as number[]) {
+      for (const i of m.recovered) {
         if (!this.#lost.delete(i)) continue;
         this.#events.push({ kind: 'gpu_recovered', index: i, uuid: this.devices.find((d) => d.index === i)?.uuid ?? '' });
       }
       this.disabled = m.disabled;
-      const values: Float64Array = m.values;
+      const values = m.values;
       for (let i = 0; i < this.devices.length; i++) {
         if (this.#lost.has(this.devices[i]!.index)) continue;
         values[i * GPU_WIDTH + G['pcie.rx']] = this.#pcie[2 * i]!;
         values[i * GPU_WIDTH + G['pcie.tx']] = this.#pcie[2 * i + 1]!;
       }
-      const extras: GpuExtras[] = m.state.map((s: { pstate: string | null; throttle: string[]; lost: boolean; mig: boolean | null }, i: number) => ({
+      const extras: GpuExtras[] = m.state.map((s, i) => ({
         ...emptyExtras(), ...s, processes: s.lost ? [] : this.#slowExtras[i]!.processes, ecc: this.#slowExtras[i]!.ecc,
       }));
       this.#pending.get(m.seq)?.({ values, extras });
@@ -77,12 +85,12 @@ class NvmlProvider implements GpuProvider {
     };
     fast.onerror = (e) => this.#events.push({ kind: 'provider_error', message: `NVML worker error: ${e.message}` });
     if (slow) {
-      slow.onmessage = (e) => {
+      slow.onmessage = (e: MessageEvent<FromWorker>) => {
         const m = e.data;
         if (m.op === 'slow') {
           this.#noteLost(m.lost);
           this.#pcie = m.pcie;
-          this.#slowExtras = m.processes.map((p: GpuExtras['processes'], i: number) => ({ processes: p, ecc: m.ecc[i] }));
+          this.#slowExtras = m.processes.map((p, i) => ({ processes: withUtil(p, m.putil[i] ?? null), ecc: m.ecc[i] ?? null }));
         } else if (m.op === 'xid') {
           for (const x of m.xids) this.#events.push({ kind: 'xid', index: x.index, uuid: this.devices.find((d) => d.index === x.index)?.uuid ?? '', xid: x.xid });
         }
@@ -102,7 +110,7 @@ class NvmlProvider implements GpuProvider {
     const seq = ++this.#seq;
     return new Promise((resolve) => {
       this.#pending.set(seq, resolve);
-      this.fast.postMessage({ op: 'read', seq });
+      post(this.fast, { op: 'read', seq });
     });
   }
 

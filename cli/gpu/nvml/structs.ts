@@ -10,6 +10,8 @@ export const PCI_INFO_V3 = { size: 68, busIdLegacy: 0, domain: 16, bus: 20, devi
 /** Process structs: pid u32 @0, 4-byte hole, usedGpuMemory u64 @8; stride depends on the symbol and driver (§5). */
 export const PROCESS = { pid: 0, usedGpuMemory: 8, gpuInstanceId: 16, computeInstanceId: 20, V1: 16, V2: 24, CC535: 32 } as const;
 export const PROCESS_DETAIL_LIST_V1 = { size: 24, version: 0, mode: 4, numProcArrayEntries: 8, procArray: 16, VERSION: 0x01000018, entry: 32 } as const;
+/** nvmlProcessUtilizationSample_t: pid u32 @0, 4-byte hole, timeStamp u64 @8 (CPU µs), then four u32 utilizations (nvml.md §2). */
+export const PROCESS_UTIL_SAMPLE = { size: 32, pid: 0, timeStamp: 8, smUtil: 16, memUtil: 20, encUtil: 24, decUtil: 28 } as const;
 export const EVENT_DATA = { size: 32, device: 0, eventType: 8, eventData: 16, gpuInstanceId: 24, computeInstanceId: 28 } as const;
 
 export const BUF = { name: 96, uuid: 96, driverVersion: 80 } as const;

@@ -41,6 +41,7 @@ export const OPTIONAL = {
   nvmlDeviceGetGraphicsRunningProcesses_v3: { args: [p, p, p], returns: i32 },
   nvmlDeviceGetGraphicsRunningProcesses_v2: { args: [p, p, p], returns: i32 },
   nvmlDeviceGetRunningProcessDetailList: { args: [p, p], returns: i32 },
+  nvmlDeviceGetProcessUtilization: { args: [p, p, p, u64], returns: i32 },
   nvmlDeviceGetConfComputeMemSizeInfo: { args: [p, p], returns: i32 },
   nvmlEventSetCreate: { args: [p], returns: i32 },
   nvmlDeviceRegisterEvents: { args: [p, u64, p], returns: i32 },

@@ -1,0 +1,58 @@
+/**
+ * POST /v1/push (your own metrics) and GET /v1/accounting (GPU use by user, container, job,
+ * command): thin HTTP layers over cli/user and cli/accounting.
+ */
+import type { Hono } from 'hono';
+import { strictJson } from '../../shared/json.ts';
+import { ACCOUNTING_BY, type AccountingBy } from '../../shared/wire.ts';
+import { computeAccounting } from '../accounting/compute.ts';
+import type { Agent } from '../agent.ts';
+import { ApiError, badParam } from './errors.ts';
+import { parseRange } from './history.ts';
+
+/** Largest push body: a push is a handful of lines per step, and this bounds what one request can make the agent parse. */
+export const MAX_PUSH_BYTES = 1 << 20;
+
+const json = (body: unknown, status = 200) => new Response(strictJson(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
+
+/** The body as text, refusing more than `max` bytes without reading them all. */
+async function cappedText(req: Request, max: number): Promise<string> {
+  const len = Number(req.headers.get('content-length'));
+  if (len > max) throw badParam('body', `larger than ${max >> 20} MiB`);
+  if (!req.body) return '';
+  const reader = req.body.getReader();
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const r = await reader.read();
+    if (r.done) break;
+    n += r.value.byteLength;
+    if (n > max) { await reader.cancel().catch(() => {}); throw badParam('body', `larger than ${max >> 20} MiB`); }
+    parts.push(r.value);
+  }
+  try { return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(parts)); } catch { throw badParam('body', 'not UTF-8 text'); }
+}
+
+export function userRoutes(app: Hono, agent: Agent) {
+  app.post('/v1/push', async (c) => {
+    const text = await cappedText(c.req.raw, MAX_PUSH_BYTES);
+    const r = agent.user.push(text, c.req.header('content-type') ?? null, Date.now());
+    if (r.kind === 'bad') throw badParam('body', r.message);
+    if (r.kind === 'cap') throw new ApiError(429, `max_series: ${r.message}`, 'max_series');
+    return json(r.result);
+  });
+
+  app.get('/v1/accounting', (c) => {
+    const q = c.req.query();
+    const { since, until } = parseRange(q);
+    const by = (q.by ?? 'user') as AccountingBy;
+    if (!ACCOUNTING_BY.includes(by)) throw badParam('by', `must be one of ${ACCOUNTING_BY.join(', ')}`);
+    const now = Date.now();
+    const s = since ?? agent.store.span('1h').oldest ?? agent.store.span('1m').oldest ?? now;
+    const u = until ?? now;
+    // The 1-minute tier while it covers `since`; the 1-hour tier past its retention.
+    const tier = s >= now - agent.store.opts.retentionMs['1m'] ? '1m' : '1h';
+    const doc = computeAccounting(agent.store, agent.processIndex.overlapping(s - 120_000, u), { since: s, until: u, by, tier, intervalMs: agent.opts.intervalMs, gpus: agent.gpu.devices.map((d) => d.index) });
+    return json(doc);
+  });
+}

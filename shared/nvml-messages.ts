@@ -1,0 +1,24 @@
+/**
+ * The messages between the agent's main thread and its NVML workers (cli/gpu/nvml/worker.ts and
+ * provider.ts), as types: both ends are checked against these, so a field cannot drift.
+ */
+import type { DeviceInfo } from './wire.ts';
+
+export type WorkerRole = 'fast' | 'slow';
+
+/** One process's utilization over the slow reader's last period (nvmlDeviceGetProcessUtilization), in %. */
+export interface ProcessUtil { pid: number; sm: number; mem: number }
+export interface RawProcess { pid: number; gpu_mem: number | null; type: 'compute' | 'graphics' }
+export interface FastState { pstate: string | null; throttle: string[]; lost: boolean; mig: boolean | null }
+
+export type ToWorker =
+  | { op: 'init'; lib: string | null; role: WorkerRole; slowMs: number; lostRetryMs: number }
+  | { op: 'read'; seq: number };
+
+export type FromWorker =
+  | { op: 'fail'; message: string }
+  | { op: 'ready'; driver: string | null; cuda: string | null; processApi: unknown; devices: Omit<DeviceInfo, 'provider'>[] }
+  | { op: 'reading'; seq: number; values: Float64Array; state: FastState[]; lost: number[]; recovered: number[]; disabled: string[][] }
+  /** The slow round: PCIe rates, processes, their utilization (null = unavailable on that GPU) and ECC, per device. */
+  | { op: 'slow'; pcie: Float64Array; processes: RawProcess[][]; putil: (ProcessUtil[] | null)[]; ecc: ({ corrected: number | null; uncorrected: number | null } | null)[]; lost: number[] }
+  | { op: 'xid'; xids: { index: number; xid: number }[] };
