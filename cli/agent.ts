@@ -165,6 +165,9 @@ export class Agent {
     this.hub.publish('schema', this.schema());
   }
 
+  /** Whether history can answer for a key: held now or before, or pushed and joining at the next tick. */
+  knows(key: string): boolean { return this.keyIndex.has(key) || this.user.registry.has(key); }
+
   /** The catalog and the latest row (after a tick: values as stored; before the first: nulls). */
   latest(): { defs: Info['series']; row: Float64Array } { return { defs: this.catalog.defs, row: this.#row }; }
 

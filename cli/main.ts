@@ -14,6 +14,8 @@ commands:
   token [--rotate]      print (or rotate) the access token
   mark LABEL [--end] [--url URL]   add an annotation to a running agent
   export [--url URL] [--since T] [--until T] [--format csv|json]
+  push NAME=VALUE… [--label K=V]… | push --file FILE.prom   send your own metrics to a running agent
+  accounting [--since 7d] [--until T] [--by user|container|job|command|pod|namespace] [--json]
   import FILE… [--skip-bad] [--host NAME]   load gpulse CSV/JSON or otto JSON exports (agent stopped; serve's --data-dir etc.)
   service               print a systemd unit for this binary
 
@@ -23,7 +25,8 @@ serve flags (also GPULSE_<FLAG>, e.g. GPULSE_PORT):
   --data-dir DIR  --no-persist  --token-file PATH  --no-auth (loopback only)
   --allow-origin ORIGIN  --tls-cert PATH --tls-key PATH  --client-ca PATH
   --gpu auto|nvml|nvidia-smi|amd|none  --nvml-lib PATH  --sysfs-root DIR  --ollama URL|off
-  --metrics-public
+  --metrics-public  --textfile-dir DIR  --exec NAME='COMMAND' (repeatable)  --exec-interval DUR (10s)
+  --exec-timeout DUR (5s)  --max-series N (1000)  --push-stale DUR (5m)  --max-processes N (64)
 durations: 500ms, 1s, 5m (or 5min), 2h, 7d; a bare number is seconds
 `;
 
@@ -32,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--version') || argv.includes('-V')) { process.stdout.write(`gpulse ${VERSION}\n`); return 0; }
   try {
     const { command, positionals, flags } = parseArgs(argv);
-    if (positionals.length && command !== 'mark' && command !== 'import') throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} for ${command}`);
+    if (positionals.length && command !== 'mark' && command !== 'import' && command !== 'push') throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} for ${command}`);
     switch (command) {
       case 'serve': await (await import('./commands/serve.ts')).serve(flags); return -1;
       case 'snapshot': await (await import('./commands/snapshot.ts')).snapshot(flags); return 0;
@@ -41,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'mark': await (await import('./commands/client.ts')).mark(positionals, flags); return 0;
       case 'export': await (await import('./commands/client.ts')).exportHistory(flags); return 0;
       case 'import': return await (await import('./commands/import.ts')).importCommand(positionals, flags);
+      case 'push': await (await import('./commands/push.ts')).push(positionals, flags); return 0;
+      case 'accounting': await (await import('./commands/accounting.ts')).accounting(flags); return 0;
       case 'service': (await import('./commands/service.ts')).service(flags); return 0;
     }
     return 0;

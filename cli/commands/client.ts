@@ -5,13 +5,13 @@ import type { History } from '../../shared/wire.ts';
 import { UsageError, type ParsedValue } from '../args.ts';
 import { loadToken } from '../token.ts';
 
-function target(flags: Record<string, ParsedValue>) {
+export function target(flags: Record<string, ParsedValue>) {
   const url = (flags.url as string | undefined) ?? process.env.GPULSE_URL ?? `http://127.0.0.1:${(flags.port as number) ?? 9740}`;
   if (!/^https?:\/\//.test(url)) throw new UsageError(`--url: must start with http:// or https://, got ${JSON.stringify(url)}`);
   return { url: url.replace(/\/$/, ''), token: loadToken((flags['token-file'] as string) ?? null).token };
 }
 
-async function call(url: string, token: string, init: RequestInit = {}): Promise<Response> {
+export async function call(url: string, token: string, init: RequestInit = {}): Promise<Response> {
   let res: Response;
   try { res = await fetch(url, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } }); }
   catch (e) { throw new Error(`cannot reach ${new URL(url).origin}: ${(e as Error).message}`); }

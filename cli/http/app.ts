@@ -68,7 +68,7 @@ export function createApp(agent: Agent, opts: AppOptions) {
   app.get('/v1/snapshot', () => json(agent.snapshot()));
 
   // Any key history holds, including series that have left the live catalog (a process that ended).
-  const known = (k: string) => agent.keyIndex.has(k);
+  const known = (k: string) => agent.knows(k);
   app.get('/v1/history', (c) => {
     const q = parseHistoryQuery(c.req.query(), known);
     const plan = planHistory(agent.store, q, agent.opts.intervalMs);
