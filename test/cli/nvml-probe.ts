@@ -20,7 +20,7 @@ try {
     ok: true, driver: nv.driverVersion, cuda: nv.cudaVersion, processApi: nv.processApi,
     devices: nv.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid, busId: d.busId, memTotal: d.memTotal, mig: d.mig })),
     reads, state, lost: nv.drainLost(), disabled: nv.devices.map((_, i) => nv.disabled(i)),
-    processes: nv.devices.map((_, i) => nv.readProcesses(i)), pcie: nv.devices.map((_, i) => nv.readPcie(i)), ecc: nv.devices.map((_, i) => nv.readEcc(i)),
+    processes: nv.devices.map((_, i) => nv.readProcesses(i)), putil: nv.devices.map((_, i) => nv.readProcessUtil(i)), pcie: nv.devices.map((_, i) => nv.readPcie(i)), ecc: nv.devices.map((_, i) => nv.readEcc(i)),
     xid: nv.pollXid(0), calls: { fan: count('fan'), util: count('util') },
   }));
   nv.close();

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { G, GPU_WIDTH } from '../../shared/catalog.ts';
-import { EVENT_DATA, MEMORY_V1, MEMORY_V2, PCI_INFO_V3, PROCESS, PROCESS_DETAIL_LIST_V1, UTILIZATION } from '../../cli/gpu/nvml/structs.ts';
+import { EVENT_DATA, MEMORY_V1, MEMORY_V2, PCI_INFO_V3, PROCESS, PROCESS_DETAIL_LIST_V1, PROCESS_UTIL_SAMPLE, UTILIZATION } from '../../cli/gpu/nvml/structs.ts';
+import { withUtil } from '../../cli/gpu/nvml/provider.ts';
 import { BUN, fakeNvml, ROOT } from '../helpers.ts';
 
 function probe(variant: Parameters<typeof fakeNvml>[0], env: Record<string, string> = {}, ticks = 3) {
@@ -29,6 +30,7 @@ describe('struct layouts match NVIDIA\'s header (reference nvml.md §2, literal 
     expect(PROCESS_DETAIL_LIST_V1).toMatchObject({ size: 24, numProcArrayEntries: 8, procArray: 16, VERSION: 0x01000018, entry: 32 });
   });
   test('nvmlEventData_t', () => expect(EVENT_DATA).toEqual({ size: 32, device: 0, eventType: 8, eventData: 16, gpuInstanceId: 24, computeInstanceId: 28 }));
+  test('nvmlProcessUtilizationSample_t: 4-byte hole after pid, CPU µs timestamp at 8', () => expect(PROCESS_UTIL_SAMPLE).toEqual({ size: 32, pid: 0, timeStamp: 8, smUtil: 16, memUtil: 20, encUtil: 24, decUtil: 28 }));
 });
 
 describe('NVML binding through a real dlopen of the fake library', () => {
@@ -121,5 +123,25 @@ describe('NVML binding through a real dlopen of the fake library', () => {
     expect(probe('default', { FAKE_NVML_INIT_FAIL: '9' }).error).toBe('nvmlInit_v2: DRIVER_NOT_LOADED');
     const r = Bun.spawnSync([BUN, join(ROOT, 'test/cli/nvml-probe.ts'), '/nonexistent/libnvidia-ml.so.1'], { env: { PATH: process.env.PATH! } });
     expect(JSON.parse(r.stdout.toString()).error).toMatch(/cannot load NVML/);
+  });
+});
+
+describe('per-process utilization (nvmlDeviceGetProcessUtilization)', () => {
+  test('only busy processes are sampled; the running list supplies the idle ones (0 %)', () => {
+    const p = probe('default', { FAKE_NVML_PROCS: '0:111:100:c:60:30,0:222:50:c,1:333:10:g:5:1' }, 1);
+    expect(p.putil).toEqual([[{ pid: 111, sm: 60, mem: 30 }], [{ pid: 333, sm: 5, mem: 1 }]]);
+    expect(withUtil(p.processes[0], p.putil[0])).toEqual([
+      { pid: 111, gpu_mem: 100 * 1048576, type: 'compute', sm_util: 60, mem_util: 30 },
+      { pid: 222, gpu_mem: 50 * 1048576, type: 'compute', sm_util: 0, mem_util: 0 },
+    ]);
+  });
+  test('no busy process: NOT_FOUND is an empty list, not an error', () => {
+    expect(probe('default', { FAKE_NVML_PROCS: '0:222:50' }, 1).putil).toEqual([[], []]);
+  });
+  test('unsupported (or MIG): null, and the processes get null utilization', () => {
+    const p = probe('default', { FAKE_NVML_PROCS: '0:111:100:c:60:30', FAKE_NVML_UNSUPPORTED: 'putil' }, 1);
+    expect(p.putil).toEqual([null, null]);
+    expect(withUtil(p.processes[0], null)).toEqual([{ pid: 111, gpu_mem: 100 * 1048576, type: 'compute', sm_util: null, mem_util: null }]);
+    expect(probe('default', { FAKE_NVML_PROCS: '1:111:100:c:60:30', FAKE_NVML_MIG: '1' }, 1).putil[1]).toBeNull();
   });
 });

@@ -31,7 +31,7 @@ function spawn(opts: NvmlOptions, role: 'fast' | 'slow'): Promise<{ worker: Work
       else { worker.terminate(); reject(new Error(e.data.op === 'fail' ? e.data.message : `unexpected ${e.data.op} before ready`)); }
     };
     worker.onerror = (e) => { clearTimeout(timer); worker.terminate(); reject(new Error(e.message)); };
-    post(worker, { op: 'init', lib: opts.lib, role, slowMs: opts.slowMs ?? Math.max(5000, opts.intervalMs), lostRetryMs: opts.lostRetryMs ?? (Number(process.env.GPULSE_NVML_LOST_RETRY_MS) || 30_000) });
+    post(worker, { op: 'init', lib: opts.lib, role, slowMs: opts.slowMs ?? (Number(process.env.GPULSE_NVML_SLOW_MS) || Math.max(5000, opts.intervalMs)), lostRetryMs: opts.lostRetryMs ?? (Number(process.env.GPULSE_NVML_LOST_RETRY_MS) || 30_000) });
   });
 }
 
