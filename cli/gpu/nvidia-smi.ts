@@ -4,6 +4,8 @@
  */
 import { G, GPU_WIDTH } from '../../shared/catalog.ts';
 import type { DeviceInfo } from '../../shared/wire.ts';
+import type { ProcessUtil } from '../../shared/nvml-messages.ts';
+import { withUtil } from './nvml/provider.ts';
 import { decodeThrottle, emptyExtras, type GpuExtras, type GpuProvider, type GpuReading, type ProviderEvent } from './provider.ts';
 
 const FIELDS = ['index', 'uuid', 'utilization.gpu', 'utilization.memory', 'memory.used', 'memory.total', 'temperature.gpu', 'power.draw',
@@ -42,6 +44,30 @@ export function parseSmiRow(line: string, fields: readonly string[], out: Float6
   const mask = get('clocks_event_reasons.active')?.trim();
   st.throttle = mask && /^0x[0-9a-f]+$/i.test(mask) ? decodeThrottle(BigInt(mask)) : [];
   return (get('uuid') ?? '').trim();
+}
+
+/**
+ * `nvidia-smi pmon -c 1 -s u` → per GPU index, each process's SM and memory utilization. Columns
+ * are found by the header (`# gpu pid type sm mem …`), which differs between drivers; `-` (no
+ * sample) is 0 %, as NVML's per-process utilization leaves idle processes out. Rows with a pid of
+ * `-` (a GPU with no process) are skipped.
+ */
+export function parsePmon(text: string): Map<number, ProcessUtil[]> {
+  const out = new Map<number, ProcessUtil[]>();
+  let cols: string[] | null = null;
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (line.trimStart().startsWith('#')) { if (!cols && f[1] === 'gpu') cols = f.slice(1); continue; }
+    if (!cols || f.length < cols.length - 1) continue;
+    const at = (name: string) => { const i = cols!.indexOf(name); return i < 0 ? undefined : f[i]; };
+    const gpu = Number(at('gpu')), pid = Number(at('pid'));
+    if (!Number.isInteger(gpu) || !Number.isInteger(pid) || pid <= 0) continue;
+    const pct = (s: string | undefined) => { const v = smiNumber(s === '-' ? '0' : s); return Number.isFinite(v) && v <= 100 ? v : 0; };
+    const list = out.get(gpu) ?? [];
+    list.push({ pid, sm: pct(at('sm')), mem: pct(at('mem')) });
+    out.set(gpu, list);
+  }
+  return out;
 }
 
 async function run(args: string[], timeoutMs: number): Promise<string> {
@@ -136,7 +162,9 @@ class SmiProvider implements GpuProvider {
         list.push({ pid, gpu_mem: Number.isFinite(mem) ? mem * 1048576 : null, type: 'compute' });
         byUuid.set(f[0]!.trim(), list);
       }
-      this.devices.forEach((d, i) => { this.#extras[i]!.processes = byUuid.get(d.uuid) ?? []; });
+      // Per-process utilization, when this nvidia-smi has pmon (null = unknown, not 0).
+      const util = await run(['pmon', '-c', '1', '-s', 'u'], 5000).then(parsePmon, () => null);
+      this.devices.forEach((d, i) => { this.#extras[i]!.processes = withUtil(byUuid.get(d.uuid) ?? [], util ? util.get(d.index) ?? [] : null); });
     } catch { /* keep the previous list; the stream's health is what counts */ }
   }
 

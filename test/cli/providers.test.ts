@@ -4,7 +4,7 @@ import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { G, GPU_WIDTH } from '../../shared/catalog.ts';
 import { dpmCurrent, openAmd } from '../../cli/gpu/amd.ts';
-import { openNvidiaSmi, parseSmiRow, smiNumber } from '../../cli/gpu/nvidia-smi.ts';
+import { openNvidiaSmi, parsePmon, parseSmiRow, smiNumber } from '../../cli/gpu/nvidia-smi.ts';
 import { emptyExtras } from '../../cli/gpu/provider.ts';
 import { parseOllamaPs, startOllama } from '../../cli/sample/ollama.ts';
 import { auth, ROOT, startAgent, tmp } from '../helpers.ts';
@@ -43,7 +43,23 @@ describe('nvidia-smi fallback', () => {
       expect(r.values[GPU_WIDTH + G.fan]).toBeNaN();
       expect(r.values[G.fan]).toBe(35);
       expect(r.extras[0]!.processes).toHaveLength(1);
-      expect(r.extras[1]!.processes[0]).toEqual({ pid: 99999, gpu_mem: null, type: 'compute' });
+      expect(r.extras[0]!.processes[0]).toMatchObject({ gpu_mem: 1234 * 1048576, sm_util: 37, mem_util: 12 });
+      expect(r.extras[1]!.processes[0]).toEqual({ pid: 99999, gpu_mem: null, type: 'compute', sm_util: 0, mem_util: 0 });
+      p.close();
+    } finally { restore(); }
+  });
+  test('pmon: columns found by the header (they differ between drivers); - is 0 %; GPU rows with no process skipped', () => {
+    const r535 = parsePmon('# gpu         pid   type     sm    mem    enc    dec    jpg    ofa   command\n# Idx           #    C/G      %      %      %      %      %      %   name\n    0      12345     C     45     20      -      -      -      -   python\n    0      12346     C      -      -      -      -      -      -   python\n    1          -     -      -      -      -      -      -      -   -\n');
+    expect([...r535]).toEqual([[0, [{ pid: 12345, sm: 45, mem: 20 }, { pid: 12346, sm: 0, mem: 0 }]]]);
+    const old = parsePmon('# gpu        pid  type    sm   mem   enc   dec   command\n# Idx          #   C/G     %     %     %     %   name\n    1       777     G     3     1     0     0   Xorg\n');
+    expect(old.get(1)).toEqual([{ pid: 777, sm: 3, mem: 1 }]);
+  });
+  test('no pmon: processes keep their memory, utilization is unknown (null)', async () => {
+    const restore = withPath({ FAKE_SMI_NO_PMON: '1' });
+    try {
+      const p = await openNvidiaSmi({ intervalMs: 100, appsEveryMs: 200 });
+      await Bun.sleep(500);
+      expect((await p.read()).extras[1]!.processes[0]).toEqual({ pid: 99999, gpu_mem: null, type: 'compute', sm_util: null, mem_util: null });
       p.close();
     } finally { restore(); }
   });
