@@ -8,7 +8,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from '../../cli/agent.ts';
 import { EphemeralSeries } from '../../cli/catalog/ephemeral.ts';
-import { noGpu } from '../../cli/gpu/provider.ts';
+import { emptyExtras, noGpu, type GpuProvider } from '../../cli/gpu/provider.ts';
 import { createApp } from '../../cli/http/app.ts';
 import { Store } from '../../cli/store/store.ts';
 import { UserRegistry } from '../../cli/user/registry.ts';
@@ -224,5 +224,46 @@ describe('ephemeral series and the store', () => {
     expect(s.raw.keys).toEqual(['a']);
     const chunk = s.chunk(s.refs.raw[0]!, 'b');
     expect(chunk && chunk.tier === 'raw' ? [...chunk.v] : null).toEqual([2, NaN]);
+  });
+});
+
+describe('workload and process series', () => {
+  test('Ollama models become VRAM and GPU-share series; an unloaded model reads null; /metrics has them', async () => {
+    const { a, app } = agent();
+    a.sampler.ollama = [{ name: 'llama3.1:8b', size: 10e9, vram: 5e9, expires_at: null }];
+    await a.sampler.tick(T0);
+    const row = a.latest().row, keys = a.catalog.keys;
+    expect(row[keys.indexOf('ollama.llama3~2E1~3A8b.vram')]).toBe(5e9);
+    expect(row[keys.indexOf('ollama.llama3~2E1~3A8b.gpu_share')]).toBe(50);
+    expect(a.catalog.defs.find((d) => d.key === 'ollama.llama3~2E1~3A8b.gpu_share')).toMatchObject({ scope: 'workload', model: 'llama3.1:8b', unit: '%' });
+    const m = await (await app.request('/metrics')).text();
+    expect(m).toContain('gpulse_ollama_model_vram_bytes{model="llama3.1:8b",Hostname="h"} 5000000000');
+    expect(m).toContain('gpulse_ollama_model_gpu_percent{model="llama3.1:8b",Hostname="h"} 50');
+    a.sampler.ollama = [];
+    await a.sampler.tick(T0 + 1000);
+    expect(a.latest().row[a.catalog.keys.indexOf('ollama.llama3~2E1~3A8b.vram')]).toBeNaN();
+    a.stop();
+  });
+
+  test('GPU processes: three series each, capped at --max-processes (the refused pids in /v1/info)', async () => {
+    const extras = [emptyExtras()];
+    const gpu: GpuProvider = {
+      kind: 'nvml', devices: [{ index: 0, name: 'G', uuid: 'GPU-0', memory_total: 1, provider: 'nvml' }], driverVersion: null, cudaVersion: null,
+      read: async () => ({ values: new Float64Array(15).fill(1), extras }), drainEvents: () => [], close() {},
+    };
+    const a = new Agent({ hostname: 'h', intervalMs: 1000, retentionMs: 86_400_000, host, gpu, maxProcesses: 2, procRoot: tmp() });
+    const app = createApp(a, { token: null, allowOrigins: [] });
+    extras[0]!.processes = [1, 2, 3].map((pid) => ({ pid, gpu_mem: pid * 1024, type: 'compute' as const, sm_util: 10 * pid, mem_util: null }));
+    await a.sampler.tick(T0);
+    const proc = a.catalog.defs.filter((d) => d.scope === 'process');
+    expect(proc.map((d) => d.key.replace(/-\d+\./, '-S.'))).toEqual(['proc.gpu0.1-S.mem', 'proc.gpu0.1-S.sm', 'proc.gpu0.1-S.memutil', 'proc.gpu0.2-S.mem', 'proc.gpu0.2-S.sm', 'proc.gpu0.2-S.memutil']);
+    const info = await (await app.request('/v1/info')).json() as { processes: unknown };
+    expect(info.processes).toEqual({ tracked: 2, max: 2, refused_pids: [3] });
+    const row = a.latest().row, keys = a.catalog.keys;
+    expect(row[keys.findIndex((k) => k.endsWith('.mem') && k.includes('.2-'))]).toBe(2048);
+    expect(row[keys.findIndex((k) => k.endsWith('.memutil') && k.includes('.2-'))]).toBeNaN();
+    const m = await (await app.request('/metrics')).text();
+    expect(m).toMatch(/^gpulse_process_sm_utilization_percent\{gpu="0",pid="1",Hostname="h"\} 10$/m);
+    a.stop();
   });
 });
