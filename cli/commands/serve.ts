@@ -45,11 +45,9 @@ export async function serve(flags: Record<string, ParsedValue>) {
   if (fill) (await import('../store/synthetic.ts')).fillSynthetic(store, syntheticKeys(host.cpus, provider.devices.map((d) => d.index)), cfg.intervalMs, parseDuration(fill) ?? 86_400_000);
   const processIndex = ProcessIndex.open(cfg.dataDir && store.state.kind !== 'memory_only' ? cfg.dataDir : null);
   for (const w of processIndex.warnings) log(`gpulse: warning: ${w}`);
-  // Commands run by --exec get the agent's environment without the token.
-  const execEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GPULSE_TOKEN'));
   const agent = new Agent({
     hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, store, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue },
-    user: { maxSeries: cfg.maxSeries, pushStaleMs: cfg.pushStaleMs, textfileDir: cfg.textfileDir, exec: cfg.exec, execIntervalMs: cfg.execIntervalMs, execTimeoutMs: cfg.execTimeoutMs, execEnv },
+    user: { maxSeries: cfg.maxSeries, pushStaleMs: cfg.pushStaleMs, textfileDir: cfg.textfileDir, exec: cfg.exec, execIntervalMs: cfg.execIntervalMs, execTimeoutMs: cfg.execTimeoutMs },
     processIndex, maxProcesses: cfg.maxProcesses,
   });
   // No GPU at start (driver not loaded yet, library missing): keep looking, and let GPUs join when one answers.

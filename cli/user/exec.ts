@@ -13,6 +13,9 @@ import type { UserRegistry } from './registry.ts';
 export interface ExecSpec { name: string; command: string }
 export interface ExecOptions { intervalMs: number; timeoutMs: number; env?: Record<string, string | undefined> }
 
+/** The agent's environment minus its token: a collector has no business with it. */
+export const withoutToken = (env: Record<string, string | undefined>) => Object.fromEntries(Object.entries(env).filter(([k]) => k !== 'GPULSE_TOKEN'));
+
 /** Output past this is cut and the run is an error: a collector should print a few lines. */
 export const MAX_EXEC_OUTPUT = 1 << 20;
 
@@ -81,7 +84,7 @@ export class ExecCollector {
     let release!: () => void;
     const cancelled = new Promise<void>((r) => { release = r; });
     try {
-      const p = Bun.spawn(['/bin/sh', '-c', this.spec.command], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', detached: true, env: this.opts.env ?? {} });
+      const p = Bun.spawn(['/bin/sh', '-c', this.spec.command], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', detached: true, env: this.opts.env ?? withoutToken(process.env) });
       const timer = setTimeout(() => {
         timedOut = true;
         try { process.kill(-p.pid, 'SIGKILL'); } catch { p.kill('SIGKILL'); }
