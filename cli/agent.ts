@@ -2,11 +2,11 @@
 import { quantize, type Tier } from '../shared/chunk/index.ts';
 import { G, GPU_WIDTH, H, HOST_METRICS, isExactKey } from '../shared/catalog.ts';
 import { wireNum } from '../shared/json.ts';
-import type { AgentEvent, GpuSnapshot, Info, Snapshot } from '../shared/wire.ts';
+import type { AgentEvent, GpuSnapshot, Info, OllamaModel, Snapshot } from '../shared/wire.ts';
 import { ProcessIndex } from './accounting/process-index.ts';
 import { ProcessTracker } from './accounting/tracker.ts';
 import { LiveCatalog } from './catalog/live.ts';
-import type { GpuProvider, ProviderEvent } from './gpu/provider.ts';
+import type { GpuExtras, GpuProvider, ProviderEvent } from './gpu/provider.ts';
 import { ByteWriter } from './http/byte-writer.ts';
 import { Hub, encodeEvent } from './http/hub.ts';
 import { OllamaSeries } from './sample/ollama-series.ts';
@@ -152,7 +152,7 @@ export class Agent {
     if (this.store.append(t, row)) this.hub.publishSample(t, row, exact);
     this.#watchGpus();
     // The structured extras (processes, pstate, throttle, workloads) go out only when they change.
-    const key = JSON.stringify([this.sampler.gpuExtras, this.sampler.ollama]);
+    const key = extrasKey(this.sampler.gpuExtras, this.sampler.ollama);
     if (key !== this.#snapshotKey) { this.#snapshotKey = key; this.hub.publish('snapshot', this.snapshotExtras()); }
   }
 
@@ -309,6 +309,21 @@ export class Agent {
     const keys = [...this.store.keys];
     return this.hub.open(prelude, onClose, replayFrames(this.store, keys, since, until));
   }
+}
+
+/**
+ * What the snapshot event is made of, as a string that changes when it does. The process lists
+ * and the Ollama list are replaced, never mutated, when the provider reads them again (every
+ * few seconds), so they count by identity instead of being serialized every tick.
+ */
+const listIds = new WeakMap<object, number>();
+let nextListId = 0;
+// Every empty list is the same list (some providers make a new [] each read).
+const idOf = (o: readonly unknown[]) => { if (!o.length) return 0; let id = listIds.get(o); if (id === undefined) listIds.set(o, (id = ++nextListId)); return id; };
+export function extrasKey(gpus: readonly GpuExtras[], ollama: readonly OllamaModel[]): string {
+  let k = String(idOf(ollama));
+  for (const x of gpus) k += `|${x.pstate},${x.throttle.join('+')},${x.lost},${x.mig},${x.ecc?.corrected},${x.ecc?.uncorrected},${idOf(x.processes)}`;
+  return k;
 }
 
 /** SSE sample frames of stored rows in (since, until], about 64 KiB a piece (written without a string per value). */

@@ -96,6 +96,13 @@ export interface Accounting {
   total: AccountingUsage;
 }
 
+/** GET /v1/accounting/timeline: per group, GPU memory (bytes, metric=mem) or SM use (GPUs, metric=sm) per bucket; for stacked charts. */
+export interface AccountingTimeline {
+  since: number; until: number; by: AccountingBy; metric: 'mem' | 'sm'; tier: '1m' | '1h'; step_ms: number;
+  t: number[];
+  groups: { group: string | null; values: number[] }[];
+}
+
 export interface TierInfo { tier: 'raw' | '1m' | '1h'; step_ms: number; retention_s: number; oldest: number | null; newest: number | null }
 
 /** ok; memory_only (--no-persist, or the data dir was unusable); disk_full / write_error (writing resumes when it can). */

@@ -11,7 +11,7 @@
  *                      time held when all were idle); the rest is the GPU's unattributed energy.
  */
 import { ROLLUP_STEP_MS } from '../../shared/chunk/windows.ts';
-import type { Accounting, AccountingBy, AccountingGroup, AccountingUsage } from '../../shared/wire.ts';
+import type { Accounting, AccountingBy, AccountingGroup, AccountingTimeline, AccountingUsage } from '../../shared/wire.ts';
 import { commandGroup } from '../sample/attribution.ts';
 import { seriesParts } from '../store/read.ts';
 import type { Store } from '../store/store.ts';
@@ -119,3 +119,35 @@ export function computeAccounting(store: Store, records: readonly ProcessRecord[
 
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 const rounded = (u: AccountingUsage): AccountingUsage => ({ gpu_seconds: round(u.gpu_seconds, 3), util_gpu_seconds: round(u.util_gpu_seconds, 3), mem_gib_hours: round(u.mem_gib_hours, 6), energy_j: round(u.energy_j, 1) });
+
+export interface TimelineQuery extends AccountingQuery { metric: 'mem' | 'sm'; maxPoints: number }
+
+/**
+ * GPU memory (bytes) or SM use (in GPUs: a process at 50 % is 0.5) per group over time: per bucket,
+ * the mean over the bucket's samples of the sum over the group's processes (a process absent for
+ * part of a bucket counts for that part). Buckets are the tier's, merged so there are at most
+ * `maxPoints`. Made for a stacked chart: a group with nothing in a bucket is 0.
+ */
+export function accountingTimeline(store: Store, records: readonly ProcessRecord[], q: TimelineQuery): AccountingTimeline {
+  const tierStep = ROLLUP_STEP_MS[q.tier];
+  const from = Math.floor(q.since / tierStep) * tierStep;
+  const step = Math.max(1, Math.ceil((q.until - from + 1) / tierStep / q.maxPoints)) * tierStep;
+  const at = (t: number) => Math.floor(t / step) * step;
+  // Samples per output bucket, from a series every row has.
+  const ticks = new Map<number, number>();
+  for (const [t, [, n]] of sums(store, q, 'host.mem.total', from)) ticks.set(at(t), (ticks.get(at(t)) ?? 0) + n);
+  const byGroup = new Map<string | null, Map<number, number>>();
+  for (const r of records) {
+    const g = groupOf(r, q.by);
+    let m = byGroup.get(g);
+    for (const [t, [sum]] of sums(store, q, `proc.${r.id}.${q.metric}`, from)) {
+      if (!m) byGroup.set(g, (m = new Map()));
+      m.set(at(t), (m.get(at(t)) ?? 0) + (q.metric === 'sm' ? sum / 100 : sum));
+    }
+  }
+  const t = [...ticks.keys()].sort((a, b) => a - b);
+  const groups = [...byGroup].map(([group, m]) => ({ group, values: t.map((b) => +((m.get(b) ?? 0) / ticks.get(b)!).toFixed(q.metric === 'sm' ? 4 : 0)) }));
+  // Largest first: the bottom of the stack.
+  groups.sort((a, b) => b.values.reduce((s, v) => s + v, 0) - a.values.reduce((s, v) => s + v, 0));
+  return { since: q.since, until: q.until, by: q.by, metric: q.metric, tier: q.tier, step_ms: step, t, groups };
+}

@@ -10,7 +10,7 @@ import type { DeviceInfo } from '../../shared/wire.ts';
 import { EphemeralSeries } from '../catalog/ephemeral.ts';
 import type { SeriesSource } from '../catalog/source.ts';
 import type { GpuExtras } from '../gpu/provider.ts';
-import { attribute, commandGroup } from '../sample/attribution.ts';
+import { attribute, commandGroup, type Attribution } from '../sample/attribution.ts';
 import type { ProcessIndex } from './process-index.ts';
 
 export interface TrackerOptions {
@@ -37,18 +37,23 @@ export class ProcessTracker implements SeriesSource {
   refusedPids: number[] = [];
   #lists: unknown[] = [];
   #firstSeen = new Map<string, number>();
+  /** Attribution of the pids in the previous round, by `gpu:pid`: a process still listed is not read from /proc again. */
+  #known = new Map<string, Attribution | null>();
   #lastSeenWrite = 0;
   #live: string[] = [];
 
   constructor(readonly read: () => { devices: readonly DeviceInfo[]; extras: readonly GpuExtras[] }, readonly opts: TrackerOptions) {
-    this.series = new EphemeralSeries(opts.retireMs, opts.maxProcesses * PROCESS_METRICS.length);
+    // The label names the command, user and pid; with the other owner fields that is the whole description.
+    const same = (a: ProcessSeries, b: ProcessSeries) => a.label === b.label && a.container === b.container && a.pod === b.pod && a.namespace === b.namespace && a.job === b.job && a.command === b.command;
+    this.series = new EphemeralSeries(opts.retireMs, opts.maxProcesses * PROCESS_METRICS.length, same);
   }
 
   get version(): number { return this.series.version; }
 
   prepare(now: number) {
     const { devices, extras } = this.read();
-    if (extras.length !== this.#lists.length || extras.some((x, i) => x.processes !== this.#lists[i])) {
+    // Lists are replaced when re-read, so identity says whether anything changed (an empty list is an empty list).
+    if (extras.length !== this.#lists.length || extras.some((x, i) => x.processes !== this.#lists[i] && (x.processes.length || (this.#lists[i] as unknown[]).length))) {
       this.#lists = extras.map((x) => x.processes);
       this.#resync(now, devices, extras);
     }
@@ -63,10 +68,14 @@ export class ProcessTracker implements SeriesSource {
     const rows: [ProcessSeries, number][] = [];
     const live: string[] = [];
     const seenPids = new Set<string>();
+    const known = new Map<string, Attribution | null>();
     extras.forEach((x, i) => {
       const gpu = devices[i]?.index ?? i;
       for (const p of x.processes) {
-        const a = attribute(p.pid, this.opts.procRoot);
+        // Listed in the previous round too: the same process (its pid cannot be reused while it runs).
+        const gp = `${gpu}:${p.pid}`;
+        const a = this.#known.has(gp) ? this.#known.get(gp)! : attribute(p.pid, this.opts.procRoot);
+        known.set(gp, a);
         const slot = `${gpu}:${p.pid}:${a?.start ?? ''}`;
         seenPids.add(slot);
         // Without /proc (another pid namespace) the first sighting stands in for the start time.
@@ -84,6 +93,7 @@ export class ProcessTracker implements SeriesSource {
       }
     });
     for (const k of this.#firstSeen.keys()) if (!seenPids.has(k)) this.#firstSeen.delete(k);
+    this.#known = known;
     const refused = this.series.sync(now, rows);
     this.refusedPids = [...new Set(refused.map((k) => Number(/\.(\d+)-/.exec(k)?.[1])))].slice(-20);
     // A process that just ended was last seen about now: record that, not the last periodic write.

@@ -18,7 +18,8 @@ export class EphemeralSeries<D extends SeriesDef> implements SeriesSource {
   #order: Entry<D>[] = [];
   #orderVersion = -1;
 
-  constructor(readonly retireMs: number, readonly max: number) {}
+  /** same: whether two descriptions of one key are equal (a changed one is a catalog change); JSON equality by default. */
+  constructor(readonly retireMs: number, readonly max: number, readonly same: (a: D, b: D) => boolean = (a, b) => JSON.stringify(a) === JSON.stringify(b)) {}
 
   get size(): number { return this.#entries.size; }
   has(key: string): boolean { return this.#entries.has(key); }
@@ -39,7 +40,7 @@ export class EphemeralSeries<D extends SeriesDef> implements SeriesSource {
         e = { def, value, present: true, quietSince: null };
         this.#entries.set(def.key, e);
         this.version++;
-      } else if (JSON.stringify(e.def) !== JSON.stringify(def)) { e.def = def; this.version++; }
+      } else if (!this.same(e.def, def)) { e.def = def; this.version++; }
       e.value = value;
       e.present = true;
     }

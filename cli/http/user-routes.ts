@@ -5,10 +5,10 @@
 import type { Hono } from 'hono';
 import { strictJson } from '../../shared/json.ts';
 import { ACCOUNTING_BY, type AccountingBy } from '../../shared/wire.ts';
-import { computeAccounting } from '../accounting/compute.ts';
+import { accountingTimeline, computeAccounting, type AccountingQuery } from '../accounting/compute.ts';
 import type { Agent } from '../agent.ts';
 import { ApiError, badParam } from './errors.ts';
-import { parseRange } from './history.ts';
+import { num, parseRange } from './history.ts';
 
 /** Largest push body: a push is a handful of lines per step, and this bounds what one request can make the agent parse. */
 export const MAX_PUSH_BYTES = 1 << 20;
@@ -42,17 +42,31 @@ export function userRoutes(app: Hono, agent: Agent) {
     return json(r.result);
   });
 
-  app.get('/v1/accounting', (c) => {
-    const q = c.req.query();
+  /** since/until/by as both accounting routes read them; the tier from how far back `since` is. */
+  const accountingQuery = (q: Record<string, string>): AccountingQuery => {
     const { since, until } = parseRange(q);
     const by = (q.by ?? 'user') as AccountingBy;
     if (!ACCOUNTING_BY.includes(by)) throw badParam('by', `must be one of ${ACCOUNTING_BY.join(', ')}`);
     const now = Date.now();
     const s = since ?? agent.store.span('1h').oldest ?? agent.store.span('1m').oldest ?? now;
-    const u = until ?? now;
     // The 1-minute tier while it covers `since`; the 1-hour tier past its retention.
     const tier = s >= now - agent.store.opts.retentionMs['1m'] ? '1m' : '1h';
-    const doc = computeAccounting(agent.store, agent.processIndex.overlapping(s - 120_000, u), { since: s, until: u, by, tier, intervalMs: agent.opts.intervalMs, gpus: agent.gpu.devices.map((d) => d.index) });
-    return json(doc);
+    return { since: s, until: until ?? now, by, tier, intervalMs: agent.opts.intervalMs, gpus: agent.gpu.devices.map((d) => d.index) };
+  };
+  const records = (q: AccountingQuery) => agent.processIndex.overlapping(q.since - 120_000, q.until);
+
+  app.get('/v1/accounting', (c) => {
+    const q = accountingQuery(c.req.query());
+    return json(computeAccounting(agent.store, records(q), q));
+  });
+
+  app.get('/v1/accounting/timeline', (c) => {
+    const raw = c.req.query();
+    const q = accountingQuery(raw);
+    const metric = raw.metric ?? 'mem';
+    if (metric !== 'mem' && metric !== 'sm') throw badParam('metric', 'must be mem or sm');
+    const maxPoints = num(raw, 'max_points', true, true) ?? 360;
+    if (maxPoints > 10_000) throw badParam('max_points', 'must be at most 10000');
+    return json(accountingTimeline(agent.store, records(q), { ...q, metric, maxPoints }));
   });
 }

@@ -7,7 +7,7 @@
  * shows in /v1/info. Runs never overlap.
  */
 import type { ExecStatus } from '../../shared/wire.ts';
-import { parsePromText } from './prom-text.ts';
+import { parsePromText, SeriesCache } from './prom-text.ts';
 import type { UserRegistry } from './registry.ts';
 
 export interface ExecSpec { name: string; command: string }
@@ -53,6 +53,7 @@ export class ExecCollector {
   #running = false;
   #stopped = false;
   #status: ExecStatus;
+  #cache = new SeriesCache();
 
   constructor(readonly spec: ExecSpec, readonly registry: UserRegistry, readonly opts: ExecOptions, readonly now: () => number = Date.now) {
     this.#status = { name: spec.name, command: spec.command, interval_ms: opts.intervalMs, timeout_ms: opts.timeoutMs, state: 'pending', last_run: null, duration_ms: null, series: 0, dropped: 0, error: null };
@@ -103,7 +104,7 @@ export class ExecCollector {
       else if (timedOut) fail('timeout', `timed out after ${this.opts.timeoutMs / 1000} s (killed)`);
       else if (code !== 0) fail('error', `exited ${code}${err.text.trim() ? `: ${err.text.trim().split('\n')[0]!.slice(0, 200)}` : ''}`);
       else {
-        const r = parsePromText(out.text);
+        const r = parsePromText(out.text, this.#cache);
         if (!r.ok) fail('error', `output line ${r.error.line}: ${r.error.message}`);
         else {
           // Values hold until two runs are missed (a stalled loop), then read null.

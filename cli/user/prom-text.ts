@@ -15,6 +15,29 @@ export type PromParse =
   | { ok: true; samples: PromSample[]; families: Map<string, PromFamily> }
   | { ok: false; error: PromError };
 
+/** A series part (`name{labels}`) already parsed and folded: what a re-read of the same file skips. */
+export interface SeriesParsed { metric: string; labels: Record<string, string>; key: string }
+
+/**
+ * Remembers parsed series parts between reads of one source. A textfile or a collector's output
+ * is mostly the same series with new values, so a re-read parses only the values. Bounded: it is
+ * cleared when it holds more than `max` entries.
+ */
+export class SeriesCache {
+  #m = new Map<string, SeriesParsed>();
+  constructor(readonly max = 4096) {}
+  get(k: string) { return this.#m.get(k); }
+  set(k: string, v: SeriesParsed) { if (this.#m.size >= this.max) this.#m.clear(); this.#m.set(k, v); }
+}
+
+/** Where the series part of a sample line ends: after the label set's closing brace (a value or timestamp never has one), else at the name's end. */
+function seriesEnd(line: string): number {
+  const brace = line.indexOf('{');
+  if (brace >= 0) return line.lastIndexOf('}') + 1;
+  const m = NAME_AT.exec(line);
+  return m ? m[0].length : 0;
+}
+
 const NAME_AT = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const FLOAT_RE = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[Ii]nf(?:inity)?|NaN|nan)$/;
 const UNSUPPORTED = new Set(['histogram', 'summary', 'gaugehistogram', 'stateset', 'info']);
@@ -22,11 +45,14 @@ const UNSUPPORTED = new Set(['histogram', 'summary', 'gaugehistogram', 'stateset
 /** A sample value as Prometheus writes it (`1`, `-2.5e-3`, `NaN`, `+Inf`). NaN for anything else is the caller's job: this returns null. */
 export function parseValue(s: string): number | null {
   if (!FLOAT_RE.test(s)) return null;
+  // The common case, a decimal number, needs no respelling.
+  const last = s.charCodeAt(s.length - 1);
+  if ((last >= 48 && last <= 57) || last === 46) return Number(s);
   const t = s.replace(/^([+-]?)[Ii]nf(?:inity)?$/, '$1Infinity').replace(/^nan$/i, 'NaN');
   return Number(t);
 }
 
-export function parsePromText(text: string): PromParse {
+export function parsePromText(text: string, cache?: SeriesCache): PromParse {
   const samples: PromSample[] = [];
   const families = new Map<string, PromFamily>();
   const seen = new Set<string>();
@@ -36,10 +62,13 @@ export function parsePromText(text: string): PromParse {
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const no = i + 1;
-    const line = lines[i]!.replace(/\r$/, '');
+    let line = lines[i]!;
+    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
     const fail = (message: string): PromParse => ({ ok: false, error: { line: no, message } });
-    if (!line.trim()) continue;
-    if (line.trimStart().startsWith('#')) {
+    // Lines are read often (a textfile every change, a push every step): cheap checks first.
+    const c0 = line.charCodeAt(0);
+    if (c0 === 32 || c0 === 9) { line = line.trimStart(); if (!line) continue; } else if (!line) continue;
+    if (line.charCodeAt(0) === 35 /* # */) {
       const m = /^\s*#\s*(HELP|TYPE|UNIT|EOF)(?:\s+(\S+)(?:\s+(.*))?)?\s*$/.exec(line);
       if (!m) continue; // an ordinary comment
       const [, what, name, rest = ''] = m;
@@ -56,14 +85,31 @@ export function parsePromText(text: string): PromParse {
       fam(name).type = type === 'unknown' ? 'untyped' : type;
       continue;
     }
-    const r = parseSampleLine(line.trimStart());
-    if (typeof r === 'string') return fail(r);
-    const key = userKey(r.metric, r.labels);
-    if (key.length > MAX_KEY_LENGTH) return fail(`series key ${key.slice(0, 40)}… is longer than ${MAX_KEY_LENGTH} characters`);
-    if (seen.has(key)) return fail(`duplicate series ${r.metric}${labelText(r.labels)}`);
-    seen.add(key);
+    const l = line;
+    const end = cache ? seriesEnd(l) : 0;
+    const hit = end > 0 ? cache!.get(l.slice(0, end)) : undefined;
+    let r: SeriesParsed & { value: number };
+    if (hit) {
+      // A series part parsed before: only the value (and an optional timestamp) is new.
+      const v = parseRest(hit.metric, l.slice(end));
+      if (typeof v === 'string') return fail(v);
+      if (seen.has(hit.key)) return fail(`duplicate series ${hit.metric}${labelText(hit.labels)}`);
+      seen.add(hit.key);
+      metricsSeen.add(hit.metric);
+      samples.push({ metric: hit.metric, labels: hit.labels, key: hit.key, value: v, line: no });
+      continue;
+    } else {
+      const x = parseSampleLine(l);
+      if (typeof x === 'string') return fail(x);
+      const key = userKey(x.metric, x.labels);
+      if (key.length > MAX_KEY_LENGTH) return fail(`series key ${key.slice(0, 40)}… is longer than ${MAX_KEY_LENGTH} characters`);
+      r = { ...x, key };
+      if (end > 0) cache!.set(l.slice(0, end), { metric: x.metric, labels: x.labels, key });
+    }
+    if (seen.has(r.key)) return fail(`duplicate series ${r.metric}${labelText(r.labels)}`);
+    seen.add(r.key);
     metricsSeen.add(r.metric);
-    samples.push({ ...r, key, line: no });
+    samples.push({ metric: r.metric, labels: r.labels, key: r.key, value: r.value, line: no });
   }
   return { ok: true, samples, families };
 }
@@ -113,14 +159,24 @@ function parseSampleLine(line: string): { metric: string; labels: Record<string,
       return `${metric}: expected , or } after label ${lname}`;
     }
   }
-  const rest = line.slice(i);
+  const value = parseRest(metric, line.slice(i));
+  return typeof value === 'string' ? value : { metric, labels, value };
+}
+
+/** What follows the series part: whitespace, the value, optionally an integer timestamp. A string is the error. */
+function parseRest(metric: string, rest: string): number | string {
   if (rest && rest[0] !== ' ' && rest[0] !== '\t') return `${metric}: expected a space before the value`;
+  // Fast path: one space, then the value alone.
+  if (rest.length > 1 && rest.indexOf(' ', 1) < 0 && rest.indexOf('\t') < 0) {
+    const v = parseValue(rest.slice(1));
+    if (v !== null) return v;
+  }
   const parts = rest.trim().split(/[ \t]+/).filter(Boolean);
   if (!parts.length) return `${metric}: missing value`;
   const value = parseValue(parts[0]!);
   if (value === null) return `${metric}: bad value ${JSON.stringify(parts[0]!.slice(0, 40))}`;
   if (parts.length > 2 || (parts[1] !== undefined && !/^-?\d+$/.test(parts[1]))) return `${metric}: unexpected ${JSON.stringify(parts.slice(1).join(' ').slice(0, 40))} after the value (only an integer timestamp may follow)`;
-  return { metric, labels, value };
+  return value;
 }
 
 export const labelText = (l: Readonly<Record<string, string>>) => {

@@ -6,7 +6,7 @@
  * starts with `{`. The first bad line or entry is the error (and nothing of the body is taken).
  */
 import { LABEL_NAME_RE, MAX_KEY_LENGTH, METRIC_NAME_RE, userKey } from '../../shared/series-key.ts';
-import { parsePromText, type PromFamily, type PromSample } from './prom-text.ts';
+import { parsePromText, type PromFamily, type PromSample, type SeriesCache } from './prom-text.ts';
 
 export type PushParse =
   | { ok: true; samples: PromSample[]; families: Map<string, PromFamily> }
@@ -15,16 +15,16 @@ export type PushParse =
 /** Most samples one push may carry. */
 export const MAX_PUSH_SAMPLES = 10_000;
 
-export function parsePush(text: string, contentType: string | null): PushParse {
+export function parsePush(text: string, contentType: string | null, cache?: SeriesCache): PushParse {
   const json = contentType ? /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType) : /^\s*\{/.test(text);
-  const r = json ? parseJsonPush(text) : textPush(text);
+  const r = json ? parseJsonPush(text) : textPush(text, cache);
   if (r.ok && r.samples.length === 0) return { ok: false, message: 'no samples' };
   if (r.ok && r.samples.length > MAX_PUSH_SAMPLES) return { ok: false, message: `more than ${MAX_PUSH_SAMPLES} samples` };
   return r;
 }
 
-function textPush(text: string): PushParse {
-  const r = parsePromText(text);
+function textPush(text: string, cache?: SeriesCache): PushParse {
+  const r = parsePromText(text, cache);
   return r.ok ? r : { ok: false, message: `line ${r.error.line}: ${r.error.message}` };
 }
 

@@ -15,7 +15,8 @@ export interface RegistryOptions {
   retireMs: number;
 }
 
-interface Entry { def: UserSeries; owner: string; value: number; updatedAt: number; validMs: number; quietSince: number | null }
+/** sig: owner and family (help, type, unit) as one string: an unchanged description is found without rebuilding the entry. */
+interface Entry { def: UserSeries; owner: string; sig: string; value: number; updatedAt: number; validMs: number; quietSince: number | null }
 
 export type ApplyResult =
   | { ok: true; keys: string[]; dropped: number }
@@ -34,7 +35,6 @@ export function userDef(s: Pick<PromSample, 'metric' | 'labels' | 'key'>, fam: P
   };
 }
 
-const sameDef = (a: UserSeries, b: UserSeries) => a.help === b.help && a.type === b.type && a.prom_unit === b.prom_unit && JSON.stringify(a.source) === JSON.stringify(b.source);
 
 export class UserRegistry implements SeriesSource {
   version = 0;
@@ -69,14 +69,19 @@ export class UserRegistry implements SeriesSource {
     let dropped = 0;
     for (const s of samples) {
       let e = this.#entries.get(s.key);
-      const def = userDef(s, familyOf(families, s.metric), source);
+      const fam = familyOf(families, s.metric);
+      const sig = `${owner}\0${fam.help}\0${fam.type}\0${fam.unit}`;
       if (!e) {
         if (allowed <= 0) { dropped++; continue; }
         allowed--;
-        e = { def, owner, value: NaN, updatedAt: now, validMs: o.validMs, quietSince: null };
+        e = { def: userDef(s, fam, source), owner, sig, value: NaN, updatedAt: now, validMs: o.validMs, quietSince: null };
         this.#entries.set(s.key, e);
         this.version++;
-      } else if (!sameDef(e.def, def)) { e.def = def; this.version++; }
+      } else if (e.sig !== sig) {
+        // Described differently (new HELP, another source): the catalog entry changes, so does the schema.
+        e.def = userDef(s, fam, source); e.sig = sig;
+        this.version++;
+      }
       e.owner = owner; e.value = s.value; e.updatedAt = now; e.validMs = o.validMs; e.quietSince = null;
       keys.push(s.key);
     }

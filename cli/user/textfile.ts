@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { TextfileStatus } from '../../shared/wire.ts';
-import { parsePromText } from './prom-text.ts';
+import { parsePromText, SeriesCache } from './prom-text.ts';
 import type { UserRegistry } from './registry.ts';
 
 /** A textfile is meant to be small; past this it is an error, not something to parse each change. */
@@ -21,6 +21,10 @@ interface Seen { mtimeMs: number; size: number; ino: number; status: TextfileSta
 
 export class TextfileCollector {
   #files = new Map<string, Seen>();
+  #caches = new Map<string, SeriesCache>();
+  #dirMtime = NaN;
+  #listedAt = 0;
+  #names: string[] = [];
   dirError: string | null = null;
 
   constructor(readonly dir: string, readonly registry: UserRegistry) {}
@@ -33,17 +37,27 @@ export class TextfileCollector {
   poll(now: number) {
     let names: string[];
     try {
-      // Sorted: the catalog order of a directory's series does not depend on the filesystem.
-      names = readdirSync(this.dir).filter((n) => n.endsWith('.prom') && !n.startsWith('.')).sort();
+      // The listing changes only with the directory's mtime (a create, rename or delete): stat it, list it when it
+      // moved, and every 5 s anyway (a filesystem with coarse mtimes can hide a second change within one tick).
+      const m = statSync(this.dir).mtimeMs;
+      if (m !== this.#dirMtime || now - this.#listedAt >= 5000) {
+        this.#listedAt = now;
+        // Sorted: the catalog order of a directory's series does not depend on the filesystem.
+        this.#names = readdirSync(this.dir).filter((n) => n.endsWith('.prom') && !n.startsWith('.')).sort();
+        this.#dirMtime = m;
+      }
+      names = this.#names;
       this.dirError = null;
     } catch (e) {
       this.dirError = `${this.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
       names = [];
+      this.#dirMtime = NaN;
     }
     const present = new Set(names);
     for (const [name] of this.#files) {
       if (present.has(name)) continue;
       this.#files.delete(name);
+      this.#caches.delete(name);
       this.registry.silence(TextfileCollector.owner(name));
     }
     for (const name of names) this.#check(name, now);
@@ -72,7 +86,9 @@ export class TextfileCollector {
       this.#files.set(name, { mtimeMs: NaN, size: -1, ino: -1, status: { file: name, mtime: Math.round(st.mtimeMs), state: 'incomplete', message: 'being written (no final newline, or it changed while read): kept the previous values; write a temp file and rename it' } });
       return;
     }
-    const r = parsePromText(text);
+    let cache = this.#caches.get(name);
+    if (!cache) this.#caches.set(name, (cache = new SeriesCache()));
+    const r = parsePromText(text, cache);
     if (!r.ok) {
       this.registry.silence(owner);
       mark({ file: name, mtime: Math.round(st.mtimeMs), state: 'error', line: r.error.line, message: r.error.message });

@@ -6,6 +6,7 @@
 import type { UserMetricsInfo, PushResult } from '../../shared/wire.ts';
 import type { SeriesSource } from '../catalog/source.ts';
 import { ExecCollector, type ExecSpec } from './exec.ts';
+import { SeriesCache } from './prom-text.ts';
 import { parsePush } from './push.ts';
 import { UserRegistry } from './registry.ts';
 import { TextfileCollector } from './textfile.ts';
@@ -35,6 +36,8 @@ export class UserMetrics implements SeriesSource {
   readonly execs: ExecCollector[];
   #pushLast: number | null = null;
   #pushRefusals: string[] = [];
+  /** A training loop pushes the same series again and again: their parsed form is kept. */
+  #pushCache = new SeriesCache();
 
   constructor(readonly opts: UserMetricsOptions) {
     this.registry = new UserRegistry({ maxSeries: opts.maxSeries, retireMs: opts.retireMs });
@@ -52,7 +55,7 @@ export class UserMetrics implements SeriesSource {
 
   /** A push body: taken whole (values sampled at the next tick, last value wins), or refused whole. */
   push(text: string, contentType: string | null, now: number): PushOutcome {
-    const r = parsePush(text, contentType);
+    const r = parsePush(text, contentType, this.#pushCache);
     if (!r.ok) return { kind: 'bad', message: r.message };
     const a = this.registry.apply('push', { kind: 'push' }, r.samples, r.families, now, { validMs: this.opts.pushStaleMs, atomic: true, replace: false });
     if (!a.ok) {

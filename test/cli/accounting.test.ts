@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { computeAccounting } from '../../cli/accounting/compute.ts';
+import { accountingTimeline, computeAccounting } from '../../cli/accounting/compute.ts';
 import type { ProcessRecord } from '../../cli/accounting/process-index.ts';
 import { accountingTable } from '../../cli/commands/accounting.ts';
 import { Store } from '../../cli/store/store.ts';
@@ -57,13 +57,13 @@ describe('computeAccounting() on a store with known values', () => {
   const rec = (id: string, gpu: number, user: string): ProcessRecord => ({ id, gpu, pid: Number(id.split('.')[1]!.split('-')[0]), uid: 0, user, command: 'python train.py', container: null, pod: null, namespace: null, job: null, first: 0, last: 1e15 });
   test('exact sums; energy split by SM share, only while a process is on the GPU; idle GPU by time held', () => {
     const s = Store.open({ dir: null, intervalMs: 1000, retentionMs: { raw: 1e12, '1m': 1e12, '1h': 1e12 }, maxDiskBytes: 0 });
-    const keys = ['gpu0.power', 'gpu1.power', 'proc.gpu0.1-1.mem', 'proc.gpu0.1-1.sm', 'proc.gpu0.2-1.mem', 'proc.gpu0.2-1.sm', 'proc.gpu1.3-1.mem', 'proc.gpu1.3-1.sm'];
+    const keys = ['host.mem.total', 'gpu0.power', 'gpu1.power', 'proc.gpu0.1-1.mem', 'proc.gpu0.1-1.sm', 'proc.gpu0.2-1.mem', 'proc.gpu0.2-1.sm', 'proc.gpu1.3-1.mem', 'proc.gpu1.3-1.sm'];
     s.setKeys(keys);
     const t0 = 1_800_000_000_000 - (1_800_000_000_000 % 3_600_000);
     for (let i = 0; i < 120; i++) {
       // minute 0: A (60 %) and B (20 %) on GPU 0; minute 1: only A for its first 30 s. GPU 1: C idle all along.
       const a = i < 90, b = i < 60;
-      s.append(t0 + i * 1000, [100, 50, a ? 2 ** 30 : NaN, a ? 60 : NaN, b ? 2 ** 31 : NaN, b ? 20 : NaN, 2 ** 30, 0]);
+      s.append(t0 + i * 1000, [64e9, 100, 50, a ? 2 ** 30 : NaN, a ? 60 : NaN, b ? 2 ** 31 : NaN, b ? 20 : NaN, 2 ** 30, 0]);
     }
     const q = { since: t0, until: t0 + 119_000, by: 'user' as const, tier: '1m' as const, intervalMs: 1000, gpus: [0, 1] };
     const acc = computeAccounting(s, [rec('gpu0.1-1', 0, 'alice'), rec('gpu0.2-1', 0, 'bob'), rec('gpu1.3-1', 1, 'carol')], q);
@@ -74,6 +74,13 @@ describe('computeAccounting() on a store with known values', () => {
     expect(acc.gpus).toEqual([{ gpu: 0, energy_j: 12000, unattributed_energy_j: 3000 }, { gpu: 1, energy_j: 6000, unattributed_energy_j: 0 }]);
     expect(acc.total.energy_j).toBe(15000);
     expect(acc.groups.map((g) => g.group)).toEqual(['carol', 'alice', 'bob']); // most GPU time first
+    const recs = [rec('gpu0.1-1', 0, 'alice'), rec('gpu0.2-1', 0, 'bob'), rec('gpu1.3-1', 1, 'carol')];
+    const mem = accountingTimeline(s, recs, { ...q, metric: 'mem', maxPoints: 100 });
+    expect(mem.t).toEqual([t0, t0 + 60_000]);
+    expect(Object.fromEntries(mem.groups.map((g) => [g.group, g.values.map((v) => v / 2 ** 30)]))).toEqual({ alice: [1, 0.5], bob: [2, 0], carol: [1, 1] });
+    const sm = accountingTimeline(s, recs, { ...q, metric: 'sm', maxPoints: 1 });
+    expect(sm.step_ms).toBe(120_000);
+    expect(Object.fromEntries(sm.groups.map((g) => [g.group, g.values]))).toEqual({ alice: [0.45], bob: [0.1], carol: [0] });
   });
 });
 
