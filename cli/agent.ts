@@ -241,7 +241,7 @@ export class Agent {
     return {
       gpus: this.gpu.devices.map((d, i) => {
         const x = this.sampler.gpuExtras[i];
-        return { index: d.index, pstate: x?.pstate ?? null, throttle: x?.throttle ?? [], processes: enrich(x?.processes ?? [], this.opts.procRoot), lost: x?.lost ?? false, mig: x?.mig ?? null, ecc_volatile: x?.ecc ?? null };
+        return { index: d.index, pstate: x?.pstate ?? null, throttle: x?.throttle ?? [], processes: enrich(x?.processes ?? [], this.opts.procRoot, (pid) => this.processes.known(d.index, pid)), lost: x?.lost ?? false, mig: x?.mig ?? null, ecc_volatile: x?.ecc ?? null };
       }),
       workloads: { ollama: this.sampler.ollama },
     };

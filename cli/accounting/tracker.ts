@@ -102,6 +102,9 @@ export class ProcessTracker implements SeriesSource {
     this.#live = live;
   }
 
+  /** The attribution read for a process on a GPU in the latest round (undefined: not listed then). */
+  known(gpu: number, pid: number): Attribution | null | undefined { return this.#known.get(`${gpu}:${pid}`); }
+
   defs(): readonly ProcessSeries[] { return this.series.defs(); }
   fill(out: Float64Array, at: number) { this.series.fill(out, at); }
 }

@@ -28,9 +28,11 @@ export class LiveCatalog {
   /** Lets sources retire quiet series, then rebuilds if anything changed. True when it did. */
   refresh(now: number): boolean {
     for (const s of this.sources) s.prepare(now);
-    const versions = [this.builtin.catalogVersion, ...this.sources.map((s) => s.version)];
-    if (versions.every((v, i) => v === this.#seen[i])) return false;
-    this.#seen = versions;
+    // Runs every tick: compare versions without building anything.
+    let same = this.builtin.catalogVersion === this.#seen[0];
+    for (let i = 0; same && i < this.sources.length; i++) same = this.sources[i]!.version === this.#seen[i + 1];
+    if (same) return false;
+    this.#seen = [this.builtin.catalogVersion, ...this.sources.map((s) => s.version)];
     const defs: SeriesDef[] = [...this.builtin.catalog];
     this.#offsets = [];
     for (const s of this.sources) { this.#offsets.push(defs.length); defs.push(...s.defs()); }

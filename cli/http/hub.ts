@@ -3,7 +3,8 @@
  * client. A client whose queue passes `maxQueuedBytes` (it stopped reading) is dropped, so a slow
  * reader never makes the agent buffer without bound.
  */
-import { strictJson, wireNum } from '../../shared/json.ts';
+import { strictJson } from '../../shared/json.ts';
+import { ByteWriter } from './byte-writer.ts';
 import { Pacer } from './pace.ts';
 
 const enc = new TextEncoder();
@@ -151,11 +152,18 @@ export class Hub {
   }
 }
 
-/** A sample frame; columns marked in `exact` (user series) are sent unrounded, the rest through wireNum. */
+const frame = new ByteWriter(16 * 1024);
+/**
+ * A sample frame; columns marked in `exact` (user series) are sent unrounded, the rest through
+ * wireNum. Written into one reused buffer (digits, not a string per value: a frame is built every
+ * tick with every series), then copied out once.
+ */
 export function encodeSample(t: number, values: ArrayLike<number>, exact?: ArrayLike<number>): Uint8Array {
-  let s = `id: ${t}\nevent: sample\ndata: [${t}`;
-  for (let i = 0; i < values.length; i++) s += ',' + (exact?.[i] ? exactNum(values[i]!) : wireNum(values[i]!));
-  return enc.encode(s + ']\n\n');
+  const w = frame;
+  w.str('id: '); w.whole(t); w.str('\nevent: sample\ndata: ['); w.whole(t);
+  for (let i = 0; i < values.length; i++) { w.byte(44); if (exact?.[i]) w.exact(values[i]!); else w.num(values[i]!); }
+  w.str(']\n\n');
+  return w.take().slice();
 }
 
 /** A value as JSON at full float64 precision (shortest round-trip form); null when not finite. */

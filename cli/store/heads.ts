@@ -10,9 +10,13 @@ import { encodeChunk, quantize, type Tier } from '../../shared/chunk/index.ts';
 import { ROLLUP_STEP_MS, windowMs } from '../../shared/chunk/windows.ts';
 import { isExactKey } from '../../shared/catalog.ts';
 
-function grown(a: Float64Array<ArrayBuffer>, need: number): Float64Array<ArrayBuffer> {
+/**
+ * Room for `need` entries, doubling, but never past `cap` (the rows or buckets a window can hold)
+ * unless more are needed: a window of 900 rows then costs 900 slots per series, not 1024.
+ */
+function grown(a: Float64Array<ArrayBuffer>, need: number, cap = Infinity): Float64Array<ArrayBuffer> {
   if (need <= a.length) return a;
-  const b = new Float64Array(Math.max(need, a.length * 2));
+  const b = new Float64Array(Math.max(need, Math.min(a.length * 2, cap)));
   b.set(a);
   return b;
 }
@@ -46,7 +50,10 @@ export class RawHead {
   windowStart = NaN;
   readonly windowMs: number;
 
-  constructor(readonly intervalMs: number) { this.windowMs = windowMs('raw', intervalMs); }
+  /** Rows a window can hold at the interval (aligned, strictly increasing stamps). */
+  readonly capacity: number;
+
+  constructor(readonly intervalMs: number) { this.windowMs = windowMs('raw', intervalMs); this.capacity = Math.ceil(this.windowMs / intervalMs); }
 
   get keys(): readonly string[] { return this.cols.keys; }
   get first(): number | null { return this.n ? this.t[0]! : null; }
@@ -64,8 +71,8 @@ export class RawHead {
     if (this.n === 0) this.windowStart = Math.floor(t / this.windowMs) * this.windowMs;
     const i = this.n;
     if (i >= this.t.length) {
-      this.t = grown(this.t, i + 1);
-      for (let c = 0; c < this.v.length; c++) { const old = this.v[c]!.length; this.v[c] = grown(this.v[c]!, this.t.length); this.v[c]!.fill(NaN, old); }
+      this.t = grown(this.t, i + 1, this.capacity);
+      for (let c = 0; c < this.v.length; c++) { const old = this.v[c]!.length; this.v[c] = grown(this.v[c]!, this.t.length, this.capacity); this.v[c]!.fill(NaN, old); }
     }
     this.t[i] = t;
     for (let c = 0; c < this.v.length; c++) this.v[c]![i] = NaN;
@@ -116,9 +123,13 @@ export class RollupHead {
   n = 0;
   windowStart = NaN;
 
+  /** Buckets in a window. */
+  readonly capacity: number;
+
   constructor(readonly tier: '1m' | '1h') {
     this.step = ROLLUP_STEP_MS[tier];
     this.windowMs = windowMs(tier, 0);
+    this.capacity = Math.ceil(this.windowMs / this.step);
   }
 
   get keys(): readonly string[] { return this.cols.keys; }
@@ -143,11 +154,11 @@ export class RollupHead {
     if (this.n === 0) this.windowStart = Math.floor(t / this.windowMs) * this.windowMs;
     const i = this.n;
     if (i >= this.t.length) {
-      this.t = grown(this.t, i + 1);
+      this.t = grown(this.t, i + 1, this.capacity);
       const len = this.t.length;
       for (let c = 0; c < this.sum.length; c++) {
-        this.sum[c] = grown(this.sum[c]!, len); this.count[c] = grown(this.count[c]!, len);
-        this.min[c] = grown(this.min[c]!, len); this.max[c] = grown(this.max[c]!, len);
+        this.sum[c] = grown(this.sum[c]!, len, len); this.count[c] = grown(this.count[c]!, len, len);
+        this.min[c] = grown(this.min[c]!, len, len); this.max[c] = grown(this.max[c]!, len, len);
       }
     }
     this.t[i] = b;

@@ -10,6 +10,7 @@ import { Agent } from '../../cli/agent.ts';
 import { EphemeralSeries } from '../../cli/catalog/ephemeral.ts';
 import { emptyExtras, noGpu, type GpuProvider } from '../../cli/gpu/provider.ts';
 import { createApp } from '../../cli/http/app.ts';
+import { RollupHead } from '../../cli/store/heads.ts';
 import { Store } from '../../cli/store/store.ts';
 import { UserRegistry } from '../../cli/user/registry.ts';
 import { decodeChunk, splitChunks } from '../../shared/chunk/index.ts';
@@ -210,6 +211,21 @@ describe('ephemeral series and the store', () => {
     e.sync(30, [[d('c'), 3]]);
     e.prepare(30); e.prepare(1100);
     expect(e.defs().map((x) => x.key)).toEqual(['c']);
+  });
+
+  test('open windows hold at most a window of slots per series (900 rows at 1 s, 360 and 240 buckets), not the next power of two', () => {
+    const s = Store.open({ dir: null, intervalMs: 1000, retentionMs: { raw: 1e12, '1m': 1e12, '1h': 1e12 }, maxDiskBytes: 0 });
+    s.setKeys(['a', 'b']);
+    const t0 = 1_800_000_000_000 - (1_800_000_000_000 % (10 * 86_400_000));
+    for (let i = 0; i < 900; i++) s.append(t0 + i * 1000, [i, i]);
+    expect(s.raw.n).toBe(900);
+    expect([s.raw.t.length, s.raw.v[0]!.length]).toEqual([900, 900]);
+    const m = new RollupHead('1m'), h = new RollupHead('1h');
+    m.setKeys(['a']); h.setKeys(['a']);
+    for (let i = 0; i < 360; i++) m.addRow(t0 + i * 60_000, [i], [0]);
+    for (let i = 0; i < 240; i++) h.addRow(t0 + i * 3_600_000, [i], [0]);
+    expect([m.n, m.t.length, m.sum[0]!.length, m.max[0]!.length]).toEqual([360, 360, 360, 360]);
+    expect([h.n, h.t.length, h.count[0]!.length]).toEqual([240, 240, 240]);
   });
 
   test('a retired series stops costing a column once its window is sealed; its history stays', () => {

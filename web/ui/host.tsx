@@ -10,6 +10,8 @@ import { agentFetch } from '../lib/agent-api.ts';
 import { exportCsv, exportJson } from '../lib/export.ts';
 import { Bar, COLORS, StatusBadge, shortName } from './bits.tsx';
 import { Chart, type ChartSeries } from './chart.tsx';
+import { MemoryByUser, WhoIsOnGpus } from './gpu-people.tsx';
+import { UserSeriesSection } from './user-series.tsx';
 
 export const RANGES: [string, number][] = [['1m', 60e3], ['5m', 300e3], ['15m', 900e3], ['30m', 1800e3], ['1h', 3600e3], ['3h', 10800e3], ['6h', 21600e3], ['12h', 43200e3], ['24h', 86400e3], ['7d', 604800e3], ['30d', 2592000e3]];
 
@@ -110,6 +112,7 @@ export function HostView({ app, id, view, setView }: { app: AppState; id: string
       <div class="gpus">
         {gpus.map((d) => <GpuCard s={s} index={d.index} name={d.name} uuid={d.uuid} extras={x?.gpus.find((g) => g.index === d.index)} />)}
       </div>
+      <WhoIsOnGpus s={s} />
       {!!x?.workloads.ollama.length && (
         <div class="card"><h3>Ollama models</h3><table><thead><tr><th>model</th><th>VRAM</th><th>size</th><th>expires</th></tr></thead>
           <tbody>{x.workloads.ollama.map((m) => <tr><td>{m.name}</td><td class="num">{fmtBytes(m.vram)}</td><td class="num">{fmtBytes(m.size)}</td><td>{m.expires_at ? new Date(m.expires_at).toLocaleTimeString() : '—'}</td></tr>)}</tbody></table></div>
@@ -127,6 +130,14 @@ export function HostView({ app, id, view, setView }: { app: AppState; id: string
           })}
         </div>
       )}
+      {(() => {
+        // Your metrics and memory by user re-read on the same beat as the charts above.
+        const beat = `${view.range}:${view.from}:${view.to}:${s.rev}:${live ? Math.floor(tick / (span > 3600e3 ? 10 : 1)) : 0}`;
+        return <>
+          <UserSeriesSection app={app} s={s} from={xr[0]} to={xr[1]} rev={beat} gap={gap} sync={sync} marks={marks} onZoom={zoom} onReset={reset} aligned={aligned} load={(k) => loadSeries(app, s, k, xr[0], xr[1])} />
+          {gpus.length > 0 && <MemoryByUser s={s} from={xr[0]} to={xr[1]} refresh={live ? Math.floor(tick / 30) : 0} />}
+        </>;
+      })()}
       <Annotate s={s} />
       <EventList s={s} events={events} />
     </section>

@@ -5,6 +5,7 @@ import { fmtBytes, fmtNum } from '../../shared/format.ts';
 import type { AppState, EpState } from '../lib/state.ts';
 import { pct, recent, val } from '../lib/values.ts';
 import { Bar, COLORS, StatusBadge, shortName } from './bits.tsx';
+import { FleetAccounting } from './fleet-accounting.tsx';
 
 const SEVERITY: Record<string, number> = { unauthorized: 0, error: 1, offline: 2, stale: 3, connecting: 4, live: 5 };
 
@@ -75,6 +76,7 @@ export function Overview({ app }: { app: AppState }) {
         </select>
       </div>
       <div class="tiles">{list.map(cachedTile)}</div>
+      <FleetAccounting app={app} />
     </section>
   );
 }

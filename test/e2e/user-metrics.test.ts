@@ -1,0 +1,68 @@
+/**
+ * The PWA in Chromium against a real agent: series that join mid-stream (a push, a textfile) show
+ * on the host view without a reload and are stored under the new schema; who is on each GPU; GPU
+ * memory by user; the fleet's GPU hours by user.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { HAVE_BROWSER, launchBrowser } from '../browser.ts';
+import { auth, fakeNvml, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+
+describe.skipIf(!HAVE_BROWSER)('your metrics and GPU users in the PWA', () => {
+  let a: RunningAgent, ctx: BrowserContext, page: Page, worker: ReturnType<typeof Bun.spawn>, dir: string;
+  beforeAll(async () => {
+    dir = tmp();
+    worker = Bun.spawn(['sleep', '600'], { env: { PATH: process.env.PATH!, SLURM_JOB_ID: '77' } });
+    writeFileSync(join(dir, 'procs'), `0:${worker.pid}:3072:c:55:20\n`);
+    a = await startAgent(['--interval', '500ms', '--gpu', 'nvml', '--textfile-dir', dir], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1', FAKE_NVML_PROCS_FILE: join(dir, 'procs'), GPULSE_NVML_SLOW_MS: '500' }, { dir });
+    ctx = await launchBrowser(tmp('gpulse-user-'), { viewport: { width: 1300, height: 1600 } });
+    page = await ctx.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${a.url}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`);
+    await page.waitForSelector('[data-status="live"]');
+  }, 60_000);
+  afterAll(async () => { await ctx?.close(); await a?.stop(); worker?.kill(); });
+
+  test('a pushed metric and a new textfile appear on the host view without a reload, unrounded; rows are stored under the new keys', async () => {
+    await page.click('[data-endpoint]');
+    await page.waitForSelector('.host');
+    expect(await page.$('[data-user-series]')).toBeNull();
+    const loads = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+    const r = await fetch(`${a.url}/v1/push`, { method: 'POST', ...auth(a.token), body: 'loss{run="42"} 0.0123457\n' });
+    expect(r.status).toBe(200);
+    const cell = await page.waitForSelector('[data-key="user.loss.run-42"] td.num');
+    await page.waitForFunction(() => document.querySelector('[data-key="user.loss.run-42"] td.num')?.textContent === '0.0123457');
+    expect(await cell.textContent()).toBe('0.0123457');
+    writeFileSync(join(dir, '.q.tmp'), '# HELP queue_depth Jobs waiting\nqueue_depth 12\n');
+    const { renameSync } = await import('node:fs');
+    renameSync(join(dir, '.q.tmp'), join(dir, 'queue.prom'));
+    await page.waitForSelector('[data-key="user.queue_depth"]');
+    await page.waitForFunction(() => document.querySelectorAll('.user-series .chart canvas').length >= 2);
+    expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(loads); // no reload
+    // The leader switched keys on the mid-stream schema and stores rows with the new columns.
+    await page.waitForFunction(async () => {
+      const g = (globalThis as any).gpulse;
+      const id = [...g.eps.keys()][0];
+      const chunks = await g.db.getAll('chunks');
+      return g.eps.get(id).keys.includes('user.queue_depth') && chunks.some((c: { keys: string[] }) => c.keys.includes('user.queue_depth'));
+    }, undefined, { timeout: 20_000 });
+  }, 60_000);
+
+  test('who is on each GPU now, and GPU memory by user over the range', async () => {
+    const row = await page.waitForSelector('.who tr[data-gpu="0"]');
+    expect(await row.getAttribute('data-user')).toBeTruthy();
+    expect(await row.textContent()).toContain('3.0 GiB');
+    expect(await row.textContent()).toContain('55 %');
+    expect(await row.textContent()).toContain('job 77');
+    await page.click('.ranges >> text=5m');
+    await page.waitForSelector('[data-chart="memory-by-user"] canvas', { timeout: 45_000 });
+  }, 60_000);
+
+  test('the fleet overview lists GPU hours by user', async () => {
+    await page.goto(`${a.url}/#/`);
+    const row = await page.waitForSelector('[data-fleet-accounting] tr[data-user]', { timeout: 20_000 });
+    expect(Number((await row.$$eval('td.num', (t) => t.map((x) => x.textContent)))[0])).toBeGreaterThanOrEqual(0);
+  }, 30_000);
+});
