@@ -98,7 +98,7 @@ export interface Accounting {
 
 /** GET /v1/accounting/timeline: per group, GPU memory (bytes, metric=mem) or SM use (GPUs, metric=sm) per bucket; for stacked charts. */
 export interface AccountingTimeline {
-  since: number; until: number; by: AccountingBy; metric: 'mem' | 'sm'; tier: '1m' | '1h'; step_ms: number;
+  since: number; until: number; by: AccountingBy; metric: 'mem' | 'sm'; tier: 'raw' | '1m' | '1h'; step_ms: number;
   t: number[];
   groups: { group: string | null; values: number[] }[];
 }

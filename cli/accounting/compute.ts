@@ -19,6 +19,9 @@ import type { ProcessRecord } from './process-index.ts';
 
 export interface AccountingQuery { since: number; until: number; by: AccountingBy; tier: '1m' | '1h'; intervalMs: number; gpus: readonly number[] }
 
+/** The timeline may also read raw samples: a short range (an hour or less) in minute buckets would be a few points. */
+export type TimelineTier = AccountingQuery['tier'] | 'raw';
+
 const GiB = 2 ** 30;
 const zero = (): AccountingUsage => ({ gpu_seconds: 0, util_gpu_seconds: 0, mem_gib_hours: 0, energy_j: 0 });
 const add = (a: AccountingUsage, b: AccountingUsage) => { a.gpu_seconds += b.gpu_seconds; a.util_gpu_seconds += b.util_gpu_seconds; a.mem_gib_hours += b.mem_gib_hours; a.energy_j += b.energy_j; };
@@ -35,8 +38,8 @@ export function groupOf(r: ProcessRecord, by: AccountingBy): string | null {
   }
 }
 
-/** avg × count per bucket of one series: bucket start → [sum, count]. */
-function sums(store: Store, q: AccountingQuery, key: string, from: number): Map<number, [number, number]> {
+/** avg × count per bucket of one series: bucket start → [sum, count] (raw: each sample, count 1). */
+function sums(store: Store, q: { tier: TimelineTier; until: number }, key: string, from: number): Map<number, [number, number]> {
   const out = new Map<number, [number, number]>();
   for (const p of seriesParts(store, q.tier, key, from, q.until)) {
     for (let i = 0; i < p.t.length; i++) {
@@ -120,7 +123,7 @@ export function computeAccounting(store: Store, records: readonly ProcessRecord[
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 const rounded = (u: AccountingUsage): AccountingUsage => ({ gpu_seconds: round(u.gpu_seconds, 3), util_gpu_seconds: round(u.util_gpu_seconds, 3), mem_gib_hours: round(u.mem_gib_hours, 6), energy_j: round(u.energy_j, 1) });
 
-export interface TimelineQuery extends AccountingQuery { metric: 'mem' | 'sm'; maxPoints: number }
+export interface TimelineQuery extends Omit<AccountingQuery, 'tier'> { tier: TimelineTier; metric: 'mem' | 'sm'; maxPoints: number }
 
 /**
  * GPU memory (bytes) or SM use (in GPUs: a process at 50 % is 0.5) per group over time: per bucket,
@@ -129,7 +132,7 @@ export interface TimelineQuery extends AccountingQuery { metric: 'mem' | 'sm'; m
  * `maxPoints`. Made for a stacked chart: a group with nothing in a bucket is 0.
  */
 export function accountingTimeline(store: Store, records: readonly ProcessRecord[], q: TimelineQuery): AccountingTimeline {
-  const tierStep = ROLLUP_STEP_MS[q.tier];
+  const tierStep = q.tier === 'raw' ? q.intervalMs : ROLLUP_STEP_MS[q.tier];
   const from = Math.floor(q.since / tierStep) * tierStep;
   const step = Math.max(1, Math.ceil((q.until - from + 1) / tierStep / q.maxPoints)) * tierStep;
   const at = (t: number) => Math.floor(t / step) * step;

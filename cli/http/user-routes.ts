@@ -67,6 +67,8 @@ export function userRoutes(app: Hono, agent: Agent) {
     if (metric !== 'mem' && metric !== 'sm') throw badParam('metric', 'must be mem or sm');
     const maxPoints = num(raw, 'max_points', true, true) ?? 360;
     if (maxPoints > 10_000) throw badParam('max_points', 'must be at most 10000');
-    return json(accountingTimeline(agent.store, records(q), { ...q, metric, maxPoints }));
+    // An hour or less reads raw samples (minute buckets would be a handful of points), while the raw tier holds `since`.
+    const short = q.until - q.since <= 3_600_000 && q.since >= Date.now() - agent.store.opts.retentionMs.raw;
+    return json(accountingTimeline(agent.store, records(q), { ...q, tier: short ? 'raw' : q.tier, metric, maxPoints }));
   });
 }

@@ -54,6 +54,8 @@ export class ExecCollector {
   #stopped = false;
   #status: ExecStatus;
   #cache = new SeriesCache();
+  /** The process group of the run in progress, if any (a run is in its own session). */
+  #group: number | null = null;
 
   constructor(readonly spec: ExecSpec, readonly registry: UserRegistry, readonly opts: ExecOptions, readonly now: () => number = Date.now) {
     this.#status = { name: spec.name, command: spec.command, interval_ms: opts.intervalMs, timeout_ms: opts.timeoutMs, state: 'pending', last_run: null, duration_ms: null, series: 0, dropped: 0, error: null };
@@ -73,7 +75,12 @@ export class ExecCollector {
     void loop();
   }
 
-  stop() { this.#stopped = true; if (this.#timer) clearTimeout(this.#timer); }
+  /** No more runs; one in progress is killed with its children (they would outlive the agent: they are in their own session). */
+  stop() {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#group !== null) { try { process.kill(-this.#group, 'SIGKILL'); } catch { /* already gone */ } }
+  }
 
   /** One run: spawn, read with the timeout, parse, hand the values to the registry. */
   async runOnce(): Promise<void> {
@@ -86,6 +93,8 @@ export class ExecCollector {
     const cancelled = new Promise<void>((r) => { release = r; });
     try {
       const p = Bun.spawn(['/bin/sh', '-c', this.spec.command], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', detached: true, env: this.opts.env ?? withoutToken(process.env) });
+      this.#group = p.pid;
+      void p.exited.then(() => { if (this.#group === p.pid) this.#group = null; });
       const timer = setTimeout(() => {
         timedOut = true;
         try { process.kill(-p.pid, 'SIGKILL'); } catch { p.kill('SIGKILL'); }

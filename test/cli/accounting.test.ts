@@ -81,6 +81,9 @@ describe('computeAccounting() on a store with known values', () => {
     const sm = accountingTimeline(s, recs, { ...q, metric: 'sm', maxPoints: 1 });
     expect(sm.step_ms).toBe(120_000);
     expect(Object.fromEntries(sm.groups.map((g) => [g.group, g.values]))).toEqual({ alice: [0.45], bob: [0.1], carol: [0] });
+    const raw = accountingTimeline(s, recs, { ...q, tier: 'raw', metric: 'mem', maxPoints: 4 });
+    expect([raw.step_ms, raw.t.length]).toEqual([30_000, 4]);
+    expect(raw.groups.find((g) => g.group === 'alice')!.values.map((v) => v / 2 ** 30)).toEqual([1, 1, 1, 0]);
   });
 });
 

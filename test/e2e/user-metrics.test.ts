@@ -26,6 +26,7 @@ describe.skipIf(!HAVE_BROWSER)('your metrics and GPU users in the PWA', () => {
   afterAll(async () => { await ctx?.close(); await a?.stop(); worker?.kill(); });
 
   test('a pushed metric and a new textfile appear on the host view without a reload, unrounded; rows are stored under the new keys', async () => {
+    await page.goto(`${a.url}/#/`);
     await page.click('[data-endpoint]');
     await page.waitForSelector('.host');
     expect(await page.$('[data-user-series]')).toBeNull();

@@ -71,6 +71,9 @@ export function MemoryByUser({ s, from, to, refresh }: { s: EpState; from: numbe
 /** uPlot draws each group's cumulative total, top first, so each band shows one user's share. */
 function Stacked({ doc, from, to }: { doc: AccountingTimeline; from: number; to: number }) {
   const el = useRef<HTMLDivElement>(null);
+  // The range moves every render while live: read it through a ref, rebuild only for new data.
+  const range = useRef<[number, number]>([from, to]);
+  range.current = [from, to];
   useEffect(() => {
     const host = el.current!;
     const names = doc.groups.map((g) => g.group ?? '(unknown)');
@@ -79,18 +82,20 @@ function Stacked({ doc, from, to }: { doc: AccountingTimeline; from: number; to:
     const order = cum.map((_, i) => cum.length - 1 - i); // top of the stack drawn first, the rest over it
     const p = new uPlot({
       width: host.clientWidth || 600, height: 200, ms: 1,
-      scales: { x: { time: true, range: () => [from, to] }, y: { range: (_u, _a, max) => [0, Math.max(1, max)] } },
+      scales: { x: { time: true, range: () => range.current }, y: { range: (_u, _a, max) => [0, Math.max(1, max)] } },
       axes: [{}, { size: 70, values: (_u, v) => v.map((x) => fmtBytes(x, 0)) }],
       legend: { live: true },
       series: [{}, ...order.map((i) => ({
         label: names[i]!, stroke: PALETTE[i % PALETTE.length]!, fill: PALETTE[i % PALETTE.length]! + 'cc', width: 1, points: { show: false },
+        // A bucket holds from its start to the next: steps, not slopes.
+        paths: uPlot.paths.stepped!({ align: 1 }),
         // The legend shows the user's own memory, not the running total.
         value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) => (idx == null ? '—' : fmtBytes(doc.groups[i]!.values[idx] ?? null)),
       }))],
-    }, [doc.t, ...order.map((i) => cum[i]!)], host);
+    }, [[...doc.t, doc.t.at(-1)! + doc.step_ms], ...order.map((i) => [...cum[i]!, cum[i]!.at(-1)!])], host); // the last bucket drawn to its end
     const ro = new ResizeObserver(() => p.setSize({ width: host.clientWidth, height: 200 }));
     ro.observe(host);
     return () => { ro.disconnect(); p.destroy(); };
-  }, [doc, from, to]);
+  }, [doc]);
   return <div ref={el} />;
 }
