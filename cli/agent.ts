@@ -198,6 +198,7 @@ export class Agent {
     switch (e.kind) {
       case 'gpu_lost': this.agentEvent('gpu_lost', `GPU ${e.index} lost (${e.uuid})`, `gpu${e.index}`); break;
       case 'gpu_recovered': this.agentEvent('gpu_recovered', `GPU ${e.index} recovered`, `gpu${e.index}`); break;
+      case 'gpu_added': this.agentEvent('gpu_added', `GPU ${e.index} added (${e.name}, ${this.gpu.kind})`, `gpu${e.index}`); break;
       case 'xid': this.agentEvent('xid', `GPU ${e.index} XID ${e.xid}`, `gpu${e.index}`); break;
       case 'provider_error': this.agentEvent('provider_error', e.message); break;
     }

@@ -12,13 +12,15 @@ export interface RawProcess { pid: number; gpu_mem: number | null; type: 'comput
 export interface FastState { pstate: string | null; throttle: string[]; lost: boolean; mig: boolean | null }
 
 export type ToWorker =
+  /** lostRetryMs: how often a lost GPU is probed, and the driver asked for devices that appeared. */
   | { op: 'init'; lib: string | null; role: WorkerRole; slowMs: number; lostRetryMs: number }
   | { op: 'read'; seq: number };
 
 export type FromWorker =
   | { op: 'fail'; message: string }
   | { op: 'ready'; driver: string | null; cuda: string | null; processApi: unknown; devices: Omit<DeviceInfo, 'provider'>[] }
-  | { op: 'reading'; seq: number; values: Float64Array; state: FastState[]; lost: number[]; recovered: number[]; disabled: string[][] }
+  /** added: devices that appeared since the last reading (in this message's device order, after the ones before). */
+  | { op: 'reading'; seq: number; values: Float64Array; state: FastState[]; lost: number[]; recovered: number[]; disabled: string[][]; added: Omit<DeviceInfo, 'provider'>[] }
   /** The slow round: PCIe rates, processes, their utilization (null = unavailable on that GPU) and ECC, per device. */
   | { op: 'slow'; pcie: Float64Array; processes: RawProcess[][]; putil: (ProcessUtil[] | null)[]; ecc: ({ corrected: number | null; uncorrected: number | null } | null)[]; lost: number[] }
   | { op: 'xid'; xids: { index: number; xid: number }[] };

@@ -28,6 +28,8 @@ export interface GpuReading {
 export type ProviderEvent =
   | { kind: 'gpu_lost'; index: number; uuid: string }
   | { kind: 'gpu_recovered'; index: number; uuid: string }
+  /** A GPU the driver reports now that it did not at start: it joins the catalog at the next tick. */
+  | { kind: 'gpu_added'; index: number; uuid: string; name: string }
   | { kind: 'xid'; index: number; uuid: string; xid: number }
   | { kind: 'provider_error'; message: string };
 

@@ -35,6 +35,8 @@ export class Sampler {
   /** Bumped when the catalog changes (a provider came up and its GPUs joined). */
   catalogVersion = 0;
   #nextGpu: GpuProvider | null = null;
+  /** GPUs in the catalog: a provider whose device list grew (a GPU appeared) gets its catalog rebuilt. */
+  #gpuCount = 0;
   latestT: number | null = null;
   gpuExtras: GpuExtras[] = [];
   ollama: OllamaModel[] = [];
@@ -58,6 +60,7 @@ export class Sampler {
   #useGpu(p: GpuProvider) {
     const gpus = p.devices.map((d) => d.index);
     this.gpu = p;
+    this.#gpuCount = gpus.length;
     this.catalog = buildCatalog(this.deps.host.cpus, gpus);
     this.values = new Float64Array(this.gpuOffset + GPU_WIDTH * gpus.length).fill(NaN);
     this.gpuExtras = p.devices.map(() => ({ pstate: null, throttle: [], processes: [], ecc: null, lost: false, mig: null }));
@@ -112,6 +115,7 @@ export class Sampler {
   /** One tick at aligned time t. Public so tests can drive it without timers. */
   async tick(t: number): Promise<void> {
     if (this.#nextGpu) { this.#useGpu(this.#nextGpu); this.#nextGpu = null; }
+    else if (this.gpu.devices.length !== this.#gpuCount) this.#useGpu(this.gpu);
     const v = this.values;
     v.fill(NaN);
     const limit = this.deps.sourceTimeoutMs ?? Math.max(50, this.interval * 0.8);

@@ -4,7 +4,7 @@
  * then samples with their columns, gpu_added events, provider nvml in /v1/info.
  */
 import { afterAll, describe, expect, test } from 'bun:test';
-import { copyFileSync, renameSync } from 'node:fs';
+import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GpuReprobe } from '../../cli/gpu/reprobe.ts';
 import { auth, fakeNvml, readSse, startAgent, tmp, type RunningAgent } from '../helpers.ts';
@@ -54,5 +54,30 @@ describe('GPU provider re-probe', () => {
     const m = await (await fetch(a.url + '/metrics', auth(a.token))).text();
     expect(m).toMatch(/^DCGM_FI_DEV_POWER_USAGE\{gpu="1",/m);
     expect(a.stderr()).toContain('GPU provider nvml came up: [0] NVIDIA H100 80GB HBM3, [1] NVIDIA H100 80GB HBM3');
+  }, 30_000);
+
+  test('a GPU that appears while NVML runs is added (schema, gpu_added); the others keep their columns', async () => {
+    const dir = tmp();
+    const count = join(dir, 'gpus');
+    writeFileSync(count, '1');
+    const b = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1', FAKE_NVML_GPUS_FILE: count, GPULSE_NVML_LOST_RETRY_MS: '300' }, { dir });
+    try {
+      const stream = await fetch(b.url + '/v1/stream', auth(b.token));
+      const reading = readSse(stream, (m) => m.some((x, i) => i > 0 && x.event === 'schema') && m.filter((x) => x.event === 'sample').length > 10, 12_000);
+      await Bun.sleep(800);
+      writeFileSync(count, '2');
+      const msgs = await reading;
+      const first = JSON.parse(msgs[0]!.data) as { devices: unknown[]; series: { key: string }[] };
+      expect(first.devices).toHaveLength(1);
+      const at = msgs.findIndex((m, i) => i > 0 && m.event === 'schema');
+      const schema = JSON.parse(msgs[at]!.data) as { devices: { index: number; name: string }[]; series: { key: string }[] };
+      expect(schema.devices.map((d) => d.index)).toEqual([0, 1]);
+      expect(schema.series.slice(0, first.series.length).map((s) => s.key)).toEqual(first.series.map((s) => s.key));
+      const col = schema.series.findIndex((s) => s.key === 'gpu1.temp');
+      const after = msgs.slice(at + 1).filter((m) => m.event === 'sample').map((m) => JSON.parse(m.data) as (number | null)[]);
+      expect(after.some((r) => typeof r[col + 1] === 'number')).toBe(true);
+      const ev = (await (await fetch(b.url + '/v1/events', auth(b.token))).json()) as { events: { kind?: string; label: string }[] };
+      expect(ev.events.filter((e) => e.kind === 'gpu_added').map((e) => e.label)).toEqual(['GPU 1 added (NVIDIA H100 80GB HBM3, nvml)']);
+    } finally { await b.stop(); }
   }, 30_000);
 });

@@ -10,6 +10,7 @@
  *
  * Behaviour from the environment (read at nvmlInit):
  *   FAKE_NVML_GPUS=N                 devices (default 2)
+ *   FAKE_NVML_GPUS_FILE=path         the device count read from a file whenever it is asked (a GPU that appears)
  *   FAKE_NVML_NAMES=a,b              names per index (last repeats)
  *   FAKE_NVML_UNSUPPORTED=f1,f2      fields answering NOT_SUPPORTED: util enc dec fan temp power limit energy clocks pstate throttle pcie procs ecc mig
  *   FAKE_NVML_NO_PERMISSION=f1       same, answering NO_PERMISSION
@@ -82,6 +83,7 @@ static int ngpu = 2, initialized = 0, lost_index = -1, mig_index = -1, xid_index
 static unsigned long long lost_after = 0, hang_after = 0, temp_calls = 0, recover_after = 0;
 static unsigned long long throttle[MAXG];
 static int pcie_sleep_ms = 0;
+static char gpus_file[512];
 static char names[MAXG][96];
 static char unsupported[512], noperm[512];
 struct fake_proc { int gpu; unsigned pid; unsigned long long mem; int graphics; unsigned sm, memutil; };
@@ -150,7 +152,8 @@ static nvmlReturn_t do_init(void) {
   envcopy(buf, sizeof buf, "FAKE_NVML_NAMES");
   char *save = NULL, *tok = strtok_r(buf, ",", &save);
   char last[96] = "NVIDIA H100 80GB HBM3";
-  for (int i = 0; i < ngpu; i++) {
+  /* Every slot gets a name, so a device that appears later (FAKE_NVML_GPUS_FILE) has one too. */
+  for (int i = 0; i < MAXG; i++) {
     if (tok) { snprintf(last, sizeof last, "%s", tok); tok = strtok_r(NULL, ",", &save); }
     snprintf(names[i], sizeof names[i], "%s", last);
     devs[i].index = i; devs[i].tick = 0; devs[i].lost = 0; devs[i].lost_calls = 0; devs[i].recovered = 0; throttle[i] = 0;
@@ -164,6 +167,7 @@ static nvmlReturn_t do_init(void) {
   if ((v = getenv("FAKE_NVML_XID")) && *v) sscanf(v, "%d:%d", &xid_index, &xid_value);
   if ((v = getenv("FAKE_NVML_PCIE_SLEEP_MS")) && *v) pcie_sleep_ms = atoi(v);
   if ((v = getenv("FAKE_NVML_THROTTLE")) && *v) { int i; unsigned long long m; if (sscanf(v, "%d:%lli", &i, &m) == 2 && i >= 0 && i < MAXG) throttle[i] = m; }
+  envcopy(gpus_file, sizeof gpus_file, "FAKE_NVML_GPUS_FILE");
   envcopy(buf, sizeof buf, "FAKE_NVML_PROCS");
   parse_procs(buf);
   envcopy(procs_file, sizeof procs_file, "FAKE_NVML_PROCS_FILE");
@@ -183,7 +187,16 @@ const char *nvmlErrorString(nvmlReturn_t r) {
 nvmlReturn_t nvmlSystemGetDriverVersion(char *v, unsigned int n) { snprintf(v, n, "%s", "550.54.15-fake"); return OK; }
 nvmlReturn_t nvmlSystemGetNVMLVersion(char *v, unsigned int n) { snprintf(v, n, "%s", "12.550.54.15"); return OK; }
 nvmlReturn_t nvmlSystemGetCudaDriverVersion(int *v) { *v = 12040; return OK; }
-nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *n) { if (!initialized) return ERR_UNINIT; *n = ngpu; return OK; }
+nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *n) {
+  if (!initialized) return ERR_UNINIT;
+  if (gpus_file[0]) {
+    FILE *f = fopen(gpus_file, "r");
+    int c;
+    if (f) { if (fscanf(f, "%d", &c) == 1 && c >= ngpu && c <= MAXG) ngpu = c; fclose(f); }
+  }
+  *n = ngpu;
+  return OK;
+}
 nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int i, nvmlDevice_t *d) {
   if (!initialized) return ERR_UNINIT;
   if (i >= (unsigned)ngpu) return ERR_INVALID;

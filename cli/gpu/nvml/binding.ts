@@ -99,26 +99,45 @@ export class Nvml {
 
     this.#check(this.#s.nvmlDeviceGetCount_v2!(this.#u32), 'nvmlDeviceGetCount_v2');
     const count = this.#u32[0]!;
-    const hbuf = new BigUint64Array(1);
-    const nb = new Uint8Array(BUF.name);
-    const ub = new Uint8Array(BUF.uuid);
     for (let i = 0; i < count; i++) {
       // A device NVML may not talk to (NO_PERMISSION, lost at start) is skipped; the rest still work.
-      if (this.#s.nvmlDeviceGetHandleByIndex_v2!(i, hbuf) !== RET.SUCCESS) continue;
-      const handle = Number(hbuf[0]);
-      nb.fill(0); ub.fill(0);
-      const name = this.#s.nvmlDeviceGetName!(handle, nb, nb.length) === 0 ? cstr(nb) : `GPU ${i}`;
-      const uuid = this.#s.nvmlDeviceGetUUID!(handle, ub, ub.length) === 0 ? cstr(ub) : `GPU-index-${i}`;
-      let busId: string | null = null;
-      if (has.has('nvmlDeviceGetPciInfo_v3')) {
-        const pb = new Uint8Array(PCI_INFO_V3.size);
-        if (this.#s.nvmlDeviceGetPciInfo_v3!(handle, pb) === 0) busId = cstr(pb.subarray(PCI_INFO_V3.busId, PCI_INFO_V3.busId + PCI_INFO_V3.busIdLen));
-      }
-      const dev: Dev = { index: i, handle, name, uuid, busId, memTotal: null, lost: false, lostAt: 0, off: 0, mig: null, utilSeen: 0n };
-      if (has.has('nvmlDeviceGetMigMode') && this.#ok(dev, 'mig', this.#s.nvmlDeviceGetMigMode!(handle, this.#u32, this.#u32.subarray(1)))) dev.mig = this.#u32[0] === 1;
-      this.#readMemory(dev);
-      this.devices.push(dev);
+      const dev = this.#openDevice(i);
+      if (dev) this.devices.push(dev);
     }
+  }
+
+  #openDevice(i: number): Dev | null {
+    const hbuf = new BigUint64Array(1);
+    if (this.#s.nvmlDeviceGetHandleByIndex_v2!(i, hbuf) !== RET.SUCCESS) return null;
+    const handle = Number(hbuf[0]);
+    const nb = new Uint8Array(BUF.name), ub = new Uint8Array(BUF.uuid);
+    const name = this.#s.nvmlDeviceGetName!(handle, nb, nb.length) === 0 ? cstr(nb) : `GPU ${i}`;
+    const uuid = this.#s.nvmlDeviceGetUUID!(handle, ub, ub.length) === 0 ? cstr(ub) : `GPU-index-${i}`;
+    let busId: string | null = null;
+    if (this.has.has('nvmlDeviceGetPciInfo_v3')) {
+      const pb = new Uint8Array(PCI_INFO_V3.size);
+      if (this.#s.nvmlDeviceGetPciInfo_v3!(handle, pb) === 0) busId = cstr(pb.subarray(PCI_INFO_V3.busId, PCI_INFO_V3.busId + PCI_INFO_V3.busIdLen));
+    }
+    const dev: Dev = { index: i, handle, name, uuid, busId, memTotal: null, lost: false, lostAt: 0, off: 0, mig: null, utilSeen: 0n };
+    if (this.has.has('nvmlDeviceGetMigMode') && this.#ok(dev, 'mig', this.#s.nvmlDeviceGetMigMode!(handle, this.#u32, this.#u32.subarray(1)))) dev.mig = this.#u32[0] === 1;
+    this.#readMemory(dev);
+    return dev;
+  }
+
+  /**
+   * Devices the driver now reports that we do not have (a GPU that appeared): opened and appended,
+   * in index order. Devices never leave: one that falls off the bus stays, marked lost.
+   */
+  addDevices(): Dev[] {
+    if (this.#s.nvmlDeviceGetCount_v2!(this.#u32) !== RET.SUCCESS) return [];
+    const count = this.#u32[0]!;
+    const added: Dev[] = [];
+    for (let i = 0; i < count; i++) {
+      if (this.devices.some((d) => d.index === i)) continue;
+      const dev = this.#openDevice(i);
+      if (dev) { this.devices.push(dev); added.push(dev); }
+    }
+    return added;
   }
 
   #check(r: number, fn: string) { if (r !== RET.SUCCESS) throw new NvmlError(r, fn); }

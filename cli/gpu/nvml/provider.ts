@@ -65,6 +65,15 @@ class NvmlProvider implements GpuProvider {
     fast.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       if (m.op !== 'reading') return;
+      for (const d of m.added) {
+        // A GPU that appeared: the sampler sees the longer device list and rebuilds its catalog.
+        this.devices.push({ ...d, provider: 'nvml' });
+        const pcie = new Float64Array(this.devices.length * 2).fill(NaN);
+        pcie.set(this.#pcie.subarray(0, pcie.length));
+        this.#pcie = pcie;
+        this.#slowExtras.push({ processes: [], ecc: null });
+        this.#events.push({ kind: 'gpu_added', index: d.index, uuid: d.uuid, name: d.name });
+      }
       this.#noteLost(m.lost);
       for (const i of m.recovered) {
         if (!this.#lost.delete(i)) continue;
@@ -78,7 +87,8 @@ class NvmlProvider implements GpuProvider {
         values[i * GPU_WIDTH + G['pcie.tx']] = this.#pcie[2 * i + 1]!;
       }
       const extras: GpuExtras[] = m.state.map((s, i) => ({
-        ...emptyExtras(), ...s, processes: s.lost ? [] : this.#slowExtras[i]!.processes, ecc: this.#slowExtras[i]!.ecc,
+        // A device the slow worker has not reached yet (it just appeared) has no processes or ECC yet.
+        ...emptyExtras(), ...s, processes: s.lost ? [] : this.#slowExtras[i]?.processes ?? [], ecc: this.#slowExtras[i]?.ecc ?? null,
       }));
       this.#pending.get(m.seq)?.({ values, extras });
       this.#pending.delete(m.seq);

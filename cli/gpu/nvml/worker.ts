@@ -14,6 +14,8 @@ import { Nvml } from './binding.ts';
 declare const self: Worker;
 
 let nvml: Nvml | null = null;
+let lookEveryMs = 30_000, lookedAt = Date.now();
+const info = (d: Nvml['devices'][number]) => ({ index: d.index, name: d.name, uuid: d.uuid, pci_bus_id: d.busId, memory_total: d.memTotal, mig: d.mig });
 const send = (m: FromWorker, transfer: Transferable[] = []) => postMessage(m, transfer);
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {
@@ -22,29 +24,34 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     try {
       nvml = new Nvml(m.lib);
       nvml.lostRetryMs = m.lostRetryMs;
+      lookEveryMs = m.lostRetryMs;
     } catch (err) {
       send({ op: 'fail', message: (err as Error).message });
       return;
     }
     send({
       op: 'ready', driver: nvml.driverVersion, cuda: nvml.cudaVersion, processApi: nvml.processApi,
-      devices: nvml.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid, pci_bus_id: d.busId, memory_total: d.memTotal, mig: d.mig })),
+      devices: nvml.devices.map(info),
     });
     if (m.role === 'slow') void slowLoop(nvml, m.slowMs);
     return;
   }
   if (m.op === 'read' && nvml) {
+    // Now and then, ask the driver whether a GPU appeared; it joins this very reading.
+    const added = Date.now() - lookedAt >= lookEveryMs ? ((lookedAt = Date.now()), nvml.addDevices()) : [];
     const n = nvml.devices.length;
     const values = new Float64Array(n * GPU_WIDTH).fill(NaN);
     const state: FastState[] = nvml.devices.map(() => ({ pstate: null, throttle: [], lost: false, mig: null }));
     nvml.readFast(values, state);
-    send({ op: 'reading', seq: m.seq, values, state, lost: nvml.drainLost(), recovered: nvml.drainRecovered(), disabled: nvml.devices.map((_, i) => nvml!.disabled(i)) }, [values.buffer]);
+    send({ op: 'reading', seq: m.seq, values, state, lost: nvml.drainLost(), recovered: nvml.drainRecovered(), disabled: nvml.devices.map((_, i) => nvml!.disabled(i)), added: added.map(info) }, [values.buffer]);
   }
 };
 
 async function slowLoop(nv: Nvml, slowMs: number) {
   for (;;) {
     const started = Date.now();
+    // Devices that appeared: the fast worker announces them; here they just join the slow round.
+    nv.addDevices();
     const n = nv.devices.length;
     const pcie = new Float64Array(n * 2);
     const processes: RawProcess[][] = [];
