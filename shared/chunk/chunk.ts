@@ -77,7 +77,7 @@ export function quantize(v: number): number {
 
 function validate(c: Chunk): number {
   if (c === null || typeof c !== 'object') throw new TypeError('encodeChunk: not a chunk');
-  if (!(c.tier in TIER_CODE)) throw new TypeError(`encodeChunk: unknown tier ${String(c.tier)}`);
+  if (c.tier !== 'raw' && c.tier !== '1m' && c.tier !== '1h') throw new TypeError(`encodeChunk: unknown tier ${String(c.tier)}`);
   if (typeof c.key !== 'string' || c.key.length === 0) throw new TypeError('encodeChunk: empty key');
   const t = c.t;
   const n = t.length;
@@ -312,7 +312,7 @@ export function decodeChunk(buf: Uint8Array, offset = 0): Decoded<Chunk> {
   const t = new Float64Array(n);
   if (irregular) {
     if (!readTimes(r, t, h)) return fail('corrupt', `bad timestamp stream in "${h.key}"`);
-  } else for (let i = 0; i < n; i++) t[i] = h.t0 + i * interval;
+  } else { const t0 = h.t0; for (let i = 0; i < n; i++) t[i] = t0 + i * interval; }
   let value: Chunk;
   if (h.tier === 'raw') {
     const v = new Float64Array(n);
