@@ -240,9 +240,9 @@ function* replayFrames(store: Store, keys: string[], since: number, until: numbe
       w.str('id: '); w.whole(t); w.str('\nevent: sample\ndata: ['); w.whole(t);
       for (let c = 0; c < keys.length; c++) { w.byte(44); w.num(b.cols[c]![i]!); }
       w.str(']\n\n');
-      // A copy: the stream queues what it is given, and the writer's buffer is reused.
-      if (w.full) yield w.take().slice();
+      // The writer's buffer is reused: the hub writes each piece out (and flushes) before asking for the next.
+      if (w.full) yield w.take();
     }
   }
-  if (w.pos) yield w.take().slice();
+  if (w.pos) yield w.take();
 }

@@ -43,6 +43,7 @@ export class Hub {
 
   /**
    * Opens a client stream: `prelude` frames (schema), then, when given, the frames of `replay`
+   * (each written and flushed before the next is asked for, so the iterator may reuse its buffer)
    * written only as fast as the socket takes them (a direct stream: Bun reads a queued stream
    * eagerly into its own buffers, so a slow reader would make it hold the whole history), then live
    * frames, those that arrived during the replay first.

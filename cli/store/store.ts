@@ -11,7 +11,7 @@
  */
 import { chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeChunk, type Chunk, type Tier } from '../../shared/chunk/index.ts';
+import { decodeChunk, type Chunk, type ChunkBuffers, type Tier } from '../../shared/chunk/index.ts';
 import { ROLLUP_STEP_MS, windowStart } from '../../shared/chunk/windows.ts';
 import { encodeGroup, parseDir, type GroupDir } from './group.ts';
 import { RawHead, RollupHead, type Sealed } from './heads.ts';
@@ -384,11 +384,11 @@ export class Store {
     return at ? this.#bytes(ref, at[0], at[1]) : null;
   }
 
-  /** One chunk decoded; a corrupt chunk is reported once and read as absent. */
-  chunk(ref: GroupRef, key: string): Chunk | null {
+  /** One chunk decoded (into `into`'s arrays when given); a corrupt chunk is reported once and read as absent. */
+  chunk(ref: GroupRef, key: string, into?: ChunkBuffers): Chunk | null {
     const b = this.chunkBytes(ref, key);
     if (!b) return null;
-    const d = decodeChunk(b);
+    const d = decodeChunk(b, 0, into);
     if (d.ok) return d.value;
     this.warn(`corrupt chunk ${JSON.stringify(key)} in ${ref.file ?? 'memory'} at ${ref.offset} (${d.error.kind}): that chunk is skipped`);
     return null;
