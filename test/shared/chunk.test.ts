@@ -2,6 +2,7 @@
 import { describe, expect, test } from 'bun:test';
 import { wireNum } from '../../shared/json.ts';
 import {
+  ChunkBuffers,
   type Chunk, type ChunkHeader, type Decoded, type RawChunk, type RollupChunk,
   BitReader, BitWriter, crc32, decExponent, decodeChunk, DecAppender, DecIterator, encodeChunk, encodeInts, IntIterator,
   MAX_SAMPLES, MAX_TIME, MIN_FRAME, quantize, readHeader, splitChunks, TIER_STEP_MS, varintSize, XorAppender, XorIterator, zigzag, unzigzag, bitLength, bitsAt, window32,
@@ -712,5 +713,25 @@ describe('readHeader() / splitChunks()', () => {
     const f = [...splitChunks(flipped)];
     expect(f.length).toBe(3);
     expect('error' in f[2]! && f[2].error.kind).toBe('checksum');
+  });
+});
+
+describe('decoding into reused buffers', () => {
+  test('gives the same values as fresh arrays, for raw and rollup chunks one after another', () => {
+    const bufs = new ChunkBuffers();
+    const t = Float64Array.from({ length: 900 }, (_, i) => 1_800_000_000_000 + i * 1000);
+    const raw = encodeChunk({ tier: 'raw', key: 'a', t, v: Float64Array.from(t, (_, i) => (i % 7 ? i / 4 : NaN)) });
+    const t2 = t.subarray(0, 5);
+    const roll = encodeChunk({ tier: '1m', key: 'b', t: t2, avg: Float64Array.of(1, 2, NaN, 4, 5), min: Float64Array.of(0, 1, NaN, 3, 4), max: Float64Array.of(2, 3, NaN, 5, 6), count: Float64Array.of(60, 60, 0, 60, 59) });
+    for (const frame of [raw, roll, raw]) {
+      const a = decodeChunk(frame), b = decodeChunk(frame, 0, bufs);
+      if (!a.ok || !b.ok) throw new Error('decode failed');
+      const plain = (c: Chunk) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v instanceof Float64Array ? Array.from(v) : v]));
+      expect(plain(b.value)).toEqual(plain(a.value));
+    }
+    const first = decodeChunk(raw, 0, bufs);
+    const second = decodeChunk(roll, 0, bufs);
+    if (!first.ok || !second.ok) throw new Error('decode failed');
+    expect(first.value.t.buffer).toBe(second.value.t.buffer); // the same memory, reused
   });
 });
