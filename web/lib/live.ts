@@ -1,7 +1,9 @@
 /**
  * One connection per endpoint (held by the leader tab): fetch + streaming body (EventSource cannot
  * send Authorization), SSE parsing, reconnect with backoff, resume from the last stored sample so
- * the agent replays the gap, and a full backfill from /v1/history when an endpoint is new.
+ * the agent replays the gap. History itself is backfilled by the caller's resumeFrom (as chunks,
+ * web/lib/backfill.ts); only for an agent without chunk history (resumeFrom → null) does this
+ * fetch the JSON /v1/history and deliver it as rows.
  */
 import type { History, Info } from '../../shared/wire.ts';
 import { SseParser } from '../../shared/sse.ts';
@@ -27,7 +29,13 @@ export interface LiveHandlers {
   event(e: unknown): void;
 }
 
-export interface LiveOptions { url: string; token: string; resumeFrom: () => Promise<number | null>; fetchImpl?: typeof fetch; maxFrameBytes?: number }
+export interface LiveOptions {
+  url: string; token: string;
+  /** The time to resume the stream after (0: no replay), or null: nothing stored, backfill from /v1/history. */
+  resumeFrom: () => Promise<number | null>;
+  fetchImpl?: typeof fetch;
+  maxFrameBytes?: number;
+}
 
 /** A frame is trusted only if it is an array of finite numbers or nulls, of the schema's width. */
 export function validRow(row: unknown, width: number): row is (number | null)[] {
@@ -163,7 +171,7 @@ export class LiveConnection {
   }
 }
 
-class HttpError extends Error { constructor(readonly status: number, message: string) { super(`HTTP ${status}: ${message}`); } }
+export class HttpError extends Error { constructor(readonly status: number, message: string) { super(`HTTP ${status}: ${message}`); } }
 
 async function errorText(res: Response): Promise<string> {
   try { const j = await res.json(); return typeof j?.error === 'string' ? j.error : res.statusText; } catch { return res.statusText; }
