@@ -6,6 +6,7 @@ import { Agent } from '../agent.ts';
 import { serveConfig, type ParsedValue, type ServeConfig } from '../args.ts';
 import { selectProvider } from '../gpu/select.ts';
 import { createApp } from '../http/app.ts';
+import { SERVER_HARDENING } from '../http/middleware/errors.ts';
 import { loadEmbeddedWeb, loadWebDir, type WebAssets } from '../http/web.ts';
 import { stateDir } from '../paths.ts';
 import { openHost } from '../sample/host.ts';
@@ -58,7 +59,7 @@ export async function serve(flags: Record<string, ParsedValue>) {
     clientAddress: (req) => server?.requestIP(req)?.address ?? 'unknown', server: () => server,
   });
   server = Bun.serve({
-    hostname: cfg.bind, port: cfg.port, fetch: app.fetch,
+    ...SERVER_HARDENING, hostname: cfg.bind, port: cfg.port, fetch: app.fetch,
     ...(tls ? { tls } : {}),
   });
   agent.start();

@@ -2,9 +2,9 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { Agent } from '../agent.ts';
-import { strictJson } from '../../shared/json.ts';
 import { bearerAuth } from './auth.ts';
 import { ApiError, badParam } from './errors.ts';
+import { jsonResponse, safePath } from './middleware/errors.ts';
 import { parseHistoryQuery, queryHistory } from './history.ts';
 import { renderMetrics } from './metrics.ts';
 import { staticWeb, type WebAssets } from './web.ts';
@@ -20,8 +20,7 @@ export interface AppOptions {
   server?: () => { timeout(req: Request, seconds: number): void } | null;
 }
 
-const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
-  new Response(strictJson(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers } });
+const json = jsonResponse;
 
 export function createApp(agent: Agent, opts: AppOptions) {
   const app = new Hono();
@@ -30,10 +29,10 @@ export function createApp(agent: Agent, opts: AppOptions) {
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return json({ error: err.message, ...(err.param ? { param: err.param } : {}) }, err.status, { ...err.headers, ...corsHeaders(c.req.header('origin')) });
-    console.error(`gpulse: ${c.req.method} ${new URL(c.req.url).pathname}: ${(err as Error).message}`);
+    console.error(`gpulse: ${c.req.method} ${safePath(c.req.raw)}: ${(err as Error).message}`);
     return json({ error: 'internal error' }, 500);
   });
-  app.notFound((c) => json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+  app.notFound((c) => json({ error: `no route ${c.req.method} ${safePath(c.req.raw)}` }, 404));
 
   function corsHeaders(origin: string | undefined): Record<string, string> {
     const allowed = origin ? allowedOrigin(origin) : null;
