@@ -19,7 +19,7 @@ commands:
 serve flags (also GPULSE_<FLAG>, e.g. GPULSE_PORT):
   --bind ADDR (127.0.0.1)  --port N (9740)  --hostname NAME  --interval DUR (1s, min 0.1s)
   --retention DUR (24h)  --data-dir DIR  --no-persist  --token-file PATH  --no-auth (loopback only)
-  --allow-origin ORIGIN  --tls-cert PATH --tls-key PATH  --client-ca PATH
+  --allow-origin ORIGIN  --allowed-host NAME  --tls-cert PATH --tls-key PATH  --client-ca PATH
   --gpu auto|nvml|nvidia-smi|amd|none  --nvml-lib PATH  --sysfs-root DIR  --ollama URL|off
   --metrics-public
 durations: 500ms, 1s, 5m (or 5min), 2h, 7d; a bare number is seconds

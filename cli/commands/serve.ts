@@ -55,7 +55,7 @@ export async function serve(flags: Record<string, ParsedValue>) {
   const web = await loadWeb();
   let server: ReturnType<typeof Bun.serve> | null = null;
   const app = createApp(agent, {
-    token: auth?.token ?? null, allowOrigins: cfg.allowOrigins, metricsPublic: cfg.metricsPublic, web,
+    token: auth?.token ?? null, allowOrigins: cfg.allowOrigins, allowedHosts: cfg.allowedHosts, tls: !!tls, metricsPublic: cfg.metricsPublic, web,
     clientAddress: (req) => server?.requestIP(req)?.address ?? 'unknown', server: () => server,
   });
   server = Bun.serve({

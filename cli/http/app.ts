@@ -1,10 +1,12 @@
 /** createApp(agent, opts): the Hono app. No listen() here, so tests can call app.request(). */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
 import type { Agent } from '../agent.ts';
 import { bearerAuth } from './auth.ts';
 import { ApiError, badParam } from './errors.ts';
 import { jsonResponse, safePath } from './middleware/errors.ts';
+import { defaultAllowedHosts, hostCheck } from './middleware/host-check.ts';
+import { originAllowedWithoutToken, originCheck } from './middleware/origin-check.ts';
 import { parseHistoryQuery, queryHistory } from './history.ts';
 import { renderMetrics } from './metrics.ts';
 import { staticWeb, type WebAssets } from './web.ts';
@@ -13,6 +15,10 @@ export interface AppOptions {
   /** null = --no-auth. */
   token: string | null;
   allowOrigins: string[];
+  /** Host header names served (IP literals always are); default: loopback names only. */
+  allowedHosts?: string[];
+  /** Served over TLS: what the agent's own origin looks like (https://…). */
+  tls?: boolean;
   metricsPublic?: boolean;
   web?: WebAssets | null;
   clientAddress?: (req: Request) => string;
@@ -25,21 +31,30 @@ const json = jsonResponse;
 export function createApp(agent: Agent, opts: AppOptions) {
   const app = new Hono();
   // One decision for both the cors middleware and error responses (which skip its after-hook).
-  const allowedOrigin = (origin: string): string | null => (opts.allowOrigins.length === 0 ? '*' : opts.allowOrigins.includes(origin) ? origin : null);
+  // Without a token, `*` would hand the API to every web page: only origins the origin check let through are named.
+  const noAuth = opts.token === null;
+  const originOpts = { allowOrigins: opts.allowOrigins, tls: !!opts.tls };
+  const allowedOrigin = (origin: string, c: Context): string | null =>
+    noAuth ? (originAllowedWithoutToken(origin, c, originOpts) ? origin : null)
+      : opts.allowOrigins.length === 0 ? '*' : opts.allowOrigins.includes(origin) ? origin : null;
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return json({ error: err.message, ...(err.param ? { param: err.param } : {}) }, err.status, { ...err.headers, ...corsHeaders(c.req.header('origin')) });
+    if (err instanceof ApiError) return json({ error: err.message, ...(err.param ? { param: err.param } : {}) }, err.status, { ...err.headers, ...(isRefusal(err) ? {} : corsHeaders(c)) });
     console.error(`gpulse: ${c.req.method} ${safePath(c.req.raw)}: ${(err as Error).message}`);
     return json({ error: 'internal error' }, 500);
   });
   app.notFound((c) => json({ error: `no route ${c.req.method} ${safePath(c.req.raw)}` }, 404));
 
-  function corsHeaders(origin: string | undefined): Record<string, string> {
-    const allowed = origin ? allowedOrigin(origin) : null;
+  function corsHeaders(c: Context): Record<string, string> {
+    const origin = c.req.header('origin');
+    const allowed = origin ? allowedOrigin(origin, c) : null;
     return !allowed ? {} : allowed === '*' ? { 'Access-Control-Allow-Origin': '*' } : { 'Access-Control-Allow-Origin': allowed, Vary: 'Origin' };
   }
 
-  // CORS first so preflights are answered before auth; never with credentials (bearer only).
+  // Host first (DNS rebinding), then, without a token, Origin; both before CORS answers a preflight.
+  app.use('*', hostCheck({ allowed: opts.allowedHosts ?? defaultAllowedHosts('127.0.0.1', []) }));
+  if (noAuth) app.use('*', originCheck(originOpts));
+  // CORS next so preflights are answered before auth; never with credentials (bearer only).
   app.use('*', async (c, next) => {
     await next();
     if (c.req.method === 'OPTIONS' && c.req.header('access-control-request-private-network') === 'true') {
@@ -47,7 +62,7 @@ export function createApp(agent: Agent, opts: AppOptions) {
     }
   });
   app.use('*', cors({
-    origin: opts.allowOrigins.length === 0 ? '*' : allowedOrigin,
+    origin: !noAuth && opts.allowOrigins.length === 0 ? '*' : (origin, c) => allowedOrigin(origin, c),
     allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Authorization', 'Last-Event-ID', 'Content-Type'],
     exposeHeaders: ['Retry-After'],
@@ -112,6 +127,9 @@ export function createApp(agent: Agent, opts: AppOptions) {
   if (opts.web) staticWeb(app, opts.web);
   return app;
 }
+
+/** A refused Host or Origin gets no CORS headers: the page that sent it must not read the answer. */
+const isRefusal = (err: ApiError) => err.param === 'host' || err.param === 'origin';
 
 const COLOR_RE = /^#[0-9a-fA-F]{3,8}$/;
 

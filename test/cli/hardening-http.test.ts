@@ -11,17 +11,17 @@ describe('errors are small JSON, never a stack', () => {
   beforeAll(async () => { a = await startAgent(['--interval', '500ms', '--gpu', 'none']); });
   afterAll(async () => { await a?.stop(); });
 
-  test('HTTP/1.0 without Host: a small JSON error, no development page, nothing logged as a crash', async () => {
+  test('HTTP/1.0 without Host: a small JSON 400 naming the header, no development page, nothing logged as a crash', async () => {
     for (const path of ['/v1/info', '/healthz', '/', '/nope']) {
       const r = await rawRequest(portOf(a.url), [`GET ${path} HTTP/1.0\r\n\r\n`]);
-      expect(r.status).toBeGreaterThan(0);
-      expect(r.status).toBeLessThan(500);
-      if (r.status >= 400) {
-        expect(r.body.length).toBeLessThan(512);
-        expect(typeof JSON.parse(r.body).error).toBe('string');
-        expect(r.raw).not.toMatch(/\.ts\b|<html|at </);
-      }
+      expect(r.status).toBe(400);
+      expect(r.headers['content-type']).toStartWith('application/json');
+      expect(r.body.length).toBeLessThan(512);
+      expect(JSON.parse(r.body)).toEqual({ error: 'missing Host header', param: 'host' });
+      expect(r.raw).not.toMatch(/\.ts\b|<html|at </);
     }
+    // HTTP/1.0 with a Host is served as usual.
+    expect((await rawRequest(portOf(a.url), ['GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n'])).status).toBe(200);
     expect(a.stderr()).not.toMatch(/Invalid URL|failed\n|TypeError/);
   });
 
@@ -38,5 +38,82 @@ describe('errors are small JSON, never a stack', () => {
       expect(body).not.toContain('secret');
     } finally { console.error = orig; server.stop(true); }
     expect(logged.join('\n')).toContain('secret'); // the operator still sees it in the log
+  });
+});
+
+const get = (port: number, path: string, headers: Record<string, string>) =>
+  rawRequest(port, [`GET ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}Connection: close\r\n\r\n`]);
+
+describe('Host check (DNS rebinding)', () => {
+  let a: RunningAgent;
+  beforeAll(async () => { a = await startAgent(['--interval', '500ms', '--gpu', 'none', '--allowed-host', 'gpu-7.lab.example'], { GPULSE_ALLOWED_HOST: 'ignored-because-the-flag-wins' }); });
+  afterAll(async () => { await a?.stop(); });
+
+  test('a rebound name (Host: evil.example) is refused with 421 naming it, even with the right token, and without CORS headers', async () => {
+    const p = portOf(a.url);
+    for (const path of ['/v1/info', '/healthz', '/']) {
+      const r = await get(p, path, { Host: `evil.example:${p}`, Authorization: `Bearer ${a.token}`, Origin: `http://evil.example:${p}` });
+      expect(r.status).toBe(421);
+      expect(JSON.parse(r.body)).toMatchObject({ param: 'host', error: expect.stringContaining('"evil.example"') });
+      expect(r.headers['access-control-allow-origin']).toBeUndefined();
+    }
+  });
+  test('loopback names, IP literals and --allowed-host are served', async () => {
+    const p = portOf(a.url);
+    for (const host of ['127.0.0.1', 'localhost', '[::1]', '10.1.2.3', 'LOCALHOST.', 'gpu-7.lab.example', 'GPU-7.lab.example']) {
+      const r = await get(p, '/v1/info', { Host: `${host}:${p}`, Authorization: `Bearer ${a.token}` });
+      expect(`${host} ${r.status}`).toBe(`${host} 200`);
+    }
+    expect((await get(p, '/healthz', { Host: 'ignored-because-the-flag-wins' })).status).toBe(421);
+  });
+  test('empty, duplicated or malformed Host headers are a 400', async () => {
+    const p = portOf(a.url);
+    for (const host of ['', 'a b', '127.0.0.1, evil.example', 'user@127.0.0.1', 'x/y', '127.0.0.1:99999', '[::1']) {
+      const r = await get(p, '/healthz', { Host: host });
+      expect(`${JSON.stringify(host)} ${r.status}`).toBe(`${JSON.stringify(host)} 400`);
+      expect(JSON.parse(r.body).param).toBe('host');
+    }
+  });
+  test('GPULSE_ALLOWED_HOST applies when the flag is absent', async () => {
+    const b = await startAgent(['--interval', '500ms', '--gpu', 'none'], { GPULSE_ALLOWED_HOST: 'a.example,b.example' });
+    try {
+      const p = portOf(b.url);
+      expect((await get(p, '/healthz', { Host: 'b.example' })).status).toBe(200);
+      expect((await get(p, '/healthz', { Host: 'c.example' })).status).toBe(421);
+    } finally { await b.stop(); }
+  });
+});
+
+describe('--no-auth: only same-origin, loopback and --allow-origin origins', () => {
+  let a: RunningAgent;
+  beforeAll(async () => { a = await startAgent(['--interval', '500ms', '--gpu', 'none', '--no-auth', '--allow-origin', 'https://pwa.example']); });
+  afterAll(async () => { await a?.stop(); });
+  const pre = (origin: string) => fetch(a.url + '/v1/info', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-private-network': 'true' } });
+
+  test('a foreign web page gets 403 naming its origin, and no CORS or Private Network Access grant', async () => {
+    for (const origin of ['https://evil.example', 'http://192.168.1.20:8080', 'null']) {
+      const r = await fetch(a.url + '/v1/info', { headers: { origin } });
+      expect(r.status).toBe(403);
+      expect((await r.json()).error).toContain(JSON.stringify(origin));
+      expect(r.headers.get('access-control-allow-origin')).toBeNull();
+      const p = await pre(origin);
+      expect(p.status).toBe(403);
+      expect(p.headers.get('access-control-allow-origin')).toBeNull();
+      expect(p.headers.get('access-control-allow-private-network')).toBeNull();
+    }
+  });
+  test('its own origin, loopback origins and --allow-origin are served, named exactly (never *)', async () => {
+    for (const origin of [a.url, 'http://localhost:5173', 'http://127.0.0.1:3000', 'https://pwa.example']) {
+      const r = await fetch(a.url + '/v1/info', { headers: { origin } });
+      expect(`${origin} ${r.status}`).toBe(`${origin} 200`);
+      expect(r.headers.get('access-control-allow-origin')).toBe(origin);
+      const p = await pre(origin);
+      expect(p.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(p.headers.get('access-control-allow-private-network')).toBe('true');
+    }
+    // No Origin at all: curl, Prometheus, `gpulse export`.
+    const r = await fetch(a.url + '/v1/info');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
