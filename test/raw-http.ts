@@ -19,16 +19,23 @@ export function parseRaw(raw: string): RawResponse {
 
 /**
  * Sends `parts` in order (strings or byte counts of filler, with optional pauses between them) and
- * collects everything until the server closes or `timeoutMs` passes. Bounded in time and bytes.
+ * collects what comes back until the first response is complete (or, with `all`, until the server
+ * closes), or `timeoutMs` passes. Bounded in time and bytes.
  */
-export function rawRequest(port: number, parts: (string | { filler: number } | { pauseMs: number })[], timeoutMs = 3000): Promise<RawResponse> {
+export function rawRequest(port: number, parts: (string | { filler: number } | { pauseMs: number })[], timeoutMs = 3000, all = false): Promise<RawResponse> {
   return new Promise((resolve) => {
     const sock: Socket = connect(port, '127.0.0.1');
     let out = '';
     let done = false;
     const finish = () => { if (done) return; done = true; clearTimeout(timer); sock.destroy(); resolve(parseRaw(out)); };
     const timer = setTimeout(finish, timeoutMs);
-    sock.on('data', (d) => { if (out.length < 1 << 20) out += d.toString('latin1'); });
+    sock.on('data', (d) => {
+      if (out.length < 1 << 20) out += d.toString('latin1');
+      if (all) return;
+      const r = parseRaw(out);
+      const len = Number(r.headers['content-length'] ?? NaN);
+      if (out.includes('\r\n\r\n') && Number.isFinite(len) && Buffer.byteLength(r.body, 'latin1') >= len) finish();
+    });
     sock.on('close', finish);
     sock.on('error', () => finish());
     sock.on('connect', async () => {

@@ -4,6 +4,7 @@ import { cors } from 'hono/cors';
 import type { Agent } from '../agent.ts';
 import { bearerAuth } from './auth.ts';
 import { ApiError, badParam } from './errors.ts';
+import { bodyLimit } from './middleware/body-limit.ts';
 import { jsonResponse, safePath } from './middleware/errors.ts';
 import { defaultAllowedHosts, hostCheck } from './middleware/host-check.ts';
 import { originAllowedWithoutToken, originCheck } from './middleware/origin-check.ts';
@@ -75,6 +76,8 @@ export function createApp(agent: Agent, opts: AppOptions) {
   const guard = (path: string) => { if (auth) app.use(path, auth); };
   guard('/v1/*');
   if (!opts.metricsPublic) guard('/metrics');
+  // Only event writes take a body. Bounded before it is buffered, and after auth so an anonymous body is never read.
+  app.use('/v1/events/*', bodyLimit({ maxBytes: MAX_BODY_BYTES }));
 
   app.get('/v1/info', () => json(agent.info()));
   app.get('/v1/snapshot', () => json(agent.snapshot()));
@@ -131,6 +134,9 @@ export function createApp(agent: Agent, opts: AppOptions) {
 /** A refused Host or Origin gets no CORS headers: the page that sent it must not read the answer. */
 const isRefusal = (err: ApiError) => err.param === 'host' || err.param === 'origin';
 
+/** Event bodies are a label (≤ 500 characters) and a few numbers: 16 KiB is generous. */
+export const MAX_BODY_BYTES = 16_384;
+
 const COLOR_RE = /^#[0-9a-fA-F]{3,8}$/;
 
 /** Validates an event body; anything off is a 400 naming the field, and nothing is stored. */
@@ -138,7 +144,6 @@ async function eventBody(req: Request, isNew: true): Promise<{ label: string; t:
 async function eventBody(req: Request, isNew: false): Promise<{ label: string; t?: number; end_t: number | null; color: string | null }>;
 async function eventBody(req: Request, isNew: boolean): Promise<{ label: string; t?: number; end_t: number | null; color: string | null }> {
   const text = await req.text();
-  if (text.length > 16_384) throw badParam('body', 'larger than 16 KiB');
   let b: unknown;
   try { b = JSON.parse(text); } catch { throw badParam('body', 'must be JSON'); }
   if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badParam('body', 'must be a JSON object');

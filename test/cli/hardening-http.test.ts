@@ -1,5 +1,9 @@
 /** The agent's HTTP edge against hostile requests: error pages, Host, Origin, bodies, the failure limiter. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import { Hono } from 'hono';
+import { ApiError } from '../../cli/http/errors.ts';
+import { bodyLimit } from '../../cli/http/middleware/body-limit.ts';
 import { SERVER_HARDENING } from '../../cli/http/middleware/errors.ts';
 import { auth, startAgent, type RunningAgent } from '../helpers.ts';
 import { rawRequest } from '../raw-http.ts';
@@ -115,5 +119,77 @@ describe('--no-auth: only same-origin, loopback and --allow-origin origins', () 
     const r = await fetch(a.url + '/v1/info');
     expect(r.status).toBe(200);
     expect(r.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+/** Peak resident memory of a process (kB → bytes), from the kernel's high-water mark. */
+const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+const MB = 1 << 20;
+
+describe('request bodies are bounded before they are buffered', () => {
+  let a: RunningAgent;
+  beforeAll(async () => { a = await startAgent(['--interval', '500ms', '--gpu', 'none']); });
+  afterAll(async () => { await a?.stop(); });
+  const post = (headers: string, parts: Parameters<typeof rawRequest>[1] = [], timeoutMs = 5000, all = false) =>
+    rawRequest(portOf(a.url), [`POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`, ...parts], timeoutMs, all);
+
+  test('a 100 MB POST with Content-Length: 413 naming the limit, answered before the body is sent, memory flat', async () => {
+    const before = peakRss(a.proc.pid);
+    // Headers only: the answer must not wait for a body.
+    const t0 = Date.now();
+    const r = await post(`Authorization: Bearer ${a.token}\r\nContent-Type: application/json\r\nContent-Length: ${100 * MB}\r\n`, [], 2000);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(r.status).toBe(413);
+    expect(JSON.parse(r.body)).toEqual({ error: 'body: larger than the 16 KiB (16384 bytes) limit', param: 'body' });
+    // And with the 100 MB actually sent (the agent discards it): read until the time runs out.
+    const full = await post(`Authorization: Bearer ${a.token}\r\nContent-Length: ${100 * MB}\r\n`, [{ filler: 100 * MB }], 5000, true);
+    expect(full.status).toBe(413);
+    expect(peakRss(a.proc.pid) - before).toBeLessThan(24 * MB);
+  }, 30_000);
+
+  test('a 100 MB chunked POST is counted while it streams and cut at the limit, memory flat', async () => {
+    const before = peakRss(a.proc.pid);
+    const chunk = `10000\r\n${'x'.repeat(0x10000)}\r\n`;
+    const r = await post(`Authorization: Bearer ${a.token}\r\nTransfer-Encoding: chunked\r\n`, Array.from({ length: 1600 }, () => chunk), 15_000);
+    expect(r.status).toBe(413);
+    expect(JSON.parse(r.body).error).toContain('16 KiB');
+    expect(peakRss(a.proc.pid) - before).toBeLessThan(24 * MB);
+  }, 30_000);
+
+  test('an unauthenticated POST is refused before its body is read', async () => {
+    const before = peakRss(a.proc.pid);
+    const t0 = Date.now();
+    const r = await post(`Content-Length: ${100 * MB}\r\n`, [], 2000);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(r.status).toBe(401);
+    const full = await post(`Transfer-Encoding: chunked\r\n`, Array.from({ length: 800 }, () => `10000\r\n${'x'.repeat(0x10000)}\r\n`), 15_000);
+    expect(full.status).toBe(401);
+    expect(peakRss(a.proc.pid) - before).toBeLessThan(24 * MB);
+  }, 30_000);
+
+  test('a body within the limit is still accepted', async () => {
+    const r = await fetch(a.url + '/v1/events', { method: 'POST', body: JSON.stringify({ label: 'x'.repeat(400) }), ...auth(a.token) });
+    expect(r.status).toBe(201);
+  });
+});
+
+describe('bodyLimit middleware', () => {
+  const app = new Hono();
+  app.onError((e, c) => (e instanceof ApiError ? c.json({ error: e.message }, e.status) : c.json({ error: 'internal' }, 500)));
+  app.post('/', bodyLimit({ maxBytes: 1024, timeoutMs: 300 }), async (c) => c.json({ got: (await c.req.text()).length }));
+  let server: ReturnType<typeof Bun.serve>;
+  beforeAll(() => { server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: app.fetch }); });
+  afterAll(() => server?.stop(true));
+
+  test('a body dripping in slower than the deadline is a 408', async () => {
+    const r = await rawRequest(server.port!, ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n', 'abc', { pauseMs: 200 }, 'def', { pauseMs: 400 }, 'ghi'], 3000);
+    expect(r.status).toBe(408);
+    expect(JSON.parse(r.body).error).toContain('not received within 0.3 s');
+  });
+  test('exact limit passes; one byte more does not, with or without Content-Length', async () => {
+    expect(await (await fetch(`http://127.0.0.1:${server.port}/`, { method: 'POST', body: 'x'.repeat(1024) })).json()).toEqual({ got: 1024 });
+    expect((await fetch(`http://127.0.0.1:${server.port}/`, { method: 'POST', body: 'x'.repeat(1025) })).status).toBe(413);
+    const chunked = await rawRequest(server.port!, ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', '400\r\n' + 'x'.repeat(1024) + '\r\n', '1\r\nx\r\n', '0\r\n\r\n']);
+    expect(chunked.status).toBe(413);
   });
 });

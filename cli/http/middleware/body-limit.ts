@@ -17,8 +17,9 @@ const describeLimit = (n: number) => (n % 1024 === 0 ? `${n / 1024} KiB (${n} by
 export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
   const { maxBytes } = opts;
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  // Connection: close so a client still uploading megabytes is not kept on the line to send them.
-  const tooLarge = () => new ApiError(413, `body: larger than the ${describeLimit(maxBytes)} limit`, 'body', { Connection: 'close' });
+  // No `Connection: close`: closing on a client still uploading resets the connection, and the
+  // client may lose this answer with it. Bun reads and discards the rest of the body instead.
+  const tooLarge = () => new ApiError(413, `body: larger than the ${describeLimit(maxBytes)} limit`, 'body');
   return async function bodyLimit(c, next) {
     const req = c.req.raw;
     if (!req.body) return next();
@@ -35,7 +36,7 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
     try {
       for (;;) {
         const r = await Promise.race([reader.read(), deadline]);
-        if (r === 'timeout') throw new ApiError(408, `body: not received within ${timeoutMs / 1000} s`, 'body', { Connection: 'close' });
+        if (r === 'timeout') throw new ApiError(408, `body: not received within ${timeoutMs / 1000} s`, 'body');
         if (r.done) break;
         size += r.value.byteLength;
         if (size > maxBytes) throw tooLarge();
