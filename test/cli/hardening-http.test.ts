@@ -193,3 +193,21 @@ describe('bodyLimit middleware', () => {
     expect(chunked.status).toBe(413);
   });
 });
+
+describe('the failed-auth limiter', () => {
+  test('an attacker on the same address cannot lock the right token out', async () => {
+    const a = await startAgent(['--interval', '500ms', '--gpu', 'none']);
+    try {
+      // The attacker floods wrong tokens from 127.0.0.1, the same address as the real client.
+      const flood = async () => { for (let i = 0; i < 30; i++) await fetch(a.url + '/v1/info', auth('guess-' + i)); };
+      await flood();
+      expect((await fetch(a.url + '/v1/info', auth('guess-x'))).status).toBe(429);
+      for (let i = 0; i < 5; i++) {
+        const [ok] = await Promise.all([fetch(a.url + '/v1/info', auth(a.token)), flood()]);
+        expect(ok.status).toBe(200);
+      }
+      // A missing token is still counted and limited.
+      expect((await fetch(a.url + '/v1/info')).status).toBe(429);
+    } finally { await a.stop(); }
+  });
+});
