@@ -4,6 +4,7 @@ import { cors } from 'hono/cors';
 import type { Agent } from '../agent.ts';
 import { bearerAuth } from './auth.ts';
 import { ApiError, badParam } from './errors.ts';
+import { parseEventPatch, parseNewEvent } from './event-body.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { jsonResponse, safePath } from './middleware/errors.ts';
 import { defaultAllowedHosts, hostCheck } from './middleware/host-check.ts';
@@ -64,7 +65,7 @@ export function createApp(agent: Agent, opts: AppOptions) {
   });
   app.use('*', cors({
     origin: !noAuth && opts.allowOrigins.length === 0 ? '*' : (origin, c) => allowedOrigin(origin, c),
-    allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Authorization', 'Last-Event-ID', 'Content-Type'],
     exposeHeaders: ['Retry-After'],
     maxAge: 7200,
@@ -111,11 +112,13 @@ export function createApp(agent: Agent, opts: AppOptions) {
     }
     return json({ events: agent.events.since(since) });
   });
-  app.post('/v1/events', async (c) => json(agent.events.add({ ...(await eventBody(c.req.raw, true)), source: 'user' }), 201));
-  app.put('/v1/events/:id', async (c) => {
-    const r = agent.events.update(c.req.param('id'), await eventBody(c.req.raw, false));
+  app.post('/v1/events', async (c) => json(agent.events.add({ ...parseNewEvent(await c.req.text()), source: 'user' }), 201));
+  // PUT and PATCH both change only the fields given (see event-body.ts).
+  app.on(['PUT', 'PATCH'], '/v1/events/:id', async (c) => {
+    const r = agent.events.update(c.req.param('id'), parseEventPatch(await c.req.text()));
     if (r === 'not_found') throw new ApiError(404, 'no such event', 'id');
     if (r === 'read_only') throw new ApiError(403, 'agent events cannot be edited', 'id');
+    if (r === 'end_before_start') throw badParam('end_t', 'must not be before t');
     return json(r);
   });
   app.delete('/v1/events/:id', (c) => {
@@ -136,26 +139,3 @@ const isRefusal = (err: ApiError) => err.param === 'host' || err.param === 'orig
 
 /** Event bodies are a label (≤ 500 characters) and a few numbers: 16 KiB is generous. */
 export const MAX_BODY_BYTES = 16_384;
-
-const COLOR_RE = /^#[0-9a-fA-F]{3,8}$/;
-
-/** Validates an event body; anything off is a 400 naming the field, and nothing is stored. */
-async function eventBody(req: Request, isNew: true): Promise<{ label: string; t: number; end_t: number | null; color: string | null }>;
-async function eventBody(req: Request, isNew: false): Promise<{ label: string; t?: number; end_t: number | null; color: string | null }>;
-async function eventBody(req: Request, isNew: boolean): Promise<{ label: string; t?: number; end_t: number | null; color: string | null }> {
-  const text = await req.text();
-  let b: unknown;
-  try { b = JSON.parse(text); } catch { throw badParam('body', 'must be JSON'); }
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badParam('body', 'must be a JSON object');
-  const o = b as Record<string, unknown>;
-  if (typeof o.label !== 'string' || !o.label.trim()) throw badParam('label', 'must be a non-empty string');
-  if (o.label.length > 500) throw badParam('label', 'longer than 500 characters');
-  const t = o.t === undefined ? (isNew ? Date.now() : undefined) : o.t;
-  if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 0)) throw badParam('t', 'must be a millisecond timestamp');
-  const end = o.end_t ?? null;
-  if (end !== null && (typeof end !== 'number' || !Number.isFinite(end))) throw badParam('end_t', 'must be a millisecond timestamp');
-  if (end !== null && t !== undefined && end < (t as number)) throw badParam('end_t', 'must not be before t');
-  const color = o.color ?? null;
-  if (color !== null && (typeof color !== 'string' || !COLOR_RE.test(color))) throw badParam('color', 'must be a #rgb or #rrggbb colour');
-  return { label: o.label.trim(), t: t as number | undefined, end_t: end as number | null, color: color as string | null };
-}

@@ -1,7 +1,8 @@
 /** Events and annotations: a bounded, time-ordered list; agent-made ones are read-only. */
 import type { AgentEvent } from '../../shared/wire.ts';
 
-export type EventInput = { label: string; t?: number; end_t?: number | null; color?: string | null };
+/** A change to a user event: only the fields present are changed; null clears end_t or color. */
+export type EventInput = { label?: string; t?: number; end_t?: number | null; color?: string | null };
 
 export class EventStore {
   #list: AgentEvent[] = [];
@@ -33,11 +34,17 @@ export class EventStore {
     return ev;
   }
 
-  update(id: string, patch: EventInput): AgentEvent | 'not_found' | 'read_only' {
+  update(id: string, patch: EventInput): AgentEvent | 'not_found' | 'read_only' | 'end_before_start' {
     const ev = this.get(id);
     if (!ev) return 'not_found';
     if (ev.source !== 'user') return 'read_only';
-    Object.assign(ev, { label: patch.label, t: patch.t ?? ev.t, end_t: patch.end_t === undefined ? ev.end_t : patch.end_t, color: patch.color === undefined ? ev.color : patch.color });
+    const next = {
+      label: patch.label ?? ev.label, t: patch.t ?? ev.t,
+      end_t: patch.end_t === undefined ? ev.end_t ?? null : patch.end_t, color: patch.color === undefined ? ev.color ?? null : patch.color,
+    };
+    // Checked on the merged event: a new t may pass an end_t the body did not name.
+    if (next.end_t !== null && next.end_t < next.t) return 'end_before_start';
+    Object.assign(ev, next);
     this.#list.sort((a, b) => a.t - b.t);
     this.onChange?.(ev, 'update');
     return ev;
