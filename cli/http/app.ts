@@ -112,7 +112,12 @@ export function createApp(agent: Agent, opts: AppOptions) {
     }
     return json({ events: agent.events.since(since) });
   });
-  app.post('/v1/events', async (c) => json(agent.events.add({ ...parseNewEvent(await c.req.text()), source: 'user' }), 201));
+  app.post('/v1/events', async (c) => {
+    const ev = agent.events.add({ ...parseNewEvent(await c.req.text()), source: 'user' });
+    // Never a 201 for an event that is not kept: the budget is full of annotations newer than this one.
+    if (!ev) throw new ApiError(409, `annotation not kept: ${agent.events.budgets.user} newer annotations are stored; delete some first`, 't');
+    return json(ev, 201);
+  });
   // PUT and PATCH both change only the fields given (see event-body.ts).
   app.on(['PUT', 'PATCH'], '/v1/events/:id', async (c) => {
     const r = agent.events.update(c.req.param('id'), parseEventPatch(await c.req.text()));
