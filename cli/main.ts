@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 /** Entry point: argv → command. The only place that exits or prints usage. */
 import { parseArgs, UsageError } from './args.ts';
+import { ExitError } from './output.ts';
 import { VERSION } from './version.ts';
 
 const HELP = `gpulse ${VERSION} — GPU + host monitor
@@ -42,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
+    // An output error (see output.ts): EPIPE ends quietly with 141, anything else says what failed.
+    if (e instanceof ExitError) { if (e.message) process.stderr.write(`gpulse: ${e.message}\n`); return e.code; }
     const err = e as Error;
     process.stderr.write(`gpulse: ${err.message}\n`);
     return err instanceof UsageError ? 2 : 1;
