@@ -6,10 +6,11 @@
  * whose CRC fails is skipped with a warning, and an unreadable header sets the files aside.
  * When the file holds twice the ring's capacity it is rewritten from the ring (tmp + rename).
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, renameSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentEvent } from '../../shared/wire.ts';
 import { Ring } from './ring.ts';
+import { ensurePrivateDir, openAppendNoFollow, openTempFile, readFileNoFollow, writeFileAtomic } from './safe-fs.ts';
 
 const HEADER = 'history.json';
 const DATA = 'history.bin';
@@ -39,7 +40,7 @@ export class HistoryFile {
     let events: AgentEvent[] = [];
     try {
       if (existsSync(join(dir, EVENTS))) {
-        const e = JSON.parse(readFileSync(join(dir, EVENTS), 'utf8'));
+        const e = JSON.parse(readFileNoFollow(join(dir, EVENTS)).toString('utf8'));
         if (!Array.isArray(e)) throw new Error('not an array');
         events = e.filter((x) => x && typeof x.id === 'string' && typeof x.t === 'number' && typeof x.label === 'string');
       }
@@ -47,7 +48,7 @@ export class HistoryFile {
     if (!existsSync(join(dir, HEADER)) || !existsSync(join(dir, DATA))) return { ring: null, events, warnings, skipped: 0 };
     let oldKeys: string[];
     try {
-      const h = JSON.parse(readFileSync(join(dir, HEADER), 'utf8'));
+      const h = JSON.parse(readFileNoFollow(join(dir, HEADER)).toString('utf8'));
       if (h.version !== 1 || !Array.isArray(h.keys) || !h.keys.every((k: unknown) => typeof k === 'string')) throw new Error('bad header');
       oldKeys = h.keys;
     } catch (e) {
@@ -55,7 +56,12 @@ export class HistoryFile {
       setAside(dir, HEADER); setAside(dir, DATA);
       return { ring: null, events, warnings, skipped: 0 };
     }
-    const data = readFileSync(join(dir, DATA));
+    let data: Buffer;
+    try { data = readFileNoFollow(join(dir, DATA)); } catch (e) {
+      warn(`history file unreadable (${(e as Error).message}); history set aside`);
+      setAside(dir, HEADER); setAside(dir, DATA);
+      return { ring: null, events, warnings, skipped: 0 };
+    }
     const size = recordSize(oldKeys.length);
     const n = Math.floor(data.length / size);
     if (data.length % size) warn(`history file has a torn last record (${data.length % size} bytes); ignored`);
@@ -76,16 +82,18 @@ export class HistoryFile {
 
   /** Starts a fresh file holding the ring's current rows (also how compaction works). */
   rewrite(ring: Ring) {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    // Never through a planted link: see safe-fs.ts.
+    ensurePrivateDir(this.dir);
     if (this.#fd !== null) closeSync(this.#fd);
-    const tmp = join(this.dir, DATA + '.tmp');
-    const fd = openSync(tmp, 'w', 0o600);
-    const row = new Float64Array(this.keys.length);
-    for (let i = 0; i < ring.count; i++) { this.#encode(ring.row(i, row), row); writeSync(fd, this.#buf); }
-    closeSync(fd);
-    writeFileSync(join(this.dir, HEADER), JSON.stringify({ version: 1, keys: this.keys }), { mode: 0o600 });
-    renameSync(tmp, join(this.dir, DATA));
-    this.#fd = openSync(join(this.dir, DATA), 'a', 0o600);
+    this.#fd = null;
+    const tmp = openTempFile(this.dir, DATA);
+    try {
+      const row = new Float64Array(this.keys.length);
+      for (let i = 0; i < ring.count; i++) { this.#encode(ring.row(i, row), row); writeSync(tmp.fd, this.#buf); }
+    } catch (e) { tmp.discard(); throw e; }
+    writeFileAtomic(this.dir, HEADER, JSON.stringify({ version: 1, keys: this.keys }), 0o600, { fsync: false });
+    tmp.commit({ fsync: false });
+    this.#fd = openAppendNoFollow(join(this.dir, DATA), 0o600);
     this.#records = ring.count;
   }
 
@@ -115,10 +123,8 @@ export class HistoryFile {
   }
   flushEvents(events: readonly AgentEvent[]) {
     try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      const tmp = join(this.dir, EVENTS + '.tmp');
-      writeFileSync(tmp, JSON.stringify(events), { mode: 0o600 });
-      renameSync(tmp, join(this.dir, EVENTS));
+      ensurePrivateDir(this.dir);
+      writeFileAtomic(this.dir, EVENTS, JSON.stringify(events), 0o600, { fsync: false });
     } catch (e) { console.error(`gpulse: events write failed: ${(e as Error).message}`); }
   }
 

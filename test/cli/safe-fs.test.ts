@@ -1,0 +1,114 @@
+/** Files written where someone else may have planted links: the helpers, the agent's data dir, the token. */
+import { describe, expect, test } from 'bun:test';
+import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePrivateDir, openAppendNoFollow, readFileNoFollow, SafeFsError, writeFileAtomic } from '../../cli/store/safe-fs.ts';
+import { closeSync, writeSync } from 'node:fs';
+import { auth, BUN, ROOT, startAgent, tmp } from '../helpers.ts';
+
+/** A file the attacker wants overwritten (think /etc/shadow), outside the directory. */
+function victim(content = 'root:secret:19000::::::\n') {
+  const f = join(tmp('gpulse-victim-'), 'shadow');
+  writeFileSync(f, content, { mode: 0o600 });
+  return { path: f, intact: () => readFileSync(f, 'utf8') === content };
+}
+const NOBODY = 65534;
+const isRoot = process.getuid?.() === 0;
+
+describe('safe-fs helpers', () => {
+  test('writeFileAtomic replaces a planted link instead of writing through it; mode 0600', () => {
+    const v = victim();
+    const dir = tmp();
+    symlinkSync(v.path, join(dir, 'events.json'));
+    writeFileAtomic(dir, 'events.json', '[]');
+    expect(v.intact()).toBe(true);
+    const st = lstatSync(join(dir, 'events.json'));
+    expect(st.isFile()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, 'events.json'), 'utf8')).toBe('[]');
+  });
+  test('links planted at the old predictable temp names are never followed', () => {
+    const v = victim();
+    const dir = tmp();
+    for (const n of ['events.json.tmp', 'history.bin.tmp', `token.${process.pid}.tmp`, `.events.json.${process.pid}.tmp`]) symlinkSync(v.path, join(dir, n));
+    writeFileAtomic(dir, 'events.json', '[1]');
+    writeFileAtomic(dir, 'token', 'x'.repeat(40));
+    expect(v.intact()).toBe(true);
+  });
+  test('openAppendNoFollow refuses links, hard links and FIFOs, naming the path; a regular file is opened 0600', () => {
+    const v = victim();
+    const dir = tmp();
+    symlinkSync(v.path, join(dir, 'history.bin'));
+    expect(() => openAppendNoFollow(join(dir, 'history.bin'))).toThrow(/history\.bin is a symbolic link; refusing to write through it/);
+    if (statSync(v.path).dev === statSync(dir).dev) {
+      linkSync(v.path, join(dir, 'hard.bin'));
+      expect(() => openAppendNoFollow(join(dir, 'hard.bin'))).toThrow(/has 2 hard links/);
+    }
+    expect(Bun.spawnSync(['mkfifo', join(dir, 'fifo')]).exitCode).toBe(0);
+    expect(() => openAppendNoFollow(join(dir, 'fifo'))).toThrow(SafeFsError);
+    expect(v.intact()).toBe(true);
+    const fd = openAppendNoFollow(join(dir, 'ok.bin'));
+    writeSync(fd, 'abc');
+    closeSync(fd);
+    expect(statSync(join(dir, 'ok.bin')).mode & 0o777).toBe(0o600);
+    expect(readFileNoFollow(join(dir, 'ok.bin')).toString()).toBe('abc');
+    expect(() => readFileNoFollow(join(dir, 'history.bin'))).toThrow(/symbolic link/);
+  });
+  test('ensurePrivateDir: creates 0700, refuses a linked dir, tightens a loose one it owns, leaves sticky dirs alone', () => {
+    const base = tmp();
+    const warnings: string[] = [];
+    const warn = (m: string) => warnings.push(m);
+    ensurePrivateDir(join(base, 'a/b/state'), { warn });
+    expect(statSync(join(base, 'a/b/state')).mode & 0o777).toBe(0o700);
+    mkdirSync(join(base, 'real'));
+    symlinkSync(join(base, 'real'), join(base, 'linked'));
+    expect(() => ensurePrivateDir(join(base, 'linked'), { warn })).toThrow(/linked is a symbolic link; refusing/);
+    mkdirSync(join(base, 'loose'), { mode: 0o777 });
+    chmodSync(join(base, 'loose'), 0o777);
+    ensurePrivateDir(join(base, 'loose'), { warn });
+    expect(statSync(join(base, 'loose')).mode & 0o777).toBe(0o700);
+    expect(warnings.at(-1)).toMatch(/loose was mode 777; tightened to 700/);
+    mkdirSync(join(base, 'shared'));
+    chmodSync(join(base, 'shared'), 0o1777);
+    ensurePrivateDir(join(base, 'shared'), { warn });
+    expect(statSync(join(base, 'shared')).mode & 0o7777).toBe(0o1777);
+    expect(warnings.at(-1)).toMatch(/shared is mode 777: others can read or replace/);
+    writeFileSync(join(base, 'file'), '');
+    expect(() => ensurePrivateDir(join(base, 'file'), { warn })).toThrow(/not a directory/);
+  });
+  test.skipIf(!isRoot)('ensurePrivateDir warns about a directory another user owns', () => {
+    const d = join(tmp(), 'theirs');
+    mkdirSync(d, { mode: 0o700 });
+    chownSync(d, NOBODY, NOBODY);
+    const warnings: string[] = [];
+    ensurePrivateDir(d, { warn: (m) => warnings.push(m) });
+    expect(warnings[0]).toMatch(/belongs to uid 65534/);
+  });
+});
+
+describe('the agent never writes through links in its data dir', () => {
+  test('history, header and events planted as links to outside files: the files are untouched', async () => {
+    const dir = tmp();
+    const state = join(dir, 'state');
+    mkdirSync(state, { mode: 0o700 });
+    const v = { bin: victim('bin'), header: victim('header'), events: victim('events'), tmpBin: victim('tmp') };
+    symlinkSync(v.bin.path, join(state, 'history.bin'));
+    symlinkSync(v.header.path, join(state, 'history.json'));
+    symlinkSync(v.events.path, join(state, 'events.json'));
+    symlinkSync(v.tmpBin.path, join(state, 'history.bin.tmp'));
+    const a = await startAgent(['--interval', '200ms', '--gpu', 'none'], {}, { dir });
+    try {
+      await fetch(a.url + '/v1/events', { method: 'POST', body: JSON.stringify({ label: 'mark' }), ...auth(a.token) });
+      await Bun.sleep(1200); // ticks appended, events debounce flushed
+    } finally { await a.stop(); }
+    for (const x of Object.values(v)) expect(x.intact()).toBe(true);
+    for (const n of ['history.bin', 'history.json', 'events.json']) expect(lstatSync(join(state, n)).isFile()).toBe(true);
+    expect(JSON.parse(readFileSync(join(state, 'events.json'), 'utf8')).some((e: { label: string }) => e.label === 'mark')).toBe(true);
+  }, 20_000);
+  test('a data dir that is itself a link is refused at startup with the reason', async () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'elsewhere'));
+    symlinkSync(join(dir, 'elsewhere'), join(dir, 'state'));
+    await expect(startAgent(['--interval', '200ms', '--gpu', 'none'], {}, { dir })).rejects.toThrow(/state is a symbolic link; refusing/);
+  });
+});
