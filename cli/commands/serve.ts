@@ -26,7 +26,7 @@ export async function loadWeb(): Promise<WebAssets | null> {
 
 export async function serve(flags: Record<string, ParsedValue>) {
   const cfg = serveConfig(flags, { hostname: osHostname(), dataDir: stateDir() });
-  const auth = cfg.noAuth ? null : loadToken(cfg.tokenFile);
+  const auth = cfg.noAuth ? null : loadToken(cfg.tokenFile, process.env, { create: true });
   const tls = cfg.tlsCert ? readTls(cfg) : null;
   const host = openHost();
   const { provider, notes } = await selectProvider(cfg);

@@ -4,6 +4,7 @@ import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, readF
 import { join } from 'node:path';
 import { ensurePrivateDir, openAppendNoFollow, readFileNoFollow, SafeFsError, writeFileAtomic } from '../../cli/store/safe-fs.ts';
 import { closeSync, writeSync } from 'node:fs';
+import { loadToken } from '../../cli/token.ts';
 import { auth, BUN, ROOT, startAgent, tmp } from '../helpers.ts';
 
 /** A file the attacker wants overwritten (think /etc/shadow), outside the directory. */
@@ -110,5 +111,45 @@ describe('the agent never writes through links in its data dir', () => {
     mkdirSync(join(dir, 'elsewhere'));
     symlinkSync(join(dir, 'elsewhere'), join(dir, 'state'));
     await expect(startAgent(['--interval', '200ms', '--gpu', 'none'], {}, { dir })).rejects.toThrow(/state is a symbolic link; refusing/);
+  });
+});
+
+describe('the token file', () => {
+  const cli = (args: string[], env: Record<string, string>) => Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), ...args], { env: { PATH: process.env.PATH!, HOME: tmp(), ...env }, stderr: 'pipe', stdout: 'pipe' });
+
+  test('a dangling link planted at the token path is replaced, not written through', () => {
+    const cfg = tmp();
+    const v = join(tmp(), 'authorized_keys');
+    mkdirSync(join(cfg, 'gpulse'), { mode: 0o700 });
+    symlinkSync(v, join(cfg, 'gpulse/token'));
+    const r = cli(['token'], { XDG_CONFIG_HOME: cfg });
+    expect(r.exitCode).toBe(0);
+    expect(existsSync(v)).toBe(false);
+    expect(lstatSync(join(cfg, 'gpulse/token')).isFile()).toBe(true);
+  });
+  test('read through a link (Kubernetes secret layout) when the target is private; refused when it is not', () => {
+    const d = tmp();
+    mkdirSync(join(d, '..2026_01_01'), { mode: 0o700 });
+    writeFileSync(join(d, '..2026_01_01/token'), 'k8s-secret-token-0123456789\n', { mode: 0o600 });
+    symlinkSync('..2026_01_01', join(d, '..data'));
+    symlinkSync('..data/token', join(d, 'token'));
+    expect(loadToken(join(d, 'token'), {}).token).toBe('k8s-secret-token-0123456789');
+    chmodSync(join(d, '..2026_01_01/token'), 0o644);
+    expect(() => loadToken(join(d, 'token'), {})).toThrow(/readable by group\/others/);
+    if (isRoot) {
+      chmodSync(join(d, '..2026_01_01/token'), 0o600);
+      chownSync(join(d, '..2026_01_01/token'), NOBODY, NOBODY);
+      expect(() => loadToken(join(d, 'token'), {})).toThrow(/belongs to uid 65534/);
+    }
+  });
+  test('pair, mark and export with no token say so and how to make one, and create nothing', () => {
+    for (const args of [['pair'], ['mark', 'run 1'], ['export']]) {
+      const cfg = tmp();
+      const r = cli(args, { XDG_CONFIG_HOME: cfg });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr.toString()).toMatch(/no agent token at .*gpulse\/token: the agent creates it when it first starts \(gpulse serve\), or create one now with `gpulse token`/);
+      expect(existsSync(join(cfg, 'gpulse'))).toBe(false);
+      expect(r.stdout.toString()).toBe('');
+    }
   });
 });
