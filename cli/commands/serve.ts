@@ -32,7 +32,9 @@ export async function serve(flags: Record<string, ParsedValue>) {
   const { provider, notes } = await selectProvider(cfg);
   // Per-client stream queue bound; an environment knob for tests and tight-memory hosts.
   const queue = Number(process.env.GPULSE_STREAM_QUEUE_BYTES) || undefined;
-  const agent = new Agent({ hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue } });
+  // How long a stream client's socket may stay undrained (the kernel holding its bytes) before it is dropped.
+  const stallMs = Number(process.env.GPULSE_STREAM_STALL_MS) || undefined;
+  const agent = new Agent({ hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue, stallMs } });
   readInventory().then((inv) => { agent.inventory = inv; });
 
   let history: HistoryFile | null = null;
