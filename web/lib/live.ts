@@ -4,7 +4,7 @@
  * the agent replays the gap, and a full backfill from /v1/history when an endpoint is new.
  */
 import type { Info } from '../../shared/wire.ts';
-import { SseParser } from '../../shared/sse.ts';
+import { SseLimitError, SseParser, type SseLimits } from '../../shared/sse.ts';
 import { validateHistory, validateRow, validateSchema, validateSnapshotExtras, validateStreamEvent } from '../../shared/validate.ts';
 import { backoffMs } from './backoff.ts';
 
@@ -28,7 +28,13 @@ export interface LiveHandlers {
   event(e: unknown): void;
 }
 
-export interface LiveOptions { url: string; token: string; resumeFrom: () => Promise<number | null>; fetchImpl?: typeof fetch; maxFrameBytes?: number }
+export interface LiveOptions {
+  url: string; token: string; resumeFrom: () => Promise<number | null>; fetchImpl?: typeof fetch;
+  /** A frame larger than this is skipped, the connection kept. */
+  maxFrameBytes?: number;
+  /** Past these the agent is broken or hostile: the connection is dropped with an error status (shared/sse.ts). */
+  sseLimits?: SseLimits;
+}
 
 /** A frame is trusted only if it is an array of finite numbers or nulls, of the schema's width (shared/validate.ts). */
 export const validRow = (row: unknown, width: number): row is (number | null)[] => validateRow(row, width).ok;
@@ -125,9 +131,18 @@ export class LiveConnection {
   }
 
   async #read(body: ReadableStream<Uint8Array>, signal: AbortSignal) {
-    const parser = new SseParser();
+    const parser = new SseParser(this.opts.sseLimits);
     const dec = new TextDecoder();
     const reader = body.getReader();
+    try { await this.#readFrames(reader, parser, dec, signal); } catch (e) {
+      // Stop the bytes at the source: an endless line must not keep arriving while we wait to retry.
+      void reader.cancel().catch(() => {});
+      if (e instanceof SseLimitError) throw new ProtocolError(`agent sent ${e.message}`);
+      throw e;
+    }
+  }
+
+  async #readFrames(reader: ReadableStreamDefaultReader<Uint8Array>, parser: SseParser, dec: TextDecoder, signal: AbortSignal) {
     const max = this.opts.maxFrameBytes ?? 8 << 20;
     let batch: (number | null)[][] = [];
     const flush = () => { if (batch.length && this.#schema) { this.on.rows(this.#schema.series.map((s) => s.key), batch); batch = []; } };
