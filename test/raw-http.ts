@@ -46,7 +46,9 @@ export function rawRequest(port: number, parts: (string | { filler: number } | {
         else {
           const chunk = Buffer.alloc(64 * 1024, 0x78);
           for (let left = p.filler; left > 0 && !done && !sock.destroyed; left -= chunk.length) {
-            if (!sock.write(left >= chunk.length ? chunk : chunk.subarray(0, left))) await new Promise((r) => { sock.once('drain', r); sock.once('close', r); });
+            if (!sock.write(left >= chunk.length ? chunk : chunk.subarray(0, left))) {
+              await new Promise<void>((r) => { const go = () => { sock.off('drain', go); sock.off('close', go); r(); }; sock.on('drain', go); sock.on('close', go); });
+            }
           }
         }
       }
