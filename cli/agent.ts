@@ -78,7 +78,8 @@ export class Agent {
   }
   stop() { if (this.#watch) clearInterval(this.#watch); this.sampler.stop(); this.hub.close(); this.opts.gpu.close(); this.opts.host.close(); this.store.close(); }
 
-  agentEvent(kind: string, label: string, scope?: string): AgentEvent {
+  /** null only if the agent's event budget is full of events newer than now (a clock set back). */
+  agentEvent(kind: string, label: string, scope?: string): AgentEvent | null {
     return this.events.add({ t: Date.now(), label, source: 'agent', kind, scope });
   }
 

@@ -3,6 +3,7 @@
  * (main.ts prints it on one line and exits 2). Each serve flag is also GPULSE_<FLAG>; the flag wins.
  */
 import { parseDuration, parseSize } from '../shared/duration.ts';
+import { defaultAllowedHosts, hostnameOf } from './http/middleware/host-check.ts';
 
 export class UsageError extends Error { override name = 'UsageError'; }
 
@@ -17,6 +18,7 @@ export const SERVE_FLAGS = {
   'tls-cert': { kind: 'string', env: true }, 'tls-key': { kind: 'string', env: true }, 'client-ca': { kind: 'string', env: true },
   gpu: { kind: 'string', env: true }, 'nvml-lib': { kind: 'string', env: true }, 'sysfs-root': { kind: 'string', env: true },
   ollama: { kind: 'string', env: true }, 'metrics-public': { kind: 'bool', env: true }, 'no-persist': { kind: 'bool', env: true },
+  'allowed-host': { kind: 'list', env: true },
 } as const satisfies Record<string, Spec>;
 
 export const COMMAND_FLAGS: Record<string, Record<string, Spec>> = {
@@ -103,7 +105,9 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
 
 export interface ServeConfig {
   bind: string; port: number; hostname: string; intervalMs: number; retentionMs: number; retention1mMs: number; retention1hMs: number; maxDiskBytes: number; dataDir: string | null;
-  tokenFile: string | null; noAuth: boolean; allowOrigins: string[]; tlsCert: string | null; tlsKey: string | null; clientCa: string | null;
+  tokenFile: string | null; noAuth: boolean; allowOrigins: string[];
+  /** Host header names accepted (IP literals always are); '*' turns the check off. */
+  allowedHosts: string[]; tlsCert: string | null; tlsKey: string | null; clientCa: string | null;
   gpu: 'auto' | 'nvml' | 'nvidia-smi' | 'amd' | 'none'; nvmlLib: string | null; sysfsRoot: string; ollama: string | null; metricsPublic: boolean;
 }
 
@@ -137,9 +141,15 @@ export function serveConfig(f: Record<string, ParsedValue>, defaults: { hostname
   const ollama = s('ollama') ?? 'http://127.0.0.1:11434';
   if (ollama !== 'off' && !/^https?:\/\/[^\s]+$/.test(ollama)) throw new UsageError(`--ollama: must be an http(s) URL or off, got ${JSON.stringify(ollama)}`);
   const origins = ((f['allow-origin'] as string[] | undefined) ?? []).filter((o) => o !== '*');
+  const extraHosts = (f['allowed-host'] as string[] | undefined) ?? [];
+  for (const h of extraHosts) {
+    if (h !== '*' && hostnameOf(h) !== h.toLowerCase().replace(/\.$/, '')) throw new UsageError(`--allowed-host: ${JSON.stringify(h)} is not a host name (no scheme, port or path)`);
+  }
+  const hostname = s('hostname') ?? defaults.hostname;
   return {
-    bind, port: (f.port as number | undefined) ?? 9740, hostname: s('hostname') ?? defaults.hostname, intervalMs, retentionMs, retention1mMs, retention1hMs, maxDiskBytes,
+    bind, port: (f.port as number | undefined) ?? 9740, hostname, intervalMs, retentionMs, retention1mMs, retention1hMs, maxDiskBytes,
     dataDir: f['no-persist'] === true ? null : s('data-dir') ?? defaults.dataDir, tokenFile: s('token-file'), noAuth, allowOrigins: origins,
+    allowedHosts: [...new Set([...defaultAllowedHosts(bind, [defaults.hostname, hostname]), ...extraHosts.map((h) => h.toLowerCase())])],
     tlsCert, tlsKey, clientCa, gpu, nvmlLib: s('nvml-lib'), sysfsRoot: s('sysfs-root') ?? '/', ollama: ollama === 'off' ? null : ollama,
     metricsPublic: f['metrics-public'] === true,
   };

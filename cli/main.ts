@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 /** Entry point: argv → command. The only place that exits or prints usage. */
 import { parseArgs, UsageError } from './args.ts';
+import { ExitError } from './output.ts';
 import { VERSION } from './version.ts';
 
 const HELP = `gpulse ${VERSION} — GPU + host monitor
@@ -21,7 +22,7 @@ serve flags (also GPULSE_<FLAG>, e.g. GPULSE_PORT):
   --bind ADDR (127.0.0.1)  --port N (9740)  --hostname NAME  --interval DUR (1s, min 0.1s)
   --retention DUR (raw, 14d)  --retention-1m DUR (90d)  --retention-1h DUR (730d)  --max-disk SIZE (1GiB)
   --data-dir DIR  --no-persist  --token-file PATH  --no-auth (loopback only)
-  --allow-origin ORIGIN  --tls-cert PATH --tls-key PATH  --client-ca PATH
+  --allow-origin ORIGIN  --allowed-host NAME  --tls-cert PATH --tls-key PATH  --client-ca PATH
   --gpu auto|nvml|nvidia-smi|amd|none  --nvml-lib PATH  --sysfs-root DIR  --ollama URL|off
   --metrics-public
 durations: 500ms, 1s, 5m (or 5min), 2h, 7d; a bare number is seconds
@@ -45,6 +46,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
+    // An output error (see output.ts): EPIPE ends quietly with 141, anything else says what failed.
+    if (e instanceof ExitError) { if (e.message) process.stderr.write(`gpulse: ${e.message}\n`); return e.code; }
     const err = e as Error;
     process.stderr.write(`gpulse: ${err.message}\n`);
     return err instanceof UsageError ? 2 : 1;

@@ -6,6 +6,7 @@ import { Agent } from '../agent.ts';
 import { serveConfig, type ParsedValue, type ServeConfig } from '../args.ts';
 import { selectProvider } from '../gpu/select.ts';
 import { createApp } from '../http/app.ts';
+import { SERVER_HARDENING } from '../http/middleware/errors.ts';
 import { loadEmbeddedWeb, loadWebDir, type WebAssets } from '../http/web.ts';
 import { stateDir } from '../paths.ts';
 import { openHost } from '../sample/host.ts';
@@ -28,12 +29,14 @@ export async function loadWeb(): Promise<WebAssets | null> {
 
 export async function serve(flags: Record<string, ParsedValue>) {
   const cfg = serveConfig(flags, { hostname: osHostname(), dataDir: stateDir() });
-  const auth = cfg.noAuth ? null : loadToken(cfg.tokenFile);
+  const auth = cfg.noAuth ? null : loadToken(cfg.tokenFile, process.env, { create: true });
   const tls = cfg.tlsCert ? readTls(cfg) : null;
   const host = openHost();
   const { provider, notes } = await selectProvider(cfg);
   // Per-client stream queue bound; an environment knob for tests and tight-memory hosts.
   const queue = Number(process.env.GPULSE_STREAM_QUEUE_BYTES) || undefined;
+  // How long a stream client's socket may stay undrained (the kernel holding its bytes) before it is dropped.
+  const stallMs = Number(process.env.GPULSE_STREAM_STALL_MS) || undefined;
   const store = Store.open({
     dir: cfg.dataDir, intervalMs: cfg.intervalMs, maxDiskBytes: cfg.maxDiskBytes,
     retentionMs: { raw: cfg.retentionMs, '1m': cfg.retention1mMs, '1h': cfg.retention1hMs },
@@ -41,7 +44,7 @@ export async function serve(flags: Record<string, ParsedValue>) {
   });
   const fill = process.env.GPULSE_BENCH_FILL;
   if (fill) (await import('../store/synthetic.ts')).fillSynthetic(store, syntheticKeys(host.cpus, provider.devices.map((d) => d.index)), cfg.intervalMs, parseDuration(fill) ?? 86_400_000);
-  const agent = new Agent({ hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, store, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue } });
+  const agent = new Agent({ hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, store, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue, stallMs } });
   readInventory().then((inv) => { agent.inventory = inv; });
 
   let events: EventsFile | null = null;
@@ -59,11 +62,11 @@ export async function serve(flags: Record<string, ParsedValue>) {
   const web = await loadWeb();
   let server: ReturnType<typeof Bun.serve> | null = null;
   const app = createApp(agent, {
-    token: auth?.token ?? null, allowOrigins: cfg.allowOrigins, metricsPublic: cfg.metricsPublic, web,
+    token: auth?.token ?? null, allowOrigins: cfg.allowOrigins, allowedHosts: cfg.allowedHosts, tls: !!tls, metricsPublic: cfg.metricsPublic, web,
     clientAddress: (req) => server?.requestIP(req)?.address ?? 'unknown', server: () => server,
   });
   server = Bun.serve({
-    hostname: cfg.bind, port: cfg.port, fetch: app.fetch,
+    ...SERVER_HARDENING, hostname: cfg.bind, port: cfg.port, fetch: app.fetch,
     ...(tls ? { tls } : {}),
   });
   agent.start();

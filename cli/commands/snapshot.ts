@@ -9,6 +9,7 @@ import { selectProvider } from '../gpu/select.ts';
 import { openHost } from '../sample/host.ts';
 import { readInventory } from '../sample/inventory.ts';
 import { startOllama } from '../sample/ollama.ts';
+import { writeAll } from '../output.ts';
 
 export async function snapshot(flags: Record<string, ParsedValue>) {
   const cfg = serveConfig({ gpu: flags.gpu ?? 'auto', 'nvml-lib': flags['nvml-lib'] ?? '', 'sysfs-root': flags['sysfs-root'] ?? '/', ollama: flags.ollama ?? 'http://127.0.0.1:11434', interval: 250 } as Record<string, ParsedValue>, { hostname: hostname(), dataDir: null });
@@ -28,7 +29,7 @@ export async function snapshot(flags: Record<string, ParsedValue>) {
   await agent.sampler.tick(t0 + 250);
   const snap = agent.snapshot();
   agent.stop();
-  process.stdout.write(flags.json ? strictJson(snap) + '\n' : renderTable(snap, provider.kind, notes));
+  await writeAll(flags.json ? strictJson(snap) + '\n' : renderTable(snap, provider.kind, notes));
 }
 
 const pad = (s: string, n: number) => (s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length));

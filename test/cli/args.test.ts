@@ -94,3 +94,17 @@ describe.skipIf(!Bun.which('script'))('on an interactive terminal', () => {
     expect(out).toMatch(/pair a browser: http:\/\/127\.0\.0\.1:\d+\/#\/add\?url=.*token=abcdefghijklmnop1234/);
   });
 });
+
+describe('--allowed-host', () => {
+  test('defaults: loopback names and the bind address; on all interfaces also the machine name and --hostname', () => {
+    expect(cfg([]).allowedHosts.sort()).toEqual(['127.0.0.1', '[::1]', 'localhost']);
+    expect(cfg(['--bind', '::1']).allowedHosts).toContain('[::1]');
+    const all = cfg(['--bind', '0.0.0.0', '--hostname', 'gpu-7.lab.example']).allowedHosts;
+    for (const n of ['localhost', 'h', 'h.local', 'gpu-7.lab.example', 'gpu-7', 'gpu-7.local']) expect(all).toContain(n);
+    expect(cfg(['--allowed-host', 'a.example', '--allowed-host', 'b.example']).allowedHosts).toEqual(expect.arrayContaining(['a.example', 'b.example', 'localhost']));
+    expect(cfg([], { GPULSE_ALLOWED_HOST: 'c.example' }).allowedHosts).toContain('c.example');
+  });
+  test.each([['http://a.example'], ['a.example:9740'], ['a.example/x'], ['a b']])('%p is a usage error naming --allowed-host', (v) => {
+    expect(() => cfg(['--allowed-host', v])).toThrow('--allowed-host');
+  });
+});

@@ -60,4 +60,9 @@ describe.skipIf(!haveWeb)('dist/gpulse', () => {
       }
     } finally { await a.stop(); }
   }, 30_000);
+  test('service: the install line copies this executable', () => {
+    const out = Bun.spawnSync([BIN, 'service'], { env: ENV() }).stdout.toString();
+    expect(out).toContain(`# Install: sudo install -m 0755 ${BIN} /usr/local/bin/gpulse && gpulse service`);
+    expect(out).not.toContain('npm run build');
+  });
 });
