@@ -11,7 +11,7 @@ import { tmp } from '../test/helpers.ts';
 import { agentCommand, filledDir, machine } from './stats.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const ALL = ['micro', 'codec', 'agent', 'history', 'pwa'];
+const ALL = ['micro', 'codec', 'agent', 'history', 'import', 'pwa'];
 const argv = process.argv.slice(2);
 const o = argv.indexOf('--only');
 const only = o >= 0 ? argv[o + 1]!.split(',') : ALL;
@@ -46,7 +46,9 @@ for (const name of only) {
   console.error(`bench/${name}.ts …`);
   const r = Bun.spawnSync([process.execPath, join(root, `bench/${name}.ts`), ...pass], { stdout: 'pipe', stderr: 'inherit', env });
   if (r.exitCode !== 0) { console.error(`bench/${name}.ts failed`); failed = true; break; }
-  results[name] = JSON.parse(r.stdout.toString());
+  // A bench prints its figures as JSON: the whole output, or its last line after progress lines.
+  const out = r.stdout.toString().trim();
+  results[name] = JSON.parse(out.startsWith('{') ? out : out.slice(out.lastIndexOf('\n') + 1));
   dates[name] = new Date().toISOString();
   console.log(name, r.stdout.toString());
   writeFileSync(file, JSON.stringify(results, null, 1) + '\n');
