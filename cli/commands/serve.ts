@@ -1,5 +1,6 @@
 /** `gpulse serve`: sample, keep history, serve the API and the PWA. */
 import { readFileSync } from 'node:fs';
+import { readCaDir } from '../tls-ca-dir.ts';
 import { hostname as osHostname } from 'node:os';
 import { formatDuration, formatSize } from '../../shared/duration.ts';
 import { Agent } from '../agent.ts';
@@ -107,7 +108,8 @@ const syntheticKeys = (cpus: number, gpus: number[]) => buildCatalog(cpus, gpus)
 
 function readTls(cfg: ServeConfig) {
   const read = (flag: string, p: string) => { try { return readFileSync(p, 'utf8'); } catch (e) { throw new Error(`--${flag}: cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); } };
-  const tls: { cert: string; key: string; ca?: string; requestCert?: boolean; rejectUnauthorized?: boolean } = { cert: read('tls-cert', cfg.tlsCert!), key: read('tls-key', cfg.tlsKey!) };
-  if (cfg.clientCa) Object.assign(tls, { ca: read('client-ca', cfg.clientCa), requestCert: true, rejectUnauthorized: true });
+  const tls: { cert: string; key: string; ca?: string[]; requestCert?: boolean; rejectUnauthorized?: boolean } = { cert: read('tls-cert', cfg.tlsCert!), key: read('tls-key', cfg.tlsKey!) };
+  const cas = [...(cfg.clientCa ? [read('client-ca', cfg.clientCa)] : []), ...(cfg.clientCaPath ? readCaDir(cfg.clientCaPath) : [])];
+  if (cas.length) Object.assign(tls, { ca: cas, requestCert: true, rejectUnauthorized: true });
   return tls;
 }
