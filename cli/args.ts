@@ -20,6 +20,7 @@ export const SERVE_FLAGS = {
   ollama: { kind: 'string', env: true }, 'metrics-public': { kind: 'bool', env: true }, 'no-persist': { kind: 'bool', env: true },
   'allowed-host': { kind: 'list', env: true },
   'client-capath': { kind: 'string', env: true }, 'client-auth-required': { kind: 'bool', env: true },
+  'host-root': { kind: 'string', env: true },
 } as const satisfies Record<string, Spec>;
 
 /**
@@ -35,7 +36,7 @@ export const SHORT_FLAGS: Readonly<Record<string, string>> = { B: 'bind', H: 'ho
 
 export const COMMAND_FLAGS: Record<string, Record<string, Spec>> = {
   serve: SERVE_FLAGS,
-  snapshot: { json: { kind: 'bool' }, gpu: SERVE_FLAGS.gpu, 'nvml-lib': SERVE_FLAGS['nvml-lib'], 'sysfs-root': SERVE_FLAGS['sysfs-root'], ollama: SERVE_FLAGS.ollama },
+  snapshot: { json: { kind: 'bool' }, gpu: SERVE_FLAGS.gpu, 'nvml-lib': SERVE_FLAGS['nvml-lib'], 'sysfs-root': SERVE_FLAGS['sysfs-root'], ollama: SERVE_FLAGS.ollama, 'host-root': SERVE_FLAGS['host-root'] },
   pair: { url: { kind: 'string' }, 'token-file': SERVE_FLAGS['token-file'], bind: SERVE_FLAGS.bind, port: SERVE_FLAGS.port },
   token: { rotate: { kind: 'bool' }, 'token-file': SERVE_FLAGS['token-file'] },
   mark: { url: { kind: 'string' }, end: { kind: 'bool' }, color: { kind: 'string' }, 'token-file': SERVE_FLAGS['token-file'], port: SERVE_FLAGS.port },
@@ -133,6 +134,8 @@ export interface ServeConfig {
   allowedHosts: string[]; tlsCert: string | null; tlsKey: string | null; clientCa: string | null;
   /** A directory of PEM CA certificates for client certificates (monitor-web's --client-capath). */
   clientCaPath: string | null;
+  /** The host's / as mounted in a container: /proc, process and filesystem reads go through it. */
+  hostRoot: string | null;
   gpu: 'auto' | 'nvml' | 'nvidia-smi' | 'amd' | 'none'; nvmlLib: string | null; sysfsRoot: string; ollama: string | null; metricsPublic: boolean;
 }
 
@@ -174,11 +177,13 @@ export function serveConfig(f: Record<string, ParsedValue>, defaults: { hostname
     if (h !== '*' && hostnameOf(h) !== h.toLowerCase().replace(/\.$/, '')) throw new UsageError(`--allowed-host: ${JSON.stringify(h)} is not a host name (no scheme, port or path)`);
   }
   const hostname = s('hostname') ?? defaults.hostname;
+  const hostRoot = s('host-root');
+  if (hostRoot !== null && !hostRoot.startsWith('/')) throw new UsageError(`--host-root: must be an absolute path, got ${JSON.stringify(hostRoot)}`);
   return {
     bind, port: (f.port as number | undefined) ?? 9740, hostname, intervalMs, retentionMs, retention1mMs, retention1hMs, maxDiskBytes,
     dataDir: f['no-persist'] === true ? null : s('data-dir') ?? defaults.dataDir, tokenFile: s('token-file'), noAuth, allowOrigins: origins,
     allowedHosts: [...new Set([...defaultAllowedHosts(bind, [defaults.hostname, hostname]), ...extraHosts.map((h) => h.toLowerCase())])],
-    tlsCert, tlsKey, clientCa, clientCaPath, gpu, nvmlLib: s('nvml-lib'), sysfsRoot: s('sysfs-root') ?? '/', ollama: ollama === 'off' ? null : ollama,
+    tlsCert, tlsKey, clientCa, clientCaPath, hostRoot, gpu, nvmlLib: s('nvml-lib'), sysfsRoot: s('sysfs-root') ?? '/', ollama: ollama === 'off' ? null : ollama,
     metricsPublic: f['metrics-public'] === true,
   };
 }

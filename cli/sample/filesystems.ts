@@ -41,16 +41,21 @@ const NETWORK_FS = /^(nfs4?|cifs|smb3?|smbfs|ncpfs|afs|ceph|glusterfs|lustre|gpf
 
 export const nodeExporterListed = (m: Mount) => !NE_MOUNT_EXCLUDE.test(m.mount) && !NE_FSTYPE_EXCLUDE.test(m.fstype) && !NETWORK_FS.test(m.fstype);
 
-/** statfs of each listed mount, once per mount point (the last mount over a path is the visible one). */
-export function scanFilesystems(procRoot = '/proc', statfs: (path: string) => { blocks: number; bfree: number; bavail: number; bsize: number; files: number; ffree: number } = statfsSync): Filesystem[] {
+/**
+ * statfs of each listed mount, once per mount point (the last mount over a path is the visible one).
+ * In a container given the host's root at `hostRoot` (`--host-root`), `mountsFile` is the host init's
+ * mount table (<hostRoot>/proc/1/mounts) and each mount point is reached under `hostRoot`, while the
+ * labels keep the host's paths, as node_exporter's --path.rootfs does.
+ */
+export function scanFilesystems(mountsFile: string, hostRoot = '', statfs: (path: string) => { blocks: number; bfree: number; bavail: number; bsize: number; files: number; ffree: number } = statfsSync): Filesystem[] {
   let text: string;
-  try { text = readFileSync(join(procRoot, 'mounts'), 'latin1'); } catch { return []; }
+  try { text = readFileSync(mountsFile, 'latin1'); } catch { return []; }
   const byMount = new Map<string, Mount>();
   for (const m of parseMounts(text)) if (nodeExporterListed(m)) { byMount.delete(m.mount); byMount.set(m.mount, m); }
   const out: Filesystem[] = [];
   for (const m of byMount.values()) {
     try {
-      const s = statfs(m.mount);
+      const s = statfs(hostRoot ? join(hostRoot, m.mount) : m.mount);
       out.push({ ...m, size: s.blocks * s.bsize, free: s.bfree * s.bsize, avail: s.bavail * s.bsize, files: s.files, filesFree: s.ffree, error: 0 });
     } catch {
       out.push({ ...m, size: NaN, free: NaN, avail: NaN, files: NaN, filesFree: NaN, error: 1 });

@@ -56,7 +56,8 @@ export class ProcHost implements HostSource {
   #fs: Filesystem[] = [];
   #fsAt = -Infinity;
 
-  constructor(readonly root = '/proc', now = Date.now()) {
+  /** `hostRoot`: the host's / as mounted in a container (`--host-root`): filesystems are the host's mounts. */
+  constructor(readonly root = '/proc', now = Date.now(), readonly hostRoot: string | null = null) {
     this.#files = {
       stat: new ProcFile(join(root, 'stat')),
       meminfo: new ProcFile(join(root, 'meminfo')),
@@ -126,7 +127,7 @@ export class ProcHost implements HostSource {
     const now = Date.now();
     if (now - this.#fsAt < 30_000) return this.#fs;
     this.#fsAt = now;
-    return (this.#fs = scanFilesystems(this.root));
+    return (this.#fs = this.hostRoot ? scanFilesystems(join(this.root, '1/mounts'), this.hostRoot) : scanFilesystems(join(this.root, 'mounts')));
   }
 
   disks(): FilesystemUsage[] {
@@ -183,7 +184,7 @@ export class SiHost implements HostSource {
   close() {}
 }
 
-export function openHost(procRoot = '/proc'): HostSource {
-  if (process.platform === 'linux') return new ProcHost(procRoot);
+export function openHost(procRoot = '/proc', hostRoot: string | null = null): HostSource {
+  if (process.platform === 'linux') return new ProcHost(procRoot, Date.now(), hostRoot);
   return new SiHost(require('node:os').cpus().length);
 }

@@ -28,7 +28,7 @@ describe('flags', () => {
     [['--no-auth', '--bind', '0.0.0.0'], '--no-auth'], [['--tls-cert', 'c.pem'], '--tls-key'], [['--tls-key', 'k.pem'], '--tls-cert'],
     [['--client-ca', 'ca.pem'], '--client-ca'], [['--allow-origin', 'https://x/path'], '--allow-origin'], [['-x', '1'], '-x'],
     [['--max-disk', 'lots'], '--max-disk'], [['--max-disk', '1MB'], '--max-disk'], [['--max-disk', '5 parsecs'], '--max-disk'],
-    [['--retention-1m', '10s'], '--retention-1m'], [['--retention-1h', '30m'], '--retention-1h'],
+    [['--retention-1m', '10s'], '--retention-1m'], [['--retention-1h', '30m'], '--retention-1h'], [['--host-root', 'host'], '--host-root'],
   ])('%p is a usage error naming %p', (argv, name) => {
     expect(() => cfg(argv)).toThrow(UsageError);
     expect(() => cfg(argv)).toThrow(name);

@@ -80,7 +80,7 @@ server:/export /nfs nfs4 rw 0 0
     const root = tmp();
     writeFileSync(join(root, 'mounts'), MOUNTS);
     // 1000 blocks of 4 KiB, 400 free, of which 350 are available to non-root (50 reserved).
-    const fs = scanFilesystems(root, (p) => {
+    const fs = scanFilesystems(join(root, 'mounts'), '', (p) => {
       if (p === '/run') throw new Error('EACCES');
       return { blocks: 1000, bfree: 400, bavail: 350, bsize: 4096, files: 100, ffree: 60 };
     });
@@ -124,6 +124,24 @@ describe('ProcHost', () => {
     expect(d.net.find((n) => n.name === 'eth0')).toMatchObject({ rxBps: 1000, txBps: 0 });
     expect(d.disks.find((n) => n.name === 'sda')).toMatchObject({ readBps: 1048576, busyPct: 25 });
     expect(d.stat.btime).toBe(1700000000);
+    host.close();
+  });
+  test('--host-root: the host init\'s mount table, each mount point statfs\'ed under the host root, labelled with the host\'s path', () => {
+    const hostRoot = tmp();
+    mkdirSync(join(hostRoot, 'proc/1'), { recursive: true });
+    mkdirSync(join(hostRoot, 'data'));
+    writeFileSync(join(hostRoot, 'proc/1/mounts'), '/dev/sda1 / ext4 rw 0 0\n/dev/sdb /data xfs rw 0 0\n');
+    const seen: string[] = [];
+    const fs = scanFilesystems(join(hostRoot, 'proc/1/mounts'), hostRoot, (path) => { seen.push(path); return { blocks: 10, bfree: 5, bavail: 4, bsize: 4096, files: 1, ffree: 1 }; });
+    expect(seen).toEqual([join(hostRoot, '/'), join(hostRoot, '/data')]);
+    expect(fs.map((f) => [f.mount, f.device])).toEqual([['/', '/dev/sda1'], ['/data', '/dev/sdb']]);
+    // Through ProcHost, with a real statfs of the directories standing in for the host's mounts.
+    for (const [f, text] of [['stat', STAT], ['meminfo', MEMINFO], ['loadavg', '0 0 0 1/1 1\n'], ['diskstats', DISKSTATS], ['uptime', '1 1\n']] as const) writeFileSync(join(hostRoot, 'proc', f), text);
+    mkdirSync(join(hostRoot, 'proc/net'));
+    writeFileSync(join(hostRoot, 'proc/net/dev'), NETDEV);
+    const host = new ProcHost(join(hostRoot, 'proc'), 0, hostRoot);
+    expect(host.filesystems().map((f) => f.mount)).toEqual(['/', '/data']);
+    expect(host.filesystems()[1]!.size).toBeGreaterThan(0);
     host.close();
   });
   test('a counter that went backwards is a null rate for that device only', () => {
