@@ -101,6 +101,13 @@ describe('against a running agent started with monitor-web\'s flags', () => {
     // Time buckets start on multiples of their (grown) width.
     expect(b[0].epoch * 1000 % 250).toBe(0);
 
+    // Extreme widths stay numbers: one bucket starting at the epoch, or millisecond buckets grown to fit.
+    for (const w of ['1e308', '1e-300']) {
+      const x = (await (await get(`/history.json?max_samples=1&bucket_seconds=${w}`)).json()).samples;
+      expect(x).toHaveLength(1);
+      expect(Number.isFinite(x[0].epoch)).toBe(true);
+    }
+
     const bad = await get('/history.json?max_samples=0');
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ error: 'max_samples: expected a positive integer, got "0"', param: 'max_samples' });

@@ -54,9 +54,12 @@ function plan(agent: Agent, q: CompatHistoryQuery): Plan {
   if (m === null || n <= m) return { from, to, n, bucket: null, timeBuckets: false };
   if (q.bucketSeconds !== null) {
     // monitor-web: epoch-aligned buckets, the width multiplied until the bucket count fits.
-    let ms = q.bucketSeconds * 1000;
+    // Widths are kept between 1 ms (stamps are whole milliseconds) and 10^15 ms (past it a bucket
+    // start would overflow to Infinity and be written as null); both ends answer as monitor-web would.
+    const clamp = (w: number) => Math.min(1e15, Math.max(1, w));
+    let ms = clamp(q.bucketSeconds * 1000);
     const count = (w: number) => { let c = 0, last = NaN; for (const t of times) { const b = Math.floor(t / w); if (b !== last) { c++; last = b; } } return c; };
-    for (let c = count(ms); c > m; c = count(ms)) ms *= Math.ceil(c / m);
+    for (let c = count(ms); c > m && ms < 1e15; c = count(ms)) ms = clamp(ms * Math.ceil(c / m));
     return { from, to, n, bucket: (t) => Math.floor(t / ms) * ms, timeBuckets: true };
   }
   // Equal-count slices: row i goes to slice ⌊i·m/n⌋, as monitor-web's start/stop arithmetic does.
