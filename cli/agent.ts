@@ -8,6 +8,7 @@ import { ByteWriter } from './http/byte-writer.ts';
 import { Hub, encodeEvent } from './http/hub.ts';
 import type { HostSource } from './sample/host.ts';
 import type { Inventory } from './sample/inventory.ts';
+import { hostSummary } from './sample/host-summary.ts';
 import { enrich } from './sample/processes.ts';
 import { Sampler } from './sample/sampler.ts';
 import { EventStore } from './store/events.ts';
@@ -193,13 +194,14 @@ export class Agent {
           per_core: Array.from({ length: cpus }, (_, i) => n(HOST_METRICS.length + i)),
           cores: this.inventory?.cores ?? null, threads: cpus, freq_mhz: this.opts.host.freqMhz(), model: this.inventory?.cpuModel ?? null,
         },
-        memory: { used: n(H['mem.used']), total: n(H['mem.total']) },
+        memory: { used: n(H['mem.used']), total: n(H['mem.total']), available: wireNum(v[H['mem.total']]! - v[H['mem.used']]!) },
         swap: { used: n(H['swap.used']), total: n(H['swap.total']) },
         load: [n(H.load1), n(H.load5), n(H.load15)],
         uptime_s: n(H.uptime),
         disks: this.opts.host.disks(),
         network: { rx_bps: n(H['net.rx']), tx_bps: n(H['net.tx']) },
         disk_io: { read_bps: n(H['disk.read']), write_bps: n(H['disk.write']) },
+        ...hostSummary(this.opts.host),
       },
       gpus,
       workloads: extras.workloads,

@@ -23,9 +23,10 @@ serve flags (also GPULSE_<FLAG>, e.g. GPULSE_PORT):
   --retention DUR (raw, 14d)  --retention-1m DUR (90d)  --retention-1h DUR (730d)  --max-disk SIZE (1GiB)
   --data-dir DIR  --no-persist  --token-file PATH  --no-auth (loopback only)
   --allow-origin ORIGIN  --allowed-host NAME  --tls-cert PATH --tls-key PATH  --client-ca PATH
-  --gpu auto|nvml|nvidia-smi|amd|none  --nvml-lib PATH  --sysfs-root DIR  --ollama URL|off
-  --metrics-public
-durations: 500ms, 1s, 5m (or 5min), 2h, 7d; a bare number is seconds
+  --client-capath DIR  --client-auth-required  --gpu auto|nvml|nvidia-smi|amd|none  --nvml-lib PATH
+  --sysfs-root DIR  --host-root DIR (the host's / in a container)  --ollama URL|off  --metrics-public
+nvitop monitor-web spellings: -B/--bind-address, -H/--host, -p, --certfile, --keyfile, --client-cafile
+durations: 500ms, 1s, 5m (or 5min), 2h, 7d (also sec, minutes, hours, days); a bare number is seconds
 `;
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,5 +1,7 @@
 /** `gpulse serve`: sample, keep history, serve the API and the PWA. */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readCaDir } from '../tls-ca-dir.ts';
 import { hostname as osHostname } from 'node:os';
 import { formatDuration, formatSize } from '../../shared/duration.ts';
 import { Agent } from '../agent.ts';
@@ -31,7 +33,9 @@ export async function serve(flags: Record<string, ParsedValue>) {
   const cfg = serveConfig(flags, { hostname: osHostname(), dataDir: stateDir() });
   const auth = cfg.noAuth ? null : loadToken(cfg.tokenFile, process.env, { create: true });
   const tls = cfg.tlsCert ? readTls(cfg) : null;
-  const host = openHost();
+  // In a container with the host's / at --host-root, /proc and the mount table are the host's.
+  const procRoot = cfg.hostRoot ? join(cfg.hostRoot, 'proc') : '/proc';
+  const host = openHost(procRoot, cfg.hostRoot);
   const { provider, notes } = await selectProvider(cfg);
   // Per-client stream queue bound; an environment knob for tests and tight-memory hosts.
   const queue = Number(process.env.GPULSE_STREAM_QUEUE_BYTES) || undefined;
@@ -44,7 +48,7 @@ export async function serve(flags: Record<string, ParsedValue>) {
   });
   const fill = process.env.GPULSE_BENCH_FILL;
   if (fill) (await import('../store/synthetic.ts')).fillSynthetic(store, syntheticKeys(host.cpus, provider.devices.map((d) => d.index)), cfg.intervalMs, parseDuration(fill) ?? 86_400_000);
-  const agent = new Agent({ hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, store, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue, stallMs } });
+  const agent = new Agent({ hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, store, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue, stallMs }, procRoot });
   readInventory().then((inv) => { agent.inventory = inv; });
 
   let events: EventsFile | null = null;
@@ -107,7 +111,8 @@ const syntheticKeys = (cpus: number, gpus: number[]) => buildCatalog(cpus, gpus)
 
 function readTls(cfg: ServeConfig) {
   const read = (flag: string, p: string) => { try { return readFileSync(p, 'utf8'); } catch (e) { throw new Error(`--${flag}: cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); } };
-  const tls: { cert: string; key: string; ca?: string; requestCert?: boolean; rejectUnauthorized?: boolean } = { cert: read('tls-cert', cfg.tlsCert!), key: read('tls-key', cfg.tlsKey!) };
-  if (cfg.clientCa) Object.assign(tls, { ca: read('client-ca', cfg.clientCa), requestCert: true, rejectUnauthorized: true });
+  const tls: { cert: string; key: string; ca?: string[]; requestCert?: boolean; rejectUnauthorized?: boolean } = { cert: read('tls-cert', cfg.tlsCert!), key: read('tls-key', cfg.tlsKey!) };
+  const cas = [...(cfg.clientCa ? [read('client-ca', cfg.clientCa)] : []), ...(cfg.clientCaPath ? readCaDir(cfg.clientCaPath) : [])];
+  if (cas.length) Object.assign(tls, { ca: cas, requestCert: true, rejectUnauthorized: true });
   return tls;
 }

@@ -6,12 +6,14 @@ import { bearerAuth } from './auth.ts';
 import { ApiError, badParam } from './errors.ts';
 import { chunksResponse } from './chunks.ts';
 import { parseEventPatch, parseNewEvent } from './event-body.ts';
-import { historyStream, parseHistoryQuery, planHistory } from './history.ts';
+import { historyStream, parseHistoryQuery, planHistory, pullStream } from './history.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { jsonResponse, safePath } from './middleware/errors.ts';
 import { defaultAllowedHosts, hostCheck } from './middleware/host-check.ts';
 import { originAllowedWithoutToken, originCheck } from './middleware/origin-check.ts';
 import { renderMetrics } from './metrics.ts';
+import { compatHistoryBytes, parseCompatHistoryQuery } from './nvitop/history.ts';
+import { metricsJson } from './nvitop/metrics.ts';
 import { staticWeb, type WebAssets } from './web.ts';
 
 export interface AppOptions {
@@ -78,6 +80,9 @@ export function createApp(agent: Agent, opts: AppOptions) {
   const guard = (path: string) => { if (auth) app.use(path, auth); };
   guard('/v1/*');
   if (!opts.metricsPublic) guard('/metrics');
+  // nvitop monitor-web's JSON endpoints carry the same data as /v1: always behind the token.
+  guard('/metrics.json');
+  guard('/history.json');
   // Only event writes take a body. Bounded before it is buffered, and after auth so an anonymous body is never read.
   app.use('/v1/events/*', bodyLimit({ maxBytes: MAX_BODY_BYTES }));
 
@@ -138,6 +143,11 @@ export function createApp(agent: Agent, opts: AppOptions) {
   });
 
   app.get('/metrics', () => new Response(renderMetrics(agent), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }));
+  app.get('/metrics.json', () => json(metricsJson(agent)));
+  app.get('/history.json', (c) => {
+    const q = parseCompatHistoryQuery(c.req.query());
+    return new Response(pullStream(compatHistoryBytes(agent, q)), { headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
+  });
 
   if (opts.web) staticWeb(app, opts.web);
   return app;

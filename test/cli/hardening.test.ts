@@ -48,6 +48,18 @@ describe('TLS and mutual TLS', () => {
       await expect(fetch(a.url + '/healthz', { tls: { ca: pki.read('ca.pem'), cert: pki.read('intruder.pem'), key: pki.read('intruder.key') } })).rejects.toThrow();
     } finally { await a.stop(); }
   });
+  test('monitor-web\'s spellings: --certfile, --keyfile, and a --client-capath directory with --client-auth-required', async () => {
+    const dir = tmp('gpulse-cadir-');
+    writeFileSync(join(dir, 'ca.pem'), pki.read('ca.pem'));
+    writeFileSync(join(dir, 'README'), 'not a certificate');
+    const a = await startAgent(['--interval', '200ms', '--gpu', 'none', '--certfile', pki.f('server.pem'), '--keyfile', pki.f('server.key'), '--client-capath', dir, '--client-auth-required']);
+    try {
+      const ok = await fetch(a.url + '/v1/info', { ...auth(a.token), tls: { ca: pki.read('ca.pem'), cert: pki.read('client.pem'), key: pki.read('client.key') } });
+      expect(ok.status).toBe(200);
+      await expect(fetch(a.url + '/healthz', { tls: { ca: pki.read('ca.pem') } })).rejects.toThrow();
+      await expect(fetch(a.url + '/healthz', { tls: { ca: pki.read('ca.pem'), cert: pki.read('intruder.pem'), key: pki.read('intruder.key') } })).rejects.toThrow();
+    } finally { await a.stop(); }
+  });
   test('unreadable certificate files stop the start with a clear message', () => {
     const r = Bun.spawnSync([process.execPath, join(import.meta.dir, '../../cli/main.ts'), 'serve', '--port', '0', '--tls-cert', '/nope/cert.pem', '--tls-key', '/nope/key.pem'], { env: { PATH: process.env.PATH!, HOME: tmp(), GPULSE_TOKEN: 'x'.repeat(20) }, stderr: 'pipe' });
     expect(r.exitCode).toBe(1);
