@@ -1,12 +1,13 @@
 /**
  * Chunk codec micro-benchmark: bytes per value and encode/decode throughput for realistic GPU-box
  * series, 900 samples at 1 s (one 15-minute chunk), and the weighted mix of a whole 8-GPU box
- * (15 metrics per GPU, 13 host metrics, 32 per-core series). Run: npx bun bench/codec.ts
+ * (15 metrics per GPU, 13 host metrics, 32 per-core series). Run: npx bun bench/codec.ts [--browser]
  *
  * The generators mimic what the agent records (shared/catalog.ts, cli/gpu/nvml, cli/sample): NVML
  * integers (%, °C, MHz), power in mW → W, energy in mJ → J, PCIe in KB/s × 1000 refreshed by the
  * slow worker every 5 s, /proc rates, jiffy-based per-core utilization; every value passes through
  * quantize() as the agent does at ingest. Seeded, so sizes are reproducible run to run.
+ * With --browser it also times the whole-box decode inside Chromium (V8), where the PWA decodes.
  */
 import { decodeChunk, encodeChunk, quantize, type RawChunk } from '../shared/chunk/index.ts';
 import { cpus, loadavg } from 'node:os';
@@ -62,13 +63,20 @@ type Cls = keyof typeof GEN;
 const out: Record<string, unknown> = { runtime: `bun ${Bun.version}`, cpu: cpus()[0]?.model ?? '?', cores: cpus().length, loadavg_at_start: loadavg().map((x) => +x.toFixed(2)) };
 const TAGS = ['nan', 'const', 'dec', 'xor'];
 
-/** Offset of the value stream in a regular raw frame with a 1-byte key length. */
+/** The value stream's encoding in a regular raw frame, with the integer stream's parameters for dec (FORMAT.md layout). */
 function kindOf(bytes: Uint8Array, key: string): string {
   const k = new TextEncoder().encode(key).length;
   let o = 7 + 1 + 1 + k;
-  for (let f = 0; f < 3; f++) while (bytes[o++]! & 0x80);
-  const tag = bytes[o]!;
-  return TAGS[tag & 7]! + (tag & 8 ? '+gaps' : '');
+  for (let f = 0; f < 3; f++) while (bytes[o++]! & 0x80); // n, t0, interval
+  const tag = bytes[o++]!;
+  let s = TAGS[tag & 7]! + (tag & 8 ? '+gaps' : '');
+  if ((tag & 7) !== 2 || tag & 8) return s;
+  const varint = () => { let x = 0, mul = 1, b: number; do { b = bytes[o++]!; x += (b & 127) * mul; mul *= 128; } while (b & 128); return x; };
+  const e = bytes[o++]!, h = bytes[o++]!, order = h & 3, width = h >>> 2;
+  if (order >= 1) varint();
+  if (order === 2) varint();
+  if (order !== 2) varint();
+  return `${s} e=${e} order=${order} width=${width} gcd=${varint()}`;
 }
 
 // Warm every path first (JIT tiers), so the first class measured is not charged for compilation.
@@ -181,6 +189,28 @@ for (const [label, busy] of [['mix_8gpu_all_training', 8], ['mix_8gpu_6_training
   const full = encodeChunk({ tier: '1m', key: 'gpu0.power', t: tf, avg: avgRaw, min, max, count }).length;
   const q = encodeChunk({ tier: '1m', key: 'gpu0.power', t: tf, avg: avgRaw.map(quantize), min, max, count }).length;
   out.rollup_1m_day = { buckets: m, bytes_avg_full_precision: full, bytes_avg_quantized: q, bytes_per_bucket_full: +(full / m).toFixed(2), bytes_per_bucket_quantized: +(q / m).toFixed(2) };
+}
+
+// --browser: the same decode of the whole box inside Chromium (V8), where the PWA runs it.
+if (process.argv.includes('--browser')) {
+  const { launchBrowser } = await import('../test/browser.ts');
+  const { tmp } = await import('../test/helpers.ts');
+  const built = await Bun.build({ entrypoints: [new URL('../shared/chunk/index.ts', import.meta.url).pathname], target: 'browser', format: 'esm' });
+  const ctx = await launchBrowser(tmp('gpulse-codec-bench-'));
+  try {
+    const page = await ctx.newPage();
+    const frames = box(8).map((r) => Array.from(encodeChunk({ tier: 'raw', key: r.key, t, v: r.v })));
+    out.chromium_decode = await page.evaluate(async ({ src, fs }) => {
+      const codec = (await import(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })))) as typeof import('../shared/chunk/index.ts');
+      const bufs = fs.map((f) => new Uint8Array(f));
+      const run = () => { for (const b of bufs) if (!codec.decodeChunk(b).ok) throw new Error('decode failed'); };
+      for (let i = 0; i < 200; i++) run();
+      const reps: number[] = [];
+      for (let r = 0; r < 7; r++) { const t0 = performance.now(); for (let i = 0; i < 20; i++) run(); reps.push(((performance.now() - t0) / 20) * 1000); }
+      reps.sort((a, b) => a - b);
+      return { series: bufs.length, box_us: { min: +reps[0]!.toFixed(1), median: +reps[3]!.toFixed(1) }, us_per_chunk_median: +(reps[3]! / bufs.length).toFixed(1), note: 'performance.now() is coarsened in browsers; 20 box decodes per sample' };
+    }, { src: await built.outputs[0]!.text(), fs: frames });
+  } finally { await ctx.close(); }
 }
 
 console.log(JSON.stringify(out, null, 2));

@@ -14,6 +14,7 @@ import { KeyIndex } from './store/key-index.ts';
 import { UserMetrics, type UserMetricsOptions } from './user/user-metrics.ts';
 import type { HostSource } from './sample/host.ts';
 import type { Inventory } from './sample/inventory.ts';
+import { hostSummary } from './sample/host-summary.ts';
 import { enrich } from './sample/processes.ts';
 import { Sampler } from './sample/sampler.ts';
 import { EventStore } from './store/events.ts';
@@ -133,7 +134,8 @@ export class Agent {
   }
   stop() { if (this.#watch) clearInterval(this.#watch); this.sampler.stop(); this.user.stop(); this.hub.close(); this.gpu.close(); this.opts.host.close(); this.processIndex.flush(); this.store.close(); }
 
-  agentEvent(kind: string, label: string, scope?: string): AgentEvent {
+  /** null only if the agent's event budget is full of events newer than now (a clock set back). */
+  agentEvent(kind: string, label: string, scope?: string): AgentEvent | null {
     return this.events.add({ t: Date.now(), label, source: 'agent', kind, scope });
   }
 
@@ -274,13 +276,14 @@ export class Agent {
           per_core: Array.from({ length: cpus }, (_, i) => n(HOST_METRICS.length + i)),
           cores: this.inventory?.cores ?? null, threads: cpus, freq_mhz: this.opts.host.freqMhz(), model: this.inventory?.cpuModel ?? null,
         },
-        memory: { used: n(H['mem.used']), total: n(H['mem.total']) },
+        memory: { used: n(H['mem.used']), total: n(H['mem.total']), available: wireNum(v[H['mem.total']]! - v[H['mem.used']]!) },
         swap: { used: n(H['swap.used']), total: n(H['swap.total']) },
         load: [n(H.load1), n(H.load5), n(H.load15)],
         uptime_s: n(H.uptime),
         disks: this.opts.host.disks(),
         network: { rx_bps: n(H['net.rx']), tx_bps: n(H['net.tx']) },
         disk_io: { read_bps: n(H['disk.read']), write_bps: n(H['disk.write']) },
+        ...hostSummary(this.opts.host),
       },
       gpus,
       workloads: extras.workloads,
@@ -338,9 +341,9 @@ function* replayFrames(store: Store, keys: string[], since: number, until: numbe
       w.str('id: '); w.whole(t); w.str('\nevent: sample\ndata: ['); w.whole(t);
       for (let c = 0; c < keys.length; c++) { w.byte(44); if (exact[c]) w.exact(b.cols[c]![i]!); else w.num(b.cols[c]![i]!); }
       w.str(']\n\n');
-      // A copy: the stream queues what it is given, and the writer's buffer is reused.
-      if (w.full) yield w.take().slice();
+      // The writer's buffer is reused: the hub writes each piece out (and flushes) before asking for the next.
+      if (w.full) yield w.take();
     }
   }
-  if (w.pos) yield w.take().slice();
+  if (w.pos) yield w.take();
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 /** Entry point: argv → command. The only place that exits or prints usage. */
 import { parseArgs, UsageError } from './args.ts';
+import { ExitError } from './output.ts';
 import { VERSION } from './version.ts';
 
 const HELP = `gpulse ${VERSION} — GPU + host monitor
@@ -23,11 +24,13 @@ serve flags (also GPULSE_<FLAG>, e.g. GPULSE_PORT):
   --bind ADDR (127.0.0.1)  --port N (9740)  --hostname NAME  --interval DUR (1s, min 0.1s)
   --retention DUR (raw, 14d)  --retention-1m DUR (90d)  --retention-1h DUR (730d)  --max-disk SIZE (1GiB)
   --data-dir DIR  --no-persist  --token-file PATH  --no-auth (loopback only)
-  --allow-origin ORIGIN  --tls-cert PATH --tls-key PATH  --client-ca PATH
-  --gpu auto|nvml|nvidia-smi|amd|none  --nvml-lib PATH  --sysfs-root DIR  --ollama URL|off
-  --metrics-public  --textfile-dir DIR  --exec NAME='COMMAND' (repeatable)  --exec-interval DUR (10s)
-  --exec-timeout DUR (5s)  --max-series N (1000)  --push-stale DUR (5m)  --max-processes N (64)
-durations: 500ms, 1s, 5m (or 5min), 2h, 7d; a bare number is seconds
+  --allow-origin ORIGIN  --allowed-host NAME  --tls-cert PATH --tls-key PATH  --client-ca PATH
+  --client-capath DIR  --client-auth-required  --gpu auto|nvml|nvidia-smi|amd|none  --nvml-lib PATH
+  --sysfs-root DIR  --host-root DIR (the host's / in a container)  --ollama URL|off  --metrics-public
+  --textfile-dir DIR  --exec NAME='COMMAND' (repeatable)  --exec-interval DUR (10s)  --exec-timeout DUR (5s)
+  --max-series N (1000)  --push-stale DUR (5m)  --max-processes N (64)
+nvitop monitor-web spellings: -B/--bind-address, -H/--host, -p, --certfile, --keyfile, --client-cafile
+durations: 500ms, 1s, 5m (or 5min), 2h, 7d (also sec, minutes, hours, days); a bare number is seconds
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -50,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
+    // An output error (see output.ts): EPIPE ends quietly with 141, anything else says what failed.
+    if (e instanceof ExitError) { if (e.message) process.stderr.write(`gpulse: ${e.message}\n`); return e.code; }
     const err = e as Error;
     process.stderr.write(`gpulse: ${err.message}\n`);
     return err instanceof UsageError ? 2 : 1;

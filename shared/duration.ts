@@ -1,12 +1,22 @@
-/** Duration parsing shared by CLI flags and PWA inputs. Units: ms, s, m/min, h, d; bare number = seconds. */
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_RE = /^(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|min|m|h|d)?$/;
+/**
+ * Duration parsing shared by CLI flags and PWA inputs. Units: ms, s, m/min, h, d; bare number =
+ * seconds. The long spellings (sec, secs, second(s), mins, minute(s), hr, hrs, hour(s), day(s))
+ * are nvitop monitor-web's, accepted so its command lines work unchanged.
+ */
+const UNIT_MS: Record<string, number> = {
+  ms: 1, s: 1000, sec: 1000, secs: 1000, second: 1000, seconds: 1000,
+  m: 60_000, min: 60_000, mins: 60_000, minute: 60_000, minutes: 60_000,
+  h: 3_600_000, hr: 3_600_000, hrs: 3_600_000, hour: 3_600_000, hours: 3_600_000,
+  d: 86_400_000, day: 86_400_000, days: 86_400_000,
+};
+const DURATION_RE = /^(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)?$/;
 
 /** Parses "1.5s", "24h", "100ms", "30" (seconds) into milliseconds; returns null when malformed. */
 export function parseDuration(text: string): number | null {
   const m = DURATION_RE.exec(text.trim().toLowerCase());
-  if (!m) return null;
-  const ms = Number(m[1]) * UNIT_MS[m[2] ?? 's']!;
+  const unit = m && Object.hasOwn(UNIT_MS, m[2] ?? 's') ? UNIT_MS[m[2] ?? 's'] : undefined;
+  if (!m || unit === undefined) return null;
+  const ms = Number(m[1]) * unit;
   return Number.isFinite(ms) ? Math.round(ms) : null;
 }
 

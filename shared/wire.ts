@@ -130,18 +130,44 @@ export interface GpuSnapshot {
 
 export interface OllamaModel { name: string; size: number | null; vram: number | null; expires_at: string | null }
 
+/**
+ * A mounted filesystem accounted like df: `used` = total − free blocks, `avail` = what non-root
+ * users can still write (root's reserved blocks excluded), `percent` = used / (used + avail) × 100
+ * (df prints it rounded up). Bytes.
+ */
+export interface FilesystemUsage { mount: string; device: string; fstype: string; total: number; used: number; free: number; avail: number; percent: number | null }
+
+/** One network interface: counters since boot and rates over the last interval (null on a reset). */
+export interface InterfaceUsage {
+  name: string;
+  /** lo, veth*, docker*, br-*, … : left out of host.network's sums. */
+  virtual: boolean;
+  rx_bytes: number; tx_bytes: number; rx_packets: number; tx_packets: number;
+  rx_bps: number | null; tx_bps: number | null;
+}
+
+/** One whole block device: counters since boot, rates over the last interval, and the share of it the device was busy. */
+export interface DiskIoUsage {
+  name: string;
+  read_bytes: number; write_bytes: number; reads: number; writes: number;
+  read_bps: number | null; write_bps: number | null; busy_pct: number | null;
+}
+
 export interface Snapshot {
   t: number;
   hostname: string;
   host: {
     cpu: { util: number | null; per_core: (number | null)[]; cores: number | null; threads: number; freq_mhz: number | null; model: string | null };
-    memory: { used: number | null; total: number | null };
+    /** `available` is the kernel's MemAvailable; used = total − available. */
+    memory: { used: number | null; total: number | null; available: number | null };
     swap: { used: number | null; total: number | null };
     load: (number | null)[];
     uptime_s: number | null;
-    disks: { mount: string; used: number; total: number }[];
+    disks: FilesystemUsage[];
     network: { rx_bps: number | null; tx_bps: number | null };
     disk_io: { read_bps: number | null; write_bps: number | null };
+    interfaces: InterfaceUsage[];
+    disk_devices: DiskIoUsage[];
   };
   gpus: GpuSnapshot[];
   workloads: { ollama: OllamaModel[] };

@@ -3,6 +3,7 @@ import { parseDuration } from '../../shared/duration.ts';
 import { exportDoc, historyCsv } from '../../shared/export.ts';
 import type { History } from '../../shared/wire.ts';
 import { UsageError, type ParsedValue } from '../args.ts';
+import { writeAll } from '../output.ts';
 import { loadToken } from '../token.ts';
 
 export function target(flags: Record<string, ParsedValue>) {
@@ -29,11 +30,11 @@ export async function mark(positionals: string[], flags: Record<string, ParsedVa
     const open = events.filter((e) => e.source === 'user' && e.label === label && e.end_t == null).at(-1);
     if (!open) throw new Error(`no open annotation labelled ${JSON.stringify(label)}`);
     const ev = await (await call(`${url}/v1/events/${open.id}`, token, { method: 'PUT', body: JSON.stringify({ label, end_t: Date.now() }) })).json();
-    process.stdout.write(JSON.stringify(ev) + '\n');
+    await writeAll(JSON.stringify(ev) + '\n');
     return;
   }
   const ev = await (await call(`${url}/v1/events`, token, { method: 'POST', body: JSON.stringify({ label, ...(flags.color ? { color: flags.color } : {}) }) })).json();
-  process.stdout.write(JSON.stringify(ev) + '\n');
+  await writeAll(JSON.stringify(ev) + '\n');
 }
 
 /** Accepts epoch ms, ISO dates, or a duration meaning "that long ago" (e.g. 1h). */
@@ -56,8 +57,8 @@ export async function exportHistory(flags: Record<string, ParsedValue>) {
   const hist = (await (await call(`${url}/v1/history?${q}`, token)).json()) as History;
   if (format === 'json') {
     const [info, ev] = await Promise.all([call(`${url}/v1/info`, token).then((r) => r.json()), call(`${url}/v1/events?${q.has('since') ? `since=${q.get('since')}` : ''}`, token).then((r) => r.json())]);
-    process.stdout.write(JSON.stringify(exportDoc(info, hist, (ev as { events: unknown[] }).events)) + '\n');
+    await writeAll(JSON.stringify(exportDoc(info, hist, (ev as { events: unknown[] }).events)) + '\n');
     return;
   }
-  process.stdout.write(historyCsv(hist));
+  await writeAll(historyCsv(hist));
 }

@@ -1,5 +1,7 @@
 /** `gpulse serve`: sample, keep history, serve the API and the PWA. */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readCaDir } from '../tls-ca-dir.ts';
 import { hostname as osHostname } from 'node:os';
 import { formatDuration, formatSize } from '../../shared/duration.ts';
 import { ProcessIndex } from '../accounting/process-index.ts';
@@ -8,6 +10,7 @@ import { GpuReprobe } from '../gpu/reprobe.ts';
 import { serveConfig, type ParsedValue, type ServeConfig } from '../args.ts';
 import { selectProvider } from '../gpu/select.ts';
 import { createApp } from '../http/app.ts';
+import { SERVER_HARDENING } from '../http/middleware/errors.ts';
 import { loadEmbeddedWeb, loadWebDir, type WebAssets } from '../http/web.ts';
 import { stateDir } from '../paths.ts';
 import { openHost } from '../sample/host.ts';
@@ -30,12 +33,16 @@ export async function loadWeb(): Promise<WebAssets | null> {
 
 export async function serve(flags: Record<string, ParsedValue>) {
   const cfg = serveConfig(flags, { hostname: osHostname(), dataDir: stateDir() });
-  const auth = cfg.noAuth ? null : loadToken(cfg.tokenFile);
+  const auth = cfg.noAuth ? null : loadToken(cfg.tokenFile, process.env, { create: true });
   const tls = cfg.tlsCert ? readTls(cfg) : null;
-  const host = openHost();
+  // In a container with the host's / at --host-root, /proc and the mount table are the host's.
+  const procRoot = cfg.hostRoot ? join(cfg.hostRoot, 'proc') : '/proc';
+  const host = openHost(procRoot, cfg.hostRoot);
   const { provider, notes } = await selectProvider(cfg);
   // Per-client stream queue bound; an environment knob for tests and tight-memory hosts.
   const queue = Number(process.env.GPULSE_STREAM_QUEUE_BYTES) || undefined;
+  // How long a stream client's socket may stay undrained (the kernel holding its bytes) before it is dropped.
+  const stallMs = Number(process.env.GPULSE_STREAM_STALL_MS) || undefined;
   const store = Store.open({
     dir: cfg.dataDir, intervalMs: cfg.intervalMs, maxDiskBytes: cfg.maxDiskBytes,
     retentionMs: { raw: cfg.retentionMs, '1m': cfg.retention1mMs, '1h': cfg.retention1hMs },
@@ -46,7 +53,7 @@ export async function serve(flags: Record<string, ParsedValue>) {
   const processIndex = ProcessIndex.open(cfg.dataDir && store.state.kind !== 'memory_only' ? cfg.dataDir : null);
   for (const w of processIndex.warnings) log(`gpulse: warning: ${w}`);
   const agent = new Agent({
-    hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, store, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue },
+    hostname: cfg.hostname, intervalMs: cfg.intervalMs, retentionMs: cfg.retentionMs, store, host, gpu: provider, providerNotes: notes, hubOptions: { maxQueuedBytes: queue, stallMs }, procRoot,
     user: { maxSeries: cfg.maxSeries, pushStaleMs: cfg.pushStaleMs, textfileDir: cfg.textfileDir, exec: cfg.exec, execIntervalMs: cfg.execIntervalMs, execTimeoutMs: cfg.execTimeoutMs },
     processIndex, maxProcesses: cfg.maxProcesses,
   });
@@ -79,11 +86,11 @@ export async function serve(flags: Record<string, ParsedValue>) {
   const web = await loadWeb();
   let server: ReturnType<typeof Bun.serve> | null = null;
   const app = createApp(agent, {
-    token: auth?.token ?? null, allowOrigins: cfg.allowOrigins, metricsPublic: cfg.metricsPublic, web,
+    token: auth?.token ?? null, allowOrigins: cfg.allowOrigins, allowedHosts: cfg.allowedHosts, tls: !!tls, metricsPublic: cfg.metricsPublic, web,
     clientAddress: (req) => server?.requestIP(req)?.address ?? 'unknown', server: () => server,
   });
   server = Bun.serve({
-    hostname: cfg.bind, port: cfg.port, fetch: app.fetch,
+    ...SERVER_HARDENING, hostname: cfg.bind, port: cfg.port, fetch: app.fetch,
     ...(tls ? { tls } : {}),
   });
   agent.start();
@@ -128,7 +135,8 @@ const syntheticKeys = (cpus: number, gpus: number[]) => buildCatalog(cpus, gpus)
 
 function readTls(cfg: ServeConfig) {
   const read = (flag: string, p: string) => { try { return readFileSync(p, 'utf8'); } catch (e) { throw new Error(`--${flag}: cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); } };
-  const tls: { cert: string; key: string; ca?: string; requestCert?: boolean; rejectUnauthorized?: boolean } = { cert: read('tls-cert', cfg.tlsCert!), key: read('tls-key', cfg.tlsKey!) };
-  if (cfg.clientCa) Object.assign(tls, { ca: read('client-ca', cfg.clientCa), requestCert: true, rejectUnauthorized: true });
+  const tls: { cert: string; key: string; ca?: string[]; requestCert?: boolean; rejectUnauthorized?: boolean } = { cert: read('tls-cert', cfg.tlsCert!), key: read('tls-key', cfg.tlsKey!) };
+  const cas = [...(cfg.clientCa ? [read('client-ca', cfg.clientCa)] : []), ...(cfg.clientCaPath ? readCaDir(cfg.clientCaPath) : [])];
+  if (cas.length) Object.assign(tls, { ca: cas, requestCert: true, rejectUnauthorized: true });
   return tls;
 }

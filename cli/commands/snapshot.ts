@@ -9,12 +9,14 @@ import { selectProvider } from '../gpu/select.ts';
 import { openHost } from '../sample/host.ts';
 import { readInventory } from '../sample/inventory.ts';
 import { startOllama } from '../sample/ollama.ts';
+import { writeAll } from '../output.ts';
 
 export async function snapshot(flags: Record<string, ParsedValue>) {
-  const cfg = serveConfig({ gpu: flags.gpu ?? 'auto', 'nvml-lib': flags['nvml-lib'] ?? '', 'sysfs-root': flags['sysfs-root'] ?? '/', ollama: flags.ollama ?? 'http://127.0.0.1:11434', interval: 250 } as Record<string, ParsedValue>, { hostname: hostname(), dataDir: null });
+  const cfg = serveConfig({ gpu: flags.gpu ?? 'auto', 'nvml-lib': flags['nvml-lib'] ?? '', 'sysfs-root': flags['sysfs-root'] ?? '/', ollama: flags.ollama ?? 'http://127.0.0.1:11434', interval: 250, ...(flags['host-root'] ? { 'host-root': flags['host-root'] } : {}) } as Record<string, ParsedValue>, { hostname: hostname(), dataDir: null });
   if (!flags['nvml-lib']) cfg.nvmlLib = null;
   const { provider, notes } = await selectProvider(cfg);
-  const agent = new Agent({ hostname: cfg.hostname, intervalMs: 250, retentionMs: 1000, host: openHost(), gpu: provider, providerNotes: notes });
+  const procRoot = cfg.hostRoot ? `${cfg.hostRoot}/proc` : '/proc';
+  const agent = new Agent({ hostname: cfg.hostname, intervalMs: 250, retentionMs: 1000, host: openHost(procRoot, cfg.hostRoot), gpu: provider, providerNotes: notes, procRoot });
   const [inv, models] = await Promise.all([
     readInventory(),
     cfg.ollama ? (() => { const p = startOllama(cfg.ollama!, () => {}, 1e9); return p.poll().finally(() => p.stop()); })() : Promise.resolve(null),
@@ -28,7 +30,7 @@ export async function snapshot(flags: Record<string, ParsedValue>) {
   await agent.sampler.tick(t0 + 250);
   const snap = agent.snapshot();
   agent.stop();
-  process.stdout.write(flags.json ? strictJson(snap) + '\n' : renderTable(snap, provider.kind, notes));
+  await writeAll(flags.json ? strictJson(snap) + '\n' : renderTable(snap, provider.kind, notes));
 }
 
 const pad = (s: string, n: number) => (s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length));

@@ -1,4 +1,4 @@
-/** `gpulse token [--rotate]`. Rotation writes a new 0600 file; running agents pick it up on restart. */
+/** `gpulse token [--rotate]`: prints the token (creating it when missing) or rotates it. Rotation writes a new 0600 file; running agents pick it up on restart. */
 import type { ParsedValue } from '../args.ts';
 import { defaultTokenFile } from '../paths.ts';
 import { loadToken, newToken, writeToken } from '../token.ts';
@@ -13,5 +13,5 @@ export function token(flags: Record<string, ParsedValue>) {
     process.stderr.write(`gpulse: new token written to ${file}; restart the agent and re-pair browsers\n`);
     return;
   }
-  process.stdout.write(`${loadToken(file).token}\n`);
+  process.stdout.write(`${loadToken(file, process.env, { create: true }).token}\n`);
 }

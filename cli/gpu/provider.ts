@@ -33,12 +33,38 @@ export type ProviderEvent =
   | { kind: 'xid'; index: number; uuid: string; xid: number }
   | { kind: 'provider_error'; message: string };
 
+/**
+ * dcgm-exporter's per-GPU fields that are not catalog series (they go to /metrics only, so the
+ * catalog and the stored history stay as they are). NaN = unknown or unsupported: omitted.
+ */
+export interface GpuCounters {
+  /** Framebuffer free and reserved, bytes (nvmlMemory_v2_t; reserved is NaN on a v1-only driver). */
+  fbFree: number; fbReserved: number;
+  /** Clock event (throttle) reasons as the raw NVML bitmask. */
+  throttleMask: number;
+  /** The last XID seen since the agent started; 0 = none; NaN when XID events cannot be watched. */
+  xid: number;
+  pcieReplay: number;
+  /** ECC error counts: single-bit (corrected) and double-bit (uncorrected), volatile and aggregate. */
+  eccSbeVol: number; eccDbeVol: number; eccSbeAgg: number; eccDbeAgg: number;
+  /** Row remapping: rows remapped for correctable / uncorrectable errors, and 1 when remapping failed. */
+  remapCorrectable: number; remapUncorrectable: number; remapFailure: number;
+  memTempC: number;
+}
+
+export const unknownCounters = (): GpuCounters => ({
+  fbFree: NaN, fbReserved: NaN, throttleMask: NaN, xid: NaN, pcieReplay: NaN, eccSbeVol: NaN, eccDbeVol: NaN, eccSbeAgg: NaN, eccDbeAgg: NaN,
+  remapCorrectable: NaN, remapUncorrectable: NaN, remapFailure: NaN, memTempC: NaN,
+});
+
 export interface GpuProvider {
   readonly kind: ProviderKind;
   readonly devices: DeviceInfo[];
   readonly driverVersion: string | null;
   readonly cudaVersion: string | null;
   read(): Promise<GpuReading>;
+  /** The latest dcgm-style counters per device (providers that have none leave this out). */
+  counters?(): GpuCounters[];
   /** Agent events the provider noticed (lost GPUs, XIDs); drained by the sampler each tick. */
   drainEvents(): ProviderEvent[];
   close(): void;

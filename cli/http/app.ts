@@ -1,20 +1,30 @@
 /** createApp(agent, opts): the Hono app. No listen() here, so tests can call app.request(). */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
 import type { Agent } from '../agent.ts';
-import { strictJson } from '../../shared/json.ts';
 import { bearerAuth } from './auth.ts';
 import { ApiError, badParam } from './errors.ts';
 import { chunksResponse } from './chunks.ts';
-import { historyStream, parseHistoryQuery, planHistory } from './history.ts';
+import { parseEventPatch, parseNewEvent } from './event-body.ts';
+import { historyStream, parseHistoryQuery, planHistory, pullStream } from './history.ts';
+import { bodyLimit } from './middleware/body-limit.ts';
+import { jsonResponse, safePath } from './middleware/errors.ts';
+import { defaultAllowedHosts, hostCheck } from './middleware/host-check.ts';
+import { originAllowedWithoutToken, originCheck } from './middleware/origin-check.ts';
 import { renderMetrics } from './metrics.ts';
 import { userRoutes } from './user-routes.ts';
+import { compatHistoryBytes, parseCompatHistoryQuery } from './nvitop/history.ts';
+import { metricsJson } from './nvitop/metrics.ts';
 import { staticWeb, type WebAssets } from './web.ts';
 
 export interface AppOptions {
   /** null = --no-auth. */
   token: string | null;
   allowOrigins: string[];
+  /** Host header names served (IP literals always are); default: loopback names only. */
+  allowedHosts?: string[];
+  /** Served over TLS: what the agent's own origin looks like (https://…). */
+  tls?: boolean;
   metricsPublic?: boolean;
   web?: WebAssets | null;
   clientAddress?: (req: Request) => string;
@@ -22,27 +32,35 @@ export interface AppOptions {
   server?: () => { timeout(req: Request, seconds: number): void } | null;
 }
 
-const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
-  new Response(strictJson(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers } });
+const json = jsonResponse;
 
 export function createApp(agent: Agent, opts: AppOptions) {
   const app = new Hono();
   // One decision for both the cors middleware and error responses (which skip its after-hook).
-  const allowedOrigin = (origin: string): string | null => (opts.allowOrigins.length === 0 ? '*' : opts.allowOrigins.includes(origin) ? origin : null);
+  // Without a token, `*` would hand the API to every web page: only origins the origin check let through are named.
+  const noAuth = opts.token === null;
+  const originOpts = { allowOrigins: opts.allowOrigins, tls: !!opts.tls };
+  const allowedOrigin = (origin: string, c: Context): string | null =>
+    noAuth ? (originAllowedWithoutToken(origin, c, originOpts) ? origin : null)
+      : opts.allowOrigins.length === 0 ? '*' : opts.allowOrigins.includes(origin) ? origin : null;
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return json({ error: err.message, ...(err.param ? { param: err.param } : {}) }, err.status, { ...err.headers, ...corsHeaders(c.req.header('origin')) });
-    console.error(`gpulse: ${c.req.method} ${new URL(c.req.url).pathname}: ${(err as Error).message}`);
+    if (err instanceof ApiError) return json({ error: err.message, ...(err.param ? { param: err.param } : {}) }, err.status, { ...err.headers, ...(isRefusal(err) ? {} : corsHeaders(c)) });
+    console.error(`gpulse: ${c.req.method} ${safePath(c.req.raw)}: ${(err as Error).message}`);
     return json({ error: 'internal error' }, 500);
   });
-  app.notFound((c) => json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+  app.notFound((c) => json({ error: `no route ${c.req.method} ${safePath(c.req.raw)}` }, 404));
 
-  function corsHeaders(origin: string | undefined): Record<string, string> {
-    const allowed = origin ? allowedOrigin(origin) : null;
+  function corsHeaders(c: Context): Record<string, string> {
+    const origin = c.req.header('origin');
+    const allowed = origin ? allowedOrigin(origin, c) : null;
     return !allowed ? {} : allowed === '*' ? { 'Access-Control-Allow-Origin': '*' } : { 'Access-Control-Allow-Origin': allowed, Vary: 'Origin' };
   }
 
-  // CORS first so preflights are answered before auth; never with credentials (bearer only).
+  // Host first (DNS rebinding), then, without a token, Origin; both before CORS answers a preflight.
+  app.use('*', hostCheck({ allowed: opts.allowedHosts ?? defaultAllowedHosts('127.0.0.1', []) }));
+  if (noAuth) app.use('*', originCheck(originOpts));
+  // CORS next so preflights are answered before auth; never with credentials (bearer only).
   app.use('*', async (c, next) => {
     await next();
     if (c.req.method === 'OPTIONS' && c.req.header('access-control-request-private-network') === 'true') {
@@ -50,8 +68,8 @@ export function createApp(agent: Agent, opts: AppOptions) {
     }
   });
   app.use('*', cors({
-    origin: opts.allowOrigins.length === 0 ? '*' : allowedOrigin,
-    allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    origin: !noAuth && opts.allowOrigins.length === 0 ? '*' : (origin, c) => allowedOrigin(origin, c),
+    allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Authorization', 'Last-Event-ID', 'Content-Type'],
     exposeHeaders: ['Retry-After'],
     maxAge: 7200,
@@ -63,6 +81,11 @@ export function createApp(agent: Agent, opts: AppOptions) {
   const guard = (path: string) => { if (auth) app.use(path, auth); };
   guard('/v1/*');
   if (!opts.metricsPublic) guard('/metrics');
+  // nvitop monitor-web's JSON endpoints carry the same data as /v1: always behind the token.
+  guard('/metrics.json');
+  guard('/history.json');
+  // Only event writes take a body. Bounded before it is buffered, and after auth so an anonymous body is never read.
+  app.use('/v1/events/*', bodyLimit({ maxBytes: MAX_BODY_BYTES }));
 
   app.get('/v1/info', () => json(agent.info()));
   app.get('/v1/snapshot', () => json(agent.snapshot()));
@@ -100,11 +123,18 @@ export function createApp(agent: Agent, opts: AppOptions) {
     }
     return json({ events: agent.events.since(since) });
   });
-  app.post('/v1/events', async (c) => json(agent.events.add({ ...(await eventBody(c.req.raw, true)), source: 'user' }), 201));
-  app.put('/v1/events/:id', async (c) => {
-    const r = agent.events.update(c.req.param('id'), await eventBody(c.req.raw, false));
+  app.post('/v1/events', async (c) => {
+    const ev = agent.events.add({ ...parseNewEvent(await c.req.text()), source: 'user' });
+    // Never a 201 for an event that is not kept: the budget is full of annotations newer than this one.
+    if (!ev) throw new ApiError(409, `annotation not kept: ${agent.events.budgets.user} newer annotations are stored; delete some first`, 't');
+    return json(ev, 201);
+  });
+  // PUT and PATCH both change only the fields given (see event-body.ts).
+  app.on(['PUT', 'PATCH'], '/v1/events/:id', async (c) => {
+    const r = agent.events.update(c.req.param('id'), parseEventPatch(await c.req.text()));
     if (r === 'not_found') throw new ApiError(404, 'no such event', 'id');
     if (r === 'read_only') throw new ApiError(403, 'agent events cannot be edited', 'id');
+    if (r === 'end_before_start') throw badParam('end_t', 'must not be before t');
     return json(r);
   });
   app.delete('/v1/events/:id', (c) => {
@@ -117,31 +147,18 @@ export function createApp(agent: Agent, opts: AppOptions) {
   userRoutes(app, agent);
 
   app.get('/metrics', () => new Response(renderMetrics(agent), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }));
+  app.get('/metrics.json', () => json(metricsJson(agent)));
+  app.get('/history.json', (c) => {
+    const q = parseCompatHistoryQuery(c.req.query());
+    return new Response(pullStream(compatHistoryBytes(agent, q)), { headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
+  });
 
   if (opts.web) staticWeb(app, opts.web);
   return app;
 }
 
-const COLOR_RE = /^#[0-9a-fA-F]{3,8}$/;
+/** A refused Host or Origin gets no CORS headers: the page that sent it must not read the answer. */
+const isRefusal = (err: ApiError) => err.param === 'host' || err.param === 'origin';
 
-/** Validates an event body; anything off is a 400 naming the field, and nothing is stored. */
-async function eventBody(req: Request, isNew: true): Promise<{ label: string; t: number; end_t: number | null; color: string | null }>;
-async function eventBody(req: Request, isNew: false): Promise<{ label: string; t?: number; end_t: number | null; color: string | null }>;
-async function eventBody(req: Request, isNew: boolean): Promise<{ label: string; t?: number; end_t: number | null; color: string | null }> {
-  const text = await req.text();
-  if (text.length > 16_384) throw badParam('body', 'larger than 16 KiB');
-  let b: unknown;
-  try { b = JSON.parse(text); } catch { throw badParam('body', 'must be JSON'); }
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badParam('body', 'must be a JSON object');
-  const o = b as Record<string, unknown>;
-  if (typeof o.label !== 'string' || !o.label.trim()) throw badParam('label', 'must be a non-empty string');
-  if (o.label.length > 500) throw badParam('label', 'longer than 500 characters');
-  const t = o.t === undefined ? (isNew ? Date.now() : undefined) : o.t;
-  if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 0)) throw badParam('t', 'must be a millisecond timestamp');
-  const end = o.end_t ?? null;
-  if (end !== null && (typeof end !== 'number' || !Number.isFinite(end))) throw badParam('end_t', 'must be a millisecond timestamp');
-  if (end !== null && t !== undefined && end < (t as number)) throw badParam('end_t', 'must not be before t');
-  const color = o.color ?? null;
-  if (color !== null && (typeof color !== 'string' || !COLOR_RE.test(color))) throw badParam('color', 'must be a #rgb or #rrggbb colour');
-  return { label: o.label.trim(), t: t as number | undefined, end_t: end as number | null, color: color as string | null };
-}
+/** Event bodies are a label (≤ 500 characters) and a few numbers: 16 KiB is generous. */
+export const MAX_BODY_BYTES = 16_384;

@@ -1,6 +1,10 @@
 /**
  * Bearer auth with a constant-time compare and a per-client failure limiter: after `maxFailures`
- * bad attempts inside `windowMs`, that address gets 429 with Retry-After until the window ends.
+ * bad attempts inside `windowMs`, that address's bad attempts get 429 with Retry-After until the
+ * window ends. The right token is checked first and always passes: the limiter is keyed by address,
+ * and anyone sharing the address (a NAT, a proxy, another user on the box) could otherwise lock the
+ * real clients out. Guessing stays hopeless with a 256-bit token; the limiter keeps noise down and
+ * tells a misconfigured client to back off.
  * The token is never echoed, logged or put in an error body.
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -21,6 +25,9 @@ export function bearerAuth(opts: AuthOptions): MiddlewareHandler {
   const failures = new Map<string, { n: number; reset: number }>();
 
   return async function bearerAuth(c, next) {
+    const header = c.req.header('authorization') ?? '';
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (m && safeEqual(Buffer.from(m[1]!), want)) return next();
     const addr = opts.clientAddress(c.req.raw);
     const now = Date.now();
     const f = failures.get(addr);
@@ -28,9 +35,6 @@ export function bearerAuth(opts: AuthOptions): MiddlewareHandler {
     else if (f && f.n >= maxFailures) {
       throw new ApiError(429, 'too many failed authentication attempts', undefined, { 'Retry-After': String(Math.ceil((f.reset - now) / 1000)) });
     }
-    const header = c.req.header('authorization') ?? '';
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (m && safeEqual(Buffer.from(m[1]!), want)) return next();
     const entry = failures.get(addr) ?? { n: 0, reset: now + windowMs };
     entry.n++;
     failures.set(addr, entry);

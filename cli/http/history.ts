@@ -79,8 +79,9 @@ export function planHistory(store: Store, q: HistoryQuery, intervalMs: number): 
     const width = Number.isFinite(oldest) && Number.isFinite(newest) ? newest - oldest + intervalMs : 0;
     if (width / intervalMs > q.maxPoints) {
       step = stepFor(width, q.maxPoints, intervalMs);
-      // Round up to whole rollup buckets so a long range is answered from a rollup tier, not raw.
-      for (const s of [ROLLUP_STEP_MS['1h'], ROLLUP_STEP_MS['1m']]) if (step > s) { step = Math.ceil(step / s) * s; break; }
+      // Round up to whole rollup buckets so a long range is answered from a rollup tier, not raw:
+      // past half a bucket, the rounding still leaves at least half the points asked for.
+      for (const s of [ROLLUP_STEP_MS['1h'], ROLLUP_STEP_MS['1m']]) if (step > s / 2) { step = Math.ceil(step / s) * s; break; }
     }
     // Bucket edges can add one point: the newest max_points are what is asked for.
     limit = Math.min(limit ?? Infinity, q.maxPoints);

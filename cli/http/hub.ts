@@ -1,7 +1,13 @@
 /**
- * Fan-out for /v1/stream. Each frame is serialized once and the same bytes are enqueued to every
+ * Fan-out for /v1/stream. Each frame is serialized once and the same bytes are handed to every
  * client. A client whose queue passes `maxQueuedBytes` (it stopped reading) is dropped, so a slow
  * reader never makes the agent buffer without bound.
+ *
+ * The queue only grows once the kernel's socket buffers are full, and those can hold several MiB
+ * per connection (send buffer plus the peer's receive window) that the queue bound never sees.
+ * So a client is also dropped when its socket has not drained for `stallMs`: bytes are waiting
+ * and none of them were taken since they started waiting. A reader that is slow but moving keeps
+ * its connection; one that stopped holds at most the kernel's buffers for `stallMs`.
  */
 import { strictJson } from '../../shared/json.ts';
 import { ByteWriter } from './byte-writer.ts';
@@ -9,14 +15,14 @@ import { Pacer } from './pace.ts';
 
 const enc = new TextEncoder();
 
-export interface HubOptions { maxQueuedBytes?: number; heartbeatMs?: number }
+export interface HubOptions { maxQueuedBytes?: number; heartbeatMs?: number; stallMs?: number }
 
 /** Where a client's frames go: a queued stream (live only) or a direct one (replay, then live). */
 interface Client {
-  /** Hands over one frame; false when the client has fallen too far behind. */
-  send(b: Uint8Array): boolean;
+  /** Hands over one frame; a reason when the client must be dropped instead. */
+  send(b: Uint8Array, now: number): null | 'client too slow' | 'not draining';
   /** Ends the stream with an error (dropped) or normally (agent stopping). */
-  end(dropped: boolean): void;
+  end(why: string | null): void;
   closed: boolean;
   /** While a replay is being written, live frames wait here (bounded like the queue) and follow it. */
   pending: Uint8Array[] | null;
@@ -24,17 +30,19 @@ interface Client {
 }
 
 /** Bun's direct stream controller: write() buffers, flush() resolves once the socket took the bytes. */
-interface DirectController { write(b: Uint8Array): number | Promise<number>; flush(): number | Promise<number>; close(): void; end?(): void }
+interface DirectController { write(b: Uint8Array): number | Promise<number>; flush(): number | Promise<number>; close(): void }
 
 export class Hub {
   #clients = new Set<Client>();
   #maxQueued: number;
+  #stallMs: number;
   #timer: ReturnType<typeof setInterval> | null = null;
   dropped = 0;
   static readonly HEARTBEAT = enc.encode(': hb\n\n');
 
   constructor(opts: HubOptions = {}) {
     this.#maxQueued = opts.maxQueuedBytes ?? 4 << 20;
+    this.#stallMs = opts.stallMs ?? 30_000;
     const hb = opts.heartbeatMs ?? 15_000;
     this.#timer = setInterval(() => this.#broadcast(Hub.HEARTBEAT), hb);
     (this.#timer as { unref?: () => void }).unref?.();
@@ -44,6 +52,7 @@ export class Hub {
 
   /**
    * Opens a client stream: `prelude` frames (schema), then, when given, the frames of `replay`
+   * (each written and flushed before the next is asked for, so the iterator may reuse its buffer)
    * written only as fast as the socket takes them (a direct stream: Bun reads a queued stream
    * eagerly into its own buffers, so a slow reader would make it hold the whole history), then live
    * frames, those that arrived during the replay first.
@@ -51,14 +60,27 @@ export class Hub {
   open(prelude: Uint8Array[], onClose?: () => void, replay?: Iterator<Uint8Array>): ReadableStream<Uint8Array> {
     if (replay) return this.#openDirect(prelude, replay, onClose);
     let client!: Client;
+    const max = this.#maxQueued, stallMs = this.#stallMs;
     return new ReadableStream<Uint8Array>(
       {
         start: (ctl) => {
+          // Room left right after our last enqueue: more room now means Bun wrote some to the socket.
+          let roomAfter = max;
+          let stalledSince: number | null = null;
           client = {
             closed: false, pending: null, pendingBytes: 0,
-            send: (b) => { if ((ctl.desiredSize ?? 0) < b.byteLength) return false; ctl.enqueue(b); return true; },
+            send: (b, now) => {
+              const room = ctl.desiredSize ?? 0;
+              if (room >= max || room > roomAfter) stalledSince = null; // empty, or drained some
+              else if (stalledSince === null) stalledSince = now;
+              else if (now - stalledSince >= stallMs) return 'not draining';
+              if (room < b.byteLength) return 'client too slow';
+              ctl.enqueue(b);
+              roomAfter = room - b.byteLength;
+              return null;
+            },
             // error() discards the queued bytes at once, unlike close() which would keep them to deliver.
-            end: (dropped) => { try { if (dropped) ctl.error(new Error('client too slow')); else ctl.close(); } catch { /* gone */ } },
+            end: (why) => { try { if (why) ctl.error(new Error(why)); else ctl.close(); } catch { /* gone */ } },
           };
           for (const p of prelude) ctl.enqueue(p);
           this.#clients.add(client);
@@ -66,12 +88,12 @@ export class Hub {
         cancel: () => { client.closed = true; this.#clients.delete(client); onClose?.(); },
       },
       // Queue measured in bytes so desiredSize says how far behind the reader is.
-      { highWaterMark: this.#maxQueued, size: (chunk?: Uint8Array) => chunk?.byteLength ?? 0 },
+      { highWaterMark: max, size: (chunk?: Uint8Array) => chunk?.byteLength ?? 0 },
     );
   }
 
   #openDirect(prelude: Uint8Array[], replay: Iterator<Uint8Array>, onClose?: () => void): ReadableStream<Uint8Array> {
-    const max = this.#maxQueued;
+    const max = this.#maxQueued, stallMs = this.#stallMs;
     let client: Client | null = null;
     let finish: () => void = () => {};
     const done = new Promise<void>((r) => { finish = r; });
@@ -86,20 +108,23 @@ export class Hub {
     return new ReadableStream({
       type: 'direct',
       pull: async (ctl: DirectController) => {
-        let unflushed = 0, flushing = false;
+        // Bytes written since the last flush settled, and since when (the stall clock).
+        let unflushed = 0, flushing = false, waitingSince: number | null = null;
         const c: Client = (client = {
           closed: false, pending: [], pendingBytes: 0,
-          send: (b) => {
-            if (unflushed > max) return false;
-            try { ctl.write(b); } catch { gone(); return true; }
+          send: (b, now) => {
+            if (waitingSince !== null && now - waitingSince >= stallMs) return 'not draining';
+            if (unflushed > max) return 'client too slow';
+            try { ctl.write(b); } catch { gone(); return null; }
             unflushed += b.byteLength;
             if (!flushing) {
               flushing = true;
-              void Promise.resolve(ctl.flush()).then(() => { unflushed = 0; flushing = false; }, gone);
+              waitingSince = now;
+              void Promise.resolve(ctl.flush()).then(() => { unflushed = 0; flushing = false; waitingSince = null; }, gone);
             }
-            return true;
+            return null;
           },
-          end: (dropped) => { try { ctl.close(); } catch { /* gone */ } if (dropped) gone(); finish(); },
+          end: (why) => { try { ctl.close(); } catch { /* gone */ } if (why) gone(); finish(); },
         });
         this.#clients.add(c);
         try {
@@ -112,7 +137,8 @@ export class Hub {
           }
           const live = c.pending ?? [];
           c.pending = null;
-          for (const b of live) c.send(b);
+          const now = Date.now();
+          for (const b of live) if (c.send(b, now)) break;
           await done; // live frames arrive through send() until the client goes or is dropped
         } catch { gone(); }
       },
@@ -124,30 +150,30 @@ export class Hub {
   publishSample(t: number, values: ArrayLike<number>, exact?: ArrayLike<number>) { this.#broadcast(encodeSample(t, values, exact)); }
   publish(event: string, data: unknown, id?: string) { this.#broadcast(encodeEvent(event, data, id)); }
 
-  #broadcast(bytes: Uint8Array) {
+  #broadcast(bytes: Uint8Array, now = Date.now()) {
     for (const c of this.#clients) {
       if (c.pending) {
         c.pendingBytes += bytes.byteLength;
-        if (c.pendingBytes > this.#maxQueued) this.#drop(c); else c.pending.push(bytes);
+        if (c.pendingBytes > this.#maxQueued) this.#drop(c, 'client too slow'); else c.pending.push(bytes);
         continue;
       }
-      let ok = false;
-      try { ok = c.send(bytes); } catch { ok = false; }
-      if (!ok) this.#drop(c);
+      let why: string | null;
+      try { why = c.send(bytes, now); } catch { why = 'client too slow'; }
+      if (why) this.#drop(c, why);
     }
   }
 
-  #drop(c: Client) {
+  #drop(c: Client, why: string) {
     if (c.closed) return;
     c.closed = true;
     this.#clients.delete(c);
     this.dropped++;
-    c.end(true);
+    c.end(why);
   }
 
   close() {
     if (this.#timer) clearInterval(this.#timer);
-    for (const c of this.#clients) { c.closed = true; c.end(false); }
+    for (const c of this.#clients) { c.closed = true; c.end(null); }
     this.#clients.clear();
   }
 }

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import type { Hono } from 'hono';
+import { safePath } from './middleware/errors.ts';
 
 export interface WebAsset { body: Uint8Array<ArrayBuffer>; type: string }
 export type WebAssets = Map<string, WebAsset>;
@@ -48,7 +49,7 @@ export async function loadEmbeddedWeb(table: Record<string, string>): Promise<We
 
 export function staticWeb(app: Hono, assets: WebAssets) {
   app.get('*', (c) => {
-    const path = new URL(c.req.url).pathname;
+    const path = safePath(c.req.raw);
     const a = assets.get(path === '/' ? '/index.html' : path);
     if (!a) return c.json({ error: `no route GET ${path}` }, 404);
     // Hashed assets never change; the shell, manifest and service worker must revalidate.

@@ -2,22 +2,30 @@
  * Linux /proc parsers: pure functions over file text, so fixtures test them. Counter fields
  * are returned raw; rates come from deltas in host.ts.
  */
+import { CPU_MODES, isVirtualInterface, isWholeDisk, parseDiskstatsDetail, parseNetDevDetail, type DiskCounters, type NetDevCounters } from './proc-detail.ts';
 
 /** Aggregate and per-CPU jiffies from /proc/stat: [busy, total] pairs; index 0 is the "cpu" line. */
 export function parseStat(text: string): { busy: number[]; total: number[] } {
-  const busy: number[] = [];
-  const total: number[] = [];
+  const cpus: number[][] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('cpu')) continue;
     const f = line.trim().split(/\s+/);
-    // user nice system idle iowait irq softirq steal (guest* already counted in user/nice)
-    let sum = 0;
-    for (let i = 1; i <= 8 && i < f.length; i++) sum += Number(f[i]) || 0;
-    const idle = (Number(f[4]) || 0) + (Number(f[5]) || 0);
-    const idx = f[0] === 'cpu' ? 0 : Number(f[0]!.slice(3)) + 1;
-    busy[idx] = sum - idle;
-    total[idx] = sum;
+    cpus[f[0] === 'cpu' ? 0 : Number(f[0]!.slice(3)) + 1] = CPU_MODES.map((_, i) => Number(f[i + 1]) || 0);
   }
+  return busyTotal(cpus);
+}
+
+/** user nice system idle iowait irq softirq steal → busy and total; iowait counts as idle (guest* is already in user/nice). */
+export function busyTotal(cpus: readonly (readonly number[] | undefined)[]): { busy: number[]; total: number[] } {
+  const busy: number[] = [];
+  const total: number[] = [];
+  cpus.forEach((m, idx) => {
+    if (!m) return;
+    let sum = 0;
+    for (const j of m) sum += j;
+    busy[idx] = sum - m[3]! - m[4]!;
+    total[idx] = sum;
+  });
   return { busy, total };
 }
 
@@ -48,32 +56,21 @@ export const parseUptime = (text: string): number => Number(text.trim().split(/\
 
 /** Summed rx/tx bytes over physical-ish interfaces (skips lo and virtual bridges/veths so containers are not double counted). */
 export function parseNetDev(text: string): { rx: number; tx: number } {
+  return sumNet(parseNetDevDetail(text));
+}
+export function sumNet(devs: readonly NetDevCounters[]): { rx: number; tx: number } {
   let rx = 0, tx = 0;
-  for (const line of text.split('\n').slice(2)) {
-    const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    const name = line.slice(0, colon).trim();
-    if (name === 'lo' || /^(veth|docker|br-|virbr|cni|flannel|cali|vxlan)/.test(name)) continue;
-    const f = line.slice(colon + 1).trim().split(/\s+/);
-    rx += Number(f[0]) || 0;
-    tx += Number(f[8]) || 0;
-  }
+  for (const d of devs) if (!isVirtualInterface(d.name)) { rx += d.rxBytes; tx += d.txBytes; }
   return { rx, tx };
 }
 
-/** Summed sectors read/written (×512 bytes) over whole disks, skipping partitions, loop, ram and dm devices. */
+/** Summed bytes read/written over whole disks, skipping partitions, loop, ram and dm devices. */
 export function parseDiskstats(text: string): { read: number; write: number } {
+  return sumDisks(parseDiskstatsDetail(text));
+}
+export function sumDisks(disks: readonly DiskCounters[]): { read: number; write: number } {
   let read = 0, write = 0;
-  for (const line of text.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 10) continue;
-    const name = f[2]!;
-    if (/^(loop|ram|dm-|zram|sr|fd)/.test(name)) continue;
-    // Partitions: sda1, nvme0n1p1, mmcblk0p1, vda2 — count only the whole device.
-    if (/^(sd|vd|xvd|hd)[a-z]+\d+$/.test(name) || /^(nvme\d+n\d+|mmcblk\d+)p\d+$/.test(name)) continue;
-    read += (Number(f[5]) || 0) * 512;
-    write += (Number(f[9]) || 0) * 512;
-  }
+  for (const d of disks) if (isWholeDisk(d.name)) { read += d.readBytes; write += d.writeBytes; }
   return { read, write };
 }
 

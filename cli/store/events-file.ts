@@ -1,18 +1,22 @@
-/** Events and annotations on disk: one JSON file, replaced whole (temp + rename), debounced. */
-import { closeSync, constants, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+/** Events and annotations on disk: one JSON file, replaced whole (temp file + rename, never through a link), debounced. */
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentEvent } from '../../shared/wire.ts';
+import { readFileNoFollow, writeFileAtomic } from './safe-fs.ts';
 
 const NAME = 'events.json';
 
-/** Reads saved events; an unreadable file is set aside with a warning, never followed through a symlink. */
+/** Reads saved events; an unreadable file (or a link planted in its place) is set aside with a warning. */
 export function loadEvents(dir: string, warn: (m: string) => void): AgentEvent[] {
   const path = join(dir, NAME);
+  let text: string;
+  try { text = readFileNoFollow(path).toString('utf8'); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    warn(`${path}: ${(e as Error).message}; ignored`);
+    return [];
+  }
   try {
-    if (lstatSync(path).isSymbolicLink()) { warn(`${path} is a symlink; ignored`); return []; }
-  } catch { return []; }
-  try {
-    const e = JSON.parse(readFileSync(path, 'utf8'));
+    const e = JSON.parse(text);
     if (!Array.isArray(e)) throw new Error('not an array');
     return e.filter((x) => x && typeof x.id === 'string' && typeof x.t === 'number' && typeof x.label === 'string');
   } catch (e) {
@@ -31,15 +35,8 @@ export class EventsFile {
     this.#timer = setTimeout(() => { this.#timer = null; this.flush(events()); }, 500);
   }
 
-  /** A fresh temp file (O_EXCL|O_NOFOLLOW: never through a planted link), then rename over the old one. */
   flush(events: readonly AgentEvent[]) {
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = null; }
-    const tmp = join(this.dir, `${NAME}.${process.pid}.tmp`);
-    try {
-      try { unlinkSync(tmp); } catch { /* none left over */ }
-      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      try { writeSync(fd, JSON.stringify(events)); } finally { closeSync(fd); }
-      renameSync(tmp, join(this.dir, NAME));
-    } catch (e) { console.error(`gpulse: events write failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+    try { writeFileAtomic(this.dir, NAME, JSON.stringify(events)); } catch (e) { console.error(`gpulse: events write failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
   }
 }

@@ -4,7 +4,7 @@
  * one. Rows are strictly increasing: a group that overlaps an earlier one (an import, a re-seal
  * after a crash) only contributes rows after what was already given.
  */
-import { encodeChunk, type Tier } from '../../shared/chunk/index.ts';
+import { ChunkBuffers, encodeChunk, type Tier } from '../../shared/chunk/index.ts';
 import type { RawHead, RollupHead } from './heads.ts';
 import type { GroupRef } from './segments.ts';
 import type { Store } from './store.ts';
@@ -28,25 +28,36 @@ function range(t: Float64Array, from: number, to: number, after: number): [numbe
   return [a, Math.max(a, bound(t, to, true))];
 }
 
+/** Buffers whose time array (number 0) is another's: decoding a group's chunks one after another overwrites it with the same times. */
+class SharedTimes extends ChunkBuffers {
+  constructor(readonly times: ChunkBuffers) { super(); }
+  override take(i: number, n: number): Float64Array { return i === 0 ? this.times.take(0, n) : super.take(i, n); }
+}
+
 /** Times of a group's rows (from any readable chunk; every chunk of a group shares them). */
-function groupTimes(store: Store, ref: GroupRef, prefer: readonly string[]): Float64Array | null {
-  for (const k of prefer) { const c = store.chunk(ref, k); if (c) return c.t; }
-  for (const k of store.dir(ref)?.chunks.keys() ?? []) { const c = store.chunk(ref, k); if (c) return c.t; }
+function groupTimes(store: Store, ref: GroupRef, into: ChunkBuffers): Float64Array | null {
+  for (const k of store.dir(ref)?.chunks.keys() ?? []) { const c = store.chunk(ref, k, into); if (c) return c.t; }
   return null;
 }
 
 function head(store: Store, tier: Tier): RawHead | RollupHead { return tier === 'raw' ? store.raw : tier === '1m' ? store.m1 : store.h1; }
 
-/** Raw rows of `keys` over [from, to], a window at a time (stream replay, export). */
+/**
+ * Raw rows of `keys` over [from, to], a window at a time (stream replay, export). Each batch's
+ * arrays are reused for the next one: read a batch before asking for the next.
+ */
 export function* rowBatches(store: Store, keys: readonly string[], from: number, to: number): Generator<RowBatch> {
   let last = -Infinity;
+  // One value array per series, one time array for all (every chunk of a group has the same times).
+  const spare = new ChunkBuffers();
+  const bufs = keys.map(() => new SharedTimes(spare));
   for (const ref of store.groups('raw', from, to)) {
-    const chunks = keys.map((k) => store.chunk(ref, k));
-    const t = chunks.find((c) => c)?.t ?? groupTimes(store, ref, []);
+    const chunks = keys.map((k, j) => store.chunk(ref, k, bufs[j]));
+    const t = chunks.find((c) => c)?.t ?? groupTimes(store, ref, spare);
     if (!t) continue;
     const [a, b] = range(t, from, to, last);
     if (a >= b) continue;
-    yield { t: t.subarray(a, b), cols: chunks.map((c) => (c && c.tier === 'raw' ? c.v.subarray(a, b) : new Float64Array(b - a).fill(NaN))) };
+    yield { t: t.subarray(a, b), cols: chunks.map((c) => (c && c.tier === 'raw' ? c.v.subarray(a, b) : spare.take(9, b - a).fill(NaN))) };
     last = t[b - 1]!;
   }
   const h = store.raw;
@@ -57,11 +68,12 @@ export function* rowBatches(store: Store, keys: readonly string[], from: number,
   }
 }
 
-/** The time axis of a tier over [from, to], a window at a time. */
+/** The time axis of a tier over [from, to], a window at a time (each part valid until the next). */
 export function* timeParts(store: Store, tier: Tier, from: number, to: number): Generator<Float64Array> {
   let last = -Infinity;
+  const bufs = new ChunkBuffers();
   for (const ref of store.groups(tier, from, to)) {
-    const t = groupTimes(store, ref, []);
+    const t = groupTimes(store, ref, bufs);
     if (!t) continue;
     const [a, b] = range(t, from, to, last);
     if (a < b) { yield t.subarray(a, b); last = t[b - 1]!; }
@@ -71,18 +83,20 @@ export function* timeParts(store: Store, tier: Tier, from: number, to: number): 
   if (a < b) yield h.t.slice(a, b);
 }
 
-/** One series of a tier over [from, to] (NaN where it has no value), aligned with timeParts. */
+/** One series of a tier over [from, to] (NaN where it has no value), aligned with timeParts; each part valid until the next. */
 export function* seriesParts(store: Store, tier: Tier, key: string, from: number, to: number): Generator<SeriesPart> {
   let last = -Infinity;
+  const bufs = new ChunkBuffers();
+  const spare = new ChunkBuffers();
   for (const ref of store.groups(tier, from, to)) {
-    const c = store.chunk(ref, key);
-    const t = c?.t ?? groupTimes(store, ref, []);
+    const c = store.chunk(ref, key, bufs);
+    const t = c?.t ?? groupTimes(store, ref, spare);
     if (!t) continue;
     const [a, b] = range(t, from, to, last);
     if (a >= b) continue;
     last = t[b - 1]!;
     const ts = t.subarray(a, b);
-    if (!c) { const nan = new Float64Array(b - a).fill(NaN); yield { t: ts, v: nan, min: tier === 'raw' ? null : nan, max: tier === 'raw' ? null : nan, count: tier === 'raw' ? null : new Float64Array(b - a) }; continue; }
+    if (!c) { const nan = spare.take(8, b - a).fill(NaN); yield { t: ts, v: nan, min: tier === 'raw' ? null : nan, max: tier === 'raw' ? null : nan, count: tier === 'raw' ? null : spare.take(9, b - a).fill(0) }; continue; }
     if (c.tier === 'raw') yield { t: ts, v: c.v.subarray(a, b), min: null, max: null, count: null };
     else yield { t: ts, v: c.avg.subarray(a, b), min: c.min.subarray(a, b), max: c.max.subarray(a, b), count: c.count.subarray(a, b) };
   }
@@ -145,8 +159,9 @@ export function startOfLast(store: Store, tier: Tier, limit: number, from: numbe
   if (b - a >= need) return h.t[b - need]!;
   need -= b - a;
   const refs = store.groups(tier, from, to);
+  const bufs = new ChunkBuffers();
   for (let i = refs.length - 1; i >= 0; i--) {
-    const t = groupTimes(store, refs[i]!, []) ?? NO_ROWS;
+    const t = groupTimes(store, refs[i]!, bufs) ?? NO_ROWS;
     const [x, y] = range(t, from, to, -Infinity);
     if (y - x >= need) return t[y - need]!;
     need -= y - x;

@@ -8,7 +8,8 @@
 import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tier } from '../../shared/chunk/index.ts';
-import { GROUP_MAGIC, GROUP_PREFIX, dirLength, parseDir, type GroupDir } from './group.ts';
+import { GROUP_MAGIC, GROUP_PREFIX, dirLength, parseDir } from './group.ts';
+import { openAppendNoFollow } from './safe-fs.ts';
 
 export const SEGMENT_SPAN_MS: Record<Tier, number> = { raw: 6 * 3_600_000, '1m': 7 * 86_400_000, '1h': 90 * 86_400_000 };
 export const TIERS: readonly Tier[] = ['raw', '1m', '1h'];
@@ -122,7 +123,7 @@ export class SegmentWriter {
     if (path !== this.#path || this.#fd === null) {
       this.close();
       mkdirSync(join(this.dir, this.tier), { recursive: true, mode: 0o700 });
-      this.#fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+      this.#fd = openAppendNoFollow(path);
       this.#path = path;
     }
     const fd = this.#fd;

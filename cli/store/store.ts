@@ -9,13 +9,14 @@
  * (bounded), the state shows in info(), and writing resumes (pending groups first, then the WAL
  * rewritten from memory) when space returns. Nothing is created or opened through a symlink.
  */
-import { chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeChunk, type Chunk, type Tier } from '../../shared/chunk/index.ts';
+import { decodeChunk, type Chunk, type ChunkBuffers, type Tier } from '../../shared/chunk/index.ts';
 import { ROLLUP_STEP_MS, windowStart } from '../../shared/chunk/windows.ts';
 import { encodeGroup, parseDir, type GroupDir } from './group.ts';
 import { RawHead, RollupHead, type Sealed } from './heads.ts';
 import { TIERS, SegmentWriter, listSegments, openRead, readAt, removeFile, scanSegment, type GroupRef } from './segments.ts';
+import { ensurePrivateDir } from './safe-fs.ts';
 import { Wal } from './wal.ts';
 
 export interface StoreOptions {
@@ -91,7 +92,7 @@ export class Store {
 
   #openDir(dir: string) {
     try {
-      ensurePrivateDir(dir);
+      ensurePrivateDir(dir, { warn: (m) => this.warn(m) });
       this.#lockPath = acquireLock(dir);
     } catch (e) {
       if (e instanceof StoreLockedError) throw e;
@@ -393,11 +394,11 @@ export class Store {
     return at ? this.#bytes(ref, at[0], at[1]) : null;
   }
 
-  /** One chunk decoded; a corrupt chunk is reported once and read as absent. */
-  chunk(ref: GroupRef, key: string): Chunk | null {
+  /** One chunk decoded (into `into`'s arrays when given); a corrupt chunk is reported once and read as absent. */
+  chunk(ref: GroupRef, key: string, into?: ChunkBuffers): Chunk | null {
     const b = this.chunkBytes(ref, key);
     if (!b) return null;
-    const d = decodeChunk(b);
+    const d = decodeChunk(b, 0, into);
     if (d.ok) return d.value;
     this.warn(`corrupt chunk ${JSON.stringify(key)} in ${ref.file ?? 'memory'} at ${ref.offset} (${d.error.kind}): that chunk is skipped`);
     return null;
@@ -435,14 +436,6 @@ export class Store {
 
 const errText = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
-/** The data dir: created 0700, tightened if looser, refused if it is a symlink. */
-export function ensurePrivateDir(dir: string) {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  if (st.isSymbolicLink()) throw new Error('it is a symlink; give the real path');
-  if (!st.isDirectory()) throw new Error('not a directory');
-  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
-}
 
 /**
  * LOCK holds the owner's pid: a second agent, or `gpulse import`, refuses the directory while that

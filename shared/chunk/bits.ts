@@ -6,9 +6,10 @@
  * wide (≤ 53-bit) paths split a number into hi/lo halves with Math.floor division; no BigInt, so
  * the hot loops stay in small-integer/double arithmetic and allocate nothing.
  *
- * The reader never throws and never reads outside [start, end): a read past the end sets `bad`,
- * returns 0 and pins the position at the end, so a decoder can run its bounded loop to completion
- * and check `bad` once (every loop in the codec is bounded by a count, never by the data).
+ * The reader never throws and never loads outside its buffer (window32 reads missing bytes as 0). A
+ * read past the logical end sets `bad`, returns 0 and pins the position at the end; the decoders'
+ * bulk loops check the end once per run instead. Either way a decoder runs its loop, bounded by a
+ * count and never by the data, to completion and checks `bad` once.
  */
 
 const TWO32 = 4294967296;
@@ -36,61 +37,51 @@ export function varintSize(x: number): number {
 // One 8-byte scratch shared by the float64 read/write paths.
 const f64 = new DataView(new ArrayBuffer(8));
 
-/** Growable bit sink. Reuse one across encodes (reset()) so steady-state encoding allocates only the result. */
+/**
+ * Growable bit sink. Whole bytes go straight to the buffer; fewer than 8 pending bits wait in a small
+ * accumulator, so a write is a shift, an OR and at most four byte stores. Reuse one writer across
+ * encodes (reset()) so steady-state encoding allocates only the result.
+ */
 export class BitWriter {
   #buf: Uint8Array;
-  #pos = 0; // in bits
+  #pos = 0; // whole bytes written
+  #acc = 0; // pending bits, right-aligned
+  #bits = 0; // how many (0..7)
 
-  constructor(initialBytes = 4096) { this.#buf = new Uint8Array(initialBytes); }
+  constructor(initialBytes = 4096) { this.#buf = new Uint8Array(Math.max(8, initialBytes)); }
 
   /** Bits written so far. */
-  get bitLength(): number { return this.#pos; }
+  get bitLength(): number { return this.#pos * 8 + this.#bits; }
   /** Whole bytes written so far (a partial last byte counts). */
-  get byteLength(): number { return (this.#pos + 7) >>> 3; }
+  get byteLength(): number { return this.#pos + (this.#bits ? 1 : 0); }
 
   reset(): void {
-    // Bits are OR-ed in, so the used prefix must be zero again.
-    this.#buf.fill(0, 0, this.byteLength);
-    this.#pos = 0;
+    this.#pos = 0; this.#acc = 0; this.#bits = 0;
+    if (this.#buf.length > 1 << 20) this.#buf = new Uint8Array(4096); // don't pin one huge chunk's buffer forever
   }
 
-  #ensure(bits: number): void {
-    const need = (this.#pos + bits + 7) >>> 3;
-    if (need <= this.#buf.length) return;
-    let cap = this.#buf.length * 2;
-    while (cap < need) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.#buf.subarray(0, this.byteLength));
+  #grow(): void {
+    const next = new Uint8Array(this.#buf.length * 2);
+    next.set(this.#buf.subarray(0, this.#pos));
     this.#buf = next;
   }
 
-  writeBit(bit: number): void {
-    this.#ensure(1);
-    if (bit) this.#buf[this.#pos >>> 3]! |= 0x80 >>> (this.#pos & 7);
-    this.#pos++;
-  }
+  writeBit(bit: number): void { this.writeBits(bit ? 1 : 0, 1); }
 
   /** Writes the low n bits of v (0 ≤ n ≤ 32; v an unsigned integer below 2^32), most significant first. */
   writeBits(v: number, n: number): void {
-    if (n === 0) return;
-    this.#ensure(n);
-    const buf = this.#buf;
-    let pos = this.#pos;
-    let rem = n;
-    while (rem > 0) {
-      const i = pos >>> 3;
-      const free = 8 - (pos & 7);
-      if (rem >= free) {
-        rem -= free; // ≤ 31 here, so the shift is defined
-        buf[i]! |= (v >>> rem) & ((1 << free) - 1);
-        pos += free;
-      } else {
-        buf[i]! |= (v & ((1 << rem) - 1)) << (free - rem);
-        pos += rem;
-        rem = 0;
-      }
+    if (n > 24) { // keep acc (< 2^7) << n inside 31 bits: split off the low 16
+      this.writeBits(v >>> 16, n - 16);
+      v &= 0xffff;
+      n = 16;
     }
-    this.#pos = pos;
+    if (this.#pos + 4 >= this.#buf.length) this.#grow();
+    let acc = (this.#acc << n) | (v & ((1 << n) - 1));
+    let bits = this.#bits + n;
+    const buf = this.#buf;
+    while (bits >= 8) { bits -= 8; buf[this.#pos++] = acc >>> bits; }
+    this.#acc = acc & ((1 << bits) - 1);
+    this.#bits = bits;
   }
 
   /** Writes the low n bits (n ≤ 53) of a non-negative integer x < 2^53. */
@@ -101,7 +92,7 @@ export class BitWriter {
   }
 
   /** Pads with zero bits to the next byte boundary. */
-  align(): void { this.#pos = (this.#pos + 7) & ~7; }
+  align(): void { if (this.#bits) this.writeBits(0, 8 - this.#bits); }
 
   writeByte(b: number): void { this.writeBits(b & 0xff, 8); }
 
@@ -117,14 +108,11 @@ export class BitWriter {
     for (let i = 0; i < 8; i++) this.writeBits(f64.getUint8(i), 8);
   }
 
-  /** Overwrites a little-endian u32 at a byte offset already written (the frame's length field). */
-  patchU32(byteOffset: number, v: number): void {
-    const b = this.#buf;
-    b[byteOffset] = v & 0xff; b[byteOffset + 1] = (v >>> 8) & 0xff; b[byteOffset + 2] = (v >>> 16) & 0xff; b[byteOffset + 3] = (v >>> 24) & 0xff;
+  /** A view of the bytes written, a partial last byte zero-padded (valid until the next write or reset). */
+  view(): Uint8Array {
+    if (this.#bits) this.#buf[this.#pos] = (this.#acc << (8 - this.#bits)) & 0xff;
+    return this.#buf.subarray(0, this.byteLength);
   }
-
-  /** A view of the bytes written (valid until the next write or reset). */
-  view(): Uint8Array { return this.#buf.subarray(0, this.byteLength); }
 }
 
 /**
@@ -139,10 +127,11 @@ export function window32(buf: Uint8Array, pos: number): number {
     const w = (buf[i]! << 24) | (buf[i + 1]! << 16) | (buf[i + 2]! << 8) | buf[i + 3]!;
     return off ? (w << off) | (buf[i + 4]! >>> (8 - off)) : w;
   }
-  // The last bytes of the buffer (a frame's CRC sits there, so this is rare): bounds-checked loads.
-  const b = (k: number) => (i + k < buf.length ? buf[i + k]! : 0);
-  const w = (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
-  return off ? (w << off) | (b(4) >>> (8 - off)) : w;
+  // Within 5 bytes of the buffer's end (a frame's CRC sits there, so this is rare): bounds-checked
+  // loads; byte i+4 is past the end here, so it contributes zeros.
+  let w = 0;
+  for (let k = i; k < i + 4; k++) w = (w << 8) | (k < buf.length ? buf[k]! : 0);
+  return w << off;
 }
 
 /** The n bits (0 ≤ n ≤ 53) at bit `pos` as a non-negative integer; no bounds check on `end` (callers check once). */

@@ -77,7 +77,7 @@ export function quantize(v: number): number {
 
 function validate(c: Chunk): number {
   if (c === null || typeof c !== 'object') throw new TypeError('encodeChunk: not a chunk');
-  if (!(c.tier in TIER_CODE)) throw new TypeError(`encodeChunk: unknown tier ${String(c.tier)}`);
+  if (c.tier !== 'raw' && c.tier !== '1m' && c.tier !== '1h') throw new TypeError(`encodeChunk: unknown tier ${String(c.tier)}`);
   if (typeof c.key !== 'string' || c.key.length === 0) throw new TypeError('encodeChunk: empty key');
   const t = c.t;
   const n = t.length;
@@ -302,24 +302,40 @@ function readStream(r: BitReader, out: Float64Array, n: number): boolean {
   return !r.bad;
 }
 
+/**
+ * Reusable arrays for decodeChunk: a reader that decodes many chunks one after another (a history
+ * query, a replay) passes one, and the decoded arrays are views into it, valid until the next
+ * decode into the same buffers. Without it every chunk allocates its own arrays.
+ */
+export class ChunkBuffers {
+  #a: Float64Array[] = [];
+  /** Array number `i`, at least `n` long (grown by doubling). */
+  take(i: number, n: number): Float64Array {
+    let a = this.#a[i];
+    if (!a || a.length < n) { a = new Float64Array(Math.max(n, 2 * (a?.length ?? 512))); this.#a[i] = a; }
+    return a.subarray(0, n);
+  }
+}
+
 /** Decodes one frame at `offset`. Never throws: every malformed input is a typed error. size = bytes the frame occupies. */
-export function decodeChunk(buf: Uint8Array, offset = 0): Decoded<Chunk> {
+export function decodeChunk(buf: Uint8Array, offset = 0, into?: ChunkBuffers): Decoded<Chunk> {
   const parsed = parse(buf, offset);
   if (!parsed.ok) return parsed;
   const { header: h, irregular, interval, bodyStart, bodyEnd } = parsed.p;
   const n = h.n;
   const r = reader.reset(buf, bodyStart, bodyEnd);
-  const t = new Float64Array(n);
+  const arr = (i: number) => (into ? into.take(i, n) : new Float64Array(n));
+  const t = arr(0);
   if (irregular) {
     if (!readTimes(r, t, h)) return fail('corrupt', `bad timestamp stream in "${h.key}"`);
   } else for (let i = 0; i < n; i++) t[i] = h.t0 + i * interval;
   let value: Chunk;
   if (h.tier === 'raw') {
-    const v = new Float64Array(n);
+    const v = arr(1);
     if (!readStream(r, v, n)) return fail('corrupt', `bad value stream in "${h.key}"`);
     value = { tier: 'raw', key: h.key, t, v };
   } else {
-    const avg = new Float64Array(n), min = new Float64Array(n), max = new Float64Array(n), count = new Float64Array(n);
+    const avg = arr(1), min = arr(2), max = arr(3), count = arr(4);
     if (!readStream(r, avg, n) || !readStream(r, min, n) || !readStream(r, max, n) || !readStream(r, count, n)) return fail('corrupt', `bad rollup stream in "${h.key}"`);
     value = { tier: h.tier, key: h.key, t, avg, min, max, count };
   }

@@ -34,10 +34,26 @@ export function decExponent(v: number, from = 0): number {
   return -1;
 }
 
+/** a mod b for non-negative integers below 2^53, b > 0: integer % when both fit 31 bits (a double fmod costs ~40 ns in JSC). */
+const mod = (a: number, b: number): number => (a < 0x80000000 && b < 0x80000000 ? (a | 0) % (b | 0) : a % b);
+
 function gcd(a: number, b: number): number {
-  // Euclid on doubles: % is exact for integers below 2^53.
-  while (b !== 0) { const t = a % b; a = b; b = t; }
+  while (b !== 0) { const t = mod(a, b); a = b; b = t; } // Euclid; fmod is exact below 2^53
   return a;
+}
+
+/**
+ * GCD of |d[0..len)| (1 when all are zero). Why this is enough for every residual set: for a ref that
+ * is a member of D, gcd{D_i − ref} = gcd of D's consecutive differences, so order 0 needs the GCD of
+ * the deltas and orders 1 and 2 the GCD of the delta-of-deltas, whichever reference is chosen.
+ */
+function gcdOf(d: Float64Array, len: number): number {
+  let g = 0;
+  for (let i = 0; i < len && g !== 1; i++) {
+    const a = Math.abs(d[i]!);
+    if (g === 0 || mod(a, g) !== 0) g = gcd(g, a); // usually g already divides a: no Euclid
+  }
+  return g === 0 ? 1 : g;
 }
 
 /**
@@ -56,7 +72,7 @@ function reference(d: Float64Array, len: number): number {
 // Scratch (single-threaded, non-reentrant: no allocation per chunk once grown).
 const hist = new Float64Array(64);
 let diffs = new Float64Array(1024);
-let planWidth = 0, planGcd = 1, planRef = 0;
+let planWidth = 0, planRef = 0;
 
 /** diffs[0..m−order) = the order-th differences of x (x itself, deltas, delta-of-deltas). */
 function difference(x: Float64Array, m: number, order: Order): number {
@@ -69,14 +85,8 @@ function difference(x: Float64Array, m: number, order: Order): number {
   return len;
 }
 
-/** Bits for the residuals d[i] − ref (GCD varint + packed residuals), leaving the GCD and width in planGcd/planWidth. */
-function residualBits(d: Float64Array, len: number, ref: number): number {
-  let g = 0;
-  for (let i = 0; i < len && g !== 1; i++) {
-    const a = Math.abs(d[i]! - ref);
-    if (g === 0 || a % g !== 0) g = gcd(g, a); // usually g already divides a: one fmod, no Euclid
-  }
-  if (g === 0) g = 1; // all residuals zero
+/** Bits for the residuals (d[i] − ref) / g (GCD varint + packed residuals), leaving the width in planWidth. */
+function residualBits(d: Float64Array, len: number, ref: number, g: number): number {
   hist.fill(0);
   for (let i = 0; i < len; i++) hist[bitLength(zigzag((d[i]! - ref) / g))]!++;
   // cost(b) = (1+b)·#{L ≤ b} + Σ_{L > b} (1+6+L)·h[L]; minimise over b in one sweep.
@@ -89,34 +99,34 @@ function residualBits(d: Float64Array, len: number, ref: number): number {
     const c = (1 + b) * le + above;
     if (c < best) { best = c; bestB = b; }
   }
-  planGcd = g; planWidth = bestB;
+  planWidth = bestB;
   return 8 * varintSize(g) + best;
 }
 
 /**
- * Cost in bits of encoding x with `order`, leaving its reference, GCD and width in planRef/planGcd/planWidth.
+ * Cost in bits of encoding x with `order` and residual GCD g, leaving its reference and width in planRef/planWidth.
  * Orders 0 and 1 subtract a reference: the member nearest the midrange suits noise around a level
  * (a gauge at 97, a counter rising ~650 a tick), the first one suits a series that mostly sits at one
  * value with excursions (utilization at 0, a clock that rarely changes); both are costed, the cheaper
  * kept. Order 2 takes none: counters' delta-of-deltas are centred on 0, and |dod| < 2^52 must stay exact after zigzag.
  */
-function plan(x: Float64Array, m: number, order: Order): number {
+function plan(x: Float64Array, m: number, order: Order, g: number): number {
   let bits = 8; // order/width byte
   if (order >= 1) bits += 8 * varintSize(zigzag(x[0]!));
   if (order === 2 && m >= 2) bits += 8 * varintSize(zigzag(x[1]! - x[0]!));
-  planGcd = 1; planWidth = 0; planRef = 0;
+  planWidth = 0; planRef = 0;
   if (m <= order) return bits;
   const len = difference(x, m, order);
   const d = diffs;
-  if (order === 2) return bits + residualBits(d, len, 0);
+  if (order === 2) return bits + residualBits(d, len, 0, g);
   const mid = reference(d, len);
-  let cost = 8 * varintSize(zigzag(mid)) + residualBits(d, len, mid);
-  let g = planGcd, b = planWidth, ref = mid;
+  let cost = 8 * varintSize(zigzag(mid)) + residualBits(d, len, mid, g);
+  let b = planWidth, ref = mid;
   if (d[0]! !== mid) {
-    const c = 8 * varintSize(zigzag(d[0]!)) + residualBits(d, len, d[0]!);
-    if (c < cost) { cost = c; g = planGcd; b = planWidth; ref = d[0]!; }
+    const c = 8 * varintSize(zigzag(d[0]!)) + residualBits(d, len, d[0]!, g);
+    if (c < cost) { cost = c; b = planWidth; ref = d[0]!; }
   }
-  planGcd = g; planWidth = b; planRef = ref;
+  planWidth = b; planRef = ref;
   return bits + cost;
 }
 
@@ -126,11 +136,16 @@ function plan(x: Float64Array, m: number, order: Order): number {
  * hover), drifting ones order 1, counters (energy, uptime) order 1 or 2 depending on how steady their rate is.
  */
 export function encodeInts(w: BitWriter, x: Float64Array, m: number): void {
+  // The two GCDs every candidate needs (see gcdOf): of the deltas (order 0) and of the delta-of-deltas (orders 1, 2).
+  let len = m >= 2 ? difference(x, m, 1) : 0; // (difference() may grow `diffs`: read it after)
+  const g1 = gcdOf(diffs, len);
+  len = m >= 3 ? difference(x, m, 2) : 0;
+  const g2 = gcdOf(diffs, len);
   let order: Order = 0;
-  let cost = plan(x, m, 0), g = planGcd, b = planWidth, ref = planRef;
+  let cost = plan(x, m, 0, g1), g = g1, b = planWidth, ref = planRef;
   for (let o = 1; o <= 2 && o <= m; o++) {
-    const c = plan(x, m, o as Order);
-    if (c < cost) { cost = c; order = o as Order; g = planGcd; b = planWidth; ref = planRef; }
+    const c = plan(x, m, o as Order, g2);
+    if (c < cost) { cost = c; order = o as Order; g = g2; b = planWidth; ref = planRef; }
   }
   w.align();
   w.writeByte(order | (b << 2));

@@ -26,9 +26,9 @@ describe('flags', () => {
     [['--port', 'abc'], '--port'], [['--port', '70000'], '--port'], [['--interval', '50ms'], '--interval'], [['--interval', 'soon'], '--interval'],
     [['--retention', '0'], '--retention'], [['--gpu', 'cuda'], '--gpu'], [['--bogus'], '--bogus'], [['--port'], '--port'],
     [['--no-auth', '--bind', '0.0.0.0'], '--no-auth'], [['--tls-cert', 'c.pem'], '--tls-key'], [['--tls-key', 'k.pem'], '--tls-cert'],
-    [['--client-ca', 'ca.pem'], '--client-ca'], [['--allow-origin', 'https://x/path'], '--allow-origin'], [['-p', '1'], '-p'],
+    [['--client-ca', 'ca.pem'], '--client-ca'], [['--allow-origin', 'https://x/path'], '--allow-origin'], [['-x', '1'], '-x'],
     [['--max-disk', 'lots'], '--max-disk'], [['--max-disk', '1MB'], '--max-disk'], [['--max-disk', '5 parsecs'], '--max-disk'],
-    [['--retention-1m', '10s'], '--retention-1m'], [['--retention-1h', '30m'], '--retention-1h'],
+    [['--retention-1m', '10s'], '--retention-1m'], [['--retention-1h', '30m'], '--retention-1h'], [['--host-root', 'host'], '--host-root'],
   ])('%p is a usage error naming %p', (argv, name) => {
     expect(() => cfg(argv)).toThrow(UsageError);
     expect(() => cfg(argv)).toThrow(name);
@@ -41,6 +41,54 @@ describe('flags', () => {
   });
   test('--no-auth is allowed on loopback', () => expect(cfg(['--no-auth', '--bind', '127.0.0.1']).noAuth).toBe(true));
   test('a bad env value names the variable', () => expect(() => cfg([], { GPULSE_INTERVAL: 'x' })).toThrow('GPULSE_INTERVAL'));
+});
+
+describe('nvitop monitor-web flags are aliases with the same meanings', () => {
+  test('long aliases: --bind-address, --host, --certfile, --keyfile, --client-cafile', () => {
+    const c = cfg(['--bind-address', '0.0.0.0', '--host', 'gpu-7', '--certfile', 'c.pem', '--keyfile=k.pem', '--client-cafile', 'ca.pem', '--client-auth-required']);
+    expect(c).toMatchObject({ bind: '0.0.0.0', hostname: 'gpu-7', tlsCert: 'c.pem', tlsKey: 'k.pem', clientCa: 'ca.pem', clientCaPath: null });
+  });
+  test('short flags -B, -H, -p, spelled apart, joined or with =', () => {
+    expect(cfg(['-B', '0.0.0.0', '-H', 'gpu-7', '-p', '5555'])).toMatchObject({ bind: '0.0.0.0', hostname: 'gpu-7', port: 5555 });
+    expect(cfg(['-p5555']).port).toBe(5555);
+    expect(cfg(['-p=5556']).port).toBe(5556);
+  });
+  test('durations as monitor-web writes them: bare seconds, 30min, 12 hours, 1d', () => {
+    expect(cfg(['--interval', '0.25', '--retention', '600']).retentionMs).toBe(600_000);
+    expect(cfg(['--retention', '30min']).retentionMs).toBe(1_800_000);
+    expect(cfg(['--retention', '12 hours']).retentionMs).toBe(12 * 3_600_000);
+    expect(cfg(['--retention', '2days', '--interval', '5']).intervalMs).toBe(5000);
+  });
+  test('--client-capath with --client-auth-required; the flag alone is refused', () => {
+    expect(cfg(['--certfile', 'c', '--keyfile', 'k', '--client-capath', '/etc/ca.d', '--client-auth-required']).clientCaPath).toBe('/etc/ca.d');
+    expect(() => cfg(['--certfile', 'c', '--keyfile', 'k', '--client-auth-required'])).toThrow('--client-auth-required');
+    expect(() => cfg(['--client-capath', '/etc/ca.d'])).toThrow('--client-capath: requires --tls-cert');
+  });
+  test('errors name the flag as typed', () => {
+    expect(() => cfg(['-p', 'abc'])).toThrow(/^-p: invalid port/);
+    expect(() => cfg(['--bind-address'])).toThrow('--bind-address: missing value');
+    expect(() => cfg(['-Z'])).toThrow(/unknown flag -Z .*-B, -H, -p/);
+  });
+  test('an alias applies only where the command has the target and no flag of that name', () => {
+    expect(parseArgs(['import', '--host', 'a']).flags).toEqual({ host: 'a' });
+    expect(parseArgs(['pair', '-p', '1234']).flags).toEqual({ port: 1234 });
+    expect(() => parseArgs(['token', '-p', '1'])).toThrow(UsageError);
+    expect(() => parseArgs(['token', '--host', 'x'])).toThrow('unknown flag --host for token');
+  });
+});
+
+describe('readCaDir (--client-capath)', () => {
+  test('collects PEM certificates from the files of a directory, deduplicated; none is an error naming the flag', async () => {
+    const { readCaDir } = await import('../../cli/tls-ca-dir.ts');
+    const d = tmp();
+    const pem = (n: string) => `-----BEGIN CERTIFICATE-----\n${n}\n-----END CERTIFICATE-----\n`;
+    writeFileSync(join(d, 'a.pem'), pem('AAA') + pem('BBB'));
+    writeFileSync(join(d, 'b.crt'), pem('AAA'));
+    writeFileSync(join(d, 'notes.txt'), 'not a cert');
+    expect(readCaDir(d)).toHaveLength(2);
+    expect(() => readCaDir(tmp())).toThrow('--client-capath: no PEM certificates in');
+    expect(() => readCaDir('/nonexistent/ca')).toThrow('--client-capath: cannot read /nonexistent/ca: ENOENT');
+  });
 });
 
 describe('the binary', () => {
@@ -92,5 +140,19 @@ describe.skipIf(!Bun.which('script'))('on an interactive terminal', () => {
   test('the serve banner shows the pairing link only when stderr is a terminal', () => {
     const out = tty(`timeout 2 ${BUN} ${join(ROOT, 'cli/main.ts')} serve --port 0 --gpu none --no-persist --ollama off`, { GPULSE_TOKEN: 'abcdefghijklmnop1234' });
     expect(out).toMatch(/pair a browser: http:\/\/127\.0\.0\.1:\d+\/#\/add\?url=.*token=abcdefghijklmnop1234/);
+  });
+});
+
+describe('--allowed-host', () => {
+  test('defaults: loopback names and the bind address; on all interfaces also the machine name and --hostname', () => {
+    expect(cfg([]).allowedHosts.sort()).toEqual(['127.0.0.1', '[::1]', 'localhost']);
+    expect(cfg(['--bind', '::1']).allowedHosts).toContain('[::1]');
+    const all = cfg(['--bind', '0.0.0.0', '--hostname', 'gpu-7.lab.example']).allowedHosts;
+    for (const n of ['localhost', 'h', 'h.local', 'gpu-7.lab.example', 'gpu-7', 'gpu-7.local']) expect(all).toContain(n);
+    expect(cfg(['--allowed-host', 'a.example', '--allowed-host', 'b.example']).allowedHosts).toEqual(expect.arrayContaining(['a.example', 'b.example', 'localhost']));
+    expect(cfg([], { GPULSE_ALLOWED_HOST: 'c.example' }).allowedHosts).toContain('c.example');
+  });
+  test.each([['http://a.example'], ['a.example:9740'], ['a.example/x'], ['a b']])('%p is a usage error naming --allowed-host', (v) => {
+    expect(() => cfg(['--allowed-host', v])).toThrow('--allowed-host');
   });
 });

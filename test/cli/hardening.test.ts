@@ -3,6 +3,7 @@ import { describe, expect, test } from 'bun:test';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auth, fakeNvml, readSse, startAgent, tmp } from '../helpers.ts';
+import { rawRequest, type RawResponse } from '../raw-http.ts';
 
 function openssl(args: string[], cwd: string) {
   const r = Bun.spawnSync(['openssl', ...args], { cwd, stderr: 'pipe' });
@@ -47,6 +48,18 @@ describe('TLS and mutual TLS', () => {
       await expect(fetch(a.url + '/healthz', { tls: { ca: pki.read('ca.pem'), cert: pki.read('intruder.pem'), key: pki.read('intruder.key') } })).rejects.toThrow();
     } finally { await a.stop(); }
   });
+  test('monitor-web\'s spellings: --certfile, --keyfile, and a --client-capath directory with --client-auth-required', async () => {
+    const dir = tmp('gpulse-cadir-');
+    writeFileSync(join(dir, 'ca.pem'), pki.read('ca.pem'));
+    writeFileSync(join(dir, 'README'), 'not a certificate');
+    const a = await startAgent(['--interval', '200ms', '--gpu', 'none', '--certfile', pki.f('server.pem'), '--keyfile', pki.f('server.key'), '--client-capath', dir, '--client-auth-required']);
+    try {
+      const ok = await fetch(a.url + '/v1/info', { ...auth(a.token), tls: { ca: pki.read('ca.pem'), cert: pki.read('client.pem'), key: pki.read('client.key') } });
+      expect(ok.status).toBe(200);
+      await expect(fetch(a.url + '/healthz', { tls: { ca: pki.read('ca.pem') } })).rejects.toThrow();
+      await expect(fetch(a.url + '/healthz', { tls: { ca: pki.read('ca.pem'), cert: pki.read('intruder.pem'), key: pki.read('intruder.key') } })).rejects.toThrow();
+    } finally { await a.stop(); }
+  });
   test('unreadable certificate files stop the start with a clear message', () => {
     const r = Bun.spawnSync([process.execPath, join(import.meta.dir, '../../cli/main.ts'), 'serve', '--port', '0', '--tls-cert', '/nope/cert.pem', '--tls-key', '/nope/key.pem'], { env: { PATH: process.env.PATH!, HOME: tmp(), GPULSE_TOKEN: 'x'.repeat(20) }, stderr: 'pipe' });
     expect(r.exitCode).toBe(1);
@@ -61,9 +74,11 @@ describe('access', () => {
       const codes: number[] = [];
       for (let i = 0; i < 22; i++) codes.push((await fetch(a.url + '/v1/info', auth('wrong-' + i))).status);
       expect(codes.slice(0, 20).every((c) => c === 401)).toBe(true);
-      const r = await fetch(a.url + '/v1/info', auth(a.token));
+      const r = await fetch(a.url + '/v1/info', auth('wrong-again'));
       expect(r.status).toBe(429);
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+      // The right token from the same address is never refused by the limiter (hardening-http.test.ts).
+      expect((await fetch(a.url + '/v1/info', auth(a.token))).status).toBe(200);
       expect((await fetch(a.url + '/healthz')).status).toBe(200); // health stays open
       expect(a.stderr()).not.toContain(a.token);
     } finally { await a.stop(); }
@@ -218,3 +233,57 @@ describe('hostile input', () => {
     } finally { await a.stop(); }
   }, 120_000);
 });
+
+describe('hostile input over raw sockets', () => {
+  test('HTTP/1.0, missing and bad Host, oversized and slow bodies, smuggling pairs: no 5xx, one answer each, nothing smuggled', async () => {
+    const a = await startAgent(['--interval', '200ms', '--gpu', 'none']);
+    try {
+      const port = Number(new URL(a.url).port);
+      const T = `Authorization: Bearer ${a.token}\r\n`;
+      const H = 'Host: 127.0.0.1\r\n';
+      const smuggled = (n: number) => `POST /v1/events HTTP/1.1\r\n${H}${T}Content-Type: application/json\r\nContent-Length: ${21 + String(n).length}\r\n\r\n{"label":"smuggled ${n}"}`;
+      type Case = { name: string; parts: Parameters<typeof rawRequest>[1]; expect?: number[]; noAnswerOk?: boolean; waitMs?: number };
+      const cases: Case[] = [
+        { name: 'HTTP/1.0 without Host', parts: ['GET /v1/info HTTP/1.0\r\n\r\n'], expect: [400] },
+        { name: 'HTTP/1.0 with Host and token', parts: [`GET /v1/info HTTP/1.0\r\n${H}${T}\r\n`], expect: [200] },
+        { name: 'HTTP/1.1 without Host', parts: ['GET /healthz HTTP/1.1\r\n\r\n'], expect: [400] },
+        ...['evil.example', 'evil.example:9740', '', 'a b', '[::1', '127.0.0.1:99999', 'x'.repeat(5000), '127.0.0.1\r\nHost: evil.example', 'évil.example', '127.0.0.1/../x']
+          .map((h): Case => ({ name: `bad Host ${JSON.stringify(h.slice(0, 30))}`, parts: [`GET /v1/info HTTP/1.1\r\nHost: ${h}\r\n${T}\r\n`], expect: [400, 421, 431] })),
+        { name: 'oversized body by Content-Length (headers only)', parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Content-Length: ${100 << 20}\r\n\r\n`], expect: [413] },
+        { name: 'oversized chunked body', parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Transfer-Encoding: chunked\r\n\r\n`, ...Array.from({ length: 40 }, () => `8000\r\n${'x'.repeat(0x8000)}\r\n`)], expect: [413] },
+        { name: 'oversized anonymous body', parts: [`POST /v1/events HTTP/1.1\r\n${H}Content-Length: ${1 << 20}\r\n\r\n`, { filler: 1 << 20 }], expect: [401, 429] },
+        { name: 'slow but complete body', parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Content-Length: 16\r\n\r\n`, '{"label"', { pauseMs: 150 }, ':"slow"}'], expect: [201] },
+        { name: 'body cut off mid-way', parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Content-Length: 100\r\n\r\n`, '{"label":'], noAnswerOk: true, waitMs: 800 },
+        { name: 'smuggling: Content-Length then Transfer-Encoding', parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled(1)}`], expect: [400] },
+        { name: 'smuggling: Transfer-Encoding then Content-Length', parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Transfer-Encoding: chunked\r\nContent-Length: 200\r\n\r\n0\r\n\r\n${smuggled(2)}`], expect: [400] },
+        { name: 'smuggling: two Content-Lengths', parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Content-Length: 0\r\nContent-Length: ${smuggled(3).length}\r\n\r\n${smuggled(3)}`], expect: [400] },
+        { name: 'smuggling: obfuscated Transfer-Encoding', parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Content-Length: 5\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${smuggled(4)}`], expect: [400, 501] },
+        { name: 'smuggling: Transfer-Encoding with a space before the colon', parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Content-Length: 5\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n${smuggled(5)}`], expect: [400] },
+        { name: 'smuggling: chunked, identity', parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Transfer-Encoding: chunked, identity\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${smuggled(6)}`], expect: [400, 501] },
+      ];
+      const results: { c: Case; r: RawResponse }[] = [];
+      // Bounded: every case three times, ten at a time, each with its own deadline.
+      const queue = [...cases, ...cases, ...cases];
+      // A smuggling case reads until the server closes, to see any second answer; the others stop at the first.
+      while (queue.length) await Promise.all(queue.splice(0, 10).map(async (c) => results.push({ c, r: await rawRequest(port, c.parts, c.waitMs ?? 6000, c.name.startsWith('smuggling')) })));
+      const problems: string[] = [];
+      for (const { c, r } of results) {
+        if (r.status >= 500) problems.push(`${c.name}: ${r.status}`);
+        if (r.status === 0 && !c.noAnswerOk) problems.push(`${c.name}: no answer`);
+        if (r.status && c.expect && !c.expect.includes(r.status)) problems.push(`${c.name}: ${r.status}, wanted ${c.expect.join('/')}`);
+        // Never a second answer on one connection: a smuggled request must not be parsed as its own.
+        if (c.name.startsWith('smuggling') && r.responses > 1) problems.push(`${c.name}: ${r.responses} answers`);
+        // Our errors are small JSON; Bun's own parser refusals (400/431 before our code runs) have no body at all.
+        if (r.status >= 400 && r.body.length) { try { if (typeof JSON.parse(r.body).error !== 'string') throw 0; } catch { problems.push(`${c.name}: non-JSON ${r.status} ${r.body.slice(0, 60)}`); } }
+        if (r.raw.length > 64 * 1024) problems.push(`${c.name}: ${r.raw.length} bytes back`);
+      }
+      expect(problems).toEqual([]);
+      expect((await fetch(a.url + '/healthz')).status).toBe(200);
+      const events = (await (await fetch(a.url + '/v1/events', auth(a.token))).json()).events as { label: string }[];
+      expect(events.filter((e) => e.label.startsWith('smuggled'))).toEqual([]);
+      expect(events.filter((e) => e.label === 'slow')).toHaveLength(3);
+      expect(a.stderr()).not.toMatch(/unhandled error|internal error|TypeError/);
+    } finally { await a.stop(); }
+  }, 90_000);
+});
+

@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'bun:test';
+import { connect, type Socket } from 'node:net';
 import { Hub } from '../../cli/http/hub.ts';
+import { SERVER_HARDENING } from '../../cli/http/middleware/errors.ts';
 
 describe('Hub (stream fan-out)', () => {
   test('a client that stops reading is dropped once its queue passes the bound; others keep getting frames', async () => {
@@ -41,4 +43,43 @@ describe('Hub (stream fan-out)', () => {
     expect(frames[1]).toBe(frames[0]);
     hub.close();
   });
+
+  test('a client that stops reading is dropped once its socket has not drained for stallMs, long before the byte cap', async () => {
+    // A byte cap far above what the test offers: only the stall rule can drop the client.
+    const hub = new Hub({ maxQueuedBytes: 512 * 1024 * 1024, heartbeatMs: 60_000, stallMs: 1000 });
+    const server = Bun.serve({ ...SERVER_HARDENING, hostname: '127.0.0.1', port: 0, fetch: () => new Response(hub.open([])) });
+    const socks: Socket[] = [];
+    const rawClient = async () => {
+      const s = connect(server.port!, '127.0.0.1');
+      socks.push(s);
+      await new Promise((r) => s.once('connect', r));
+      s.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      return s;
+    };
+    try {
+      // The stuck client: reads nothing at all, so the kernel's buffers fill and then the queue.
+      const stuck = await rawClient();
+      stuck.pause();
+      // A slow but moving client: reads a little every 100 ms.
+      const slow = await rawClient();
+      let slowGot = 0;
+      slow.on('data', (d) => { slowGot += d.length; slow.pause(); setTimeout(() => slow.resume(), 100); });
+      await Bun.sleep(100);
+      expect(hub.size).toBe(2);
+      const frame = 'x'.repeat(64 * 1024);
+      const t0 = Date.now();
+      let offered = 0;
+      // Bounded: at most 6 s and 128 MiB offered.
+      while (hub.size > 1 && Date.now() - t0 < 6000 && offered < 128 * 1024 * 1024) { hub.publish('big', frame); offered += frame.length; await Bun.sleep(5); }
+      expect(hub.size).toBe(1);
+      expect(hub.dropped).toBe(1);
+      expect(offered).toBeLessThan(64 * 1024 * 1024); // dropped on time, not on the 512 MiB cap
+      expect(stuck.destroyed || (await new Promise((r) => { stuck.once('close', () => r(true)); stuck.resume(); setTimeout(() => r(false), 2000); }))).toBe(true);
+      // The slow reader kept its stream and is still getting frames.
+      const before = slowGot;
+      for (let i = 0; i < 20; i++) { hub.publish('small', 'still here'); await Bun.sleep(20); }
+      expect(hub.size).toBe(1);
+      expect(slowGot).toBeGreaterThan(before);
+    } finally { for (const s of socks) s.destroy(); hub.close(); server.stop(true); }
+  }, 30_000);
 });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { G, GPU_WIDTH } from '../../shared/catalog.ts';
-import { EVENT_DATA, MEMORY_V1, MEMORY_V2, PCI_INFO_V3, PROCESS, PROCESS_DETAIL_LIST_V1, PROCESS_UTIL_SAMPLE, UTILIZATION } from '../../cli/gpu/nvml/structs.ts';
+import { EVENT_DATA, FI, FIELD_VALUE, MEMORY_V1, MEMORY_V2, PCI_INFO_V3, PROCESS, PROCESS_DETAIL_LIST_V1, PROCESS_UTIL_SAMPLE, UTILIZATION, VALUE_TYPE } from '../../cli/gpu/nvml/structs.ts';
 import { withUtil } from '../../cli/gpu/nvml/provider.ts';
 import { BUN, fakeNvml, ROOT } from '../helpers.ts';
 
@@ -31,6 +31,11 @@ describe('struct layouts match NVIDIA\'s header (reference nvml.md §2, literal 
   });
   test('nvmlEventData_t', () => expect(EVENT_DATA).toEqual({ size: 32, device: 0, eventType: 8, eventData: 16, gpuInstanceId: 24, computeInstanceId: 28 }));
   test('nvmlProcessUtilizationSample_t: 4-byte hole after pid, CPU µs timestamp at 8', () => expect(PROCESS_UTIL_SAMPLE).toEqual({ size: 32, pid: 0, timeStamp: 8, smUtil: 16, memUtil: 20, encUtil: 24, decUtil: 28 }));
+  test('nvmlFieldValue_t: 8-byte union at 32; value types; memory temperature is field 82', () => {
+    expect(FIELD_VALUE).toEqual({ size: 40, fieldId: 0, scopeId: 4, timestamp: 8, latencyUsec: 16, valueType: 24, nvmlReturn: 28, value: 32 });
+    expect(VALUE_TYPE).toEqual({ DOUBLE: 0, UINT: 1, ULONG: 2, ULONGLONG: 3, SLONGLONG: 4, SINT: 5, USHORT: 6 });
+    expect(FI.MEMORY_TEMP).toBe(82);
+  });
 });
 
 describe('NVML binding through a real dlopen of the fake library', () => {
@@ -118,6 +123,23 @@ describe('NVML binding through a real dlopen of the fake library', () => {
     const p = probe('default', { FAKE_NVML_GPUS: '2', FAKE_NVML_THROTTLE: '1:0x64', FAKE_NVML_XID: '1:79' }, 1);
     expect(p.state[1].throttle).toEqual(['sw_power_cap', 'sw_thermal', 'hw_thermal']);
     expect(p.xid).toEqual([{ index: 1, xid: 79 }]);
+  });
+  test('dcgm counters: framebuffer free/reserved and the throttle mask per tick; replays, ECC, remapped rows, memory temperature per slow round', () => {
+    const p = probe('default', { FAKE_NVML_GPUS: '2', FAKE_NVML_THROTTLE: '1:0x64' }, 1);
+    const used1 = Math.floor(85899345920 * 0.3) - (Math.floor(85899345920 * 0.3) % 1048576);
+    expect(p.fast[1]).toEqual({ fbFree: 85899345920 - 536870912 - used1, fbReserved: 536870912, throttleMask: 0x64 });
+    expect(p.fast[0].throttleMask).toBe(0);
+    expect(p.counters[1]).toEqual({ pcieReplay: 4, eccSbeAgg: 101, eccDbeAgg: 1, remapCorrectable: 1, remapUncorrectable: 0, remapFailure: 0, memTempC: 51 });
+    expect(p.xidWatched).toEqual([true, true]);
+  });
+  test('dcgm counters a device refuses are unknown, and a v1-only driver has no reserved figure', () => {
+    const p = probe('default', { FAKE_NVML_GPUS: '1', FAKE_NVML_UNSUPPORTED: 'replay,remap,memtemp,throttle', FAKE_NVML_NO_PERMISSION: 'ecc' }, 1);
+    expect(p.counters[0]).toEqual({ pcieReplay: -1, eccSbeAgg: -1, eccDbeAgg: -1, remapCorrectable: -1, remapUncorrectable: -1, remapFailure: -1, memTempC: -1 });
+    expect(p.fast[0].throttleMask).toBe(-1);
+    expect(p.disabled[0]).toEqual(expect.arrayContaining(['replay', 'remap', 'memTemp', 'eccAgg']));
+    const old = probe('no_v3', { FAKE_NVML_GPUS: '1' }, 1);
+    expect(old.fast[0].fbReserved).toBe(-1);
+    expect(old.fast[0].fbFree).toBeGreaterThan(0);
   });
   test('init failure and a missing library are clear errors', () => {
     expect(probe('default', { FAKE_NVML_INIT_FAIL: '9' }).error).toBe('nvmlInit_v2: DRIVER_NOT_LOADED');

@@ -13,13 +13,15 @@ afterAll(async () => { await a?.stop(); });
 
 /**
  * promtool's linter objects to names the contract requires us to keep: dcgm-exporter's labels
- * (UUID, modelName, Hostname), node_exporter's node_memory_*Total_bytes, and dcgm's energy counter
- * without a _total suffix. Exactly those findings are allowed; anything else fails.
+ * (UUID, modelName, Hostname, DCGM_FI_DRIVER_VERSION), node_exporter's node_memory_<meminfo field>
+ * names, and dcgm's counters named without a lower-case _total suffix (its energy, PCIe replay,
+ * ECC and remapped-row counters). Exactly those findings are allowed; anything else fails.
  */
 const INHERITED = [
   /^(DCGM_FI_\w+|gpulse_gpu_lost) label names should be written in 'snake_case' not 'camelCase'$/,
-  /^node_memory_(MemTotal|SwapTotal)_bytes metric names should be written in 'snake_case' not 'camelCase'$/,
-  /^DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter metrics should have "_total" suffix$/,
+  /^node_memory_\w+ metric names should be written in 'snake_case' not 'camelCase'$/,
+  /^DCGM_FI_DEV_(TOTAL_ENERGY_CONSUMPTION|PCIE_REPLAY_COUNTER|ECC_[SD]BE_(VOL|AGG)_TOTAL|(UN)?CORRECTABLE_REMAPPED_ROWS) counter metrics should have "_total" suffix$/,
+  /^DCGM_FI_DEV_PCIE_REPLAY_COUNTER metric name should not include type 'counter'$/,
 ];
 
 describe.skipIf(!PROMTOOL)('promtool check metrics', () => {

@@ -174,7 +174,7 @@ describe('agent HTTP API', () => {
     expect(text).toContain('# TYPE DCGM_FI_DEV_GPU_UTIL gauge');
     const util = text.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_GPU_UTIL{'));
     expect(util).toHaveLength(2);
-    expect(util[1]).toMatch(/^DCGM_FI_DEV_GPU_UTIL\{gpu="1",UUID="GPU-fa4e0001-0000-4000-8000-000000abc001",modelName="NVIDIA H100 80GB HBM3",Hostname="[^"]+"\} \d+$/);
+    expect(util[1]).toMatch(/^DCGM_FI_DEV_GPU_UTIL\{gpu="1",UUID="GPU-fa4e0001-0000-4000-8000-000000abc001",pci_bus_id="00000000:18:00.0",device="nvidia1",modelName="NVIDIA H100 80GB HBM3",Hostname="[^"]+",DCGM_FI_DRIVER_VERSION="550.54.15-fake"\} \d+$/);
     expect(text).not.toContain('DCGM_FI_DEV_FAN_SPEED{'); // unsupported: omitted, not 0
     expect(text).toMatch(/^node_load1\{Hostname="[^"]+"\} [\d.]+$/m);
     expect(text).toMatch(/^DCGM_FI_DEV_FB_TOTAL\{.*\} 81920$/m);

@@ -325,3 +325,15 @@ describe('memory-only bound', () => {
     expect(allRows(s, ['a']).t.at(-1)).toBe(T0 + (6 * 3600 - 1) * 1000);
   });
 });
+
+describe('max_points over long ranges', () => {
+  test('a day at max_points=2000 is answered from the 1-minute tier (1440 points), not raw', () => {
+    const s = open(null);
+    write(s, ['x'], T0, 86_400, (_k, i) => i % 50);
+    const h = history(s, { max_points: '2000' });
+    expect(h.tier).toBe('1m');
+    expect(h.step).toBe(60_000);
+    expect(h.t.length).toBeLessThanOrEqual(2000);
+    expect(h.t.length).toBeGreaterThanOrEqual(1000);
+  });
+});

@@ -10,7 +10,7 @@ describe.skipIf(!HAVE_BROWSER)('browser faults', () => {
   let agent: RunningAgent;
   let ctx: BrowserContext;
   beforeAll(async () => {
-    agent = await startAgent(['--interval', '250ms', '--gpu', 'nvml', '--retention', '2h'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '8', GPULSE_BENCH_FILL: '1' }, { dir: tmp() });
+    agent = await startAgent(['--interval', '250ms', '--gpu', 'nvml', '--retention', '2h'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '8', GPULSE_BENCH_FILL: '2h' }, { dir: tmp() });
     ctx = await launchBrowser(tmp('gpulse-faults-'));
   }, 60_000);
   afterAll(async () => { await ctx?.close(); await agent?.stop(); });
@@ -19,8 +19,8 @@ describe.skipIf(!HAVE_BROWSER)('browser faults', () => {
     const page = await ctx.newPage();
     await page.goto(`${agent.url}/#/`);
     const cdp = await ctx.newCDPSession(page);
-    // 2 hours at 250 ms with 8 GPUs is ~28,800 rows × 135 series: far more than 4 MB.
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: agent.url, quotaSize: 4 * 1024 * 1024 });
+    // 2 hours at 250 ms with 8 GPUs is ~28,800 rows × 135 series, ~3 MB as chunks: more than 2 MB.
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: agent.url, quotaSize: 2 * 1024 * 1024 });
     await page.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
     await page.waitForSelector('.notice', { timeout: 60_000 });
     expect(await page.textContent('.notice')).toMatch(/storage is full: removed \d+ oldest raw chunk/);
@@ -51,14 +51,18 @@ describe.skipIf(!HAVE_BROWSER)('browser faults', () => {
         const info = await (await fetch(a.url + '/v1/info', auth(a.token))).json();
         expect(info.clients).toBe(1);
         const ts: number[] = await follower.evaluate(async () => {
-          const all = (await (globalThis as any).gpulse.db.getAll('chunks')).filter((c: any) => c.tier === 'raw').sort((x: any, y: any) => x.t0 - y.t0);
-          return all.flatMap((c: any) => Array.from(c.t as Float64Array));
+          const app = (globalThis as any).gpulse;
+          return Array.from((await app.readHistory(app.order[0], 'raw', ['host.cpu.util'])).t as Float64Array);
         });
         // Every row the agent has in the stored span is in the browser (a loaded machine may skip a tick
         // in the agent itself, so compare with its history rather than assume a perfect 250 ms grid).
         const hist = await (await fetch(`${a.url}/v1/history?since=${ts[0]}&until=${ts.at(-1)}&keys=host.cpu.util`, auth(a.token))).json();
         expect(ts).toEqual(hist.t);
-        expect(new Set(ts).size).toBe(ts.length); // never written twice
+        expect(new Set(ts).size).toBe(ts.length);
+        // never written twice: the series' records do not overlap
+        const spans: [number, number][] = await follower.evaluate(async () => (await (globalThis as any).gpulse.db.getAll('chunks3')).filter((c: any) => c.tier === 'raw' && c.key === 'host.cpu.util').map((c: any) => [c.t0, c.t1]));
+        spans.sort((x, y) => x[0] - y[0]);
+        spans.forEach(([t0], i) => { if (i) expect(t0).toBeGreaterThan(spans[i - 1]![1]); });
       } finally { await a.stop(); }
     } finally { await ctx2.close(); }
   }, 60_000);

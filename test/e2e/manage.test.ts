@@ -53,7 +53,7 @@ describe.skipIf(!HAVE_BROWSER)('managing endpoints', () => {
     await page.goto(a.url + '/#/settings');
     await page.click('[data-endpoint="lab-b"] >> text=Remove');
     await page.waitForFunction(() => !document.querySelector('[data-endpoint="lab-b"]'));
-    const left = await page.evaluate(async (id) => (await (globalThis as any).gpulse.db.getAll('chunks')).filter((c: any) => c.ep === id).length, bId);
+    const left = await page.evaluate(async (id) => (await (globalThis as any).gpulse.db.getAll('chunks3')).filter((c: any) => c.ep === id).length, bId);
     expect(left).toBe(0);
   }, 40_000);
 
@@ -64,6 +64,18 @@ describe.skipIf(!HAVE_BROWSER)('managing endpoints', () => {
     await page.goto(a.url + '/#/settings');
     await page.setInputFiles('input[type="file"]', file);
     await page.waitForSelector('text=imported lab-a (import)');
+    // Written through the live writer's path and folded: raw chunks and their 1-minute rollups, watermark at the end.
+    const imported = await page.evaluate(async () => {
+      const app = (globalThis as any).gpulse;
+      const id = app.order.find((x: string) => app.eps.get(x).ep.readOnly);
+      const recs = (await app.db.getAll('chunks3')).filter((r: any) => r.ep === id);
+      const raw = await app.readHistory(id, 'raw', ['host.cpu.util']);
+      return { raw: recs.filter((r: any) => r.tier === 'raw').length, m: recs.filter((r: any) => r.tier === '1m').length, rows: raw.t.length, fold: await app.db.get('meta', `fold:${id}`), last: raw.t[raw.t.length - 1] };
+    });
+    expect(imported.raw).toBeGreaterThan(0);
+    expect(imported.m).toBeGreaterThan(0);
+    expect(imported.rows).toBeGreaterThan(3);
+    expect(imported.fold).toBeGreaterThan(imported.last);
     await page.goto(a.url + '/#/');
     await page.click('[data-endpoint="lab-a (import)"]');
     await page.waitForSelector('.chart canvas');

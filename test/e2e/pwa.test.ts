@@ -15,11 +15,12 @@ let page: Page;
 let hostUrl = '';
 const dir = tmp();
 
+/** Raw records of one series (every series has its own records; host.cpu.util stands for all). */
 async function idbRows(p: Page): Promise<{ t0: number; t1: number; n: number }[]> {
   return p.evaluate(async () => {
     const app = (globalThis as any).gpulse;
-    const all = await app.db.getAll('chunks');
-    return all.filter((c: any) => c.tier === 'raw').map((c: any) => ({ t0: c.t0, t1: c.t1, n: c.t.length }));
+    const all = await app.db.getAll('chunks3');
+    return all.filter((c: any) => c.tier === 'raw' && c.key === 'host.cpu.util').map((c: any) => ({ t0: c.t0, t1: c.t1, n: c.n }));
   });
 }
 const pageErrors: string[] = [];
@@ -28,8 +29,7 @@ const maxGap = (ts: number[]) => ts.reduce((m, t, i) => (i ? Math.max(m, t - ts[
 async function storedTimes(p: Page): Promise<number[]> {
   return p.evaluate(async () => {
     const app = (globalThis as any).gpulse;
-    const all = (await app.db.getAll('chunks')).filter((c: any) => c.tier === 'raw').sort((a: any, b: any) => a.t0 - b.t0);
-    return all.flatMap((c: any) => Array.from(c.t as Float64Array));
+    return Array.from((await app.readHistory(app.order[0], 'raw', ['host.cpu.util'])).t as Float64Array);
   });
 }
 
@@ -84,7 +84,8 @@ describe.skipIf(!HAVE_BROWSER)('PWA in Chromium', () => {
   }, 30_000);
 
   test('history is in IndexedDB as chunks and survives a reload', async () => {
-    await page.waitForTimeout(2500); // one flush period
+    await page.waitForTimeout(2500);
+    await page.evaluate(() => (globalThis as any).gpulse.flush()); // segments are written every 10 s; now, here
     const before = await idbRows(page);
     expect(before.length).toBeGreaterThan(0);
     expect(before.reduce((s, c) => s + c.n, 0)).toBeGreaterThan(3);

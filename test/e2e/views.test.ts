@@ -57,5 +57,12 @@ describe.skipIf(!HAVE_BROWSER)('views', () => {
     await page.click('button:text-is("Save")');
     await page.waitForSelector('text=retention: use durations');
     expect(await page.evaluate(() => (globalThis as any).gpulse.retention['1m'])).toBe(90 * 86_400_000);
+    // Per agent: an override of one tier; the others keep the default.
+    await page.click('button:text-is("Retention…")');
+    await page.fill('input[name="ep-raw"]', '1d');
+    await page.click('button:text-is("Save retention")');
+    await page.waitForSelector('button:text-is("Retention (custom)")');
+    const r = await page.evaluate(() => { const app = (globalThis as any).gpulse; return app.retentionFor(app.order[0]); });
+    expect(r).toEqual({ raw: 86_400_000, '1m': 90 * 86_400_000, '1h': 730 * 86_400_000 });
   }, 30_000);
 });

@@ -13,6 +13,7 @@
  *   FAKE_NVML_GPUS_FILE=path         the device count read from a file whenever it is asked (a GPU that appears)
  *   FAKE_NVML_NAMES=a,b              names per index (last repeats)
  *   FAKE_NVML_UNSUPPORTED=f1,f2      fields answering NOT_SUPPORTED: util enc dec fan temp power limit energy clocks pstate throttle pcie procs ecc mig
+ *                                    replay remap memtemp (memtemp answers inside the field value, as real drivers do)
  *   FAKE_NVML_NO_PERMISSION=f1       same, answering NO_PERMISSION
  *   FAKE_NVML_LOST=i:n               device i answers GPU_IS_LOST after n utilization calls
  *   FAKE_NVML_RECOVER_AFTER=n        a lost device answers again after n more calls (a reset)
@@ -54,6 +55,8 @@ typedef struct { unsigned int pid; unsigned long long usedGpuMemory; unsigned in
 typedef struct { unsigned int version, mode, numProcArrayEntries; nvmlProcessDetail_v1_t *procArray; } nvmlProcessDetailList_v1_t;
 typedef struct { nvmlDevice_t device; unsigned long long eventType, eventData; unsigned int gpuInstanceId, computeInstanceId; } nvmlEventData_t;
 typedef struct { unsigned int pid; unsigned long long timeStamp; unsigned int smUtil, memUtil, encUtil, decUtil; } nvmlProcessUtilizationSample_t;
+typedef union { double dVal; int siVal; unsigned int uiVal; unsigned long ulVal; unsigned long long ullVal; signed long long sllVal; unsigned short usVal; } nvmlValue_t;
+typedef struct { unsigned int fieldId, scopeId; long long timestamp, latencyUsec; unsigned int valueType; nvmlReturn_t nvmlReturn; nvmlValue_t value; } nvmlFieldValue_t;
 
 _Static_assert(sizeof(nvmlMemory_t) == 24, "nvmlMemory_t is 24 bytes");
 _Static_assert(sizeof(nvmlMemory_v2_t) == 40 && offsetof(nvmlMemory_v2_t, total) == 8 && offsetof(nvmlMemory_v2_t, reserved) == 16
@@ -68,6 +71,10 @@ _Static_assert(sizeof(nvmlProcessUtilizationSample_t) == 32 && offsetof(nvmlProc
                && offsetof(nvmlProcessUtilizationSample_t, smUtil) == 16 && offsetof(nvmlProcessUtilizationSample_t, memUtil) == 20
                && offsetof(nvmlProcessUtilizationSample_t, encUtil) == 24 && offsetof(nvmlProcessUtilizationSample_t, decUtil) == 28, "process utilization sample");
 _Static_assert(sizeof(nvmlEventData_t) == 32 && offsetof(nvmlEventData_t, eventData) == 16 && offsetof(nvmlEventData_t, gpuInstanceId) == 24, "event data");
+_Static_assert(sizeof(nvmlValue_t) == 8, "nvmlValue_t is an 8-byte union");
+_Static_assert(sizeof(nvmlFieldValue_t) == 40 && offsetof(nvmlFieldValue_t, scopeId) == 4 && offsetof(nvmlFieldValue_t, timestamp) == 8
+               && offsetof(nvmlFieldValue_t, latencyUsec) == 16 && offsetof(nvmlFieldValue_t, valueType) == 24
+               && offsetof(nvmlFieldValue_t, nvmlReturn) == 28 && offsetof(nvmlFieldValue_t, value) == 32, "nvmlFieldValue_t per reference");
 
 #define NVML_MEMORY_V2 0x02000028u
 #define NVML_PROCESS_DETAIL_LIST_V1 0x01000018u
@@ -283,8 +290,28 @@ nvmlReturn_t nvmlDeviceGetPcieThroughput(nvmlDevice_t d, int counter, unsigned i
 nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t d, unsigned int *cur, unsigned int *pend) {
   nvmlReturn_t r = gate(d, "mig"); if (r) return r; *cur = *pend = d->index == mig_index; return OK;
 }
+/* Volatile (counter 0): corrected = index, uncorrected 0. Aggregate (counter 1): corrected 100 + index, uncorrected index. */
 nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t d, int type, int counter, unsigned long long *n) {
-  nvmlReturn_t r = gate(d, "ecc"); if (r) return r; (void)counter; *n = type == 0 ? (unsigned long long)d->index : 0; return OK;
+  nvmlReturn_t r = gate(d, "ecc"); if (r) return r;
+  if (counter == 1) *n = type == 0 ? 100ull + (unsigned long long)d->index : (unsigned long long)d->index;
+  else *n = type == 0 ? (unsigned long long)d->index : 0;
+  return OK;
+}
+nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t d, unsigned int *v) { nvmlReturn_t r = gate(d, "replay"); if (r) return r; *v = 3 + d->index; return OK; }
+nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t d, unsigned int *corr, unsigned int *unc, unsigned int *pending, unsigned int *failure) {
+  nvmlReturn_t r = gate(d, "remap"); if (r) return r;
+  *corr = (unsigned)d->index; *unc = 0; *pending = 0; *failure = 0; return OK;
+}
+/* Field values: only NVML_FI_DEV_MEMORY_TEMP (82) is known; the call succeeds and each entry carries its own return. */
+nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t d, int count, nvmlFieldValue_t *values) {
+  nvmlReturn_t r = gate(d, "fields"); if (r) return r;
+  for (int k = 0; k < count; k++) {
+    nvmlFieldValue_t *v = &values[k];
+    v->timestamp = 0; v->latencyUsec = 0;
+    if (v->fieldId == 82 && !has(unsupported, "memtemp")) { v->valueType = 1; v->value.uiVal = 50 + (unsigned)d->index; v->nvmlReturn = OK; }
+    else v->nvmlReturn = ERR_NOT_SUPPORTED;
+  }
+  return OK;
 }
 
 /* Processes: one writer parameterised by the caller's stride, as each symbol version implies. */

@@ -8,8 +8,9 @@ import { SseParser } from '../../shared/sse.ts';
 describe('parseDuration()', () => {
   test.each([
     ['1s', 1000], ['100ms', 100], ['0.1s', 100], ['5m', 300_000], ['5min', 300_000], ['24h', 86_400_000], ['7d', 604_800_000], ['30', 30_000], ['1.5', 1500], [' 2H ', 7_200_000],
+    ['30min', 1_800_000], ['90 sec', 90_000], ['12 hours', 43_200_000], ['1day', 86_400_000], ['2 hrs', 7_200_000],
   ])('parses %p as %p ms', (s, ms) => expect(parseDuration(s)).toBe(ms));
-  test.each(['', 'abc', '1x', '-1s', '1e3', 'NaN', 's', '1 s s', 'Infinity'])('rejects %p', (s) => expect(parseDuration(s)).toBeNull());
+  test.each(['', 'abc', '1x', '-1s', '1e3', 'NaN', 's', '1 s s', 'Infinity', '5constructor', '1 fortnight'])('rejects %p', (s) => expect(parseDuration(s)).toBeNull());
   test('formats back', () => {
     expect(formatDuration(86_400_000)).toBe('1d');
     expect(formatDuration(1500)).toBe('1.5s');

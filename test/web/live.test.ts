@@ -59,6 +59,31 @@ describe('LiveConnection', () => {
     expect(r.rows).toEqual([]);
     expect(r.statuses.some((s) => s.kind === 'error')).toBe(true);
   });
+  test('a non-string hostname: the endpoint is an error naming the field; nothing reaches the app', async () => {
+    const r = await run([`event: schema\ndata: ${JSON.stringify({ ...schema, hostname: 1234 })}\n\n`, sample(1000, 1, 2)]);
+    expect(r.schemas).toBe(0);
+    expect(r.rows).toEqual([]);
+    const last = r.statuses.at(-1)!;
+    expect(last.kind).toBe('error');
+    expect((last as { message: string }).message).toBe('agent sent a malformed schema: hostname: expected a string, got number');
+  });
+  test('malformed snapshot extras and events are dropped frame by frame', async () => {
+    const got: unknown[] = [];
+    const c = new LiveConnection({ url: 'http://agent', token: 't', resumeFrom: async () => 1, fetchImpl: fakeFetch([S,
+      `event: snapshot\ndata: {"gpus":"x"}\n\n`, `event: event\ndata: {"id":1}\n\n`,
+      `event: snapshot\ndata: {"gpus":[],"workloads":{"ollama":[]}}\n\n`, `event: event\ndata: {"id":"u-1","t":5,"label":"ok","source":"user"}\n\n`]) }, {
+      status() {}, schema() {}, rows() {}, snapshot: (x) => got.push(['snapshot', x]), event: (e) => got.push(['event', e]),
+    });
+    c.start();
+    await Bun.sleep(50);
+    c.stop();
+    expect(got).toEqual([['snapshot', { gpus: [], workloads: { ollama: [] } }], ['event', { id: 'u-1', t: 5, label: 'ok', source: 'user' }]]);
+  });
+  test('malformed history on first contact: an error naming the field, no rows', async () => {
+    const r = await run([S], { resume: null, history: { t: [1000, 2000], series: { 'host.cpu.util': [1, 'x'] } } as never });
+    expect(r.rows).toEqual([]);
+    expect((r.statuses.at(-1) as { message: string }).message).toBe('agent sent malformed history: series.host.cpu.util[1]: expected a finite number, got string');
+  });
   test('401 → unauthorized, no retry loop', async () => {
     const r = await run([], { status: 401 });
     expect(r.statuses.at(-1)).toEqual({ kind: 'unauthorized' });

@@ -1,12 +1,28 @@
+/** The PWA's history store on fake-indexeddb: writer, rollup fold + watermark, v2→v3 migration, backfill framing, pruning. */
 import 'fake-indexeddb/auto';
 import { describe, expect, test } from 'bun:test';
 import { openDB } from 'idb';
+import { decodeChunk, encodeChunk, quantize } from '../../shared/chunk/index.ts';
+import { rawWindowMs } from '../../shared/chunk/windows.ts';
 import { backoffMs } from '../../web/lib/backoff.ts';
-import { ChunkWriter, joinChunks, tierFor, WINDOW } from '../../web/lib/chunks.ts';
-import { lastTime, openDb, prune, readChunks } from '../../web/lib/db.ts';
+import { frameRecords, planBackfill, storeRecords } from '../../web/lib/backfill.ts';
+import { CHUNKS, lastTime, openDb, type ChunkRecord, type DB } from '../../web/lib/db.ts';
+import { encodeRecord } from '../../web/lib/records.ts';
+import { applyRetention, pruneOldest, pruneTier, withQuotaRelief } from '../../web/lib/retention.ts';
+import { bucketRaw, foldKey, foldRollups } from '../../web/lib/rollup.ts';
+import { joinRuns, readSeries, tierFor, withTail } from '../../web/lib/series.ts';
+import { ChunkWriter } from '../../web/lib/writer.ts';
 
 let n = 0;
 const freshDb = () => openDb(`test-${n++}-${Math.random()}`);
+const W = rawWindowMs(1000); // 15 min at 1 s
+const T0 = 1_800_000_000_000 - (1_800_000_000_000 % (6 * 3_600_000)); // a 6 h (and so raw and 1 h) boundary
+const all = (db: DB) => db.getAll(CHUNKS);
+const rowsOf = async (db: DB, ep = 'ep', key = 'a', tier: 'raw' | '1m' | '1h' = 'raw') => readSeries(db, ep, tier, [key], 0, Infinity);
+
+function write(w: ChunkWriter, from: number, to: number, keys: string[], f: (i: number, k: number) => number | null) {
+  for (let i = from; i < to; i++) w.append(T0 + i * 1000, keys, [T0 + i * 1000, ...keys.map((_, k) => f(i, k))]);
+}
 
 describe('backoffMs()', () => {
   test('doubles per attempt within ±30 % jitter, capped', () => {
@@ -19,137 +35,380 @@ describe('backoffMs()', () => {
 });
 
 describe('ChunkWriter', () => {
-  const keys = ['a', 'b'];
-  test('rows land in 10-minute windows, one record per window, read back in order', async () => {
+  test('rows land in the agent\'s windows, one record per key and window, quantized as the agent does', async () => {
     const db = await freshDb();
-    const w = new ChunkWriter('ep');
-    const t0 = 1_800_000_000_000; // a window boundary (multiple of 600 000)
-    for (let i = 0; i < 1300; i++) w.append(t0 + i * 1000, keys, [i, i % 2 ? null : 2 * i]);
-    expect(await w.flush(db)).toBeGreaterThan(0);
-    const raw = await readChunks(db, 'ep', 'raw', t0, t0 + 1300 * 1000);
-    expect(raw.map((c) => c.t.length)).toEqual([600, 600, 100]);
-    expect(raw[0]!.t0).toBe(t0);
-    const s = joinChunks(raw, ['b', 'a', 'missing'], t0, t0 + 1300 * 1000);
+    const w = new ChunkWriter('ep', 1000);
+    write(w, 0, 1300, ['a', 'b'], (i, k) => (k ? (i % 2 ? null : 2 * i + 0.123456) : i));
+    expect((await w.flush(db)).closed).toBe(1);
+    const recs = await all(db);
+    // window 1 closed: one record per key; window 2 open: one segment per key
+    expect(recs.filter((r) => r.t0 === T0).map((r) => [r.key, r.n])).toEqual([['a', 900], ['b', 900]]);
+    expect(recs.filter((r) => r.t0 === T0 + W).map((r) => r.n)).toEqual([400, 400]);
+    const s = await readSeries(db, 'ep', 'raw', ['b', 'a', 'missing'], T0, T0 + 1300 * 1000);
     expect(s.t.length).toBe(1300);
     expect(s.cols.get('a')![1299]).toBe(1299);
     expect(s.cols.get('b')![1]).toBeNaN();
+    expect(s.cols.get('b')![2]).toBe(quantize(4.123456));
+    expect(s.cols.get('b')![2]).toBe(4.12);
     expect(s.cols.get('missing')![0]).toBeNaN();
-    expect(await lastTime(db, 'ep')).toBe(t0 + 1299 * 1000);
+    expect(await lastTime(db, 'ep')).toBe(T0 + 1299 * 1000);
   });
-  test('1-minute rollups hold avg, min and max of each closed window', async () => {
+
+  test('a closed window is byte-for-byte the chunk the agent would seal from the same rows', async () => {
     const db = await freshDb();
-    const w = new ChunkWriter('ep');
-    const t0 = 1_800_000_000_000;
-    for (let i = 0; i < 601; i++) w.append(t0 + i * 1000, keys, [i, 5]); // the 601st row closes the first window
+    const w = new ChunkWriter('ep', 1000);
+    const f = (i: number) => 50 + 40 * Math.sin(i / 60) + 0.001;
+    write(w, 0, 901, ['a'], (i) => f(i));
     await w.flush(db);
-    const m = await readChunks(db, 'ep', '1m', t0, t0 + 600_000);
-    const s = joinChunks(m, ['a', 'b'], t0, t0 + 600_000);
-    expect(s.t.length).toBe(10);
-    expect(s.t[1]! - s.t[0]!).toBe(60_000);
-    expect(s.cols.get('a')![0]).toBe(29.5);
-    expect(s.min!.get('a')![0]).toBe(0);
-    expect(s.max!.get('a')![9]).toBe(599);
-    const h = joinChunks(await readChunks(db, 'ep', '1h', t0 - 3600e3, t0 + 3600e3), ['a'], t0 - 3600e3, t0 + 3600e3);
-    expect(h.t.length).toBe(1);
-    expect(h.cols.get('a')![0]).toBe(299.5);
+    const rec = (await all(db)).find((r) => r.t0 === T0)!;
+    const t = Float64Array.from({ length: 900 }, (_, i) => T0 + i * 1000);
+    const want = encodeChunk({ tier: 'raw', key: 'a', t, v: t.map((_, i) => quantize(f(i))) });
+    expect(new Uint8Array(rec.bytes)).toEqual(want as Uint8Array<ArrayBuffer>);
   });
-  test('a rollup bucket filled from two windows is the sample-weighted average', async () => {
+
+  test('each flush writes only new rows; closing the window replaces its segments with one record', async () => {
     const db = await freshDb();
-    const w = new ChunkWriter('ep');
-    const t0 = 1_800_000_000_000;
-    for (let i = 0; i < 1201; i++) w.append(t0 + i * 1000, ['a'], [i < 600 ? 0 : 10]);
+    const w = new ChunkWriter('ep', 1000);
+    write(w, 0, 100, ['a'], (i) => i);
     await w.flush(db);
-    const h = joinChunks(await readChunks(db, 'ep', '1h', t0 - 3600e3, t0 + 3600e3), ['a'], t0 - 3600e3, t0 + 3600e3);
-    expect(h.cols.get('a')![0]).toBe(5);
+    write(w, 100, 250, ['a'], (i) => i);
+    await w.flush(db);
+    expect((await all(db)).map((r) => r.n)).toEqual([100, 150]);
+    expect((await rowsOf(db)).t.length).toBe(250);
+    write(w, 250, 901, ['a'], (i) => i);
+    await w.flush(db);
+    expect((await all(db)).map((r) => r.n)).toEqual([900, 1]);
+    expect(Array.from((await rowsOf(db)).cols.get('a')!)).toEqual(Array.from({ length: 901 }, (_, i) => i));
   });
-  test('a changed catalog starts a new chunk; rows going back in time are ignored', async () => {
+
+  test('a second writer (a reload, a new leader) merges with what the first stored in its window, never deletes it', async () => {
     const db = await freshDb();
-    const w = new ChunkWriter('ep');
-    const t0 = 1_800_000_000_000;
-    w.append(t0, ['a'], [1]);
-    w.append(t0 + 1000, ['a'], [2]);
-    w.append(t0 + 500, ['a'], [99]);
-    w.append(t0 + 2000, ['a', 'b'], [3, 4]);
+    const w1 = new ChunkWriter('ep', 1000);
+    write(w1, 0, 50, ['a'], (i) => i);
+    await w1.flush(db);
+    const w2 = new ChunkWriter('ep', 1000); // resumes after the last stored row
+    write(w2, 50, 901, ['a'], (i) => i);
+    await w2.flush(db);
+    const s = await rowsOf(db);
+    expect(s.t.length).toBe(901);
+    expect(s.cols.get('a')![0]).toBe(0);
+    expect((await all(db)).filter((r) => r.t0 < T0 + W).length).toBe(1); // merged into one whole window
+  });
+
+  test('rows a backfill stored into the open window survive its close (markForeign)', async () => {
+    const db = await freshDb();
+    const w = new ChunkWriter('ep', 1000);
+    write(w, 0, 10, ['a'], (i) => i); // the writer sees the window from its start …
     await w.flush(db);
-    const raw = await readChunks(db, 'ep', 'raw', t0, t0 + 3000);
-    expect(raw.map((c) => c.keys.join())).toEqual(['a', 'a,b']);
-    expect(Array.from(raw[0]!.v[0]!)).toEqual([1, 2]);
-    const s = joinChunks(raw, ['a', 'b'], t0, t0 + 3000);
-    expect(Array.from(s.cols.get('a')!)).toEqual([1, 2, 3]);
+    // … loses the stream; a backfill stores the agent's copy of the window so far
+    const t = Float64Array.from({ length: 500 }, (_, i) => T0 + i * 1000);
+    await storeRecords(db, [encodeRecord('ep', { tier: 'raw', key: 'a', t, v: t.map((_, i) => i) })], { raw: T0 + 9000 });
+    w.markForeign(T0 + 499_000);
+    write(w, 500, 901, ['a'], (i) => i);
+    await w.flush(db);
+    expect((await rowsOf(db)).t.length).toBe(901);
+  });
+
+  test('a catalog change mid-window keeps every row of both catalogs', async () => {
+    const db = await freshDb();
+    const w = new ChunkWriter('ep', 1000);
+    w.append(T0, ['a'], [T0, 1]);
+    w.append(T0 + 1000, ['a'], [T0 + 1000, 2]);
+    w.append(T0 + 500, ['a'], [T0 + 500, 99]); // back in time: ignored
+    w.append(T0 + 2000, ['a', 'b'], [T0 + 2000, 3, 4]);
+    w.append(T0 + W, ['a', 'b'], [T0 + W, 5, 6]);
+    await w.flush(db);
+    const s = await readSeries(db, 'ep', 'raw', ['a', 'b'], T0, T0 + W);
+    expect(Array.from(s.t)).toEqual([T0, T0 + 1000, T0 + 2000, T0 + W]);
+    expect(Array.from(s.cols.get('a')!)).toEqual([1, 2, 3, 5]);
+    expect(Array.from(s.cols.get('b')!)).toEqual([NaN, NaN, 4, 6]);
+  });
+
+  test('a failed flush loses nothing: the same work is written by the next one', async () => {
+    const db = await freshDb();
+    const w = new ChunkWriter('ep', 1000);
+    write(w, 0, 950, ['a'], (i) => i);
+    const broken = { transaction: () => { throw new DOMException('full', 'QuotaExceededError'); } } as unknown as DB;
+    await expect(w.flush(broken)).rejects.toThrow();
+    expect(w.pending).toBe(950);
+    await w.flush(db);
+    expect((await rowsOf(db)).t.length).toBe(950);
+    expect(w.pending).toBe(0);
   });
 });
 
-describe('retention', () => {
-  test('prune deletes only chunks that end before the cut, per endpoint and tier', async () => {
+describe('rollups: fold + watermark', () => {
+  const keys = ['a', 'b'];
+  test('a closed window folds into 1-minute and 1-hour buckets: avg, min, max, count; null-only buckets are gaps', async () => {
+    const db = await freshDb();
+    const w = new ChunkWriter('ep', 1000);
+    // small values: rollup averages are quantized like raw values (2 decimals under 100)
+    write(w, 0, 1801, keys, (i, k) => (k ? (i < 120 ? null : 5) : (i % 60) / 2));
+    await w.flush(db);
+    const r = await foldRollups(db, 'ep', w.foldHorizon!);
+    expect(r.watermark).toBe(T0 + 2 * W);
+    expect(await db.get('meta', foldKey('ep'))).toBe(T0 + 2 * W);
+    const m = await readSeries(db, 'ep', '1m', keys, T0, T0 + 2 * W);
+    expect(m.t.length).toBe(30);
+    expect(m.t[1]! - m.t[0]!).toBe(60_000);
+    expect(m.cols.get('a')![0]).toBe(14.75);
+    expect(m.min!.get('a')![0]).toBe(0);
+    expect(m.max!.get('a')![29]).toBe(29.5);
+    expect(m.cols.get('b')![0]).toBeNaN(); // every sample null: a gap, not 0
+    expect(m.cols.get('b')![2]).toBe(5);
+    const h = await readSeries(db, 'ep', '1h', ['a'], T0, T0 + 3600e3);
+    expect(Array.from(h.cols.get('a')!)).toEqual([14.75]); // half an hour folded so far
+    expect(h.max!.get('a')![0]).toBe(29.5);
+    const rec = (await db.getAll(CHUNKS)).find((x) => x.tier === '1m' && x.key === 'b')!;
+    const d = decodeChunk(new Uint8Array(rec.bytes));
+    if (!d.ok || d.value.tier === 'raw') throw new Error('bad');
+    expect(Array.from(d.value.count.subarray(0, 3))).toEqual([0, 0, 60]);
+  });
+
+  test('an hour folded across windows is the sample-weighted average; folding twice changes nothing', async () => {
+    const db = await freshDb();
+    const w = new ChunkWriter('ep', 1000);
+    write(w, 0, 3601, ['a'], (i) => (i < 900 ? 0 : 10));
+    await w.flush(db);
+    await foldRollups(db, 'ep', w.foldHorizon!);
+    const h = await readSeries(db, 'ep', '1h', ['a'], T0, T0 + 3600e3);
+    expect(h.cols.get('a')![0]).toBe(7.5);
+    const before = (await all(db)).filter((r) => r.tier !== 'raw').map((r) => new Uint8Array(r.bytes));
+    await db.put('meta', T0, foldKey('ep')); // pretend nothing was folded: fold it all again
+    await foldRollups(db, 'ep', w.foldHorizon!);
+    expect((await all(db)).filter((r) => r.tier !== 'raw').map((r) => new Uint8Array(r.bytes))).toEqual(before);
+  });
+
+  test('leader handover: windows written but not folded (the old leader died) are folded from the watermark, no gap', async () => {
+    const db = await freshDb();
+    const w1 = new ChunkWriter('ep', 1000);
+    write(w1, 0, 1000, ['a'], (i) => i);
+    await w1.flush(db);
+    await foldRollups(db, 'ep', w1.foldHorizon!); // folds window 1
+    write(w1, 1000, 2000, ['a'], (i) => i); // window 2 closes …
+    await w1.flush(db); // … is written, and the tab dies before folding it
+    const w2 = new ChunkWriter('ep', 1000);
+    write(w2, 2000, 3000, ['a'], (i) => i);
+    await w2.flush(db);
+    await foldRollups(db, 'ep', w2.foldHorizon!);
+    const m = await readSeries(db, 'ep', '1m', ['a'], T0, Infinity);
+    expect(Array.from(m.t)).toEqual(Array.from({ length: 45 }, (_, i) => T0 + i * 60_000)); // 3 windows × 15 min, no hole
+    expect(m.cols.get('a')![44]).toBe(quantize(2669.5)); // 2670: ≥ 1000 → whole numbers, as on the wire
+  });
+
+  test('fold walks past empty stretches and across 6-hour rollup windows', async () => {
+    const db = await freshDb();
+    const w = new ChunkWriter('ep', 1000);
+    write(w, 0, 60, ['a'], () => 1);
+    write(w, 86_400, 86_460, ['a'], () => 2); // a day later
+    write(w, 90_000, 90_001, ['a'], () => 3); // closes that window
+    await w.flush(db);
+    const r = await foldRollups(db, 'ep', w.foldHorizon!);
+    expect(r.groups).toBe(2);
+    const m = await readSeries(db, 'ep', '1m', ['a'], 0, Infinity);
+    expect(Array.from(m.t)).toEqual([T0, T0 + 86_400_000]);
+    expect(Array.from(m.cols.get('a')!)).toEqual([1, 2]);
+  });
+
+  test('bucketRaw counts only present samples', () => {
+    const b = bucketRaw({ t: Float64Array.from([0, 1000, 60_000]), v: Float64Array.from([1, NaN, 4]) }, 60_000);
+    expect(Array.from(b.count!)).toEqual([1, 1]);
+    expect(Array.from(b.v)).toEqual([1, 4]);
+  });
+});
+
+describe('schema upgrade', () => {
+  async function v2Database(name: string) {
+    const v2 = await openDB(name, 2, { upgrade(db) {
+      db.createObjectStore('endpoints', { keyPath: 'id' });
+      const chunks = db.createObjectStore('chunks', { keyPath: ['ep', 'tier', 't0'] });
+      chunks.createIndex('byEnd', ['ep', 'tier', 't1']);
+      db.createObjectStore('meta');
+      const ev = db.createObjectStore('events', { keyPath: ['ep', 'id'] });
+      ev.createIndex('byTime', ['ep', 't']);
+      db.createObjectStore('alerts', { keyPath: 'id' });
+    } });
+    await v2.put('endpoints', { id: 'e1', name: 'box', url: 'http://box:9740', token: 't', order: 0, added: 1 });
+    await v2.put('meta', { interval_ms: 1000, series: [] }, 'schema:e1');
+    // v2 raw: 10-minute columnar chunks of two keys (Float32), then two segments of the open window
+    const t0 = T0 - 600_000; // starts 10 min before a 15-min window boundary
+    const chunk = (from: number, len: number) => ({
+      ep: 'e1', tier: 'raw', t0: t0 + from * 1000, t1: t0 + (from + len - 1) * 1000, keys: ['a', 'b'],
+      t: Float64Array.from({ length: len }, (_, i) => t0 + (from + i) * 1000),
+      v: [Float32Array.from({ length: len }, (_, i) => (from + i) * 0.25), Float32Array.from({ length: len }, (_, i) => ((from + i) % 3 ? 1e9 : NaN))],
+    });
+    await v2.put('chunks', chunk(0, 600));
+    await v2.put('chunks', chunk(600, 600));
+    await v2.put('chunks', chunk(1200, 17));
+    await v2.put('chunks', chunk(1217, 3));
+    await v2.put('chunks', { ep: 'e1', tier: '1m', t0, t1: t0 + 9 * 60_000, keys: ['a'], t: Float64Array.from({ length: 10 }, (_, i) => t0 + i * 60_000), v: [new Float32Array(10).fill(7.5)], min: [new Float32Array(10).fill(1)], max: [new Float32Array(10).fill(9)] });
+    v2.close();
+  }
+
+  test('a v2 database with history upgrades to v3 without losing a sample; the old store is gone', async () => {
+    const name = `upgrade-${Math.random()}`;
+    await v2Database(name);
+    const db = await openDb(name);
+    expect(db.version).toBe(3);
+    expect(db.objectStoreNames.contains('chunks')).toBe(false);
+    expect((await db.get('endpoints', 'e1'))!.name).toBe('box');
+    const s = await readSeries(db, 'e1', 'raw', ['a', 'b'], 0, Infinity);
+    expect(s.t.length).toBe(1220);
+    expect(Array.from(s.cols.get('a')!)).toEqual(Array.from({ length: 1220 }, (_, i) => quantize(i * 0.25)));
+    expect(s.cols.get('b')![0]).toBeNaN();
+    expect(s.cols.get('b')![1]).toBe(1e9);
+    // re-cut at the v3 windows: [t0, T0) and [T0, …)
+    const raw = (await db.getAll(CHUNKS)).filter((r) => r.tier === 'raw');
+    expect(raw.map((r) => [r.key, r.t0, r.n])).toEqual([['a', T0 - 600_000, 600], ['a', T0, 620], ['b', T0 - 600_000, 600], ['b', T0, 620]]);
+    const m = await readSeries(db, 'e1', '1m', ['a'], 0, Infinity);
+    expect(m.t.length).toBe(10);
+    expect(m.cols.get('a')![0]).toBe(7.5);
+    expect(m.max!.get('a')![0]).toBe(9);
+    expect(await db.get('meta', foldKey('e1'))).toBe(T0); // refold from the last 6-hour window
+  });
+
+  test('a fresh install gets v3 directly', async () => {
+    const db = await freshDb();
+    expect(db.version).toBe(3);
+    expect([...db.objectStoreNames].sort()).toEqual(['alerts', 'chunks3', 'endpoints', 'events', 'meta']);
+  });
+});
+
+describe('backfill: frames from the agent stored as received', () => {
+  const frame = (key: string, t0: number, n: number, f = (i: number) => i) => encodeChunk({ tier: 'raw', key, t: Float64Array.from({ length: n }, (_, i) => t0 + i * 1000), v: Float64Array.from({ length: n }, (_, i) => f(i)) });
+  const body = (...fs: Uint8Array[]) => { const out = new Uint8Array(fs.reduce((s, f) => s + f.length, 0)); let o = 0; for (const f of fs) { out.set(f, o); o += f.length; } return out; };
+
+  test('every frame is validated; a frame with a bad checksum is skipped and reported, the rest kept byte for byte', async () => {
+    const a = frame('a', T0, 900), b = frame('b', T0, 900), c = frame('c', T0, 900);
+    const buf = body(a, b, c);
+    buf[a.length + 20]! ^= 0xff; // corrupt frame b's payload
+    const f = frameRecords('ep', buf, 'raw');
+    expect(f.bad).toHaveLength(1);
+    expect(f.bad[0]).toMatch(/checksum/);
+    expect(f.records.map((r) => r.key)).toEqual(['a', 'c']);
+    const db = await freshDb();
+    await storeRecords(db, f.records, {});
+    const stored = await all(db);
+    expect(new Uint8Array(stored[0]!.bytes)).toEqual(a as Uint8Array<ArrayBuffer>);
+    expect(new Uint8Array(stored[1]!.bytes)).toEqual(c as Uint8Array<ArrayBuffer>);
+    expect(stored[0]).toMatchObject({ ep: 'ep', tier: 'raw', key: 'a', t0: T0, t1: T0 + 899_000, n: 900 });
+  });
+
+  test('a truncated body keeps the whole frames before the cut', () => {
+    const a = frame('a', T0, 10), b = frame('b', T0, 10);
+    const f = frameRecords('ep', body(a, b).subarray(0, a.length + 5), 'raw');
+    expect(f.records.map((r) => r.key)).toEqual(['a']);
+    expect(f.bad[0]).toMatch(/truncated/);
+  });
+
+  test('a received window replaces the local records it covers (the segments of the window the browser was in)', async () => {
+    const db = await freshDb();
+    const w = new ChunkWriter('ep', 1000);
+    write(w, 0, 100, ['a'], (i) => i);
+    await w.flush(db);
+    write(w, 100, 130, ['a'], (i) => i);
+    await w.flush(db);
+    expect((await all(db)).length).toBe(2);
+    const f = frameRecords('ep', frame('a', T0, 600), 'raw');
+    const r = await storeRecords(db, f.records, { raw: T0 + 129_000 });
+    expect(r.replaced).toBe(2);
+    const stored = await all(db);
+    expect(stored).toHaveLength(1);
+    expect(new Uint8Array(stored[0]!.bytes)).toEqual(frame('a', T0, 600) as Uint8Array<ArrayBuffer>);
+  });
+
+  test('plan: from local data (or the retention) to the agent\'s newest, per tier', () => {
+    const tiers = [{ tier: 'raw' as const, step_ms: 1000, retention_s: 86400, oldest: 1000, newest: 5_000_000 }, { tier: '1m' as const, step_ms: 60000, retention_s: 1, oldest: null, newest: null }];
+    expect(planBackfill(tiers, { raw: null, '1m': null, '1h': null }, { raw: 3_000_000, '1m': 1, '1h': 1 })).toEqual([{ tier: 'raw', since: 2_000_000, until: 5_000_000 }]);
+    expect(planBackfill(tiers, { raw: 4_000_000, '1m': null, '1h': null }, { raw: 3_000_000, '1m': 1, '1h': 1 })).toEqual([{ tier: 'raw', since: 4_000_000, until: 5_000_000 }]);
+  });
+});
+
+describe('retention and quota, per endpoint', () => {
+  async function twoEndpoints() {
     const db = await freshDb();
     for (const ep of ['x', 'y']) {
-      const w = new ChunkWriter(ep);
-      for (let i = 0; i < 3 * 600; i++) w.append(1_800_000_000_000 + i * 1000, ['a'], [i]);
+      const w = new ChunkWriter(ep, 1000);
+      write(w, 0, 3 * 3600 + 1, ['a', 'b'], (i) => i);
       await w.flush(db);
+      await foldRollups(db, ep, w.foldHorizon!);
     }
-    const cut = 1_800_000_000_000 + WINDOW.raw + 1;
-    expect(await prune(db, 'x', 'raw', cut)).toBe(1);
-    expect((await readChunks(db, 'x', 'raw', 0, Infinity)).length).toBe(2);
-    expect((await readChunks(db, 'y', 'raw', 0, Infinity)).length).toBe(3);
+    return db;
+  }
+  const count = async (db: DB, ep: string, tier: string) => (await all(db)).filter((r) => r.ep === ep && r.tier === tier).length;
+
+  test('prune deletes only records that end before the cut, of one endpoint and tier', async () => {
+    const db = await twoEndpoints();
+    expect(await pruneTier(db, 'x', 'raw', T0 + W + 1)).toBe(2); // the first window's 2 keys end before it
+    expect(await count(db, 'x', 'raw')).toBe(2 * 13 - 2);
+    expect(await count(db, 'y', 'raw')).toBe(2 * 13);
+    expect(await count(db, 'x', '1m')).toBe(2);
   });
+
+  test('retention per tier: raw goes first, rollups stay', async () => {
+    const db = await twoEndpoints();
+    await applyRetention(db, 'x', { raw: 3600e3, '1m': 365 * 86400e3, '1h': 365 * 86400e3 }, T0 + 3 * 3600e3 + 1000);
+    const s = await readSeries(db, 'x', 'raw', ['a'], 0, Infinity);
+    expect(s.t[0]).toBeGreaterThanOrEqual(T0 + 2 * 3600e3 - W);
+    expect((await readSeries(db, 'x', '1m', ['a'], 0, Infinity)).t.length).toBe(180);
+    expect((await readSeries(db, 'y', 'raw', ['a'], 0, Infinity)).t.length).toBe(3 * 3600 + 1);
+  });
+
+  test('QuotaExceededError: that endpoint\'s oldest raw goes, then its oldest 1m; never another endpoint\'s data', async () => {
+    const db = await twoEndpoints();
+    let failures = 4; // x holds 3 hours of raw (3 prunes of its oldest hour): the fourth takes its 1-minute rollups
+    const pruned: string[] = [];
+    await withQuotaRelief(db, 'x', async () => { if (failures-- > 0) throw new DOMException('full', 'QuotaExceededError'); return 1; }, (p) => pruned.push(p.tier));
+    expect(pruned).toEqual(['raw', 'raw', 'raw', '1m']);
+    expect(await count(db, 'x', 'raw')).toBe(0);
+    expect(await count(db, 'y', 'raw')).toBe(26);
+    expect(await count(db, 'y', '1m')).toBe(2);
+    expect((await pruneOldest(db, 'y')).tier).toBe('raw');
+    // nothing left to give: the error goes to the caller
+    await expect(withQuotaRelief(db, 'x', async () => { throw new DOMException('full', 'QuotaExceededError'); }, () => {})).rejects.toThrow('full');
+  });
+
+  test('a write that fails for another reason is not retried', async () => {
+    const db = await twoEndpoints();
+    await expect(withQuotaRelief(db, 'x', async () => { throw new Error('nope'); }, () => {})).rejects.toThrow('nope');
+    expect(await count(db, 'x', 'raw')).toBe(26);
+  });
+});
+
+describe('reading series', () => {
+  test('series with different timestamps join on the union of times', () => {
+    const s = joinRuns(new Map([['a', { t: Float64Array.from([1, 2, 3]), v: Float64Array.from([1, 2, 3]) }], ['b', { t: Float64Array.from([2, 4]), v: Float64Array.from([20, 40]) }]]), ['a', 'b', 'c'], 0, 10, false);
+    expect(Array.from(s.t)).toEqual([1, 2, 3, 4]);
+    expect(Array.from(s.cols.get('b')!)).toEqual([NaN, 20, NaN, 40]);
+    expect(Array.from(s.cols.get('c')!)).toEqual([NaN, NaN, NaN, NaN]);
+  });
+
+  test('the live tail is added after what is stored; for a rollup tier as buckets', () => {
+    const stored = joinRuns(new Map([['a', { t: Float64Array.from([0, 60_000]), v: Float64Array.from([1, 2]), min: Float64Array.from([1, 2]), max: Float64Array.from([1, 2]), count: Float64Array.from([60, 60]) }]]), ['a'], 0, Infinity, true);
+    const tail = [[60_000, 9], [120_000, 3], [150_000, 5], [180_000, 7]];
+    const s = withTail(stored, tail, ['a'], ['a'], '1m', 0, Infinity);
+    expect(Array.from(s.t)).toEqual([0, 60_000, 120_000, 180_000]);
+    expect(Array.from(s.cols.get('a')!)).toEqual([1, 2, 4, 7]);
+    expect(Array.from(s.max!.get('a')!)).toEqual([1, 2, 5, 7]);
+    const r = withTail(joinRuns(new Map([['a', { t: Float64Array.from([1000]), v: Float64Array.from([1]) }]]), ['a'], 0, Infinity, false), [[1000, 1], [2000, 2]], ['a'], ['a'], 'raw', 0, Infinity);
+    expect(Array.from(r.cols.get('a')!)).toEqual([1, 2]);
+  });
+
   test('tierFor keeps a range to a few thousand points', () => {
     expect(tierFor(3600e3, 1000)).toBe('raw');
     expect(tierFor(7 * 86400e3, 1000)).toBe('1m');
     expect(tierFor(30 * 86400e3, 1000)).toBe('1h');
   });
-});
 
-describe('schema upgrade', () => {
-  test('a v1 database with history upgrades to v2 without losing anything', async () => {
-    const name = `upgrade-${Math.random()}`;
-    const v1 = await openDB(name, 1, { upgrade(db) {
-      db.createObjectStore('endpoints', { keyPath: 'id' });
-      const chunks = db.createObjectStore('chunks', { keyPath: ['ep', 'tier', 't0'] });
-      chunks.createIndex('byEnd', ['ep', 'tier', 't1']);
-      db.createObjectStore('meta');
-    } });
-    await v1.put('endpoints', { id: 'e1', name: 'box', url: 'http://box:9740', token: 't', order: 0, added: 1 });
-    await v1.put('chunks', { ep: 'e1', tier: 'raw', t0: 1000, t1: 2000, keys: ['a'], t: new Float64Array([1000, 2000]), v: [new Float32Array([1, 2])] });
-    v1.close();
-    const db = await openDb(name);
-    expect(db.version).toBe(2);
-    expect((await db.get('endpoints', 'e1'))!.name).toBe('box');
-    const c = await readChunks(db, 'e1', 'raw', 0, 5000);
-    expect(Array.from(c[0]!.v[0]!)).toEqual([1, 2]);
-    expect(db.objectStoreNames.contains('events')).toBe(true);
-    expect(db.objectStoreNames.contains('alerts')).toBe(true);
-  });
-});
-
-describe('segments of the open window', () => {
-  test('each flush writes only new rows; closing the window consolidates to one record without loss', async () => {
+  test('a record whose bytes are damaged in storage is left out of a read, not thrown', async () => {
     const db = await freshDb();
-    const w = new ChunkWriter('ep');
-    const t0 = 1_800_000_000_000;
-    for (let i = 0; i < 100; i++) w.append(t0 + i * 1000, ['a'], [i]);
-    await w.flush(db);
-    for (let i = 100; i < 250; i++) w.append(t0 + i * 1000, ['a'], [i]);
-    await w.flush(db);
-    let raw = await readChunks(db, 'ep', 'raw', t0, t0 + 600_000);
-    expect(raw.map((c) => c.t.length)).toEqual([100, 150]);
-    expect(joinChunks(raw, ['a'], t0, Infinity).t.length).toBe(250);
-    for (let i = 250; i < 601; i++) w.append(t0 + i * 1000, ['a'], [i]);
-    await w.flush(db);
-    raw = await readChunks(db, 'ep', 'raw', t0, t0 + 700_000);
-    expect(raw.map((c) => c.t.length)).toEqual([600, 1]);
-    expect(Array.from(joinChunks(raw, ['a'], t0, Infinity).cols.get('a')!)).toEqual(Array.from({ length: 601 }, (_, i) => i));
-  });
-  test('a second writer (after a reload) in the same window never deletes the first one\'s rows', async () => {
-    const db = await freshDb();
-    const t0 = 1_800_000_000_000;
-    const w1 = new ChunkWriter('ep');
-    for (let i = 0; i < 50; i++) w1.append(t0 + i * 1000, ['a'], [i]);
-    await w1.flush(db);
-    const w2 = new ChunkWriter('ep'); // the page reloaded; resumes after the last stored row
-    for (let i = 50; i < 601; i++) w2.append(t0 + i * 1000, ['a'], [i]);
-    await w2.flush(db);
-    const s = joinChunks(await readChunks(db, 'ep', 'raw', t0, Infinity), ['a'], t0, Infinity);
-    expect(s.t.length).toBe(601);
-    expect(s.cols.get('a')![0]).toBe(0);
+    const good = encodeRecord('ep', { tier: 'raw', key: 'a', t: Float64Array.from([T0]), v: Float64Array.from([1]) });
+    const bad: ChunkRecord = { ...encodeRecord('ep', { tier: 'raw', key: 'a', t: Float64Array.from([T0 + 1000]), v: Float64Array.from([2]) }) };
+    new Uint8Array(bad.bytes)[10]! ^= 0xff;
+    await db.put(CHUNKS, good);
+    await db.put(CHUNKS, bad);
+    const warn = console.warn;
+    console.warn = () => {};
+    try { expect(Array.from((await rowsOf(db)).t)).toEqual([T0]); } finally { console.warn = warn; }
   });
 });

@@ -1,34 +1,39 @@
 /**
- * IndexedDB through idb. History is stored as columnar chunks: one record holds up to CHUNK rows
- * of one endpoint and tier (a Float64Array of times and one Float32Array per series), so a day at
- * 1 s is ~150 records, not 86,400. Tiers: raw, 1-minute and 1-hour rollups with avg/min/max.
+ * IndexedDB through idb. History is stored in the agent's own chunk format (shared/chunk): one
+ * record = one series key × one epoch-aligned window of one tier, holding the encoded frame bytes
+ * exactly as the agent sends or seals them. Records are keyed [ep, tier, key, t0], so a chart reads
+ * only the keys it draws; the [ep, tier, t1] index serves range scans, folding and pruning.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { Tier } from '../../shared/chunk/index.ts';
+import { migrateV2Chunks, type V2Chunk } from './migrate.ts';
 
-export type Tier = 'raw' | '1m' | '1h';
+export type { Tier };
 export const TIERS: Tier[] = ['raw', '1m', '1h'];
-export const TIER_STEP: Record<Tier, number> = { raw: 0, '1m': 60_000, '1h': 3_600_000 };
 
-export interface Chunk {
+/** One encoded chunk frame and what its header says (copied out so nothing needs decoding to find it). */
+export interface ChunkRecord {
   ep: string;
   tier: Tier;
+  key: string;
   t0: number;
   t1: number;
-  keys: string[];
-  t: Float64Array;
-  /** avg for rollups; the value for raw */
-  v: Float32Array[];
-  min?: Float32Array[];
-  max?: Float32Array[];
+  /** samples (raw) or buckets (rollups) */
+  n: number;
+  bytes: ArrayBuffer;
 }
 
 export interface Endpoint { id: string; name: string; url: string; token: string; order: number; readOnly?: boolean; added: number }
 export interface StoredEvent { ep: string; id: string; t: number; label: string; end_t?: number | null; source: 'agent' | 'user' | 'local'; color?: string | null; kind?: string; scope?: string }
 export interface AlertRule { id: string; ep: string | '*'; metric: string; op: '>' | '<'; threshold: number; forS: number; label: string }
 
-interface GpulseDB extends DBSchema {
+export const CHUNKS = 'chunks3';
+
+export interface GpulseDB extends DBSchema {
   endpoints: { key: string; value: Endpoint };
-  chunks: { key: [string, Tier, number]; value: Chunk; indexes: { byEnd: [string, Tier, number] } };
+  /** Only while upgrading from v2: the columnar multi-key chunks, migrated into chunks3 and deleted. */
+  chunks: { key: [string, Tier, number]; value: V2Chunk; indexes: { byEnd: [string, Tier, number] } };
+  chunks3: { key: [string, Tier, string, number]; value: ChunkRecord; indexes: { byEnd: [string, Tier, number] } };
   events: { key: [string, string]; value: StoredEvent; indexes: { byTime: [string, number] } };
   meta: { key: string; value: unknown };
   alerts: { key: string; value: AlertRule };
@@ -36,11 +41,11 @@ interface GpulseDB extends DBSchema {
 
 export type DB = IDBPDatabase<GpulseDB>;
 export const DB_NAME = 'gpulse';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 export function openDb(name = DB_NAME, onBlocking?: () => void): Promise<DB> {
   return openDB<GpulseDB>(name, DB_VERSION, {
-    upgrade(db, oldVersion) {
+    upgrade(db, oldVersion, _newVersion, tx) {
       // A ladder, not a switch: each step runs once, in order, from whatever version the user had.
       if (oldVersion < 1) {
         db.createObjectStore('endpoints', { keyPath: 'id' });
@@ -53,38 +58,41 @@ export function openDb(name = DB_NAME, onBlocking?: () => void): Promise<DB> {
         ev.createIndex('byTime', ['ep', 't']);
         db.createObjectStore('alerts', { keyPath: 'id' });
       }
+      if (oldVersion < 3) {
+        const c3 = db.createObjectStore(CHUNKS, { keyPath: ['ep', 'tier', 'key', 't0'] });
+        c3.createIndex('byEnd', ['ep', 'tier', 't1']);
+        // Runs inside the versionchange transaction: every step is an IDB request or sync code
+        // (encoding is sync), so the transaction stays alive until the old store is gone.
+        void migrateV2Chunks(tx).then(
+          () => db.deleteObjectStore('chunks'),
+          (e) => { console.error('gpulse: history migration failed; keeping the old database', e); tx.abort(); },
+        );
+      }
     },
     blocking() { onBlocking?.(); },
   });
 }
 
-/** Chunks of one endpoint and tier overlapping [from, to], in time order: one getAll on the end-time index. */
-export async function readChunks(db: DB, ep: string, tier: Tier, from: number, to: number): Promise<Chunk[]> {
-  const ending = await db.getAllFromIndex('chunks', 'byEnd', IDBKeyRange.bound([ep, tier, from], [ep, tier, Infinity]));
-  return ending.filter((c) => c.t0 <= to).sort((a, b) => a.t0 - b.t0);
-}
+/** Key range of one series' records in one tier with t0 in [a, b]. */
+export const keyRange = (ep: string, tier: Tier, key: string, a: number, b: number) => IDBKeyRange.bound([ep, tier, key, a], [ep, tier, key, b]);
+/** Index range of one tier's records with t1 in [a, b]. */
+export const endRange = (ep: string, tier: Tier, a: number, b: number) => IDBKeyRange.bound([ep, tier, a], [ep, tier, b]);
 
-export async function lastTime(db: DB, ep: string): Promise<number | null> {
-  const cur = await db.transaction('chunks').store.index('byEnd').openCursor(IDBKeyRange.bound([ep, 'raw', -Infinity], [ep, 'raw', Infinity]), 'prev');
-  return cur ? cur.value.t1 : null;
-}
-
-/** Deletes an endpoint's chunks older than the tier's retention; returns how many went. */
-export async function prune(db: DB, ep: string, tier: Tier, before: number): Promise<number> {
-  const tx = db.transaction('chunks', 'readwrite');
-  const keys = await tx.store.index('byEnd').getAllKeys(IDBKeyRange.bound([ep, tier, -Infinity], [ep, tier, before]));
-  await Promise.all([...keys.map((k) => tx.store.delete(k)), tx.done]);
-  return keys.length;
+/** Newest stored time of a tier (the t1 of its newest record), or null. */
+export async function lastTime(db: DB, ep: string, tier: Tier = 'raw'): Promise<number | null> {
+  const cur = await db.transaction(CHUNKS).store.index('byEnd').openKeyCursor(endRange(ep, tier, -Infinity, Infinity), 'prev');
+  return cur ? (cur.key[2] as number) : null;
 }
 
 export async function deleteEndpointData(db: DB, ep: string) {
-  const tx = db.transaction(['chunks', 'events', 'endpoints'], 'readwrite');
-  const chunks = tx.objectStore('chunks');
-  const events = tx.objectStore('events');
+  const tx = db.transaction([CHUNKS, 'events', 'endpoints', 'meta'], 'readwrite');
+  const chunks = tx.objectStore(CHUNKS);
+  const meta = tx.objectStore('meta');
   await Promise.all([
-    ...TIERS.map((t) => chunks.delete(IDBKeyRange.bound([ep, t, -Infinity], [ep, t, Infinity]))),
-    events.delete(IDBKeyRange.bound([ep, ''], [ep, '\uffff'])),
+    ...TIERS.map((t) => chunks.delete(IDBKeyRange.bound([ep, t], [ep, t, []]))),
+    tx.objectStore('events').delete(IDBKeyRange.bound([ep, ''], [ep, '\uffff'])),
     tx.objectStore('endpoints').delete(ep),
+    ...[`schema:${ep}`, `fold:${ep}`, `retention:${ep}`, `backfill:${ep}`].map((k) => meta.delete(k)),
     tx.done,
   ]);
 }

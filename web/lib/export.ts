@@ -1,16 +1,15 @@
 /** Export a stored range as CSV or JSON (formats in shared/export.ts, the same as `gpulse export`). */
 import { exportDoc, historyCsv } from '../../shared/export.ts';
 import type { History } from '../../shared/wire.ts';
-import { joinChunks, tierFor } from './chunks.ts';
-import { readChunks } from './db.ts';
+import { readSeries, tierFor, withTail } from './series.ts';
 import type { AppState, EpState } from './state.ts';
 
-/** The stored range as the agent's columnar history (Float32 noise trimmed to 7 significant digits). */
+/** The range as the agent's columnar history: stored chunks of the range's tier, plus live rows not stored yet. */
 async function rangeHistory(app: AppState, s: EpState, from: number, to: number): Promise<History> {
   const tier = tierFor(to - from, s.schema?.interval_ms ?? 1000);
-  const ser = joinChunks(await readChunks(app.db, s.ep.id, tier, from, to), s.keys, from, to);
+  const ser = withTail(await readSeries(app.db, s.ep.id, tier, s.keys, from, to), s.tail, s.keys, s.keys, tier, from, to);
   const series: History['series'] = {};
-  for (const k of s.keys) series[k] = Array.from(ser.cols.get(k)!, (v) => (Number.isFinite(v) ? +v.toPrecision(7) : null));
+  for (const k of s.keys) series[k] = Array.from(ser.cols.get(k)!, (v) => (Number.isFinite(v) ? v : null));
   return { t: Array.from(ser.t), series };
 }
 

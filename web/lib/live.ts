@@ -1,10 +1,13 @@
 /**
  * One connection per endpoint (held by the leader tab): fetch + streaming body (EventSource cannot
  * send Authorization), SSE parsing, reconnect with backoff, resume from the last stored sample so
- * the agent replays the gap, and a full backfill from /v1/history when an endpoint is new.
+ * the agent replays the gap. History itself is backfilled by the caller's resumeFrom (as chunks,
+ * web/lib/backfill.ts); only for an agent without chunk history (resumeFrom → null) does this
+ * fetch the JSON /v1/history and deliver it as rows.
  */
-import type { History, Info } from '../../shared/wire.ts';
-import { SseParser } from '../../shared/sse.ts';
+import type { Info } from '../../shared/wire.ts';
+import { SseLimitError, SseParser, type SseLimits } from '../../shared/sse.ts';
+import { validateHistory, validateRow, validateSchema, validateSnapshotExtras, validateStreamEvent } from '../../shared/validate.ts';
 import { backoffMs } from './backoff.ts';
 
 export type EndpointStatus =
@@ -27,20 +30,24 @@ export interface LiveHandlers {
   event(e: unknown): void;
 }
 
-export interface LiveOptions { url: string; token: string; resumeFrom: () => Promise<number | null>; fetchImpl?: typeof fetch; maxFrameBytes?: number }
-
-/** A frame is trusted only if it is an array of finite numbers or nulls, of the schema's width. */
-export function validRow(row: unknown, width: number): row is (number | null)[] {
-  if (!Array.isArray(row) || row.length !== width + 1 || typeof row[0] !== 'number' || !Number.isFinite(row[0]) || row[0] <= 0) return false;
-  for (let i = 1; i < row.length; i++) { const v = row[i]; if (v !== null && (typeof v !== 'number' || !Number.isFinite(v))) return false; }
-  return true;
+export interface LiveOptions {
+  url: string; token: string;
+  /** The time to resume the stream after (0: no replay), or null: nothing stored, backfill from /v1/history. */
+  resumeFrom: () => Promise<number | null>;
+  fetchImpl?: typeof fetch;
+  /** A frame larger than this is skipped, the connection kept. */
+  maxFrameBytes?: number;
+  /** Past these the agent is broken or hostile: the connection is dropped with an error status (shared/sse.ts). */
+  sseLimits?: SseLimits;
 }
 
-export function validSchema(s: unknown): s is Schema {
-  const o = s as Schema;
-  return !!o && typeof o === 'object' && Array.isArray(o.series) && o.series.every((x) => x && typeof x.key === 'string' && typeof x.unit === 'string')
-    && typeof o.interval_ms === 'number' && o.interval_ms > 0 && Array.isArray(o.devices);
-}
+/** A frame is trusted only if it is an array of finite numbers or nulls, of the schema's width (shared/validate.ts). */
+export const validRow = (row: unknown, width: number): row is (number | null)[] => validateRow(row, width).ok;
+/** Thin wrapper over shared/validate.ts, kept for existing callers. */
+export const validSchema = (s: unknown): s is Schema => validateSchema(s).ok;
+
+/** The agent sent something that is not what wire.ts says: shown as the endpoint's error, retried with backoff. */
+class ProtocolError extends Error {}
 
 export class LiveConnection {
   #abort: AbortController | null = null;
@@ -102,7 +109,7 @@ export class LiveConnection {
       const attempt = this.#attempt++;
       const retryAt = Date.now() + backoffMs(attempt);
       const msg = describe(err);
-      if (err instanceof HttpError) this.#set({ kind: 'error', message: msg, retryAt, attempt });
+      if (err instanceof HttpError || err instanceof ProtocolError) this.#set({ kind: 'error', message: msg, retryAt, attempt });
       else this.#set({ kind: 'offline', retryAt, attempt, message: msg });
       this.#timer = setTimeout(() => void this.#connect(), retryAt - Date.now());
     }
@@ -114,13 +121,14 @@ export class LiveConnection {
     const res = await f(`${base}/v1/history`, { headers: this.#headers(), signal, cache: 'no-store' });
     if (res.status === 401) throw new HttpError(401, 'unauthorized');
     if (!res.ok) throw new HttpError(res.status, await errorText(res));
-    const h = (await res.json()) as History;
-    if (!Array.isArray(h.t) || typeof h.series !== 'object') throw new Error('malformed history');
+    const checked = validateHistory(await res.json().catch(() => undefined));
+    if (!checked.ok) throw new ProtocolError(`agent sent malformed history: ${checked.reason}`);
+    const h = checked.value;
     const keys = Object.keys(h.series);
     const rows: (number | null)[][] = [];
     for (let i = 0; i < h.t.length; i++) {
       const row: (number | null)[] = [h.t[i]!];
-      for (const k of keys) { const v = h.series[k]![i]; row.push(typeof v === 'number' && Number.isFinite(v) ? v : null); }
+      for (const k of keys) row.push(h.series[k]![i]!);
       rows.push(row);
     }
     if (rows.length) this.on.rows(keys, rows);
@@ -128,9 +136,18 @@ export class LiveConnection {
   }
 
   async #read(body: ReadableStream<Uint8Array>, signal: AbortSignal) {
-    const parser = new SseParser();
+    const parser = new SseParser(this.opts.sseLimits);
     const dec = new TextDecoder();
     const reader = body.getReader();
+    try { await this.#readFrames(reader, parser, dec, signal); } catch (e) {
+      // Stop the bytes at the source: an endless line must not keep arriving while we wait to retry.
+      void reader.cancel().catch(() => {});
+      if (e instanceof SseLimitError) throw new ProtocolError(`agent sent ${e.message}`);
+      throw e;
+    }
+  }
+
+  async #readFrames(reader: ReadableStreamDefaultReader<Uint8Array>, parser: SseParser, dec: TextDecoder, signal: AbortSignal) {
     const max = this.opts.maxFrameBytes ?? 8 << 20;
     let batch: (number | null)[][] = [];
     const flush = () => { if (batch.length && this.#schema) { this.on.rows(this.#schema.series.map((s) => s.key), batch); batch = []; } };
@@ -142,16 +159,25 @@ export class LiveConnection {
         let data: unknown;
         try { data = JSON.parse(m.data); } catch { continue; }
         if (m.event === 'schema') {
-          if (!validSchema(data)) { this.#set({ kind: 'error', message: 'agent sent a malformed schema', retryAt: Date.now() + 30_000, attempt: this.#attempt }); throw new Error('malformed schema'); }
+          // Nothing of a bad schema reaches the app (or IndexedDB): the endpoint shows the reason instead.
+          const s = validateSchema(data);
+          if (!s.ok) throw new ProtocolError(`agent sent a malformed schema: ${s.reason}`);
           flush();
-          this.#schema = data;
-          this.on.schema(data);
+          this.#schema = s.value;
+          this.on.schema(s.value);
         } else if (m.event === 'sample') {
-          if (!this.#schema || !validRow(data, this.#schema.series.length) || data[0]! <= this.#lastT) continue;
-          this.#lastT = data[0] as number;
-          batch.push(data);
-        } else if (m.event === 'snapshot') this.on.snapshot(data);
-        else if (m.event === 'event') this.on.event(data);
+          const r = this.#schema ? validateRow(data, this.#schema.series.length) : null;
+          if (!r?.ok || r.value[0]! <= this.#lastT) continue;
+          this.#lastT = r.value[0]!;
+          batch.push(r.value);
+        } else if (m.event === 'snapshot') {
+          // Bad extras or events are dropped frame by frame, like bad samples; the next good one replaces them.
+          const x = validateSnapshotExtras(data);
+          if (x.ok) this.on.snapshot(x.value);
+        } else if (m.event === 'event') {
+          const e = validateStreamEvent(data);
+          if (e.ok) this.on.event(e.value);
+        }
       }
       // Everything parsed from one network chunk goes out as one batch; replays arrive as one big chunk.
       if (batch.length) {
@@ -163,7 +189,7 @@ export class LiveConnection {
   }
 }
 
-class HttpError extends Error { constructor(readonly status: number, message: string) { super(`HTTP ${status}: ${message}`); } }
+export class HttpError extends Error { constructor(readonly status: number, message: string) { super(`HTTP ${status}: ${message}`); } }
 
 async function errorText(res: Response): Promise<string> {
   try { const j = await res.json(); return typeof j?.error === 'string' ? j.error : res.statusText; } catch { return res.statusText; }

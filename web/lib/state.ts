@@ -5,11 +5,14 @@
  * by tabs. When the leader closes, the next tab takes the lock and resumes from what is stored.
  */
 import { agentFetch } from './agent-api.ts';
-import { ChunkWriter } from './chunks.ts';
 import type { GpuSnapshot, Snapshot } from '../../shared/wire.ts';
-import { deleteEndpointData, lastTime, openDb, prune, type AlertRule, type DB, type Endpoint, type StoredEvent, type Tier } from './db.ts';
+import { deleteEndpointData, openDb, type AlertRule, type DB, type Endpoint, type StoredEvent, type Tier } from './db.ts';
 import { AlertEngine, type Alert, type Transition } from './alerts.ts';
+import { HistorySync } from './history.ts';
 import { LiveConnection, type EndpointStatus, type Schema } from './live.ts';
+import { applyRetention, DEFAULT_RETENTION, retentionKey, type Retention } from './retention.ts';
+import { readSeries, type Series } from './series.ts';
+import { ChunkWriter } from './writer.ts';
 
 /** The stream's `snapshot` event: the non-numeric state of each GPU, and workloads. */
 export interface SnapshotExtras {
@@ -26,18 +29,23 @@ export interface EpState {
   last: (number | null)[] | null;
   tail: (number | null)[][];
   extras: SnapshotExtras | null;
-  /** Bumped whenever stored history changes, so charts know to re-read. */
+  /**
+   * Bumped when stored history changes other than by live rows (a backfill, an import, pruning,
+   * events), so charts re-read IndexedDB; live rows reach charts through `tail`, from memory.
+   */
   rev: number;
 }
 
-export interface Retention { raw: number; '1m': number; '1h': number }
-export const DEFAULT_RETENTION: Retention = { raw: 7 * 86_400_000, '1m': 90 * 86_400_000, '1h': 730 * 86_400_000 };
+export { DEFAULT_RETENTION, type Retention };
 const TAIL = 3600;
+/** Open-window segments are written every this many 2-second flush ticks. */
+const SEGMENT_TICKS = 5;
 
 type Msg =
   | { type: 'status'; id: string; status: EndpointStatus }
   | { type: 'schema'; id: string; schema: Schema }
-  | { type: 'rows'; id: string; keys: string[]; rows: (number | null)[][] }
+  /** `history`: rows of stored history (a backfill's recent hour), drawn at once rather than at the next render slot */
+  | { type: 'rows'; id: string; keys: string[]; rows: (number | null)[][]; history?: true }
   | { type: 'extras'; id: string; extras: SnapshotExtras }
   | { type: 'stored'; id: string }
   | { type: 'endpoints' }
@@ -53,12 +61,27 @@ export class AppState {
   leader = false;
   notice: string | null = null;
   retention: Retention = DEFAULT_RETENTION;
+  /** Per-endpoint overrides of `retention`, tier by tier. */
+  epRetention = new Map<string, Partial<Retention>>();
   #subs = new Set<() => void>();
   #queued = false;
   #conns = new Map<string, LiveConnection>();
   #writers = new Map<string, ChunkWriter>();
   #chan: BroadcastChannel | null = null;
   #flushTimer: ReturnType<typeof setInterval> | null = null;
+  /** Backfills, writes, folds and the quota, one endpoint at a time (the leader's job). */
+  history = ((app: AppState) => new HistorySync({
+    get db() { return app.db; },
+    endpoint: (id) => app.eps.get(id),
+    writer: (id) => app.#writers.get(id),
+    retentionFor: (id) => app.retentionFor(id),
+    stored: (id) => app.#send({ type: 'stored', id }),
+    schema: (id, schema) => app.#send({ type: 'schema', id, schema }),
+    rows: (id, keys, rows) => app.#send({ type: 'rows', id, keys, rows, history: true }),
+    get notice() { return app.notice; },
+    set notice(n) { app.notice = n; },
+    emit: () => app.emit(),
+  }))(this);
   alerts = new AlertEngine();
   alertLog: Alert[] = [];
 
@@ -87,20 +110,24 @@ export class AppState {
    * less often as the fleet grows (samples from 50 agents arrive spread over each second, and
    * painting 50 tiles on each would cost more than the news is worth: 1 s at 50 endpoints).
    */
-  emit() {
+  emit(urgent = false) {
+    const frame = () => (typeof requestAnimationFrame !== 'undefined' && !document.hidden ? requestAnimationFrame(run) : run());
+    const run = () => { this.#queued = false; this.#waiting = null; this.#lastRender = performance.now(); for (const f of this.#subs) f(); };
+    // Urgent (history a view is waiting for, e.g. a backfill's recent hour): the next frame, not the next slot.
+    if (urgent && this.#waiting) { clearTimeout(this.#waiting); this.#waiting = null; frame(); return; }
     if (this.#queued) return;
     this.#queued = true;
-    const run = () => { this.#queued = false; this.#lastRender = performance.now(); for (const f of this.#subs) f(); };
     const gap = Math.min(1000, Math.max(250, this.order.length * 20));
-    const wait = Math.max(0, gap - (performance.now() - this.#lastRender));
-    const frame = () => (typeof requestAnimationFrame !== 'undefined' && !document.hidden ? requestAnimationFrame(run) : run());
-    if (wait > 0) setTimeout(frame, wait); else frame();
+    const wait = urgent ? 0 : Math.max(0, gap - (performance.now() - this.#lastRender));
+    if (wait > 0) this.#waiting = setTimeout(frame, wait); else frame();
   }
+  #waiting: ReturnType<typeof setTimeout> | null = null;
 
   async #loadEndpoints() {
     const list = (await this.db.getAll('endpoints')).sort((a, b) => a.order - b.order);
     const stored = new Map<string, Schema | null>();
     for (const ep of list) if (!this.eps.has(ep.id)) stored.set(ep.id, ((await this.db.get('meta', `schema:${ep.id}`)) as Schema | undefined) ?? null);
+    for (const ep of list) { const r = (await this.db.get('meta', retentionKey(ep.id))) as Partial<Retention> | undefined; if (r) this.epRetention.set(ep.id, r); else this.epRetention.delete(ep.id); }
     // Built after the awaits, from the state as it is now: a schema or rows that arrived meanwhile are kept.
     const next = new Map<string, EpState>();
     for (const ep of list) {
@@ -117,7 +144,12 @@ export class AppState {
   #becomeLeader() {
     this.leader = true;
     for (const id of this.order) this.#connect(id);
-    this.#flushTimer = setInterval(() => void this.flush(), 2000);
+    // Whatever the previous leader (or an interrupted import) stored but did not fold yet.
+    for (const id of this.order) { const s = this.eps.get(id)!; void this.history.foldStored(id, s.schema?.interval_ms ?? 1000, !!s.ep.readOnly); }
+    // Closed windows are written within 2 s; segments of open windows every 10 s (each costs a put
+    // per series on the main thread, and rows not yet written are replayed by the agent after a crash).
+    let tick = 0;
+    this.#flushTimer = setInterval(() => void this.flush(++tick % SEGMENT_TICKS === 0), 2000);
     // Connection-state rules ("offline for 2 min") need a clock, not data.
     setInterval(() => {
       const now = Date.now();
@@ -130,13 +162,12 @@ export class AppState {
   #connect(id: string) {
     const s = this.eps.get(id);
     if (!s || s.ep.readOnly || this.#conns.has(id)) return;
-    this.#writers.set(id, new ChunkWriter(id));
-    // Resume after what is stored, or after what this tab's own writer holds. Never after the display
-    // tail: a follower that takes over has rows there that the old leader showed but never stored.
-    const conn = new LiveConnection({ url: s.ep.url, token: s.ep.token, resumeFrom: () => lastTime(this.db, id).then((t) => { const w = this.#writers.get(id)?.lastT ?? null; return w !== null && (t === null || w > t) ? w : t; }) }, {
+    this.#writers.set(id, new ChunkWriter(id, s.schema?.interval_ms ?? 1000));
+    const conn = new LiveConnection({ url: s.ep.url, token: s.ep.token, resumeFrom: () => this.history.resume(id) }, {
       status: (status) => this.#send({ type: 'status', id, status }),
       schema: (schema) => {
         void this.db.put('meta', schema, `schema:${id}`);
+        this.#writers.get(id)?.setInterval(schema.interval_ms);
         void this.#backfillEvents(id);
         this.#send({ type: 'schema', id, schema });
         // An endpoint still named after its address takes the agent's hostname (a rename by the user wins).
@@ -145,7 +176,7 @@ export class AppState {
       },
       rows: (keys, rows) => {
         const w = this.#writers.get(id)!;
-        for (const r of rows) w.append(r[0] as number, keys, r.slice(1));
+        for (const r of rows) w.append(r[0] as number, keys, r);
         // Alerts look at the newest row of each batch: a live batch is one row, and a backfill or
         // gap replay must not fire an hour of stale alerts. (No clock comparison: agents' clocks may be skewed.)
         const r = rows[rows.length - 1];
@@ -253,43 +284,38 @@ export class AppState {
         break;
       }
     }
-    this.emit();
+    this.emit(m.type === 'rows' && !!m.history);
   }
 
-  /** Batched writes: one transaction per endpoint every 2 s; on quota errors, prune oldest raw data and say so. */
-  async flush() {
-    for (const [id, w] of this.#writers) {
-      try {
-        if (await w.flush(this.db)) this.#send({ type: 'stored', id });
-      } catch (e) {
-        if ((e as DOMException)?.name === 'QuotaExceededError') {
-          const dropped = await this.pruneOldest(id);
-          this.notice = `Browser storage is full: removed ${dropped} oldest raw chunk(s). Shorten raw retention in Settings to keep more.`;
-          this.emit();
-        } else throw e;
-      }
-    }
+  /** Batched writes: one transaction per endpoint every 2 s (web/lib/history.ts). */
+  async flush(segments = true) {
+    await Promise.all([...this.#writers].map(([id, w]) => this.history.flush(id, w, segments)));
   }
 
-  async pruneOldest(id: string): Promise<number> {
-    const oldest = await this.db.getAllFromIndex('chunks', 'byEnd', IDBKeyRange.bound([id, 'raw', -Infinity], [id, 'raw', Infinity]), 10);
-    await Promise.all(oldest.map((c) => this.db.delete('chunks', [c.ep, c.tier, c.t0])));
-    return oldest.length;
-  }
+  retentionFor(id: string): Retention { return { ...this.retention, ...this.epRetention.get(id) }; }
 
   async applyRetention(now = Date.now()) {
     let n = 0;
-    for (const id of this.order) for (const tier of ['raw', '1m', '1h'] as Tier[]) n += await prune(this.db, id, tier, now - this.retention[tier]);
+    for (const id of this.order) n += await this.history.serial(id, () => applyRetention(this.db, id, this.retentionFor(id), now));
     return n;
   }
 
   async setRetention(r: Retention) { this.retention = r; await this.db.put('meta', r, 'retention'); await this.applyRetention(); this.emit(); }
+
+  /** Per-endpoint retention (null: back to the default for every tier). */
+  async setEndpointRetention(id: string, r: Partial<Retention> | null) {
+    if (r && Object.keys(r).length) { await this.db.put('meta', r, retentionKey(id)); this.epRetention.set(id, r); } else { await this.db.delete('meta', retentionKey(id)); this.epRetention.delete(id); }
+    await this.applyRetention();
+    this.#chan?.postMessage({ type: 'endpoints' } satisfies Msg);
+    this.emit();
+  }
 
   // ---- endpoint management (any tab; the leader reconnects) ----
   async addEndpoint(url: string, token: string, name?: string, readOnly = false): Promise<Endpoint> {
     const clean = readOnly ? url : normalizeUrl(url);
     const existing = readOnly ? undefined : [...this.eps.values()].find((s) => s.ep.url === clean);
     if (existing) { await this.updateEndpoint(existing.ep.id, { token }); return existing.ep; }
+    performance.mark('gpulse:add');
     const ep: Endpoint = { id: crypto.randomUUID(), name: name || new URL(clean).host, url: clean, token, order: this.order.length, added: Date.now(), readOnly };
     await this.db.put('endpoints', ep);
     await this.#loadEndpoints();
@@ -322,24 +348,37 @@ export class AppState {
     this.#conns.get(id)?.stop();
     this.#conns.delete(id);
     this.#writers.delete(id);
-    await deleteEndpointData(this.db, id);
-    await this.db.delete('meta', `schema:${id}`);
+    await this.history.serial(id, () => deleteEndpointData(this.db, id));
     await this.#loadEndpoints();
     this.#chan?.postMessage({ type: 'endpoints' } satisfies Msg);
   }
 
-  /** Stores imported rows (a JSON export) under a read-only endpoint. */
+  /** Stored history of one endpoint (for exports, debugging and tests: views use web/ui/use-series.ts). */
+  readHistory(id: string, tier: Tier, keys: string[], from = -Infinity, to = Infinity): Promise<Series> {
+    return readSeries(this.db, id, tier, keys, from, to);
+  }
+
+  /** Stores imported rows (a JSON export) under a read-only endpoint: the live writer's path, then folded. */
   async importRows(ep: Endpoint, keys: string[], rows: (number | null)[][], schema: Schema | null) {
-    const w = new ChunkWriter(ep.id);
-    for (const r of rows) w.append(r[0] as number, keys, r.slice(1));
-    // Close the last window so rollups include it: a row one window later that is never written.
-    await w.flush(this.db);
+    const iv = schema?.interval_ms ?? guessInterval(rows);
     if (schema) await this.db.put('meta', schema, `schema:${ep.id}`);
+    const w = new ChunkWriter(ep.id, iv);
+    for (const r of rows) w.append(r[0] as number, keys, r);
+    await this.history.writeAll(ep.id, w);
     await this.#loadEndpoints();
     const s = this.eps.get(ep.id);
     if (s) { s.rev++; s.last = rows[rows.length - 1] ?? null; }
     this.emit();
   }
+}
+
+/** An export without its agent's info: the sampling interval is the most common step between rows. */
+function guessInterval(rows: (number | null)[][]): number {
+  const counts = new Map<number, number>();
+  for (let i = 1; i < Math.min(rows.length, 1000); i++) { const d = (rows[i]![0] as number) - (rows[i - 1]![0] as number); if (d > 0) counts.set(d, (counts.get(d) ?? 0) + 1); }
+  let best = 1000, n = 0;
+  for (const [d, c] of counts) if (c > n) { best = d; n = c; }
+  return best;
 }
 
 export function normalizeUrl(url: string): string {

@@ -2,55 +2,35 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { AlignedData } from 'uplot';
 import { fmtBytes, fmtNum, fmtRate, fmtUptime } from '../../shared/format.ts';
-import { joinChunks, tierFor, type Series } from '../lib/chunks.ts';
-import { readChunks, type StoredEvent } from '../lib/db.ts';
+import type { StoredEvent } from '../lib/db.ts';
+import type { Series } from '../lib/series.ts';
 import type { AppState, EpState } from '../lib/state.ts';
-import { indexOf, pct, val } from '../lib/values.ts';
+import { val } from '../lib/values.ts';
 import { agentFetch } from '../lib/agent-api.ts';
 import { exportCsv, exportJson } from '../lib/export.ts';
 import { Bar, COLORS, StatusBadge, shortName } from './bits.tsx';
 import { Chart, type ChartSeries } from './chart.tsx';
 import { MemoryByUser, WhoIsOnGpus } from './gpu-people.tsx';
 import { UserSeriesSection } from './user-series.tsx';
+import { useRangeSeries, type RangeView } from './use-series.ts';
 
 export const RANGES: [string, number][] = [['1m', 60e3], ['5m', 300e3], ['15m', 900e3], ['30m', 1800e3], ['1h', 3600e3], ['3h', 10800e3], ['6h', 21600e3], ['12h', 43200e3], ['24h', 86400e3], ['7d', 604800e3], ['30d', 2592000e3]];
 
-export interface View { range: string; from?: number; to?: number }
-
-/** Stored chunks for the window plus the live tail the leader has not flushed yet. */
-async function loadSeries(app: AppState, s: EpState, keys: string[], from: number, to: number): Promise<Series> {
-  const tier = tierFor(to - from, s.schema?.interval_ms ?? 1000);
-  const chunks = await readChunks(app.db, s.ep.id, tier, from, to);
-  const stored = joinChunks(chunks, keys, from, to);
-  if (tier !== 'raw') return stored;
-  const lastStored = stored.t.length ? stored.t[stored.t.length - 1]! : -Infinity;
-  const extra = s.tail.filter((r) => (r[0] as number) > lastStored && (r[0] as number) >= from && (r[0] as number) <= to);
-  if (!extra.length) return stored;
-  const n = stored.t.length + extra.length;
-  const t = new Float64Array(n);
-  t.set(stored.t);
-  extra.forEach((r, i) => { t[stored.t.length + i] = r[0] as number; });
-  const cols = new Map<string, Float32Array>();
-  for (const k of keys) {
-    const c = new Float32Array(n);
-    c.set(stored.cols.get(k)!);
-    const idx = indexOf(s.keys, k);
-    extra.forEach((r, i) => { const v = idx >= 0 ? r[idx + 1] : null; c[stored.t.length + i] = typeof v === 'number' ? v : NaN; });
-    cols.set(k, c);
-  }
-  return { t, cols };
-}
+export type View = RangeView;
 
 /** Gaps stay gaps: NaN → null, and a break longer than 3 intervals gets an explicit null point. */
 function aligned(series: Series, make: ((g: (k: string) => number) => number)[], gapMs: number): AlignedData {
   const xs: number[] = [];
   const ys: (number | null)[][] = make.map(() => []);
   const t = series.t;
-  for (let i = 0; i < t.length; i++) {
+  let i = 0;
+  const none = new Float64Array(0);
+  const cols = new Map<string, Float64Array>();
+  const g = (k: string) => { let c = cols.get(k); if (!c) cols.set(k, (c = series.cols.get(k) ?? none)); return c[i] ?? NaN; };
+  for (; i < t.length; i++) {
     if (i > 0 && t[i]! - t[i - 1]! > gapMs) { xs.push(t[i - 1]! + 1); ys.forEach((y) => y.push(null)); }
     xs.push(t[i]!);
-    const g = (k: string) => series.cols.get(k)?.[i] ?? NaN;
-    make.forEach((f, j) => { const v = f(g); ys[j]!.push(Number.isFinite(v) ? v : null); });
+    for (let j = 0; j < make.length; j++) { const v = make[j]!(g); ys[j]!.push(Number.isFinite(v) ? v : null); }
   }
   return [xs, ...ys] as AlignedData;
 }
@@ -59,29 +39,35 @@ const pctFmt = (v: number) => `${v.toFixed(0)}%`;
 
 export function HostView({ app, id, view, setView }: { app: AppState; id: string; view: View; setView: (v: View) => void }) {
   const s = app.eps.get(id);
-  const [series, setSeries] = useState<Series | null>(null);
   const [events, setEvents] = useState<StoredEvent[]>([]);
-  const [tick, setTick] = useState(0);
   const span = RANGES.find(([k]) => k === view.range)?.[1] ?? 3600e3;
   const live = view.from === undefined;
   const gpus = s?.schema?.devices ?? [];
   const keys = useMemo(() => ['host.cpu.util', 'host.mem.used', 'host.mem.total', ...gpus.flatMap((d) => ['util', 'mem_bw.util', 'mem.used', 'mem.total', 'power', 'power.limit', 'temp'].map((m) => `gpu${d.index}.${m}`))], [gpus.map((d) => d.index).join()]);
 
-  // Live ranges re-read once a second (tail) and whenever the leader stored a batch (rev).
-  useEffect(() => { if (!live) return; const t = setInterval(() => setTick((x) => x + 1), 1000); return () => clearInterval(t); }, [live]);
+  const series = useRangeSeries(app, s, keys, view, span);
+  // Events change rarely (rev): read with the range, not every tick.
   useEffect(() => {
     if (!s) return;
     const to = view.to ?? Date.now();
     const from = view.from ?? to - span;
     let cancelled = false;
-    void loadSeries(app, s, keys, from, to).then((r) => { if (!cancelled) { setSeries(r); performance.mark(`gpulse:series:${view.range}:${r.t.length}`); } });
-    void app.db.getAllFromIndex('events', 'byTime', IDBKeyRange.bound([id, from - 86400e3], [id, to])).then((e) => { if (!cancelled) setEvents(e.filter((x) => (x.end_t ?? x.t) >= from)); });
+    void app.db.getAllFromIndex('events', 'byTime', IDBKeyRange.bound([id, from - 86400e3], [id, Infinity])).then((e) => { if (!cancelled) setEvents(e.filter((x) => (x.end_t ?? x.t) >= from && x.t <= (view.to ?? Infinity))); });
     return () => { cancelled = true; };
-  }, [id, view.range, view.from, view.to, s?.rev, keys, live ? Math.floor(tick / (span > 3600e3 ? 10 : 1)) : 0]);
+  }, [id, view.range, view.from, view.to, s?.rev]);
+
+  const interval = s?.schema?.interval_ms ?? 1000;
+  const gap = Math.max(3 * interval, span > 86400e3 ? 3 * 3600e3 : span > 3 * 3600e3 ? 180e3 : 3 * interval);
+  // Chart data is rebuilt when the series is (a tick or a read), not on every render of the view.
+  const data = useMemo(() => series && {
+    host: aligned(series, [(g) => g('host.cpu.util'), (g) => (g('host.mem.used') / g('host.mem.total')) * 100], gap),
+    gpus: gpus.map((d) => {
+      const p = `gpu${d.index}.`;
+      return aligned(series, [(g) => g(p + 'util'), (g) => g(p + 'mem_bw.util'), (g) => (g(p + 'mem.used') / g(p + 'mem.total')) * 100, (g) => (g(p + 'power') / g(p + 'power.limit')) * 100], gap);
+    }),
+  }, [series, gap, keys]);
 
   if (!s) return <p>Unknown endpoint. <a href="#/">Back to the overview</a></p>;
-  const interval = s.schema?.interval_ms ?? 1000;
-  const gap = Math.max(3 * interval, span > 86400e3 ? 3 * 3600e3 : span > 3 * 3600e3 ? 180e3 : 3 * interval);
   const from0 = view.from ?? Date.now() - span;
   const alertMarks = app.alertLog.filter((a) => a.ep === id && (a.end ?? Infinity) >= from0).map((a) => ({ t: a.start, end: a.end ?? Date.now(), label: `⚠ ${a.label} (${a.instance})`, color: '#dc2626' }));
   const marks = [...events.map((e) => ({ t: e.t, end: e.end_t, label: e.label, color: e.color })), ...alertMarks];
@@ -117,27 +103,21 @@ export function HostView({ app, id, view, setView }: { app: AppState; id: string
         <div class="card"><h3>Ollama models</h3><table><thead><tr><th>model</th><th>VRAM</th><th>size</th><th>expires</th></tr></thead>
           <tbody>{x.workloads.ollama.map((m) => <tr><td>{m.name}</td><td class="num">{fmtBytes(m.vram)}</td><td class="num">{fmtBytes(m.size)}</td><td>{m.expires_at ? new Date(m.expires_at).toLocaleTimeString() : '—'}</td></tr>)}</tbody></table></div>
       )}
-      {series && (
+      {data && (
         <div class="charts">
           <Chart title="Host" syncKey={sync} xRange={xr} yMax={100} marks={marks} onZoom={zoom} onReset={reset}
             series={[{ label: 'CPU %', color: COLORS.cpu, unit: '%', fmt: pctFmt }, { label: 'Memory %', color: COLORS.ram, unit: '%', fmt: pctFmt }] as ChartSeries[]}
-            data={aligned(series, [(g) => g('host.cpu.util'), (g) => (g('host.mem.used') / g('host.mem.total')) * 100], gap)} />
-          {gpus.map((d) => {
-            const p = `gpu${d.index}.`;
+            data={data.host} />
+          {gpus.map((d, i) => {
             return <Chart title={`GPU ${d.index} · ${shortName(d.name)}`} syncKey={sync} xRange={xr} yMax={100} marks={marks} onZoom={zoom} onReset={reset}
               series={[{ label: 'util %', color: COLORS.util, unit: '%', fmt: pctFmt }, { label: 'mem bw %', color: COLORS.membw, unit: '%', fmt: pctFmt }, { label: 'memory %', color: COLORS.mem, unit: '%', fmt: pctFmt }, { label: 'power % of limit', color: COLORS.power, unit: '%', fmt: pctFmt }]}
-              data={aligned(series, [(g) => g(p + 'util'), (g) => g(p + 'mem_bw.util'), (g) => (g(p + 'mem.used') / g(p + 'mem.total')) * 100, (g) => (g(p + 'power') / g(p + 'power.limit')) * 100], gap)} />;
+              data={data.gpus[i]!} />;
           })}
         </div>
       )}
-      {(() => {
-        // Your metrics and memory by user re-read on the same beat as the charts above.
-        const beat = `${view.range}:${view.from}:${view.to}:${s.rev}:${live ? Math.floor(tick / (span > 3600e3 ? 10 : 1)) : 0}`;
-        return <>
-          <UserSeriesSection app={app} s={s} from={xr[0]} to={xr[1]} rev={beat} gap={gap} sync={sync} marks={marks} onZoom={zoom} onReset={reset} aligned={aligned} load={(k) => loadSeries(app, s, k, xr[0], xr[1])} />
-          {gpus.length > 0 && <MemoryByUser s={s} from={xr[0]} to={xr[1]} refresh={live ? Math.floor(tick / 30) : 0} />}
-        </>;
-      })()}
+      <UserSeriesSection app={app} s={s} view={view} span={span} xr={xr} gap={gap} sync={sync} marks={marks} onZoom={zoom} onReset={reset} aligned={aligned} />
+      {/* Asked of the agent again every 30 s while live (renders come with every sample). */}
+      {gpus.length > 0 && <MemoryByUser s={s} from={xr[0]} to={xr[1]} refresh={live ? Math.floor(Date.now() / 30_000) : 0} />}
       <Annotate s={s} />
       <EventList s={s} events={events} />
     </section>

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { fmtBytes } from '../../shared/format.ts';
 import { parseDuration, formatDuration } from '../../shared/duration.ts';
-import type { AppState } from '../lib/state.ts';
+import type { AppState, Retention } from '../lib/state.ts';
 import { StatusBadge } from './bits.tsx';
 import { importFile } from '../lib/import.ts';
 
@@ -29,6 +29,7 @@ export function Settings({ app, fix }: { app: AppState; fix?: string }) {
                     <button disabled={i === 0} onClick={() => void app.move(id, -1)} aria-label="move up">↑</button>
                     <button disabled={i === app.order.length - 1} onClick={() => void app.move(id, 1)} aria-label="move down">↓</button>
                     {!s.ep.readOnly && <TokenFix app={app} id={id} open={fix === id || s.status.kind === 'unauthorized'} />}
+                    <EndpointRetention app={app} id={id} />
                     <button class="danger" onClick={() => { if (confirm(`Remove ${s.ep.name} and all its history stored in this browser?`)) void app.removeEndpoint(id); }}>Remove</button>
                   </td>
                 </tr>
@@ -53,6 +54,7 @@ export function Settings({ app, fix }: { app: AppState; fix?: string }) {
           <label>1-hour <input name="1h" defaultValue={formatDuration(ret['1h'])} size={6} /></label>
           <button>Save</button>
         </form>
+        <p class="small muted">Per agent: "Retention…" in its row above overrides these for that agent only. When the browser's storage is full, the oldest raw history of the agent being written goes first, then its oldest 1-minute rollups.</p>
       </div>
     </section>
   );
@@ -63,4 +65,32 @@ function TokenFix({ app, id, open }: { app: AppState; id: string; open: boolean 
   const [tok, setTok] = useState('');
   if (!show) return <button onClick={() => setShow(true)}>Token…</button>;
   return <form class="inline" onSubmit={(e) => { e.preventDefault(); if (tok.trim()) void app.updateEndpoint(id, { token: tok.trim() }).then(() => setShow(false)); }}><input placeholder="new token" value={tok} onInput={(e) => setTok((e.target as HTMLInputElement).value)} /><button>Save token</button></form>;
+}
+
+const TIER_LABEL = { raw: 'raw', '1m': '1-minute', '1h': '1-hour' } as const;
+
+/** One agent's retention, tier by tier; an empty field means "the default above". */
+function EndpointRetention({ app, id }: { app: AppState; id: string }) {
+  const [show, setShow] = useState(false);
+  const [msg, setMsg] = useState('');
+  const own = app.epRetention.get(id) ?? {};
+  if (!show) return <button onClick={() => setShow(true)} title="how long this agent's history is kept here">Retention{Object.keys(own).length ? ' (custom)' : '…'}</button>;
+  return (
+    <form class="inline" data-retention={id} onSubmit={(e) => {
+      e.preventDefault();
+      const f = new FormData(e.target as HTMLFormElement);
+      const r: Partial<Retention> = {};
+      for (const tier of ['raw', '1m', '1h'] as const) {
+        const text = String(f.get(`ep-${tier}`) ?? '').trim();
+        if (!text) continue;
+        const ms = parseDuration(text);
+        if (!ms) { setMsg('use durations like 2d, 30d'); return; }
+        r[tier] = ms;
+      }
+      void app.setEndpointRetention(id, r).then(() => { setMsg('saved'); setShow(false); });
+    }}>
+      {(['raw', '1m', '1h'] as const).map((tier) => <label>{TIER_LABEL[tier]} <input name={`ep-${tier}`} size={5} placeholder={formatDuration(app.retention[tier])} defaultValue={own[tier] ? formatDuration(own[tier]!) : ''} /></label>)}
+      <button>Save retention</button> <span class="small muted">{msg}</span>
+    </form>
+  );
 }

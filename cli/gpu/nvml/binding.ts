@@ -7,8 +7,8 @@
 import { dlopen, type Library } from 'bun:ffi';
 import { G, GPU_WIDTH } from '../../../shared/catalog.ts';
 import { decodeThrottle } from '../provider.ts';
-import { BUF, CLOCK, EVENT_DATA, EVENT_XID_CRITICAL, MEMORY_V1, MEMORY_V2, PCI_INFO_V3, PCIE, PROCESS, PROCESS_UTIL_SAMPLE, RET, RET_NAMES, UTILIZATION } from './structs.ts';
-import type { ProcessUtil } from '../../../shared/nvml-messages.ts';
+import { BUF, CLOCK, ECC, EVENT_DATA, EVENT_XID_CRITICAL, FI, FIELD_VALUE, MEMORY_V1, MEMORY_V2, PCI_INFO_V3, PCIE, PROCESS, PROCESS_UTIL_SAMPLE, RET, RET_NAMES, UTILIZATION, VALUE_TYPE } from './structs.ts';
+import type { FastCounters, ProcessUtil, SlowCounters } from '../../../shared/nvml-messages.ts';
 import { OPTIONAL, REQUIRED, type OptionalName } from './symbols.ts';
 
 export class NvmlError extends Error {
@@ -17,7 +17,7 @@ export class NvmlError extends Error {
 }
 
 /** Fields that can be switched off per device once the driver says it will never answer them. */
-const F = { util: 0, mem: 1, temp: 2, power: 3, limit: 4, fan: 5, clockSm: 6, clockMem: 7, enc: 8, dec: 9, energy: 10, pcie: 11, pstate: 12, throttle: 13, procs: 14, gprocs: 15, ecc: 16, mig: 17, putil: 18 } as const;
+const F = { util: 0, mem: 1, temp: 2, power: 3, limit: 4, fan: 5, clockSm: 6, clockMem: 7, enc: 8, dec: 9, energy: 10, pcie: 11, pstate: 12, throttle: 13, procs: 14, gprocs: 15, ecc: 16, mig: 17, eccAgg: 18, replay: 19, remap: 20, memTemp: 21, putil: 22 } as const;
 type Field = keyof typeof F;
 
 interface Dev { index: number; handle: number; name: string; uuid: string; busId: string | null; memTotal: number | null; lost: boolean; lostAt: number; off: number; mig: boolean | null; utilSeen: bigint }
@@ -28,6 +28,9 @@ const dec = new TextDecoder();
 const cstr = (b: Uint8Array) => { const z = b.indexOf(0); return dec.decode(z < 0 ? b : b.subarray(0, z)); };
 
 export interface ProcessInfo { pid: number; gpu_mem: number | null; type: 'compute' | 'graphics' }
+
+/** What the per-tick read learns besides the catalog columns (see GpuCounters). NaN = unknown. */
+export type { FastCounters, SlowCounters } from '../../../shared/nvml-messages.ts';
 
 export class Nvml {
   readonly devices: Dev[] = [];
@@ -49,6 +52,11 @@ export class Nvml {
   lostRetryMs = 30_000;
   #eventSet: number | null = null;
   #eventBuf = new Uint8Array(EVENT_DATA.size);
+  /** Per device: registered for XID events (so "no XID yet" can be told from "cannot know"). */
+  readonly xidWatched: boolean[] = [];
+  #field = new Uint8Array(FIELD_VALUE.size);
+  #fieldView = new DataView(this.#field.buffer);
+  #rows = new Uint32Array(4);
 
   constructor(libPath: string | null) {
     const candidates = libPath ? [libPath] : ['libnvidia-ml.so.1', 'libnvidia-ml.so'];
@@ -135,7 +143,12 @@ export class Nvml {
     for (let i = 0; i < count; i++) {
       if (this.devices.some((d) => d.index === i)) continue;
       const dev = this.#openDevice(i);
-      if (dev) { this.devices.push(dev); added.push(dev); }
+      if (!dev) continue;
+      this.devices.push(dev);
+      added.push(dev);
+      // Already watching for XIDs: watch the newcomer too.
+      const reg = this.#s.nvmlDeviceRegisterEvents;
+      if (this.#eventSet !== null && reg) this.xidWatched[this.devices.length - 1] = reg(dev.handle, EVENT_XID_CRITICAL, this.#eventSet) === RET.SUCCESS;
     }
     return added;
   }
@@ -168,7 +181,8 @@ export class Nvml {
     this.#recoveredEvents.push(d.index);
   }
 
-  #readMemory(d: Dev): [number, number] | null {
+  /** [used, total, free, reserved] in bytes; reserved is NaN from the v1 struct, which counts it as used. */
+  #readMemory(d: Dev): [number, number, number, number] | null {
     if (!this.#on(d, 'mem')) return null;
     const s = this.#s;
     if (this.has.has('nvmlDeviceGetMemoryInfo_v2')) {
@@ -178,7 +192,8 @@ export class Nvml {
       if (r === RET.SUCCESS) {
         const total = Number(this.#memView.getBigUint64(MEMORY_V2.total, true));
         d.memTotal = total;
-        return [Number(this.#memView.getBigUint64(MEMORY_V2.used, true)), total];
+        const v = this.#memView;
+        return [Number(v.getBigUint64(MEMORY_V2.used, true)), total, Number(v.getBigUint64(MEMORY_V2.free, true)), Number(v.getBigUint64(MEMORY_V2.reserved, true))];
       }
       if (r === RET.GPU_IS_LOST) { this.#ok(d, 'mem', r); return null; }
       // Any other refusal of v2 (e.g. an old driver's FUNCTION_NOT_FOUND): fall back to v1 for good.
@@ -187,7 +202,7 @@ export class Nvml {
     if (!this.#ok(d, 'mem', s.nvmlDeviceGetMemoryInfo!(d.handle, this.#mem))) return null;
     const total = Number(this.#memView.getBigUint64(MEMORY_V1.total, true));
     d.memTotal = total;
-    return [Number(this.#memView.getBigUint64(MEMORY_V1.used, true)), total];
+    return [Number(this.#memView.getBigUint64(MEMORY_V1.used, true)), total, Number(this.#memView.getBigUint64(MEMORY_V1.free, true)), NaN];
   }
 
   #u32call(d: Dev, f: Field, fn: string, ...args: unknown[]): number {
@@ -198,9 +213,10 @@ export class Nvml {
 
   /**
    * The per-tick read: writes GPU_WIDTH values per device into `out` (NaN = unsupported or lost)
-   * and the cheap non-numeric state into `state`. PCIe is left to readSlow().
+   * and the cheap non-numeric state into `state`; with `fast`, also the framebuffer free/reserved
+   * bytes and the raw throttle mask the same calls returned. PCIe is left to readPcie().
    */
-  readFast(out: Float64Array, state: { pstate: string | null; throttle: string[]; lost: boolean; mig: boolean | null }[]) {
+  readFast(out: Float64Array, state: { pstate: string | null; throttle: string[]; lost: boolean; mig: boolean | null }[], fast?: FastCounters[]) {
     const s = this.#s;
     for (let i = 0; i < this.devices.length; i++) {
       const d = this.devices[i]!;
@@ -215,6 +231,8 @@ export class Nvml {
       }
       const mem = this.#readMemory(d);
       if (mem) { out[o + G['mem.used']] = mem[0]; out[o + G['mem.total']] = mem[1]; }
+      const fc = fast?.[i];
+      if (fc) { fc.fbFree = mem ? mem[2] : NaN; fc.fbReserved = mem ? mem[3] : NaN; fc.throttleMask = NaN; }
       out[o + G.temp] = this.#u32call(d, 'temp', 'nvmlDeviceGetTemperature', 0);
       out[o + G.power] = this.#u32call(d, 'power', 'nvmlDeviceGetPowerUsage') / 1000;
       out[o + G['power.limit']] = this.#u32call(d, 'limit', 'nvmlDeviceGetEnforcedPowerLimit') / 1000;
@@ -229,10 +247,12 @@ export class Nvml {
       const ps = this.#u32call(d, 'pstate', 'nvmlDeviceGetPerformanceState');
       st.pstate = Number.isFinite(ps) && ps < 32 ? `P${ps}` : null;
       const reasons = this.has.has('nvmlDeviceGetCurrentClocksEventReasons') ? 'nvmlDeviceGetCurrentClocksEventReasons' : 'nvmlDeviceGetCurrentClocksThrottleReasons';
-      st.throttle = this.#s[reasons] && this.#on(d, 'throttle') && this.#ok(d, 'throttle', this.#s[reasons]!(d.handle, this.#u64)) ? decodeThrottle(this.#u64[0]!) : [];
+      const masked = !!this.#s[reasons] && this.#on(d, 'throttle') && this.#ok(d, 'throttle', this.#s[reasons]!(d.handle, this.#u64));
+      st.throttle = masked ? decodeThrottle(this.#u64[0]!) : [];
+      if (fc && masked) fc.throttleMask = Number(this.#u64[0]!);
       st.lost = d.lost;
       st.mig = d.mig;
-      if (d.lost) out.fill(NaN, o, o + GPU_WIDTH);
+      if (d.lost) { out.fill(NaN, o, o + GPU_WIDTH); if (fc) fc.fbFree = fc.fbReserved = fc.throttleMask = NaN; }
     }
   }
 
@@ -258,6 +278,47 @@ export class Nvml {
     const c = this.#ok(d, 'ecc', s(d.handle, 0, 0, this.#u64)) ? Number(this.#u64[0]) : null;
     const u = this.#on(d, 'ecc') && this.#ok(d, 'ecc', s(d.handle, 1, 0, this.#u64)) ? Number(this.#u64[0]) : null;
     return c === null && u === null ? null : { corrected: c, uncorrected: u };
+  }
+
+  /**
+   * The slow round's dcgm-exporter counters: PCIe replays, aggregate ECC, remapped rows and the
+   * memory temperature (a field value: NVML has no direct getter). Each is switched off per device
+   * once the driver says it will never answer it, as for the per-tick fields.
+   */
+  readCounters(i: number): SlowCounters {
+    const d = this.devices[i]!;
+    const c: SlowCounters = { pcieReplay: NaN, eccSbeAgg: NaN, eccDbeAgg: NaN, remapCorrectable: NaN, remapUncorrectable: NaN, remapFailure: NaN, memTempC: NaN };
+    c.pcieReplay = this.#u32call(d, 'replay', 'nvmlDeviceGetPcieReplayCounter');
+    const ecc = this.#s.nvmlDeviceGetTotalEccErrors;
+    if (ecc && this.#on(d, 'eccAgg') && this.#ok(d, 'eccAgg', ecc(d.handle, ECC.CORRECTED, ECC.AGGREGATE, this.#u64))) c.eccSbeAgg = Number(this.#u64[0]);
+    if (ecc && this.#on(d, 'eccAgg') && this.#ok(d, 'eccAgg', ecc(d.handle, ECC.UNCORRECTED, ECC.AGGREGATE, this.#u64))) c.eccDbeAgg = Number(this.#u64[0]);
+    const rows = this.#s.nvmlDeviceGetRemappedRows;
+    const r = this.#rows;
+    if (rows && this.#on(d, 'remap') && this.#ok(d, 'remap', rows(d.handle, r, r.subarray(1), r.subarray(2), r.subarray(3)))) {
+      c.remapCorrectable = r[0]!; c.remapUncorrectable = r[1]!; c.remapFailure = r[3]!;
+    }
+    c.memTempC = this.#fieldValue(d, 'memTemp', FI.MEMORY_TEMP);
+    return c;
+  }
+
+  /** One field through nvmlDeviceGetFieldValues; the call's SUCCESS only says some entry was filled, so the entry's own return decides. */
+  #fieldValue(d: Dev, f: Field, fieldId: number): number {
+    const sym = this.#s.nvmlDeviceGetFieldValues;
+    if (!sym || !this.#on(d, f)) return NaN;
+    const v = this.#fieldView;
+    this.#field.fill(0);
+    v.setUint32(FIELD_VALUE.fieldId, fieldId, true);
+    if (!this.#ok(d, f, sym(d.handle, 1, this.#field)) || !this.#ok(d, f, v.getUint32(FIELD_VALUE.nvmlReturn, true))) return NaN;
+    const at = FIELD_VALUE.value;
+    switch (v.getUint32(FIELD_VALUE.valueType, true)) {
+      case VALUE_TYPE.DOUBLE: return v.getFloat64(at, true);
+      case VALUE_TYPE.UINT: return v.getUint32(at, true);
+      case VALUE_TYPE.ULONG: case VALUE_TYPE.ULONGLONG: return Number(v.getBigUint64(at, true));
+      case VALUE_TYPE.SLONGLONG: return Number(v.getBigInt64(at, true));
+      case VALUE_TYPE.SINT: return v.getInt32(at, true);
+      case VALUE_TYPE.USHORT: return v.getUint16(at, true);
+      default: return NaN;
+    }
   }
 
   /** Running compute and graphics processes; sanity-checks entries against a wrong stride. */
@@ -349,7 +410,7 @@ export class Nvml {
       const b = new BigUint64Array(1);
       if (s.nvmlEventSetCreate(b) !== 0) return [];
       this.#eventSet = Number(b[0]);
-      for (const d of this.devices) s.nvmlDeviceRegisterEvents(d.handle, EVENT_XID_CRITICAL, this.#eventSet);
+      for (const d of this.devices) this.xidWatched[this.devices.indexOf(d)] = s.nvmlDeviceRegisterEvents(d.handle, EVENT_XID_CRITICAL, this.#eventSet) === RET.SUCCESS;
     }
     const out: { index: number; xid: number }[] = [];
     const v = new DataView(this.#eventBuf.buffer);

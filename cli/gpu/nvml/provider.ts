@@ -2,7 +2,8 @@
 import { G, GPU_WIDTH } from '../../../shared/catalog.ts';
 import type { FromWorker, ProcessUtil, RawProcess, ToWorker } from '../../../shared/nvml-messages.ts';
 import type { DeviceInfo } from '../../../shared/wire.ts';
-import { emptyExtras, type GpuExtras, type GpuProvider, type GpuReading, type ProviderEvent, type ProviderProcess } from '../provider.ts';
+import { emptyExtras, unknownCounters, type GpuCounters, type GpuExtras, type GpuProvider, type GpuReading, type ProviderEvent, type ProviderProcess } from '../provider.ts';
+import type { FastCounters, SlowCounters } from './binding.ts';
 
 export interface NvmlOptions { lib: string | null; intervalMs: number; slowMs?: number; initTimeoutMs?: number; lostRetryMs?: number }
 
@@ -54,6 +55,11 @@ class NvmlProvider implements GpuProvider {
   #lost = new Set<number>();
   #pcie: Float64Array;
   #slowExtras: { processes: GpuExtras['processes']; ecc: GpuExtras['ecc'] }[];
+  #fast: FastCounters[] = [];
+  #slowCounters: SlowCounters[] = [];
+  #xidWatched: boolean[] = [];
+  /** The last XID per device since start (dcgm-exporter's DCGM_FI_DEV_XID_ERRORS is "the last XID seen"). */
+  #lastXid: number[];
 
   constructor(private fast: Worker, private slow: Worker | null, ready: Ready) {
     this.devices = ready.devices.map((d) => ({ ...d, provider: 'nvml' }));
@@ -62,6 +68,7 @@ class NvmlProvider implements GpuProvider {
     this.processApi = ready.processApi;
     this.#pcie = new Float64Array(this.devices.length * 2).fill(NaN);
     this.#slowExtras = this.devices.map(() => ({ processes: [], ecc: null }));
+    this.#lastXid = this.devices.map(() => 0);
     fast.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       if (m.op !== 'reading') return;
@@ -72,6 +79,7 @@ class NvmlProvider implements GpuProvider {
         pcie.set(this.#pcie.subarray(0, pcie.length));
         this.#pcie = pcie;
         this.#slowExtras.push({ processes: [], ecc: null });
+        this.#lastXid.push(0);
         this.#events.push({ kind: 'gpu_added', index: d.index, uuid: d.uuid, name: d.name });
       }
       this.#noteLost(m.lost);
@@ -80,6 +88,7 @@ class NvmlProvider implements GpuProvider {
         this.#events.push({ kind: 'gpu_recovered', index: i, uuid: this.devices.find((d) => d.index === i)?.uuid ?? '' });
       }
       this.disabled = m.disabled;
+      this.#fast = m.fast ?? [];
       const values = m.values;
       for (let i = 0; i < this.devices.length; i++) {
         if (this.#lost.has(this.devices[i]!.index)) continue;
@@ -101,8 +110,14 @@ class NvmlProvider implements GpuProvider {
           this.#noteLost(m.lost);
           this.#pcie = m.pcie;
           this.#slowExtras = m.processes.map((p, i) => ({ processes: withUtil(p, m.putil[i] ?? null), ecc: m.ecc[i] ?? null }));
+          this.#slowCounters = m.counters;
+          this.#xidWatched = m.xidWatched;
         } else if (m.op === 'xid') {
-          for (const x of m.xids) this.#events.push({ kind: 'xid', index: x.index, uuid: this.devices.find((d) => d.index === x.index)?.uuid ?? '', xid: x.xid });
+          for (const x of m.xids) {
+            this.#events.push({ kind: 'xid', index: x.index, uuid: this.devices.find((d) => d.index === x.index)?.uuid ?? '', xid: x.xid });
+            const i = this.devices.findIndex((d) => d.index === x.index);
+            if (i >= 0) this.#lastXid[i] = x.xid;
+          }
         }
       };
     }
@@ -125,6 +140,20 @@ class NvmlProvider implements GpuProvider {
   }
 
   drainEvents() { return this.#events.splice(0); }
+
+  /** Fast fields from the newest reading, slow ones from the newest slow round; a lost GPU has none. */
+  counters(): GpuCounters[] {
+    return this.devices.map((d, i) => {
+      const c = unknownCounters();
+      if (this.#lost.has(d.index)) return c;
+      Object.assign(c, this.#fast[i] ?? {}, this.#slowCounters[i] ?? {});
+      const ecc = this.#slowExtras[i]?.ecc;
+      c.eccSbeVol = ecc?.corrected ?? NaN;
+      c.eccDbeVol = ecc?.uncorrected ?? NaN;
+      c.xid = this.#xidWatched[i] ? this.#lastXid[i]! : NaN;
+      return c;
+    });
+  }
 
   close() {
     this.fast.terminate();

@@ -13,6 +13,13 @@ export const PROCESS_DETAIL_LIST_V1 = { size: 24, version: 0, mode: 4, numProcAr
 /** nvmlProcessUtilizationSample_t: pid u32 @0, 4-byte hole, timeStamp u64 @8 (CPU µs), then four u32 utilizations (nvml.md §2). */
 export const PROCESS_UTIL_SAMPLE = { size: 32, pid: 0, timeStamp: 8, smUtil: 16, memUtil: 20, encUtil: 24, decUtil: 28 } as const;
 export const EVENT_DATA = { size: 32, device: 0, eventType: 8, eventData: 16, gpuInstanceId: 24, computeInstanceId: 28 } as const;
+/** nvmlFieldValue_t: the value is an 8-byte union at 32, decoded by valueType (nvml.md §2). */
+export const FIELD_VALUE = { size: 40, fieldId: 0, scopeId: 4, timestamp: 8, latencyUsec: 16, valueType: 24, nvmlReturn: 28, value: 32 } as const;
+export const VALUE_TYPE = { DOUBLE: 0, UINT: 1, ULONG: 2, ULONGLONG: 3, SLONGLONG: 4, SINT: 5, USHORT: 6 } as const;
+/** Field ids below 251 only: ids from 251 up were renumbered between the 12.9 and 13.x headers (nvml.md §4). */
+export const FI = { MEMORY_TEMP: 82 } as const;
+/** nvmlDeviceGetTotalEccErrors arguments: errorType and counterType (nvml.md §1.3). */
+export const ECC = { CORRECTED: 0, UNCORRECTED: 1, VOLATILE: 0, AGGREGATE: 1 } as const;
 
 export const BUF = { name: 96, uuid: 96, driverVersion: 80 } as const;
 

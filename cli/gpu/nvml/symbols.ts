@@ -47,6 +47,10 @@ export const OPTIONAL = {
   nvmlDeviceRegisterEvents: { args: [p, u64, p], returns: i32 },
   nvmlEventSetWait_v2: { args: [p, p, u32], returns: i32 },
   nvmlEventSetFree: { args: [p], returns: i32 },
+  // dcgm-exporter's default counters that NVML answers (read by the slow worker, nvml.md §1.3).
+  nvmlDeviceGetPcieReplayCounter: { args: [p, p], returns: i32 },
+  nvmlDeviceGetRemappedRows: { args: [p, p, p, p, p], returns: i32 },
+  nvmlDeviceGetFieldValues: { args: [p, i32, p], returns: i32 },
 } as const;
 
 export type OptionalName = keyof typeof OPTIONAL;

@@ -8,8 +8,8 @@
  * Messages both ways are typed in shared/nvml-messages.ts.
  */
 import { GPU_WIDTH } from '../../../shared/catalog.ts';
-import type { FastState, FromWorker, ProcessUtil, RawProcess, ToWorker } from '../../../shared/nvml-messages.ts';
-import { Nvml } from './binding.ts';
+import type { FastState, FromWorker, ProcessUtil, RawProcess, SlowCounters, ToWorker } from '../../../shared/nvml-messages.ts';
+import { Nvml, type FastCounters } from './binding.ts';
 
 declare const self: Worker;
 
@@ -42,12 +42,16 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     const n = nvml.devices.length;
     const values = new Float64Array(n * GPU_WIDTH).fill(NaN);
     const state: FastState[] = nvml.devices.map(() => ({ pstate: null, throttle: [], lost: false, mig: null }));
-    nvml.readFast(values, state);
-    send({ op: 'reading', seq: m.seq, values, state, lost: nvml.drainLost(), recovered: nvml.drainRecovered(), disabled: nvml.devices.map((_, i) => nvml!.disabled(i)), added: added.map(info) }, [values.buffer]);
+    const fast: FastCounters[] = nvml.devices.map(() => ({ fbFree: NaN, fbReserved: NaN, throttleMask: NaN }));
+    nvml.readFast(values, state, fast);
+    send({ op: 'reading', seq: m.seq, values, state, fast, lost: nvml.drainLost(), recovered: nvml.drainRecovered(), disabled: nvml.devices.map((_, i) => nvml!.disabled(i)), added: added.map(info) }, [values.buffer]);
   }
 };
 
 async function slowLoop(nv: Nvml, slowMs: number) {
+  // Register for XIDs before the first round, so its message can say which devices are watched.
+  const early = nv.pollXid(0);
+  if (early.length) send({ op: 'xid', xids: early });
   for (;;) {
     const started = Date.now();
     // Devices that appeared: the fast worker announces them; here they just join the slow round.
@@ -57,14 +61,16 @@ async function slowLoop(nv: Nvml, slowMs: number) {
     const processes: RawProcess[][] = [];
     const putil: (ProcessUtil[] | null)[] = [];
     const ecc = [];
+    const counters: SlowCounters[] = [];
     for (let i = 0; i < n; i++) {
       const [rx, tx] = nv.readPcie(i);
       pcie[2 * i] = rx; pcie[2 * i + 1] = tx;
       processes.push(nv.readProcesses(i));
       putil.push(nv.readProcessUtil(i));
       ecc.push(nv.readEcc(i));
+      counters.push(nv.readCounters(i));
     }
-    send({ op: 'slow', pcie, processes, putil, ecc, lost: nv.drainLost() }, [pcie.buffer]);
+    send({ op: 'slow', pcie, processes, putil, ecc, counters, xidWatched: nv.devices.map((_, i) => nv.xidWatched[i] ?? false), lost: nv.drainLost() }, [pcie.buffer]);
     // Wait out the rest of the period on the event set, so an XID arrives within a second.
     while (Date.now() - started < slowMs) {
       const xids = nv.pollXid(Math.min(1000, Math.max(1, slowMs - (Date.now() - started))));
