@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { HAVE_BROWSER, launchBrowser } from '../browser.ts';
+import { decodeChunk } from '../../shared/chunk/index.ts';
 import { auth, fakeNvml, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
 describe.skipIf(!HAVE_BROWSER)('your metrics and GPU users in the PWA', () => {
@@ -42,13 +43,22 @@ describe.skipIf(!HAVE_BROWSER)('your metrics and GPU users in the PWA', () => {
     await page.waitForSelector('[data-key="user.queue_depth"]');
     await page.waitForFunction(() => document.querySelectorAll('.user-series .chart canvas').length >= 2);
     expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(loads); // no reload
-    // The leader switched keys on the mid-stream schema and stores rows with the new columns.
+    // The leader switched keys on the mid-stream schema and stores the new series, unrounded.
     await page.waitForFunction(async () => {
       const g = (globalThis as any).gpulse;
       const id = [...g.eps.keys()][0];
-      const chunks = await g.db.getAll('chunks');
-      return g.eps.get(id).keys.includes('user.queue_depth') && chunks.some((c: { keys: string[] }) => c.keys.includes('user.queue_depth'));
+      const chunks = await g.db.getAll('chunks3');
+      return g.eps.get(id).keys.includes('user.queue_depth') && chunks.some((c: { key: string }) => c.key === 'user.queue_depth');
     }, undefined, { timeout: 20_000 });
+    // Its stored raw chunks hold the pushed value exactly (polled: rows reach IndexedDB in batches).
+    let values: number[] = [];
+    for (let i = 0; i < 40 && !values.length; i++, await Bun.sleep(250)) {
+      const frames = await page.evaluate(async () => ((await (globalThis as any).gpulse.db.getAll('chunks3')) as { key: string; tier: string; bytes: ArrayBuffer }[])
+        .filter((c) => c.key === 'user.loss.run-42' && c.tier === 'raw').map((c) => Array.from(new Uint8Array(c.bytes))));
+      values = frames.flatMap((f) => { const d = decodeChunk(new Uint8Array(f)); return d.ok && d.value.tier === 'raw' ? [...d.value.v] : []; }).filter((v) => v === v);
+    }
+    expect(values.length).toBeGreaterThan(0);
+    expect([...new Set(values)]).toEqual([0.0123457]);
   }, 60_000);
 
   test('who is on each GPU now, and GPU memory by user over the range', async () => {

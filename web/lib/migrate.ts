@@ -7,6 +7,7 @@
  * sample count, so the count is estimated as the bucket width over the sampling interval.
  */
 import type { IDBPTransaction, StoreNames } from 'idb';
+import { isExactKey } from '../../shared/catalog.ts';
 import { encodeChunk, quantize, TIER_STEP_MS, type Chunk, type Tier } from '../../shared/chunk/index.ts';
 import { windowStart } from '../../shared/chunk/windows.ts';
 import type { ChunkRecord, GpulseDB } from './db.ts';
@@ -71,8 +72,10 @@ export async function migrateV2Chunks(tx: UpgradeTx): Promise<MigrateReport> {
         if (!a) acc.set(key, (a = { t: [], v: [], min: [], max: [] }));
         if (a.t.length && ti <= a.t[a.t.length - 1]!) continue; // overlapping v2 segments: keep the first copy
         a.t.push(ti);
-        a.v.push(quantize(c.v[k]?.[i] ?? NaN));
-        if (tier !== 'raw') { a.min.push(quantize(c.min?.[k]?.[i] ?? NaN)); a.max.push(quantize(c.max?.[k]?.[i] ?? NaN)); }
+        // v2 stored Float32: user series keep what they had (no wire rounding on top).
+        const q = isExactKey(key) ? (x: number) => x : quantize;
+        a.v.push(q(c.v[k]?.[i] ?? NaN));
+        if (tier !== 'raw') { a.min.push(q(c.min?.[k]?.[i] ?? NaN)); a.max.push(q(c.max?.[k]?.[i] ?? NaN)); }
       }
     }
   }

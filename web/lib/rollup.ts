@@ -9,6 +9,7 @@
  * and each 1-hour bucket is recomputed from its hour's 1-minute buckets (weighted by sample
  * count), so folding a span twice, or over an agent's own rollups, gives the same result.
  */
+import { isExactKey } from '../../shared/catalog.ts';
 import { quantize, type Tier } from '../../shared/chunk/index.ts';
 import { ROLLUP_STEP_MS, ROLLUP_WINDOW_MS, windowStart } from '../../shared/chunk/windows.ts';
 import type { IDBPObjectStore } from 'idb';
@@ -61,10 +62,10 @@ export async function foldRollups(db: DB, ep: string, horizon: number): Promise<
     const ops: Promise<unknown>[] = [];
     const hourFrom = Math.floor(w / H) * H;
     keys.forEach((key, i) => {
-      const minutes = bucketRaw(clip(decodeRun(byKey.get(key)!), w, end), M);
+      const minutes = bucketRaw(clip(decodeRun(byKey.get(key)!), w, end), M, isExactKey(key));
       if (!minutes.t.length) return;
       const all1m = splice(decodeRun(old1m[i]!), w, end, minutes);
-      const hours = bucketRollup(clip(all1m, hourFrom, end), H);
+      const hours = bucketRollup(clip(all1m, hourFrom, end), H, isExactKey(key));
       const all1h = splice(decodeRun(old1h[i]!), hourFrom, end, hours);
       ops.push(...replaceWindow(store, ep, '1m', key, ws1m, all1m), ...replaceWindow(store, ep, '1h', key, ws1h, all1h));
       res.keys++;
@@ -135,23 +136,24 @@ function replaceWindow(store: ChunkStore, ep: string, tier: Exclude<Tier, 'raw'>
  * Raw samples → buckets of `step`: avg over the non-null samples, min, max, and their count
  * (0 when every sample in the bucket was null, and then avg/min/max are NaN: a gap, never 0).
  */
-export function bucketRaw(r: Run, step: number): Run {
-  return buckets(r, step, false);
+/** exact: a user series, whose means are kept unrounded (the agent's rule). */
+export function bucketRaw(r: Run, step: number, exact = false): Run {
+  return buckets(r, step, false, exact);
 }
 
 /** Finer rollup buckets → coarser ones, averages weighted by sample count. */
-export function bucketRollup(r: Run, step: number): Run {
-  return buckets(r, step, true);
+export function bucketRollup(r: Run, step: number, exact = false): Run {
+  return buckets(r, step, true, exact);
 }
 
-function buckets(r: Run, step: number, weighted: boolean): Run {
+function buckets(r: Run, step: number, weighted: boolean, exact: boolean): Run {
   let n = 0;
   for (let i = 0, last = NaN; i < r.t.length; i++) { const b = Math.floor(r.t[i]! / step) * step; if (b !== last) { n++; last = b; } }
   const out = { t: new Float64Array(n), v: new Float64Array(n), min: new Float64Array(n), max: new Float64Array(n), count: new Float64Array(n) };
   let k = -1, last = NaN, sum = 0, cnt = 0, mn = NaN, mx = NaN;
   const close = () => {
     if (k < 0) return;
-    out.v[k] = cnt ? quantize(sum / cnt) : NaN; out.min[k] = cnt ? mn : NaN; out.max[k] = cnt ? mx : NaN; out.count[k] = cnt;
+    out.v[k] = cnt ? (exact ? sum / cnt : quantize(sum / cnt)) : NaN; out.min[k] = cnt ? mn : NaN; out.max[k] = cnt ? mx : NaN; out.count[k] = cnt;
   };
   for (let i = 0; i < r.t.length; i++) {
     const b = Math.floor(r.t[i]! / step) * step;

@@ -8,6 +8,7 @@ import type { Tier } from '../../shared/chunk/index.ts';
 import { ROLLUP_STEP_MS } from '../../shared/chunk/windows.ts';
 import { CHUNKS, keyRange, type DB } from './db.ts';
 import { decodeRun, MAX_WINDOW_MS, type Run } from './records.ts';
+import { isExactKey } from '../../shared/catalog.ts';
 import { bucketRaw } from './rollup.ts';
 
 export interface Series {
@@ -114,7 +115,7 @@ export function withTail(stored: Series, tail: readonly (readonly (number | null
   };
   const extra: { t: Float64Array; v: Float64Array[]; min?: Float64Array[]; max?: Float64Array[] } = { t: rt, v: keys.map((_, j) => col(j)) };
   if (step) {
-    const bs = extra.v.map((v) => bucketRaw({ t: rt, v }, step));
+    const bs = extra.v.map((v, j) => bucketRaw({ t: rt, v }, step, isExactKey(keys[j]!)));
     extra.t = bs[0]?.t ?? new Float64Array(0);
     extra.v = bs.map((b) => b.v); extra.min = bs.map((b) => b.min!); extra.max = bs.map((b) => b.max!);
   }

@@ -9,6 +9,7 @@
  * one a backfill wrote into, or the rest of one after a catalog change) is merged on close with
  * what is already stored for it, so no other writer's rows are ever deleted.
  */
+import { isExactKey } from '../../shared/catalog.ts';
 import { quantize } from '../../shared/chunk/index.ts';
 import { rawWindowMs, windowStart } from '../../shared/chunk/windows.ts';
 import { unwrap, type IDBPTransaction } from 'idb';
@@ -69,7 +70,8 @@ export class ChunkWriter {
     o.t[i] = t;
     for (let k = 0; k < o.cols.length; k++) {
       const x = row[offset + k];
-      o.cols[k]![i] = x == null ? NaN : quantize(x);
+      // User series are kept unrounded, as the agent keeps them.
+      o.cols[k]![i] = x == null ? NaN : isExactKey(o.keys[k]!) ? x : quantize(x);
     }
     o.len = i + 1;
     this.#lastT = t;
