@@ -16,7 +16,8 @@ import { isExactKey } from '../../shared/catalog.ts';
  */
 function grown(a: Float64Array<ArrayBuffer>, need: number, cap = Infinity): Float64Array<ArrayBuffer> {
   if (need <= a.length) return a;
-  const b = new Float64Array(Math.max(need, Math.min(a.length * 2, cap)));
+  // Past the cap (rows denser than the interval, as an import can bring) it doubles again, never +1 a row.
+  const b = new Float64Array(need <= cap ? Math.min(Math.max(need, a.length * 2), cap) : Math.max(need, a.length * 2));
   b.set(a);
   return b;
 }

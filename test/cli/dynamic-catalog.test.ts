@@ -226,6 +226,10 @@ describe('ephemeral series and the store', () => {
     for (let i = 0; i < 240; i++) h.addRow(t0 + i * 3_600_000, [i], [0]);
     expect([m.n, m.t.length, m.sum[0]!.length, m.max[0]!.length]).toEqual([360, 360, 360, 360]);
     expect([h.n, h.t.length, h.count[0]!.length]).toEqual([240, 240, 240]);
+    // Rows denser than the interval (an import) pass the cap: growth doubles again, never a row at a time.
+    for (let i = 0; i < 1200; i++) s.append(t0 + 900_000 - 1 + (i + 1) / 2000, [i, i]);
+    expect(s.raw.n).toBe(2100);
+    expect([s.raw.t.length, s.raw.v[1]!.length]).toEqual([3600, 3600]);
   });
 
   test('a retired series stops costing a column once its window is sealed; its history stays', () => {
