@@ -15,7 +15,10 @@ import { buildCatalog } from '../shared/catalog.ts';
 import { quantize } from '../shared/chunk/index.ts';
 import { generatorFor } from '../cli/store/synthetic.ts';
 
-const arg = (name: string, def: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1]! : def; };
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : def;
+};
 const SIZE = Number(arg('size', '300')) * 1e6;
 const FORMATS = arg('formats', 'csv,json,otto').split(',');
 const KEEP = process.argv.includes('--keep');
@@ -39,7 +42,13 @@ function* rows(n: number): Generator<[number, Float64Array]> {
 async function writeFile(path: string, parts: Iterable<string>) {
   const w = Bun.file(path).writer({ highWaterMark: 1 << 20 });
   let buf = '';
-  for (const p of parts) { buf += p; if (buf.length > 1 << 20) { w.write(buf); buf = ''; } }
+  for (const p of parts) {
+    buf += p;
+    if (buf.length > 1 << 20) {
+      w.write(buf);
+      buf = '';
+    }
+  }
   w.write(buf);
   await w.end();
 }
@@ -55,12 +64,18 @@ function* csv(n: number) {
 function* json(n: number) {
   yield `{"format":"gpulse-export","version":1,"info":{"hostname":"bench","interval_ms":1000},"history":{"t":[`;
   let first = true;
-  for (const [t] of rows(n)) { yield first ? String(t) : `,${t}`; first = false; }
+  for (const [t] of rows(n)) {
+    yield first ? String(t) : `,${t}`;
+    first = false;
+  }
   yield '],"series":{';
   for (let c = 0; c < keys.length; c++) {
     yield `${c ? ',' : ''}${JSON.stringify(keys[c])}:[`;
     const gen = generatorFor(keys[c]!, c + 1);
-    for (let i = 0; i < n; i++) { const v = quantize(gen(i)); yield `${i ? ',' : ''}${Number.isFinite(v) ? v : 'null'}`; }
+    for (let i = 0; i < n; i++) {
+      const v = quantize(gen(i));
+      yield `${i ? ',' : ''}${Number.isFinite(v) ? v : 'null'}`;
+    }
     yield ']';
   }
   yield '}},"events":[]}\n';
@@ -68,8 +83,17 @@ function* json(n: number) {
 
 /** otto labels for the first host: what ottoSeries maps, and otto's own percentages. */
 const OTTO_LABELS: [string, string | null][] = [
-  ['CPU %', 'host.cpu.util'], ['Mem %', null], ['Disk %', null], ['Load 1m', 'host.load1'], ['Load 5m', 'host.load5'], ['Load 15m', 'host.load15'],
-  ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((g): [string, string | null][] => [[`GPU ${g} %`, `gpu${g}.util`], [`GPU ${g} Temp C`, `gpu${g}.temp`], [`GPU ${g} Power W`, `gpu${g}.power`]]),
+  ['CPU %', 'host.cpu.util'],
+  ['Mem %', null],
+  ['Disk %', null],
+  ['Load 1m', 'host.load1'],
+  ['Load 5m', 'host.load5'],
+  ['Load 15m', 'host.load15'],
+  ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((g): [string, string | null][] => [
+    [`GPU ${g} %`, `gpu${g}.util`],
+    [`GPU ${g} Temp C`, `gpu${g}.temp`],
+    [`GPU ${g} Power W`, `gpu${g}.power`],
+  ]),
 ];
 
 function* otto(n: number) {
@@ -119,7 +143,15 @@ process.exit(c);`;
   const disk = /\(([\d.]+ \w+) on disk\)/.exec(text)?.[1] ?? '?';
   const cpu = r.resourceUsage ? Number(r.resourceUsage.cpuTime.total) / 1e6 : NaN;
   rmSync(data, { recursive: true, force: true });
-  return { rows: Number(m[1]!.replace(/,/g, '')), values: Number(m[2]!.replace(/,/g, '')), importS: Number(m[3]), wall, cpu, rss: Number(/peak-rss-kb (\d+)/.exec(text)![1]) * 1024, disk };
+  return {
+    rows: Number(m[1]!.replace(/,/g, '')),
+    values: Number(m[2]!.replace(/,/g, '')),
+    importS: Number(m[3]),
+    wall,
+    cpu,
+    rss: Number(/peak-rss-kb (\d+)/.exec(text)![1]) * 1024,
+    disk,
+  };
 }
 
 const MB = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
@@ -136,10 +168,21 @@ for (const f of FORMATS) {
   const file = await sized(`history.${f === 'csv' ? 'csv' : `${f}.json`}`, gen);
   const r = importRun(file.path);
   const vps = r.values / r.importS;
-  console.log(`${f.padEnd(4)} ${MB(file.bytes).padStart(7)} (${file.n} ${f === 'otto' ? 'ticks' : 'rows'}, generated in ${file.genS.toFixed(1)}s): ${r.rows} rows, ${r.values} values`
-    + ` in ${r.importS.toFixed(2)}s = ${(vps / 1e6).toFixed(2)}M values/s, ${(file.bytes / 1e6 / r.importS).toFixed(0)} MB/s`
-    + ` (process: ${r.wall.toFixed(2)}s wall, ${r.cpu.toFixed(2)}s CPU); peak RSS ${MiB(r.rss)} (+${MiB(r.rss - base.rss)} over baseline); store ${r.disk}`);
-  results[f] = { file_bytes: file.bytes, rows: r.rows, values: r.values, import_s: r.importS, values_per_s: vps, wall_s: r.wall, cpu_s: r.cpu, peak_rss_bytes: r.rss };
+  console.log(
+    `${f.padEnd(4)} ${MB(file.bytes).padStart(7)} (${file.n} ${f === 'otto' ? 'ticks' : 'rows'}, generated in ${file.genS.toFixed(1)}s): ${r.rows} rows, ${r.values} values` +
+      ` in ${r.importS.toFixed(2)}s = ${(vps / 1e6).toFixed(2)}M values/s, ${(file.bytes / 1e6 / r.importS).toFixed(0)} MB/s` +
+      ` (process: ${r.wall.toFixed(2)}s wall, ${r.cpu.toFixed(2)}s CPU); peak RSS ${MiB(r.rss)} (+${MiB(r.rss - base.rss)} over baseline); store ${r.disk}`,
+  );
+  results[f] = {
+    file_bytes: file.bytes,
+    rows: r.rows,
+    values: r.values,
+    import_s: r.importS,
+    values_per_s: vps,
+    wall_s: r.wall,
+    cpu_s: r.cpu,
+    peak_rss_bytes: r.rss,
+  };
   if (!KEEP) rmSync(file.path, { force: true });
 }
 console.log(JSON.stringify(results));

@@ -17,7 +17,10 @@ const o = argv.indexOf('--only');
 const only = o >= 0 ? argv[o + 1]!.split(',') : ALL;
 const pass = o >= 0 ? [...argv.slice(0, o), ...argv.slice(o + 2)] : argv;
 const unknown = only.filter((n) => !ALL.includes(n));
-if (unknown.length) { console.error(`unknown benchmark(s): ${unknown.join(', ')} (have ${ALL.join(', ')})`); process.exit(2); }
+if (unknown.length) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')} (have ${ALL.join(', ')})`);
+  process.exit(2);
+}
 
 const file = join(root, 'bench/results.json');
 const results: Record<string, unknown> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
@@ -26,7 +29,10 @@ const env: Record<string, string> = { ...(process.env as Record<string, string>)
 const cleanup: string[] = [];
 if (only.includes('agent') || only.includes('history')) {
   const { cmd, label } = agentCommand();
-  if (cmd) { env.BENCH_BIN = cmd[0]!; cleanup.push(dirname(cmd[0]!)); }
+  if (cmd) {
+    env.BENCH_BIN = cmd[0]!;
+    cleanup.push(dirname(cmd[0]!));
+  }
   const fills: Record<string, number | null> = {};
   for (const size of ['24h', '30d'] as const) {
     const dir = tmp(`gpulse-bench-${size}-`);
@@ -40,12 +46,19 @@ if (only.includes('agent') || only.includes('history')) {
 }
 const dates = (results.dates ??= {}) as Record<string, string>;
 // Results from before per-section dates carry the one date of their run.
-if (typeof results.date === 'string') { for (const k of ALL) if (results[k] && !dates[k]) dates[k] = results.date; delete results.date; }
+if (typeof results.date === 'string') {
+  for (const k of ALL) if (results[k] && !dates[k]) dates[k] = results.date;
+  delete results.date;
+}
 let failed = false;
 for (const name of only) {
   console.error(`bench/${name}.ts …`);
   const r = Bun.spawnSync([process.execPath, join(root, `bench/${name}.ts`), ...pass], { stdout: 'pipe', stderr: 'inherit', env });
-  if (r.exitCode !== 0) { console.error(`bench/${name}.ts failed`); failed = true; break; }
+  if (r.exitCode !== 0) {
+    console.error(`bench/${name}.ts failed`);
+    failed = true;
+    break;
+  }
   // A bench prints its figures as JSON: the whole output, or its last line after progress lines.
   const out = r.stdout.toString().trim();
   results[name] = JSON.parse(out.startsWith('{') ? out : out.slice(out.lastIndexOf('\n') + 1));

@@ -7,11 +7,27 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, wr
 import { join, resolve } from 'node:path';
 import { fakeNvml, ROOT, tmp } from '../test/helpers.ts';
 
-export const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
-export const pctl = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!; };
-export const summary = (xs: number[], digits = 3) => ({ min: +Math.min(...xs).toFixed(digits), median: +median(xs).toFixed(digits), max: +Math.max(...xs).toFixed(digits), n: xs.length });
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+export const pctl = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+export const summary = (xs: number[], digits = 3) => ({
+  min: +Math.min(...xs).toFixed(digits),
+  median: +median(xs).toFixed(digits),
+  max: +Math.max(...xs).toFixed(digits),
+  n: xs.length,
+});
 /** Ratio of two paired series: median of the per-pair ratios, with min/max (pairs measured in the same window). */
-export const ratios = (a: number[], b: number[], digits = 3) => summary(a.map((x, i) => x / b[i]!), digits);
+export const ratios = (a: number[], b: number[], digits = 3) =>
+  summary(
+    a.map((x, i) => x / b[i]!),
+    digits,
+  );
 
 /** Runs fn `reps` times (after one warm-up) and returns per-call microseconds of each run of `iters` calls. */
 export function timeit(fn: () => void, iters: number, reps = 5): number[] {
@@ -28,17 +44,28 @@ export function timeit(fn: () => void, iters: number, reps = 5): number[] {
 // ---- a process, through /proc ----
 
 const HZ = 100;
-export const cpuTicks = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' '); return Number(f[11]) + Number(f[12]); };
+export const cpuTicks = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
+  return Number(f[11]) + Number(f[12]);
+};
 const statusKb = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? NaN);
 export const rssMiB = (pid: number) => statusKb(pid, 'VmRSS') / 1024;
 /** Peak RSS since start or since the last resetPeak. */
 export const peakMiB = (pid: number) => statusKb(pid, 'VmHWM') / 1024;
 /** Resets VmHWM to the current RSS (Linux ≥ 4.0: "5" to clear_refs), so peakMiB measures one operation. */
-export function resetPeak(pid: number): boolean { try { writeFileSync(`/proc/${pid}/clear_refs`, '5'); return true; } catch { return false; } }
+export function resetPeak(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** CPU% of one core over `seconds` for each pid, measured over the same window. */
 export async function cpuOver(pids: number[], seconds: number): Promise<number[]> {
-  const c0 = pids.map(cpuTicks), t0 = performance.now();
+  const c0 = pids.map(cpuTicks),
+    t0 = performance.now();
   await Bun.sleep(seconds * 1000);
   const dt = (performance.now() - t0) / 1000;
   return pids.map((p, i) => ((cpuTicks(p) - c0[i]!) / HZ / dt) * 100);
@@ -50,7 +77,10 @@ export const machine = () => ({
   mem_gib: +(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1048576).toFixed(1),
 });
 
-export const arg = (n: string, d: string) => { const i = process.argv.indexOf(`--${n}`); return i > 0 ? process.argv[i + 1]! : d; };
+export const arg = (n: string, d: string) => {
+  const i = process.argv.indexOf(`--${n}`);
+  return i > 0 ? process.argv[i + 1]! : d;
+};
 export const gpuEnv = (n: number) => ({ GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: String(n) });
 
 // ---- the binary under test ----
@@ -91,14 +121,37 @@ export async function filledDir(size: FillSize, cmd: string[] | undefined): Prom
   const dir = given ?? tmp(`gpulse-bench-${size}-`);
   mkdirSync(dir, { recursive: true });
   const t0 = performance.now();
-  const proc = Bun.spawn([...(cmd ?? [process.execPath, join(ROOT, 'cli/main.ts')]), 'serve', '--port', '0', '--ollama', 'off', '--data-dir', join(dir, 'state'), ...FILLS[size].args], {
-    env: { PATH: process.env.PATH!, HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), GPULSE_TOKEN: 'bench-token-0123456789abcdef', ...gpuEnv(8), GPULSE_BENCH_FILL: FILLS[size].span },
-    stdout: 'ignore', stderr: 'pipe',
-  });
+  const proc = Bun.spawn(
+    [
+      ...(cmd ?? [process.execPath, join(ROOT, 'cli/main.ts')]),
+      'serve',
+      '--port',
+      '0',
+      '--ollama',
+      'off',
+      '--data-dir',
+      join(dir, 'state'),
+      ...FILLS[size].args,
+    ],
+    {
+      env: {
+        PATH: process.env.PATH!,
+        HOME: dir,
+        XDG_CONFIG_HOME: join(dir, 'config'),
+        GPULSE_TOKEN: 'bench-token-0123456789abcdef',
+        ...gpuEnv(8),
+        GPULSE_BENCH_FILL: FILLS[size].span,
+      },
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+  );
   let err = '';
   const dec = new TextDecoder();
   // Read stderr to the end (a pipe left unread could block the agent's last writes at shutdown).
-  const reader = (async () => { for await (const c of proc.stderr as ReadableStream<Uint8Array>) err += dec.decode(c, { stream: true }); })();
+  const reader = (async () => {
+    for await (const c of proc.stderr as ReadableStream<Uint8Array>) err += dec.decode(c, { stream: true });
+  })();
   while (!/serving https?:\/\//.test(err) && proc.exitCode === null) await Bun.sleep(50);
   const fill_s = +((performance.now() - t0) / 1000).toFixed(1);
   proc.kill('SIGTERM');
@@ -109,4 +162,6 @@ export async function filledDir(size: FillSize, cmd: string[] | undefined): Prom
 }
 
 /** Removes the data dirs a script filled itself (not those bench/run.ts handed it). */
-export function dropOwned(...fills: { dir: string; owned: boolean }[]) { for (const f of fills) if (f.owned) rmSync(f.dir, { recursive: true, force: true }); }
+export function dropOwned(...fills: { dir: string; owned: boolean }[]) {
+  for (const f of fills) if (f.owned) rmSync(f.dir, { recursive: true, force: true });
+}

@@ -45,7 +45,15 @@ export interface AgentOptions {
 }
 
 /** Defaults for user metrics: documented in docs/api.md "Your own metrics". */
-export const USER_DEFAULTS: UserMetricsOptions = { maxSeries: 1000, retireMs: 3_600_000, pushStaleMs: 300_000, textfileDir: null, exec: [], execIntervalMs: 10_000, execTimeoutMs: 5_000 };
+export const USER_DEFAULTS: UserMetricsOptions = {
+  maxSeries: 1000,
+  retireMs: 3_600_000,
+  pushStaleMs: 300_000,
+  textfileDir: null,
+  exec: [],
+  execIntervalMs: 10_000,
+  execTimeoutMs: 5_000,
+};
 
 export class Agent {
   readonly sampler: Sampler;
@@ -83,12 +91,24 @@ export class Agent {
         else if (s === 'ready' && prev === 'failed') this.agentEvent('collector_recovered', 'collector recovered', 'host');
       },
     });
-    this.store = opts.store ?? Store.open({ dir: null, intervalMs: opts.intervalMs, retentionMs: { raw: opts.retentionMs, '1m': 90 * 86_400_000, '1h': 730 * 86_400_000 }, maxDiskBytes: 0 });
+    this.store =
+      opts.store ??
+      Store.open({
+        dir: null,
+        intervalMs: opts.intervalMs,
+        retentionMs: { raw: opts.retentionMs, '1m': 90 * 86_400_000, '1h': 730 * 86_400_000 },
+        maxDiskBytes: 0,
+      });
     this.providerNotes = opts.providerNotes ?? [];
     this.user = new UserMetrics({ ...USER_DEFAULTS, ...opts.user });
     this.processIndex = opts.processIndex ?? ProcessIndex.open(null);
     const retireMs = opts.retireMs ?? 600_000;
-    this.processes = new ProcessTracker(() => ({ devices: this.gpu.devices, extras: this.sampler.gpuExtras }), { maxProcesses: opts.maxProcesses ?? 64, retireMs, procRoot: opts.procRoot, index: this.processIndex });
+    this.processes = new ProcessTracker(() => ({ devices: this.gpu.devices, extras: this.sampler.gpuExtras }), {
+      maxProcesses: opts.maxProcesses ?? 64,
+      retireMs,
+      procRoot: opts.procRoot,
+      index: this.processIndex,
+    });
     this.workloads = new OllamaSeries(() => this.sampler.ollama, retireMs);
     this.catalog = new LiveCatalog(this.sampler, [this.user, this.processes, this.workloads]);
     this.store.setKeys(this.catalog.keys);
@@ -99,10 +119,14 @@ export class Agent {
   }
 
   /** Raw rows the retention holds at the sampling interval. */
-  get capacity() { return Math.max(1, Math.floor(this.opts.retentionMs / this.opts.intervalMs)); }
+  get capacity() {
+    return Math.max(1, Math.floor(this.opts.retentionMs / this.opts.intervalMs));
+  }
   #watch: ReturnType<typeof setInterval> | null = null;
   /** The GPU provider in use (a re-probe can replace the one given at start). */
-  get gpu(): GpuProvider { return this.sampler.gpu; }
+  get gpu(): GpuProvider {
+    return this.sampler.gpu;
+  }
 
   /**
    * A provider found after start (the driver loaded late): its GPUs join the catalog at the next
@@ -124,7 +148,10 @@ export class Agent {
     // Processes whose history the longest tier no longer holds leave the accounting index (checked hourly).
     let pruned = 0;
     this.#watch = setInterval(() => {
-      if (Date.now() - pruned > 3_600_000) { pruned = Date.now(); this.processIndex.prune(pruned - this.store.opts.retentionMs['1h']); }
+      if (Date.now() - pruned > 3_600_000) {
+        pruned = Date.now();
+        this.processIndex.prune(pruned - this.store.opts.retentionMs['1h']);
+      }
       const now = this.sampler.status();
       if (now === 'stalled' && last !== 'stalled') this.agentEvent('collector_stalled', 'collector stalled: no sample for 3 intervals', 'host');
       if (last === 'stalled' && now === 'ready') this.agentEvent('collector_recovered', 'collector recovered', 'host');
@@ -132,7 +159,16 @@ export class Agent {
     }, 1000);
     (this.#watch as { unref?: () => void }).unref?.();
   }
-  stop() { if (this.#watch) clearInterval(this.#watch); this.sampler.stop(); this.user.stop(); this.hub.close(); this.gpu.close(); this.opts.host.close(); this.processIndex.flush(); this.store.close(); }
+  stop() {
+    if (this.#watch) clearInterval(this.#watch);
+    this.sampler.stop();
+    this.user.stop();
+    this.hub.close();
+    this.gpu.close();
+    this.opts.host.close();
+    this.processIndex.flush();
+    this.store.close();
+  }
 
   /** null only if the agent's event budget is full of events newer than now (a clock set back). */
   agentEvent(kind: string, label: string, scope?: string): AgentEvent | null {
@@ -155,7 +191,10 @@ export class Agent {
     this.#watchGpus();
     // The structured extras (processes, pstate, throttle, workloads) go out only when they change.
     const key = extrasKey(this.sampler.gpuExtras, this.sampler.ollama);
-    if (key !== this.#snapshotKey) { this.#snapshotKey = key; this.hub.publish('snapshot', this.snapshotExtras()); }
+    if (key !== this.#snapshotKey) {
+      this.#snapshotKey = key;
+      this.hub.publish('snapshot', this.snapshotExtras());
+    }
   }
 
   #catalogChanged() {
@@ -163,15 +202,22 @@ export class Agent {
     this.store.setKeys(keys);
     this.keyIndex.note(keys);
     this.#row = new Float64Array(keys.length).fill(NaN);
-    if (this.#prevThrottle.length !== this.gpu.devices.length) { this.#prevThrottle = []; this.#prevPids = []; }
+    if (this.#prevThrottle.length !== this.gpu.devices.length) {
+      this.#prevThrottle = [];
+      this.#prevPids = [];
+    }
     this.hub.publish('schema', this.schema());
   }
 
   /** Whether history can answer for a key: held now or before, or pushed and joining at the next tick. */
-  knows(key: string): boolean { return this.keyIndex.has(key) || this.user.registry.has(key); }
+  knows(key: string): boolean {
+    return this.keyIndex.has(key) || this.user.registry.has(key);
+  }
 
   /** The catalog and the latest row (after a tick: values as stored; before the first: nulls). */
-  latest(): { defs: Info['series']; row: Float64Array } { return { defs: this.catalog.defs, row: this.#row }; }
+  latest(): { defs: Info['series']; row: Float64Array } {
+    return { defs: this.catalog.defs, row: this.#row };
+  }
 
   /** Throttle start/end and process start/end become agent events. */
   #watchGpus() {
@@ -188,8 +234,12 @@ export class Agent {
       const prev = this.#prevPids[i];
       if (prev) {
         // Only new pids are looked up in /proc: this runs every tick.
-        const started = enrich(x.processes.filter((p) => !prev.has(p.pid)), this.opts.procRoot);
-        for (const p of started) this.agentEvent('process_start', `GPU ${d.index}: ${p.command ?? 'pid ' + p.pid} started (pid ${p.pid}, ${p.user ?? '?'})`, `gpu${d.index}`);
+        const started = enrich(
+          x.processes.filter((p) => !prev.has(p.pid)),
+          this.opts.procRoot,
+        );
+        for (const p of started)
+          this.agentEvent('process_start', `GPU ${d.index}: ${p.command ?? 'pid ' + p.pid} started (pid ${p.pid}, ${p.user ?? '?'})`, `gpu${d.index}`);
         for (const pid of prev) if (!pids.has(pid)) this.agentEvent('process_end', `GPU ${d.index}: pid ${pid} ended`, `gpu${d.index}`);
       }
       this.#prevPids[i] = pids;
@@ -198,11 +248,21 @@ export class Agent {
 
   #onProviderEvent(e: ProviderEvent) {
     switch (e.kind) {
-      case 'gpu_lost': this.agentEvent('gpu_lost', `GPU ${e.index} lost (${e.uuid})`, `gpu${e.index}`); break;
-      case 'gpu_recovered': this.agentEvent('gpu_recovered', `GPU ${e.index} recovered`, `gpu${e.index}`); break;
-      case 'gpu_added': this.agentEvent('gpu_added', `GPU ${e.index} added (${e.name}, ${this.gpu.kind})`, `gpu${e.index}`); break;
-      case 'xid': this.agentEvent('xid', `GPU ${e.index} XID ${e.xid}`, `gpu${e.index}`); break;
-      case 'provider_error': this.agentEvent('provider_error', e.message); break;
+      case 'gpu_lost':
+        this.agentEvent('gpu_lost', `GPU ${e.index} lost (${e.uuid})`, `gpu${e.index}`);
+        break;
+      case 'gpu_recovered':
+        this.agentEvent('gpu_recovered', `GPU ${e.index} recovered`, `gpu${e.index}`);
+        break;
+      case 'gpu_added':
+        this.agentEvent('gpu_added', `GPU ${e.index} added (${e.name}, ${this.gpu.kind})`, `gpu${e.index}`);
+        break;
+      case 'xid':
+        this.agentEvent('xid', `GPU ${e.index} XID ${e.xid}`, `gpu${e.index}`);
+        break;
+      case 'provider_error':
+        this.agentEvent('provider_error', e.message);
+        break;
     }
   }
 
@@ -237,14 +297,34 @@ export class Agent {
   /** The schema event: what a client needs to decode sample frames. */
   schema() {
     const i = this.info();
-    return { version: i.version, hostname: i.hostname, interval_ms: i.interval_ms, retention_s: i.retention_s, capacity: i.capacity, provider: i.provider, driver_version: i.driver_version, cuda_version: i.cuda_version, host: i.host, devices: i.devices, series: i.series };
+    return {
+      version: i.version,
+      hostname: i.hostname,
+      interval_ms: i.interval_ms,
+      retention_s: i.retention_s,
+      capacity: i.capacity,
+      provider: i.provider,
+      driver_version: i.driver_version,
+      cuda_version: i.cuda_version,
+      host: i.host,
+      devices: i.devices,
+      series: i.series,
+    };
   }
 
   snapshotExtras() {
     return {
       gpus: this.gpu.devices.map((d, i) => {
         const x = this.sampler.gpuExtras[i];
-        return { index: d.index, pstate: x?.pstate ?? null, throttle: x?.throttle ?? [], processes: enrich(x?.processes ?? [], this.opts.procRoot, (pid) => this.processes.known(d.index, pid)), lost: x?.lost ?? false, mig: x?.mig ?? null, ecc_volatile: x?.ecc ?? null };
+        return {
+          index: d.index,
+          pstate: x?.pstate ?? null,
+          throttle: x?.throttle ?? [],
+          processes: enrich(x?.processes ?? [], this.opts.procRoot, (pid) => this.processes.known(d.index, pid)),
+          lost: x?.lost ?? false,
+          mig: x?.mig ?? null,
+          ecc_volatile: x?.ecc ?? null,
+        };
       }),
       workloads: { ollama: this.sampler.ollama },
     };
@@ -259,12 +339,30 @@ export class Agent {
       const o = this.sampler.gpuOffset + i * GPU_WIDTH;
       const x = extras.gpus[i]!;
       return {
-        index: d.index, name: d.name, uuid: d.uuid,
-        util: n(o + G.util), mem_bw_util: n(o + G['mem_bw.util']), mem_used: n(o + G['mem.used']), mem_total: n(o + G['mem.total']),
-        temp_c: n(o + G.temp), power_w: n(o + G.power), power_limit_w: n(o + G['power.limit']), fan_pct: n(o + G.fan),
-        clock_sm_mhz: n(o + G['clock.sm']), clock_mem_mhz: n(o + G['clock.mem']), enc_util: n(o + G['enc.util']), dec_util: n(o + G['dec.util']),
-        pcie_rx_bps: n(o + G['pcie.rx']), pcie_tx_bps: n(o + G['pcie.tx']), energy_j: n(o + G.energy),
-        pstate: x.pstate, throttle: x.throttle, processes: x.processes, ecc_volatile: x.ecc_volatile ?? undefined, lost: x.lost, mig: x.mig,
+        index: d.index,
+        name: d.name,
+        uuid: d.uuid,
+        util: n(o + G.util),
+        mem_bw_util: n(o + G['mem_bw.util']),
+        mem_used: n(o + G['mem.used']),
+        mem_total: n(o + G['mem.total']),
+        temp_c: n(o + G.temp),
+        power_w: n(o + G.power),
+        power_limit_w: n(o + G['power.limit']),
+        fan_pct: n(o + G.fan),
+        clock_sm_mhz: n(o + G['clock.sm']),
+        clock_mem_mhz: n(o + G['clock.mem']),
+        enc_util: n(o + G['enc.util']),
+        dec_util: n(o + G['dec.util']),
+        pcie_rx_bps: n(o + G['pcie.rx']),
+        pcie_tx_bps: n(o + G['pcie.tx']),
+        energy_j: n(o + G.energy),
+        pstate: x.pstate,
+        throttle: x.throttle,
+        processes: x.processes,
+        ecc_volatile: x.ecc_volatile ?? undefined,
+        lost: x.lost,
+        mig: x.mig,
       };
     });
     return {
@@ -274,7 +372,10 @@ export class Agent {
         cpu: {
           util: n(H['cpu.util']),
           per_core: Array.from({ length: cpus }, (_, i) => n(HOST_METRICS.length + i)),
-          cores: this.inventory?.cores ?? null, threads: cpus, freq_mhz: this.opts.host.freqMhz(), model: this.inventory?.cpuModel ?? null,
+          cores: this.inventory?.cores ?? null,
+          threads: cpus,
+          freq_mhz: this.opts.host.freqMhz(),
+          model: this.inventory?.cpuModel ?? null,
         },
         memory: { used: n(H['mem.used']), total: n(H['mem.total']), available: wireNum(v[H['mem.total']]! - v[H['mem.used']]!) },
         swap: { used: n(H['swap.used']), total: n(H['swap.total']) },
@@ -293,12 +394,24 @@ export class Agent {
   /** Per tier: bucket width, retention, what is held. */
   tiers(): Info['tiers'] {
     const r = this.store.opts.retentionMs;
-    return (['raw', '1m', '1h'] as Tier[]).map((tier) => ({ tier, step_ms: tier === 'raw' ? this.opts.intervalMs : tier === '1m' ? 60_000 : 3_600_000, retention_s: Math.round(r[tier] / 1000), ...this.store.span(tier) }));
+    return (['raw', '1m', '1h'] as Tier[]).map((tier) => ({
+      tier,
+      step_ms: tier === 'raw' ? this.opts.intervalMs : tier === '1m' ? 60_000 : 3_600_000,
+      retention_s: Math.round(r[tier] / 1000),
+      ...this.store.span(tier),
+    }));
   }
 
   storage(): Info['storage'] {
     const s = this.store;
-    return { dir: s.opts.dir, state: s.state.kind, message: s.state.kind === 'ok' ? null : s.state.kind === 'memory_only' ? s.state.reason : s.state.message, bytes: s.diskBytes, max_bytes: s.opts.maxDiskBytes, warnings: [...s.warnings] };
+    return {
+      dir: s.opts.dir,
+      state: s.state.kind,
+      message: s.state.kind === 'ok' ? null : s.state.kind === 'memory_only' ? s.state.reason : s.state.message,
+      bytes: s.diskBytes,
+      max_bytes: s.opts.maxDiskBytes,
+      warnings: [...s.warnings],
+    };
   }
 
   /**
@@ -323,7 +436,12 @@ export class Agent {
 const listIds = new WeakMap<object, number>();
 let nextListId = 0;
 // Every empty list is the same list (some providers make a new [] each read).
-const idOf = (o: readonly unknown[]) => { if (!o.length) return 0; let id = listIds.get(o); if (id === undefined) listIds.set(o, (id = ++nextListId)); return id; };
+const idOf = (o: readonly unknown[]) => {
+  if (!o.length) return 0;
+  let id = listIds.get(o);
+  if (id === undefined) listIds.set(o, (id = ++nextListId));
+  return id;
+};
 export function extrasKey(gpus: readonly GpuExtras[], ollama: readonly OllamaModel[]): string {
   let k = String(idOf(ollama));
   for (const x of gpus) k += `|${x.pstate},${x.throttle.join('+')},${x.lost},${x.mig},${x.ecc?.corrected},${x.ecc?.uncorrected},${idOf(x.processes)}`;
@@ -338,8 +456,15 @@ function* replayFrames(store: Store, keys: string[], since: number, until: numbe
     for (let i = 0; i < b.t.length; i++) {
       const t = b.t[i]!;
       if (!(t > since)) continue;
-      w.str('id: '); w.whole(t); w.str('\nevent: sample\ndata: ['); w.whole(t);
-      for (let c = 0; c < keys.length; c++) { w.byte(44); if (exact[c]) w.exact(b.cols[c]![i]!); else w.num(b.cols[c]![i]!); }
+      w.str('id: ');
+      w.whole(t);
+      w.str('\nevent: sample\ndata: [');
+      w.whole(t);
+      for (let c = 0; c < keys.length; c++) {
+        w.byte(44);
+        if (exact[c]) w.exact(b.cols[c]![i]!);
+        else w.num(b.cols[c]![i]!);
+      }
       w.str(']\n\n');
       // The writer's buffer is reused: the hub writes each piece out (and flushes) before asking for the next.
       if (w.full) yield w.take();

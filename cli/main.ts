@@ -34,27 +34,56 @@ durations: 500ms, 1s, 5m (or 5min), 2h, 7d (also sec, minutes, hours, days); a b
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') { process.stdout.write(HELP); return 0; }
-  if (argv.includes('--version') || argv.includes('-V')) { process.stdout.write(`gpulse ${VERSION}\n`); return 0; }
+  if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (argv.includes('--version') || argv.includes('-V')) {
+    process.stdout.write(`gpulse ${VERSION}\n`);
+    return 0;
+  }
   try {
     const { command, positionals, flags } = parseArgs(argv);
-    if (positionals.length && command !== 'mark' && command !== 'import' && command !== 'push') throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} for ${command}`);
+    if (positionals.length && command !== 'mark' && command !== 'import' && command !== 'push')
+      throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} for ${command}`);
     switch (command) {
-      case 'serve': await (await import('./commands/serve.ts')).serve(flags); return -1;
-      case 'snapshot': await (await import('./commands/snapshot.ts')).snapshot(flags); return 0;
-      case 'pair': (await import('./commands/pair.ts')).pair(flags); return 0;
-      case 'token': (await import('./commands/token.ts')).token(flags); return 0;
-      case 'mark': await (await import('./commands/client.ts')).mark(positionals, flags); return 0;
-      case 'export': await (await import('./commands/client.ts')).exportHistory(flags); return 0;
-      case 'import': return await (await import('./commands/import.ts')).importCommand(positionals, flags);
-      case 'push': await (await import('./commands/push.ts')).push(positionals, flags); return 0;
-      case 'accounting': await (await import('./commands/accounting.ts')).accounting(flags); return 0;
-      case 'service': (await import('./commands/service.ts')).service(flags); return 0;
+      case 'serve':
+        await (await import('./commands/serve.ts')).serve(flags);
+        return -1;
+      case 'snapshot':
+        await (await import('./commands/snapshot.ts')).snapshot(flags);
+        return 0;
+      case 'pair':
+        (await import('./commands/pair.ts')).pair(flags);
+        return 0;
+      case 'token':
+        (await import('./commands/token.ts')).token(flags);
+        return 0;
+      case 'mark':
+        await (await import('./commands/client.ts')).mark(positionals, flags);
+        return 0;
+      case 'export':
+        await (await import('./commands/client.ts')).exportHistory(flags);
+        return 0;
+      case 'import':
+        return await (await import('./commands/import.ts')).importCommand(positionals, flags);
+      case 'push':
+        await (await import('./commands/push.ts')).push(positionals, flags);
+        return 0;
+      case 'accounting':
+        await (await import('./commands/accounting.ts')).accounting(flags);
+        return 0;
+      case 'service':
+        (await import('./commands/service.ts')).service(flags);
+        return 0;
     }
     return 0;
   } catch (e) {
     // An output error (see output.ts): EPIPE ends quietly with 141, anything else says what failed.
-    if (e instanceof ExitError) { if (e.message) process.stderr.write(`gpulse: ${e.message}\n`); return e.code; }
+    if (e instanceof ExitError) {
+      if (e.message) process.stderr.write(`gpulse: ${e.message}\n`);
+      return e.code;
+    }
     const err = e as Error;
     process.stderr.write(`gpulse: ${err.message}\n`);
     return err instanceof UsageError ? 2 : 1;

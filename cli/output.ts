@@ -15,7 +15,12 @@
 /** Ends a command with an exit status (and a message, unless quiet). main.ts turns it into the exit. */
 export class ExitError extends Error {
   override name = 'ExitError';
-  constructor(readonly code: number, message = '') { super(message); }
+  constructor(
+    readonly code: number,
+    message = '',
+  ) {
+    super(message);
+  }
 }
 
 export const SIGPIPE_STATUS = 141;
@@ -27,14 +32,23 @@ type Out = Pick<NodeJS.WritableStream, 'write' | 'on' | 'off'>;
 export async function writeAll(data: string | Uint8Array, out: Out = process.stdout, what = 'stdout'): Promise<void> {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   let failed: Error | null = null;
-  const onError = (e: Error) => { failed ??= e; };
+  const onError = (e: Error) => {
+    failed ??= e;
+  };
   out.on('error', onError);
   try {
     for (let o = 0; o < bytes.length && !failed; o += PIECE) {
       const piece = bytes.subarray(o, Math.min(o + PIECE, bytes.length));
-      await new Promise<void>((resolve) => { out.write(piece, (e?: Error | null) => { if (e) failed ??= e; resolve(); }); });
+      await new Promise<void>((resolve) => {
+        out.write(piece, (e?: Error | null) => {
+          if (e) failed ??= e;
+          resolve();
+        });
+      });
     }
-  } finally { out.off('error', onError); }
+  } finally {
+    out.off('error', onError);
+  }
   if (failed) throw toExit(failed, what);
 }
 

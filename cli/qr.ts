@@ -4,6 +4,8 @@ import qrcode from 'qrcode-terminal';
 
 export function qrLines(text: string): string[] {
   let out = '';
-  qrcode.generate(text, { small: true }, (s: string) => { out = s; });
+  qrcode.generate(text, { small: true }, (s: string) => {
+    out = s;
+  });
   return out.split('\n');
 }

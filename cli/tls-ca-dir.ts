@@ -11,7 +11,9 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
 /** The certificates found, deduplicated (hash links repeat their target); throws naming the flag when there are none. */
 export function readCaDir(dir: string): string[] {
   let names: string[];
-  try { names = readdirSync(dir).sort(); } catch (e) {
+  try {
+    names = readdirSync(dir).sort();
+  } catch (e) {
     throw new Error(`--client-capath: cannot read ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const certs = new Set<string>();
@@ -20,7 +22,9 @@ export function readCaDir(dir: string): string[] {
     try {
       if (!statSync(p).isFile()) continue;
       for (const m of readFileSync(p, 'utf8').matchAll(PEM_CERT)) certs.add(m[0]);
-    } catch { /* an unreadable entry is skipped: the others may still hold the CA */ }
+    } catch {
+      /* an unreadable entry is skipped: the others may still hold the CA */
+    }
   }
   if (!certs.size) throw new Error(`--client-capath: no PEM certificates in ${dir}`);
   return [...certs];

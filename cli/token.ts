@@ -13,7 +13,9 @@ import { basename, dirname } from 'node:path';
 import { configDir, defaultTokenFile } from './paths.ts';
 import { ensurePrivateDir, writeFileAtomic } from './store/safe-fs.ts';
 
-export class TokenError extends Error { override name = 'TokenError'; }
+export class TokenError extends Error {
+  override name = 'TokenError';
+}
 
 export const newToken = () => randomBytes(32).toString('base64url');
 
@@ -34,7 +36,9 @@ export function loadToken(file: string | null, env = process.env, opts: LoadToke
   const existing = readTokenFile(path);
   if (existing !== null) return { token: existing, source: { kind: 'file', path, created: false } };
   if (!opts.create) {
-    throw new TokenError(`no agent token at ${path}: the agent creates it when it first starts (gpulse serve), or create one now with \`gpulse token${file ? ` --token-file ${file}` : ''}\`. For an agent running as another user (a service), pass its token with --token-file or GPULSE_TOKEN.`);
+    throw new TokenError(
+      `no agent token at ${path}: the agent creates it when it first starts (gpulse serve), or create one now with \`gpulse token${file ? ` --token-file ${file}` : ''}\`. For an agent running as another user (a service), pass its token with --token-file or GPULSE_TOKEN.`,
+    );
   }
   const token = newToken();
   writeToken(path, token);
@@ -44,7 +48,9 @@ export function loadToken(file: string | null, env = process.env, opts: LoadToke
 /** The token in `path`, or null when there is no such file. Follows links, then checks what it reached. */
 function readTokenFile(path: string): string | null {
   let fd: number;
-  try { fd = openSync(path, C.O_RDONLY | C.O_NONBLOCK); } catch (e) {
+  try {
+    fd = openSync(path, C.O_RDONLY | C.O_NONBLOCK);
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new TokenError(`cannot read token file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -56,13 +62,16 @@ function readTokenFile(path: string): string | null {
     // Refuse a token anyone on the box can read: it would hand them every GPU host it guards.
     if (mode & 0o077) throw new TokenError(`token file ${path} is readable by group/others (mode ${mode.toString(8)}); run: chmod 600 ${path}`);
     const me = process.getuid?.() ?? st.uid;
-    if (st.uid !== me && st.uid !== 0) throw new TokenError(`token file ${path} belongs to uid ${st.uid}: that user could change this agent's token; use a file owned by uid ${me} or root`);
+    if (st.uid !== me && st.uid !== 0)
+      throw new TokenError(`token file ${path} belongs to uid ${st.uid}: that user could change this agent's token; use a file owned by uid ${me} or root`);
     const buf = Buffer.alloc(Math.min(st.size, 4096));
     const n = readSync(fd, buf, 0, buf.length, 0);
     const token = buf.subarray(0, n).toString('utf8').trim();
     if (token.length < 16) throw new TokenError(`token file ${path} holds no usable token (under 16 characters)`);
     return token;
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Writes atomically with mode 0600 from the start (never briefly world-readable), never through a link. */

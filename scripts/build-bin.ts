@@ -14,8 +14,17 @@ mkdirSync(gen, { recursive: true });
 
 // An entry that embeds every built PWA file (with {type:'file'}) and hands the table to the agent.
 const files: string[] = [];
-const walk = (d: string) => { for (const n of readdirSync(d)) { const p = join(d, n); statSync(p).isDirectory() ? walk(p) : files.push(p); } };
-try { walk(web); } catch { throw new Error('dist/web is missing: run `bun scripts/build-web.ts` first'); }
+const walk = (d: string) => {
+  for (const n of readdirSync(d)) {
+    const p = join(d, n);
+    statSync(p).isDirectory() ? walk(p) : files.push(p);
+  }
+};
+try {
+  walk(web);
+} catch {
+  throw new Error('dist/web is missing: run `bun scripts/build-web.ts` first');
+}
 const lines = files.map((f, i) => `import f${i} from ${JSON.stringify(relative(gen, f))} with { type: 'file' };`);
 lines.push(`(globalThis as any).__GPULSE_WEB__ = {${files.map((f, i) => `${JSON.stringify('/' + relative(web, f))}: f${i}`).join(', ')}};`);
 lines.push(`const { main } = await import('../../cli/main.ts');`);
@@ -24,12 +33,28 @@ lines.push(`if (code >= 0) process.exit(code);`);
 writeFileSync(join(gen, 'entry.ts'), lines.join('\n') + '\n');
 
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-const targets = process.argv.includes('--release') ? [['bun-linux-x64', 'gpulse-linux-x64'], ['bun-linux-arm64', 'gpulse-linux-arm64']] : [[null, 'gpulse']];
+const targets = process.argv.includes('--release')
+  ? [
+      ['bun-linux-x64', 'gpulse-linux-x64'],
+      ['bun-linux-arm64', 'gpulse-linux-arm64'],
+    ]
+  : [[null, 'gpulse']];
 const sums: string[] = [];
 const outIdx = process.argv.indexOf('--outfile');
 for (const [target, name] of targets) {
   const out = outIdx > 0 && !target ? process.argv[outIdx + 1]! : join(root, 'dist', name!);
-  const args = ['build', '--compile', '--minify', '--sourcemap', `--define`, `GPULSE_VERSION="${version}"`, join(gen, 'entry.ts'), join(root, 'cli/gpu/nvml/worker.ts'), '--outfile', out];
+  const args = [
+    'build',
+    '--compile',
+    '--minify',
+    '--sourcemap',
+    `--define`,
+    `GPULSE_VERSION="${version}"`,
+    join(gen, 'entry.ts'),
+    join(root, 'cli/gpu/nvml/worker.ts'),
+    '--outfile',
+    out,
+  ];
   if (target) args.splice(2, 0, `--target=${target}`);
   const r = Bun.spawnSync([process.execPath, ...args], { stdout: 'inherit', stderr: 'inherit' });
   if (r.exitCode !== 0) process.exit(r.exitCode ?? 1);

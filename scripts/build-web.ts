@@ -11,10 +11,18 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'assets'), { recursive: true });
 
 const app = await Bun.build({
-  entrypoints: [join(root, 'web/main.tsx')], outdir: join(out, 'assets'), naming: '[name]-[hash].[ext]',
-  minify: true, target: 'browser', sourcemap: 'none', define: { 'process.env.NODE_ENV': '"production"' },
+  entrypoints: [join(root, 'web/main.tsx')],
+  outdir: join(out, 'assets'),
+  naming: '[name]-[hash].[ext]',
+  minify: true,
+  target: 'browser',
+  sourcemap: 'none',
+  define: { 'process.env.NODE_ENV': '"production"' },
 });
-if (!app.success) { for (const l of app.logs) console.error(l); process.exit(1); }
+if (!app.success) {
+  for (const l of app.logs) console.error(l);
+  process.exit(1);
+}
 const assets = app.outputs.map((o) => './' + relative(out, o.path));
 const js = assets.filter((a) => a.endsWith('.js'));
 const cssFiles = assets.filter((a) => a.endsWith('.css'));
@@ -26,19 +34,43 @@ writeFileSync(join(out, 'index.html'), html);
 
 writeFileSync(join(out, 'icon-192.png'), icon(192));
 writeFileSync(join(out, 'icon-512.png'), icon(512));
-writeFileSync(join(out, 'manifest.webmanifest'), JSON.stringify({
-  name: 'gpulse', short_name: 'gpulse', description: 'GPU and host monitor', start_url: './', scope: './', display: 'standalone',
-  background_color: '#0f1115', theme_color: '#0f1115',
-  icons: [{ src: './icon-192.png', sizes: '192x192', type: 'image/png' }, { src: './icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any maskable' }],
-}, null, 2));
+writeFileSync(
+  join(out, 'manifest.webmanifest'),
+  JSON.stringify(
+    {
+      name: 'gpulse',
+      short_name: 'gpulse',
+      description: 'GPU and host monitor',
+      start_url: './',
+      scope: './',
+      display: 'standalone',
+      background_color: '#0f1115',
+      theme_color: '#0f1115',
+      icons: [
+        { src: './icon-192.png', sizes: '192x192', type: 'image/png' },
+        { src: './icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any maskable' },
+      ],
+    },
+    null,
+    2,
+  ),
+);
 
 const shell = ['./', './index.html', './manifest.webmanifest', './icon-192.png', './icon-512.png', ...assets];
-const buildId = createHash('sha256').update(shell.join() + assets.map((a) => readFileSync(join(out, a))).join('')).digest('hex').slice(0, 12);
+const buildId = createHash('sha256')
+  .update(shell.join() + assets.map((a) => readFileSync(join(out, a))).join(''))
+  .digest('hex')
+  .slice(0, 12);
 const sw = await Bun.build({
-  entrypoints: [join(root, 'web/sw.ts')], minify: true, target: 'browser',
+  entrypoints: [join(root, 'web/sw.ts')],
+  minify: true,
+  target: 'browser',
   define: { PRECACHE: JSON.stringify(shell), BUILD_ID: JSON.stringify(buildId) },
 });
-if (!sw.success) { for (const l of sw.logs) console.error(l); process.exit(1); }
+if (!sw.success) {
+  for (const l of sw.logs) console.error(l);
+  process.exit(1);
+}
 writeFileSync(join(out, 'sw.js'), await sw.outputs[0]!.text());
 
 const gz = js.reduce((s, f) => s + Bun.gzipSync(readFileSync(join(out, f))).length, 0);
@@ -49,15 +81,21 @@ console.log(`dist/web: JS ${(gz / 1024).toFixed(1)} KiB gzipped, CSS ${(cssGz / 
 function icon(size: number): Uint8Array {
   const px = new Uint8Array(size * size * 4);
   const r = size * 0.18;
-  const line = (x: number) => { const u = x / size; const h = u < 0.3 ? 0.55 : u < 0.4 ? 0.55 - (u - 0.3) * 3.5 : u < 0.5 ? 0.2 + (u - 0.4) * 6 : u < 0.58 ? 0.8 - (u - 0.5) * 3.1 : 0.55; return h * size; };
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-    const i = (y * size + x) * 4;
-    const cx = Math.min(x, size - 1 - x), cy = Math.min(y, size - 1 - y);
-    const inside = !(cx < r && cy < r && (r - cx) ** 2 + (r - cy) ** 2 > r * r);
-    if (!inside) continue;
-    const onLine = x > size * 0.12 && x < size * 0.88 && Math.abs(y - line(x)) < size * 0.035;
-    px.set(onLine ? [74, 222, 128, 255] : [15, 17, 21, 255], i);
-  }
+  const line = (x: number) => {
+    const u = x / size;
+    const h = u < 0.3 ? 0.55 : u < 0.4 ? 0.55 - (u - 0.3) * 3.5 : u < 0.5 ? 0.2 + (u - 0.4) * 6 : u < 0.58 ? 0.8 - (u - 0.5) * 3.1 : 0.55;
+    return h * size;
+  };
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const i = (y * size + x) * 4;
+      const cx = Math.min(x, size - 1 - x),
+        cy = Math.min(y, size - 1 - y);
+      const inside = !(cx < r && cy < r && (r - cx) ** 2 + (r - cy) ** 2 > r * r);
+      if (!inside) continue;
+      const onLine = x > size * 0.12 && x < size * 0.88 && Math.abs(y - line(x)) < size * 0.035;
+      px.set(onLine ? [74, 222, 128, 255] : [15, 17, 21, 255], i);
+    }
   const raw = new Uint8Array(size * (size * 4 + 1));
   for (let y = 0; y < size; y++) raw.set(px.subarray(y * size * 4, (y + 1) * size * 4), y * (size * 4 + 1) + 1);
   const chunk = (type: string, data: Uint8Array) => {
@@ -71,10 +109,16 @@ function icon(size: number): Uint8Array {
   };
   const ihdr = new Uint8Array(13);
   const hv = new DataView(ihdr.buffer);
-  hv.setUint32(0, size); hv.setUint32(4, size); ihdr[8] = 8; ihdr[9] = 6;
+  hv.setUint32(0, size);
+  hv.setUint32(4, size);
+  ihdr[8] = 8;
+  ihdr[9] = 6;
   const parts = [new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))];
   const outb = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
-  for (const p of parts) { outb.set(p, o); o += p.length; }
+  for (const p of parts) {
+    outb.set(p, o);
+    o += p.length;
+  }
   return outb;
 }

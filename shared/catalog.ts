@@ -3,7 +3,12 @@ export type Unit = '%' | 'B' | 'B/s' | 'W' | 'J' | 'C' | 'MHz' | 's' | '';
 export type Scope = SeriesDef['scope'];
 
 /** Host and GPU series: fixed per provider, values at the wire's precision. */
-export interface BuiltinSeries { key: string; label: string; unit: Unit; scope: 'host' | `gpu${number}` }
+export interface BuiltinSeries {
+  key: string;
+  label: string;
+  unit: Unit;
+  scope: 'host' | `gpu${number}`;
+}
 
 /** Where a user series came in (README "Your own metrics"). */
 export type UserSource = { kind: 'textfile'; file: string } | { kind: 'push' } | { kind: 'exec'; name: string };
@@ -13,8 +18,14 @@ export type UserSource = { kind: 'textfile'; file: string } | { kind: 'push' } |
  * precision end to end (a training loss of 0.0123457 comes back as that), never rounded by wireNum.
  */
 export interface UserSeries {
-  key: string; label: string; unit: Unit; scope: 'user'; precision: 'full';
-  metric: string; labels: Record<string, string>; help: string | null;
+  key: string;
+  label: string;
+  unit: Unit;
+  scope: 'user';
+  precision: 'full';
+  metric: string;
+  labels: Record<string, string>;
+  help: string | null;
   type: 'gauge' | 'counter' | 'untyped';
   /** The unit as the source wrote it (`# UNIT`, or a `_seconds`/`_bytes` suffix), when there was one. */
   prom_unit: string | null;
@@ -22,16 +33,36 @@ export interface UserSeries {
 }
 
 /** Who a GPU process belongs to, as read from /proc/<pid> (null where unknown or unreadable). */
-export interface ProcessOwner { user: string | null; command: string | null; container: string | null; pod: string | null; namespace: string | null; job: string | null }
+export interface ProcessOwner {
+  user: string | null;
+  command: string | null;
+  container: string | null;
+  pod: string | null;
+  namespace: string | null;
+  job: string | null;
+}
 
 /** One GPU process's memory or utilization (`proc.gpu<N>.<pid>-<start s>.<metric>`). */
 export interface ProcessSeries extends ProcessOwner {
-  key: string; label: string; unit: Unit; scope: 'process';
-  gpu: number; pid: number; metric: 'mem' | 'sm' | 'memutil';
+  key: string;
+  label: string;
+  unit: Unit;
+  scope: 'process';
+  gpu: number;
+  pid: number;
+  metric: 'mem' | 'sm' | 'memutil';
 }
 
 /** A workload's series (an Ollama model's VRAM and GPU share). */
-export interface WorkloadSeries { key: string; label: string; unit: Unit; scope: 'workload'; workload: 'ollama'; model: string; metric: 'vram' | 'gpu_share' }
+export interface WorkloadSeries {
+  key: string;
+  label: string;
+  unit: Unit;
+  scope: 'workload';
+  workload: 'ollama';
+  model: string;
+  metric: 'vram' | 'gpu_share';
+}
 
 export type SeriesDef = BuiltinSeries | UserSeries | ProcessSeries | WorkloadSeries;
 

@@ -4,7 +4,10 @@ export function fmtBytes(v: number | null | undefined, digits = 1): string {
   if (v == null || !Number.isFinite(v)) return '—';
   let i = 0;
   let x = Math.abs(v);
-  while (x >= 1024 && i < BYTES.length - 1) { x /= 1024; i++; }
+  while (x >= 1024 && i < BYTES.length - 1) {
+    x /= 1024;
+    i++;
+  }
   return `${(Math.sign(v) * x).toFixed(i === 0 ? 0 : digits)} ${BYTES[i]}`;
 }
 export const fmtRate = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '—' : `${fmtBytes(v)}/s`);
@@ -14,6 +17,8 @@ export function fmtNum(v: number | null | undefined, unit = '', digits = 0): str
 }
 export function fmtUptime(s: number | null | undefined): string {
   if (s == null || !Number.isFinite(s)) return '—';
-  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  const d = Math.floor(s / 86400),
+    h = Math.floor((s % 86400) / 3600),
+    m = Math.floor((s % 3600) / 60);
   return d ? `${d}d ${h}h` : h ? `${h}h ${m}m` : `${m}m`;
 }

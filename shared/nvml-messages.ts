@@ -7,27 +7,67 @@ import type { DeviceInfo } from './wire.ts';
 export type WorkerRole = 'fast' | 'slow';
 
 /** One process's utilization over the slow reader's last period (nvmlDeviceGetProcessUtilization), in %. */
-export interface ProcessUtil { pid: number; sm: number; mem: number }
+export interface ProcessUtil {
+  pid: number;
+  sm: number;
+  mem: number;
+}
 /** What the fast read takes from calls it already makes (framebuffer free/reserved, the raw throttle mask); NaN = unknown. */
-export interface FastCounters { fbFree: number; fbReserved: number; throttleMask: number }
+export interface FastCounters {
+  fbFree: number;
+  fbReserved: number;
+  throttleMask: number;
+}
 /** dcgm-exporter's default counters read off the tick path in the slow round; NaN = unknown. */
 export interface SlowCounters {
-  pcieReplay: number; eccSbeAgg: number; eccDbeAgg: number;
-  remapCorrectable: number; remapUncorrectable: number; remapFailure: number; memTempC: number;
+  pcieReplay: number;
+  eccSbeAgg: number;
+  eccDbeAgg: number;
+  remapCorrectable: number;
+  remapUncorrectable: number;
+  remapFailure: number;
+  memTempC: number;
 }
-export interface RawProcess { pid: number; gpu_mem: number | null; type: 'compute' | 'graphics' }
-export interface FastState { pstate: string | null; throttle: string[]; lost: boolean; mig: boolean | null }
+export interface RawProcess {
+  pid: number;
+  gpu_mem: number | null;
+  type: 'compute' | 'graphics';
+}
+export interface FastState {
+  pstate: string | null;
+  throttle: string[];
+  lost: boolean;
+  mig: boolean | null;
+}
 
 export type ToWorker =
   /** lostRetryMs: how often a lost GPU is probed, and the driver asked for devices that appeared. */
-  | { op: 'init'; lib: string | null; role: WorkerRole; slowMs: number; lostRetryMs: number }
-  | { op: 'read'; seq: number };
+  { op: 'init'; lib: string | null; role: WorkerRole; slowMs: number; lostRetryMs: number } | { op: 'read'; seq: number };
 
 export type FromWorker =
   | { op: 'fail'; message: string }
   | { op: 'ready'; driver: string | null; cuda: string | null; processApi: unknown; devices: Omit<DeviceInfo, 'provider'>[] }
   /** added: devices that appeared since the last reading (in this message's device order, after the ones before). */
-  | { op: 'reading'; seq: number; values: Float64Array; state: FastState[]; fast: FastCounters[]; lost: number[]; recovered: number[]; disabled: string[][]; added: Omit<DeviceInfo, 'provider'>[] }
+  | {
+      op: 'reading';
+      seq: number;
+      values: Float64Array;
+      state: FastState[];
+      fast: FastCounters[];
+      lost: number[];
+      recovered: number[];
+      disabled: string[][];
+      added: Omit<DeviceInfo, 'provider'>[];
+    }
   /** The slow round: PCIe rates, processes, their utilization (null = unavailable on that GPU) and ECC, per device. */
-  | { op: 'slow'; pcie: Float64Array; processes: RawProcess[][]; putil: (ProcessUtil[] | null)[]; ecc: ({ corrected: number | null; uncorrected: number | null } | null)[]; counters: SlowCounters[]; xidWatched: boolean[]; lost: number[] }
+  | {
+      op: 'slow';
+      pcie: Float64Array;
+      processes: RawProcess[][];
+      putil: (ProcessUtil[] | null)[];
+      ecc: ({ corrected: number | null; uncorrected: number | null } | null)[];
+      counters: SlowCounters[];
+      xidWatched: boolean[];
+      lost: number[];
+    }
   | { op: 'xid'; xids: { index: number; xid: number }[] };

@@ -26,7 +26,10 @@ const dec = new TextDecoder('utf-8', { fatal: true });
 export function foldPart(s: string): string {
   let out = '';
   for (const ch of s) {
-    if (/^[A-Za-z0-9_]$/.test(ch)) { out += ch; continue; }
+    if (/^[A-Za-z0-9_]$/.test(ch)) {
+      out += ch;
+      continue;
+    }
     for (const b of enc.encode(ch)) out += '~' + b.toString(16).toUpperCase().padStart(2, '0');
   }
   return out;
@@ -37,9 +40,16 @@ export function unfoldPart(s: string): string | null {
   if (!/^(?:[A-Za-z0-9_]|~[0-9A-F]{2})*$/.test(s)) return null;
   const bytes: number[] = [];
   for (let i = 0; i < s.length; i++) {
-    if (s[i] === '~') { bytes.push(parseInt(s.slice(i + 1, i + 3), 16)); i += 2; } else bytes.push(s.charCodeAt(i));
+    if (s[i] === '~') {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(s.charCodeAt(i));
   }
-  try { return dec.decode(new Uint8Array(bytes)); } catch { return null; }
+  try {
+    return dec.decode(new Uint8Array(bytes));
+  } catch {
+    return null;
+  }
 }
 
 /** The key of a user metric: `user.` + folded name + one `.label-value` per non-empty label, sorted by label name. */

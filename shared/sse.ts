@@ -6,7 +6,11 @@
  * SseLimitError instead of appending a chunk that would take a line past `maxLine` characters or
  * a message's data past `maxFrame` characters. The reader should then drop the connection.
  */
-export interface SseMessage { event: string; data: string; id: string | null }
+export interface SseMessage {
+  event: string;
+  data: string;
+  id: string | null;
+}
 
 export interface SseLimits {
   /** Longest line held while waiting for its end (characters). Default 16 MiB. */
@@ -19,12 +23,16 @@ export const SSE_DEFAULT_LIMIT = 16 * 1024 * 1024;
 
 export class SseLimitError extends Error {
   override name = 'SseLimitError';
-  constructor(readonly what: 'line' | 'frame', readonly limit: number) {
+  constructor(
+    readonly what: 'line' | 'frame',
+    readonly limit: number,
+  ) {
     super(`an SSE ${what} longer than ${describeSize(limit)}`);
   }
 }
 
-const describeSize = (n: number) => (n >= 1 << 20 && n % (1 << 20) === 0 ? `${n >> 20} MiB` : n >= 1024 && n % 1024 === 0 ? `${n >> 10} KiB` : `${n} characters`);
+const describeSize = (n: number) =>
+  n >= 1 << 20 && n % (1 << 20) === 0 ? `${n >> 20} MiB` : n >= 1024 && n % 1024 === 0 ? `${n >> 10} KiB` : `${n} characters`;
 
 export class SseParser {
   #buf = '';
@@ -56,7 +64,10 @@ export class SseParser {
       if (nl - start > this.maxLine) throw new SseLimitError('line', this.maxLine);
       const line = this.#buf.slice(start, nl);
       start = nl + (this.#buf[nl] === '\r' && this.#buf[nl + 1] === '\n' ? 2 : 1);
-      if (line === '') { this.#dispatch(out); continue; }
+      if (line === '') {
+        this.#dispatch(out);
+        continue;
+      }
       if (line[0] === ':') continue;
       const colon = line.indexOf(':');
       const field = colon < 0 ? line : line.slice(0, colon);
@@ -85,11 +96,15 @@ export class SseParser {
   #dispatch(out: SseMessage[]) {
     if (this.#id !== null) this.lastId = this.#id;
     if (this.#data.length) out.push({ event: this.#event || 'message', data: this.#data.join('\n'), id: this.#id ?? this.lastId });
-    this.#data = []; this.#dataLen = 0; this.#event = ''; this.#id = null;
+    this.#data = [];
+    this.#dataLen = 0;
+    this.#event = '';
+    this.#id = null;
   }
 }
 
 function firstLineEnd(s: string): number {
-  const n = s.indexOf('\n'), r = s.indexOf('\r');
+  const n = s.indexOf('\n'),
+    r = s.indexOf('\r');
   return n < 0 ? r : r < 0 ? n : Math.min(n, r);
 }

@@ -22,36 +22,77 @@ const bad = (path: string, what: string, v: unknown) => `${path || 'payload'}: e
 
 // ---- building blocks ----
 const MAX_STRING = 65_536;
-export const str = (max = MAX_STRING): Check => (v, p) =>
-  typeof v !== 'string' ? bad(p, 'a string', v) : v.length > max ? `${p}: longer than ${max} characters` : null;
-export const num = (min = -Infinity): Check => (v, p) =>
-  typeof v !== 'number' || !Number.isFinite(v) ? bad(p, 'a finite number', v) : v < min ? `${p}: must be at least ${min}, got ${v}` : null;
-export const int = (min = -Infinity): Check => (v, p) => num(min)(v, p) ?? (Number.isInteger(v) ? null : `${p}: expected an integer, got ${v}`);
+export const str =
+  (max = MAX_STRING): Check =>
+  (v, p) =>
+    typeof v !== 'string' ? bad(p, 'a string', v) : v.length > max ? `${p}: longer than ${max} characters` : null;
+export const num =
+  (min = -Infinity): Check =>
+  (v, p) =>
+    typeof v !== 'number' || !Number.isFinite(v) ? bad(p, 'a finite number', v) : v < min ? `${p}: must be at least ${min}, got ${v}` : null;
+export const int =
+  (min = -Infinity): Check =>
+  (v, p) =>
+    num(min)(v, p) ?? (Number.isInteger(v) ? null : `${p}: expected an integer, got ${v}`);
 export const bool: Check = (v, p) => (typeof v === 'boolean' ? null : bad(p, 'true or false', v));
-export const nullable = (c: Check): Check => (v, p) => (v === null ? null : c(v, p));
+export const nullable =
+  (c: Check): Check =>
+  (v, p) =>
+    v === null ? null : c(v, p);
 /** Absent (undefined) is fine; present must pass. */
-export const optional = (c: Check): Check => (v, p) => (v === undefined ? null : c(v, p));
-export const oneOf = (...values: string[]): Check => (v, p) => (typeof v === 'string' && values.includes(v) ? null : `${p}: expected one of ${values.join(', ')}, got ${typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : typeName(v)}`);
-export const arr = (c: Check, max = 100_000): Check => (v, p) => {
-  if (!Array.isArray(v)) return bad(p, 'an array', v);
-  if (v.length > max) return `${p}: more than ${max} items`;
-  for (let i = 0; i < v.length; i++) { const e = c(v[i], at(p, i)); if (e) return e; }
-  return null;
-};
-export const obj = (shape: Record<string, Check>): Check => (v, p) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad(p, 'an object', v);
-  for (const [k, c] of Object.entries(shape)) { const e = c((v as Record<string, unknown>)[k], at(p, k)); if (e) return e; }
-  return null;
-};
+export const optional =
+  (c: Check): Check =>
+  (v, p) =>
+    v === undefined ? null : c(v, p);
+export const oneOf =
+  (...values: string[]): Check =>
+  (v, p) =>
+    typeof v === 'string' && values.includes(v)
+      ? null
+      : `${p}: expected one of ${values.join(', ')}, got ${typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : typeName(v)}`;
+export const arr =
+  (c: Check, max = 100_000): Check =>
+  (v, p) => {
+    if (!Array.isArray(v)) return bad(p, 'an array', v);
+    if (v.length > max) return `${p}: more than ${max} items`;
+    for (let i = 0; i < v.length; i++) {
+      const e = c(v[i], at(p, i));
+      if (e) return e;
+    }
+    return null;
+  };
+export const obj =
+  (shape: Record<string, Check>): Check =>
+  (v, p) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad(p, 'an object', v);
+    for (const [k, c] of Object.entries(shape)) {
+      const e = c((v as Record<string, unknown>)[k], at(p, k));
+      if (e) return e;
+    }
+    return null;
+  };
 /** An object used as a map: every value passes `c`. */
-export const record = (c: Check, max = 100_000): Check => (v, p) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad(p, 'an object', v);
-  const keys = Object.keys(v);
-  if (keys.length > max) return `${p}: more than ${max} keys`;
-  for (const k of keys) { const e = c((v as Record<string, unknown>)[k], at(p, k)); if (e) return e; }
-  return null;
-};
-const all = (...cs: Check[]): Check => (v, p) => { for (const c of cs) { const e = c(v, p); if (e) return e; } return null; };
+export const record =
+  (c: Check, max = 100_000): Check =>
+  (v, p) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad(p, 'an object', v);
+    const keys = Object.keys(v);
+    if (keys.length > max) return `${p}: more than ${max} keys`;
+    for (const k of keys) {
+      const e = c((v as Record<string, unknown>)[k], at(p, k));
+      if (e) return e;
+    }
+    return null;
+  };
+const all =
+  (...cs: Check[]): Check =>
+  (v, p) => {
+    for (const c of cs) {
+      const e = c(v, p);
+      if (e) return e;
+    }
+    return null;
+  };
 
 export function validate<T>(check: Check, v: unknown): Validation<T> {
   const reason = check(v, '');
@@ -66,70 +107,132 @@ const time = num(1); // epoch milliseconds; 0 and negatives are never real sampl
 
 const seriesDef = obj({ key: str(256), label: str(1024), unit: str(16), scope: str(256) });
 const device = obj({
-  index: int(0), name, uuid: str(256), memory_total: nnum, provider: str(64),
-  pci_bus_id: optional(nstr), lost: optional(bool), mig: optional(nullable(bool)),
+  index: int(0),
+  name,
+  uuid: str(256),
+  memory_total: nnum,
+  provider: str(64),
+  pci_bus_id: optional(nstr),
+  lost: optional(bool),
+  mig: optional(nullable(bool)),
 });
 const hostInfo = obj({ cpu_model: nstr, cores: nullable(int(0)), threads: int(0), os: nstr });
 
 /** What the stream's `schema` event carries (a subset of Info): enough to decode sample frames. */
-export type SchemaPayload = Pick<Info, 'version' | 'hostname' | 'interval_ms' | 'retention_s' | 'capacity' | 'provider' | 'driver_version' | 'cuda_version' | 'host' | 'devices' | 'series'>;
+export type SchemaPayload = Pick<
+  Info,
+  'version' | 'hostname' | 'interval_ms' | 'retention_s' | 'capacity' | 'provider' | 'driver_version' | 'cuda_version' | 'host' | 'devices' | 'series'
+>;
 
 const schemaShape = {
-  version: str(256), hostname: name, interval_ms: num(1), retention_s: num(0), capacity: int(0),
-  provider: str(64), driver_version: nstr, cuda_version: nstr, host: hostInfo,
-  devices: arr(device, 1024), series: all(arr(seriesDef), uniqueKeys),
+  version: str(256),
+  hostname: name,
+  interval_ms: num(1),
+  retention_s: num(0),
+  capacity: int(0),
+  provider: str(64),
+  driver_version: nstr,
+  cuda_version: nstr,
+  host: hostInfo,
+  devices: arr(device, 1024),
+  series: all(arr(seriesDef), uniqueKeys),
 };
 function uniqueKeys(v: unknown, p: string): string | null {
   const seen = new Set<string>();
-  for (const [i, s] of (v as SeriesDef[]).entries()) { if (seen.has(s.key)) return `${p}[${i}].key: ${JSON.stringify(s.key)} appears twice`; seen.add(s.key); }
+  for (const [i, s] of (v as SeriesDef[]).entries()) {
+    if (seen.has(s.key)) return `${p}[${i}].key: ${JSON.stringify(s.key)} appears twice`;
+    seen.add(s.key);
+  }
   return null;
 }
 
 export const validateSchema = (v: unknown) => validate<SchemaPayload>(obj(schemaShape), v);
 
-export const validateInfo = (v: unknown) => validate<Info>(obj({
-  ...schemaShape,
-  status: oneOf('warming_up', 'ready', 'stalled', 'failed'), collector_error: nstr,
-  buffer: obj({ count: int(0), oldest: nnum, newest: nnum }), clients: int(0), provider_notes: arr(str(4096), 100),
-}), v);
+export const validateInfo = (v: unknown) =>
+  validate<Info>(
+    obj({
+      ...schemaShape,
+      status: oneOf('warming_up', 'ready', 'stalled', 'failed'),
+      collector_error: nstr,
+      buffer: obj({ count: int(0), oldest: nnum, newest: nnum }),
+      clients: int(0),
+      provider_notes: arr(str(4096), 100),
+    }),
+    v,
+  );
 
 const proc = obj({ pid: int(0), user: nstr, command: nstr, gpu_mem: nnum, container: nstr, type: optional(oneOf('compute', 'graphics')) });
 const ollamaModel = obj({ name, size: nnum, vram: nnum, expires_at: nstr });
 
 /** The stream's `snapshot` event: the non-numeric state of each GPU, and workloads. */
 export interface SnapshotExtrasPayload {
-  gpus: { index: number; pstate: string | null; throttle: string[]; processes: GpuProcess[]; lost: boolean; mig: boolean | null; ecc_volatile: { corrected: number | null; uncorrected: number | null } | null }[];
+  gpus: {
+    index: number;
+    pstate: string | null;
+    throttle: string[];
+    processes: GpuProcess[];
+    lost: boolean;
+    mig: boolean | null;
+    ecc_volatile: { corrected: number | null; uncorrected: number | null } | null;
+  }[];
   workloads: { ollama: OllamaModel[] };
 }
-export const validateSnapshotExtras = (v: unknown) => validate<SnapshotExtrasPayload>(obj({
-  gpus: arr(obj({
-    index: int(0), pstate: nullable(str(16)), throttle: arr(str(64), 64), processes: arr(proc, 10_000), lost: bool, mig: nullable(bool),
-    ecc_volatile: optional(nullable(obj({ corrected: nnum, uncorrected: nnum }))),
-  }), 1024),
-  workloads: obj({ ollama: arr(ollamaModel, 1000) }),
-}), v);
+export const validateSnapshotExtras = (v: unknown) =>
+  validate<SnapshotExtrasPayload>(
+    obj({
+      gpus: arr(
+        obj({
+          index: int(0),
+          pstate: nullable(str(16)),
+          throttle: arr(str(64), 64),
+          processes: arr(proc, 10_000),
+          lost: bool,
+          mig: nullable(bool),
+          ecc_volatile: optional(nullable(obj({ corrected: nnum, uncorrected: nnum }))),
+        }),
+        1024,
+      ),
+      workloads: obj({ ollama: arr(ollamaModel, 1000) }),
+    }),
+    v,
+  );
 
 const eventShape = {
-  id: str(128), t: time, label: str(4096), end_t: optional(nullable(num(0))), source: oneOf('agent', 'user'),
-  color: optional(nullable(str(32))), kind: optional(str(64)), scope: optional(str(64)),
+  id: str(128),
+  t: time,
+  label: str(4096),
+  end_t: optional(nullable(num(0))),
+  source: oneOf('agent', 'user'),
+  color: optional(nullable(str(32))),
+  kind: optional(str(64)),
+  scope: optional(str(64)),
 };
 export const validateEvent = (v: unknown) => validate<AgentEvent>(obj(eventShape), v);
 /** An event on the stream: an added one, or an update/delete carrying `op`. */
-export const validateStreamEvent = (v: unknown) => validate<AgentEvent & { op?: 'update' | 'delete' }>(obj({ ...eventShape, op: optional(oneOf('add', 'update', 'delete')) }), v);
+export const validateStreamEvent = (v: unknown) =>
+  validate<AgentEvent & { op?: 'update' | 'delete' }>(obj({ ...eventShape, op: optional(oneOf('add', 'update', 'delete')) }), v);
 export const validateEvents = (v: unknown) => validate<{ events: AgentEvent[] }>(obj({ events: arr(obj(eventShape), 100_000) }), v);
 
 const column = arr(nullable(num()), 10_000_000);
 /** /v1/history: every column as long as `t`. (Times are not required to increase: an agent whose clock stepped back may hold such rows.) */
-export const validateHistory = (v: unknown) => validate<History>(all(
-  obj({ t: arr(time, 10_000_000), series: record(column, 100_000), min: optional(record(column)), max: optional(record(column)), step: optional(num(0)) }),
-  (h, p) => {
-    const { t, series, min, max } = h as History;
-    for (const [name, cols] of [['series', series], ['min', min], ['max', max]] as const) {
-      for (const [k, c] of Object.entries(cols ?? {})) if (c.length !== t.length) return `${at(at(p, name), k)}: ${c.length} values for ${t.length} times`;
-    }
-    return null;
-  },
-), v);
+export const validateHistory = (v: unknown) =>
+  validate<History>(
+    all(
+      obj({ t: arr(time, 10_000_000), series: record(column, 100_000), min: optional(record(column)), max: optional(record(column)), step: optional(num(0)) }),
+      (h, p) => {
+        const { t, series, min, max } = h as History;
+        for (const [name, cols] of [
+          ['series', series],
+          ['min', min],
+          ['max', max],
+        ] as const) {
+          for (const [k, c] of Object.entries(cols ?? {})) if (c.length !== t.length) return `${at(at(p, name), k)}: ${c.length} values for ${t.length} times`;
+        }
+        return null;
+      },
+    ),
+    v,
+  );
 
 /** One sample frame: [t, ...values] with exactly `width` finite-or-null values. */
 export function validateRow(row: unknown, width: number): Validation<(number | null)[]> {

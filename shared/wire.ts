@@ -53,9 +53,15 @@ export type TextfileStatus =
 
 /** One --exec collector: its last run. state 'pending' until the first run ends. */
 export interface ExecStatus {
-  name: string; command: string; interval_ms: number; timeout_ms: number;
+  name: string;
+  command: string;
+  interval_ms: number;
+  timeout_ms: number;
   state: 'pending' | 'ok' | 'error' | 'timeout';
-  last_run: number | null; duration_ms: number | null; series: number; dropped: number;
+  last_run: number | null;
+  duration_ms: number | null;
+  series: number;
+  dropped: number;
   /** Why the last run gave nothing: exit status and stderr's first line, the bad output line, the timeout. */
   error: string | null;
 }
@@ -72,7 +78,10 @@ export interface UserMetricsInfo {
 }
 
 /** POST /v1/push → 200. */
-export interface PushResult { accepted: number; keys: string[] }
+export interface PushResult {
+  accepted: number;
+  keys: string[];
+}
 
 /** What GPU accounting groups processes by. */
 export type AccountingBy = 'user' | 'container' | 'job' | 'command' | 'pod' | 'namespace';
@@ -84,12 +93,26 @@ export const ACCOUNTING_BY: readonly AccountingBy[] = ['user', 'container', 'job
  * GPU memory over time; energy_j: the GPU's energy while it ran, split between the processes on that
  * GPU by their utilization share.
  */
-export interface AccountingUsage { gpu_seconds: number; util_gpu_seconds: number; mem_gib_hours: number; energy_j: number }
-export interface AccountingGroup { group: string | null; processes: number; total: AccountingUsage; gpus: ({ gpu: number } & AccountingUsage)[] }
+export interface AccountingUsage {
+  gpu_seconds: number;
+  util_gpu_seconds: number;
+  mem_gib_hours: number;
+  energy_j: number;
+}
+export interface AccountingGroup {
+  group: string | null;
+  processes: number;
+  total: AccountingUsage;
+  gpus: ({ gpu: number } & AccountingUsage)[];
+}
 export interface Accounting {
-  since: number; until: number; by: AccountingBy;
+  since: number;
+  until: number;
+  by: AccountingBy;
   /** The history tier it was computed from and that tier's bucket (1-minute resolution, or hours past the 1-minute retention). */
-  tier: '1m' | '1h'; step_ms: number; interval_ms: number;
+  tier: '1m' | '1h';
+  step_ms: number;
+  interval_ms: number;
   groups: AccountingGroup[];
   /** Per GPU: its energy over the range, and the part with no process on it (idle, or not attributable). */
   gpus: { gpu: number; energy_j: number; unattributed_energy_j: number }[];
@@ -98,59 +121,124 @@ export interface Accounting {
 
 /** GET /v1/accounting/timeline: per group, GPU memory (bytes, metric=mem) or SM use (GPUs, metric=sm) per bucket; for stacked charts. */
 export interface AccountingTimeline {
-  since: number; until: number; by: AccountingBy; metric: 'mem' | 'sm'; tier: 'raw' | '1m' | '1h'; step_ms: number;
+  since: number;
+  until: number;
+  by: AccountingBy;
+  metric: 'mem' | 'sm';
+  tier: 'raw' | '1m' | '1h';
+  step_ms: number;
   t: number[];
   groups: { group: string | null; values: number[] }[];
 }
 
-export interface TierInfo { tier: 'raw' | '1m' | '1h'; step_ms: number; retention_s: number; oldest: number | null; newest: number | null }
+export interface TierInfo {
+  tier: 'raw' | '1m' | '1h';
+  step_ms: number;
+  retention_s: number;
+  oldest: number | null;
+  newest: number | null;
+}
 
 /** ok; memory_only (--no-persist, or the data dir was unusable); disk_full / write_error (writing resumes when it can). */
 export type StorageState = 'ok' | 'memory_only' | 'disk_full' | 'write_error';
-export interface StorageInfo { dir: string | null; state: StorageState; message: string | null; bytes: number; max_bytes: number; warnings: string[] }
+export interface StorageInfo {
+  dir: string | null;
+  state: StorageState;
+  message: string | null;
+  bytes: number;
+  max_bytes: number;
+  warnings: string[];
+}
 
 export interface GpuProcess {
-  pid: number; user: string | null; command: string | null; gpu_mem: number | null; container: string | null; type?: 'compute' | 'graphics';
+  pid: number;
+  user: string | null;
+  command: string | null;
+  gpu_mem: number | null;
+  container: string | null;
+  type?: 'compute' | 'graphics';
   /** Kubernetes pod (name, else UID) and namespace, Slurm job id: present when known. */
-  pod?: string; namespace?: string; job?: string;
+  pod?: string;
+  namespace?: string;
+  job?: string;
   /** The process's SM and memory utilization over the last process round, %; null when the provider cannot tell. */
-  sm_util?: number | null; mem_util?: number | null;
+  sm_util?: number | null;
+  mem_util?: number | null;
 }
 
 export interface GpuSnapshot {
-  index: number; name: string; uuid: string;
-  util: number | null; mem_bw_util: number | null; mem_used: number | null; mem_total: number | null;
-  temp_c: number | null; power_w: number | null; power_limit_w: number | null; fan_pct: number | null;
-  clock_sm_mhz: number | null; clock_mem_mhz: number | null; enc_util: number | null; dec_util: number | null;
-  pcie_rx_bps: number | null; pcie_tx_bps: number | null; energy_j: number | null;
-  pstate: string | null; throttle: string[]; processes: GpuProcess[];
+  index: number;
+  name: string;
+  uuid: string;
+  util: number | null;
+  mem_bw_util: number | null;
+  mem_used: number | null;
+  mem_total: number | null;
+  temp_c: number | null;
+  power_w: number | null;
+  power_limit_w: number | null;
+  fan_pct: number | null;
+  clock_sm_mhz: number | null;
+  clock_mem_mhz: number | null;
+  enc_util: number | null;
+  dec_util: number | null;
+  pcie_rx_bps: number | null;
+  pcie_tx_bps: number | null;
+  energy_j: number | null;
+  pstate: string | null;
+  throttle: string[];
+  processes: GpuProcess[];
   ecc_volatile?: { corrected: number | null; uncorrected: number | null };
-  lost?: boolean; mig?: boolean | null;
+  lost?: boolean;
+  mig?: boolean | null;
 }
 
-export interface OllamaModel { name: string; size: number | null; vram: number | null; expires_at: string | null }
+export interface OllamaModel {
+  name: string;
+  size: number | null;
+  vram: number | null;
+  expires_at: string | null;
+}
 
 /**
  * A mounted filesystem accounted like df: `used` = total − free blocks, `avail` = what non-root
  * users can still write (root's reserved blocks excluded), `percent` = used / (used + avail) × 100
  * (df prints it rounded up). Bytes.
  */
-export interface FilesystemUsage { mount: string; device: string; fstype: string; total: number; used: number; free: number; avail: number; percent: number | null }
+export interface FilesystemUsage {
+  mount: string;
+  device: string;
+  fstype: string;
+  total: number;
+  used: number;
+  free: number;
+  avail: number;
+  percent: number | null;
+}
 
 /** One network interface: counters since boot and rates over the last interval (null on a reset). */
 export interface InterfaceUsage {
   name: string;
   /** lo, veth*, docker*, br-*, … : left out of host.network's sums. */
   virtual: boolean;
-  rx_bytes: number; tx_bytes: number; rx_packets: number; tx_packets: number;
-  rx_bps: number | null; tx_bps: number | null;
+  rx_bytes: number;
+  tx_bytes: number;
+  rx_packets: number;
+  tx_packets: number;
+  rx_bps: number | null;
+  tx_bps: number | null;
 }
 
 /** One whole block device: counters since boot, rates over the last interval, and the share of it the device was busy. */
 export interface DiskIoUsage {
   name: string;
-  read_bytes: number; write_bytes: number; reads: number; writes: number;
-  read_bps: number | null; write_bps: number | null; busy_pct: number | null;
+  read_bytes: number;
+  write_bytes: number;
+  reads: number;
+  writes: number;
+  read_bps: number | null;
+  write_bps: number | null;
+  busy_pct: number | null;
 }
 
 export interface Snapshot {
@@ -195,4 +283,7 @@ export interface AgentEvent {
   scope?: string;
 }
 
-export interface ApiError { error: string; param?: string }
+export interface ApiError {
+  error: string;
+  param?: string;
+}

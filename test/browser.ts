@@ -6,7 +6,16 @@ import { ROOT, tmp } from './helpers.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** The background-networking flags matter here: without them Chromium dials out and is refused. */
-export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+];
 /** Browser tests need the browser and a built PWA (npm test builds it first). */
 export const HAVE_BROWSER = existsSync(CHROMIUM) && existsSync(join(ROOT, 'dist/web/index.html'));
 

@@ -22,31 +22,55 @@ export function fakeNvml(variant: keyof typeof VARIANTS = 'default'): string {
 export const tmp = (prefix = 'gpulse-') => mkdtempSync(join(tmpdir(), prefix));
 export const BUN = process.execPath;
 
-export interface RunningAgent { url: string; token: string; proc: Subprocess; stderr: () => string; stop: () => Promise<void>; dir: string }
+export interface RunningAgent {
+  url: string;
+  token: string;
+  proc: Subprocess;
+  stderr: () => string;
+  stop: () => Promise<void>;
+  dir: string;
+}
 
 /** Starts `gpulse serve` as a subprocess on 127.0.0.1 with a free port; resolves once the banner names the URL. */
-export async function startAgent(args: string[] = [], env: Record<string, string> = {}, opts: { dir?: string; token?: string; bin?: string[] } = {}): Promise<RunningAgent> {
+export async function startAgent(
+  args: string[] = [],
+  env: Record<string, string> = {},
+  opts: { dir?: string; token?: string; bin?: string[] } = {},
+): Promise<RunningAgent> {
   const dir = opts.dir ?? tmp();
   const token = opts.token ?? 'test-token-0123456789abcdef';
   const cmd = opts.bin ?? [BUN, join(ROOT, 'cli/main.ts')];
   const proc = Bun.spawn([...cmd, 'serve', '--port', '0', '--ollama', 'off', '--data-dir', join(dir, 'state'), ...args], {
     env: { PATH: process.env.PATH!, HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), GPULSE_TOKEN: token, ...env },
-    stdout: 'pipe', stderr: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
   });
   let err = '';
-  const reader = (async () => { for await (const c of proc.stderr as ReadableStream<Uint8Array>) err += new TextDecoder().decode(c); })();
+  const reader = (async () => {
+    for await (const c of proc.stderr as ReadableStream<Uint8Array>) err += new TextDecoder().decode(c);
+  })();
   const deadline = Date.now() + 15_000;
   let url = '';
   while (!url) {
     const m = /serving (https?:\/\/[^/\s]+)\//.exec(err);
     if (m) url = m[1]!;
     else if (proc.exitCode !== null) throw new Error(`agent exited ${proc.exitCode}: ${err}`);
-    else if (Date.now() > deadline) { proc.kill(); throw new Error(`agent did not start: ${err}`); }
-    else await Bun.sleep(20);
+    else if (Date.now() > deadline) {
+      proc.kill();
+      throw new Error(`agent did not start: ${err}`);
+    } else await Bun.sleep(20);
   }
   return {
-    url, token, proc, dir, stderr: () => err,
-    stop: async () => { proc.kill('SIGTERM'); await proc.exited; await reader.catch(() => {}); },
+    url,
+    token,
+    proc,
+    dir,
+    stderr: () => err,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      await proc.exited;
+      await reader.catch(() => {});
+    },
   };
 }
 
@@ -68,6 +92,8 @@ export async function readSse(res: Response, until: (msgs: { event: string; data
       if (!r || r.done) break;
       msgs.push(...parser.push(dec.decode(r.value, { stream: true })));
     }
-  } finally { await reader.cancel().catch(() => {}); }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
   return msgs;
 }

@@ -14,7 +14,8 @@ export function parseRoute(hash: string): Route {
   const q = new URLSearchParams(query);
   const m = /^\/e\/([\w-]+)$/.exec(path ?? '');
   if (m) {
-    const from = Number(q.get('from')), to = Number(q.get('to'));
+    const from = Number(q.get('from')),
+      to = Number(q.get('to'));
     return { name: 'host', id: m[1]!, view: { range: q.get('range') ?? '1h', ...(from > 0 && to > from ? { from, to } : {}) } };
   }
   if (path === '/add') return { name: 'add' };
@@ -32,15 +33,22 @@ export function App({ app, sameOrigin }: { app: AppState; sameOrigin: boolean })
     addEventListener('hashchange', on);
     return () => removeEventListener('hashchange', on);
   }, []);
-  const navigate = (h: string) => { location.hash = h; };
+  const navigate = (h: string) => {
+    location.hash = h;
+  };
   const route = parseRoute(hash);
 
   useEffect(() => {
     const key = (e: KeyboardEvent) => {
-      if ((e.target as HTMLElement)?.tagName === 'INPUT') { if (e.key === 'Escape') (e.target as HTMLElement).blur(); return; }
+      if ((e.target as HTMLElement)?.tagName === 'INPUT') {
+        if (e.key === 'Escape') (e.target as HTMLElement).blur();
+        return;
+      }
       if (e.key === 'Escape') navigate('#/');
-      else if (e.key === '/') { e.preventDefault(); document.getElementById('filter')?.focus(); }
-      else if (route.name === 'host' && /^[1-9]$/.test(e.key)) navigate(`#/e/${route.id}?range=${RANGES[Number(e.key) - 1]![0]}`);
+      else if (e.key === '/') {
+        e.preventDefault();
+        document.getElementById('filter')?.focus();
+      } else if (route.name === 'host' && /^[1-9]$/.test(e.key)) navigate(`#/e/${route.id}?range=${RANGES[Number(e.key) - 1]![0]}`);
     };
     addEventListener('keydown', key);
     return () => removeEventListener('keydown', key);
@@ -51,12 +59,33 @@ export function App({ app, sameOrigin }: { app: AppState; sameOrigin: boolean })
   return (
     <>
       <header class="top">
-        <a href="#/" class="logo">gpulse</a>
-        <nav><a href="#/">Overview</a><a href="#/alerts">Alerts{firing > 0 && <b class="warn"> ({firing})</b>}</a><a href="#/add">Add</a><a href="#/settings">Settings</a></nav>
+        <a href="#/" class="logo">
+          gpulse
+        </a>
+        <nav>
+          <a href="#/">Overview</a>
+          <a href="#/alerts">Alerts{firing > 0 && <b class="warn"> ({firing})</b>}</a>
+          <a href="#/add">Add</a>
+          <a href="#/settings">Settings</a>
+        </nav>
         <span class="spacer" />
-        <span class="muted small" title="this tab holds the connections and writes history">{app.leader ? '' : 'follower tab'}</span>
+        <span class="muted small" title="this tab holds the connections and writes history">
+          {app.leader ? '' : 'follower tab'}
+        </span>
       </header>
-      {app.notice && <div class="notice" role="status">{app.notice} <button onClick={() => { app.notice = null; app.emit(); }}>dismiss</button></div>}
+      {app.notice && (
+        <div class="notice" role="status">
+          {app.notice}{' '}
+          <button
+            onClick={() => {
+              app.notice = null;
+              app.emit();
+            }}
+          >
+            dismiss
+          </button>
+        </div>
+      )}
       <main>
         {route.name === 'overview' && <Overview app={app} />}
         {route.name === 'host' && <HostView app={app} id={route.id} view={route.view} setView={setView(route.id)} />}

@@ -10,8 +10,10 @@ async function servedByAgent(): Promise<boolean> {
   if (!/^https?:$/.test(location.protocol)) return false;
   try {
     const r = await fetch('/v1/info', { cache: 'no-store' });
-    return r.status === 401 && /gpulse/.test(r.headers.get('www-authenticate') ?? '') || r.ok;
-  } catch { return false; }
+    return (r.status === 401 && /gpulse/.test(r.headers.get('www-authenticate') ?? '')) || r.ok;
+  } catch {
+    return false;
+  }
 }
 
 /** #/add?url=…&token=… — add the agent, then drop the token from the address bar and history. */
@@ -19,7 +21,8 @@ async function takePairingLink(app: AppState): Promise<boolean> {
   const m = /^#\/add\?(.+)$/.exec(location.hash);
   if (!m) return false;
   const q = new URLSearchParams(m[1]);
-  const url = q.get('url'), token = q.get('token');
+  const url = q.get('url'),
+    token = q.get('token');
   if (!url || !token) return false;
   try {
     const ep = await app.addEndpoint(url, token, q.get('name') ?? undefined);
@@ -38,14 +41,22 @@ async function boot() {
   (globalThis as { gpulse?: AppState }).gpulse = app; // for debugging and tests
   await takePairingLink(app);
   // A pairing link pasted into an open tab is a same-document hash change, not a new load.
-  addEventListener('hashchange', () => void takePairingLink(app).then((added) => { if (added) dispatchEvent(new HashChangeEvent('hashchange')); }));
+  addEventListener(
+    'hashchange',
+    () =>
+      void takePairingLink(app).then((added) => {
+        if (added) dispatchEvent(new HashChangeEvent('hashchange'));
+      }),
+  );
   const sameOrigin = app.order.length === 0 ? await servedByAgent() : false;
   if (sameOrigin && !location.hash) history.replaceState(null, '', `${location.pathname}#/add`);
   render(<App app={app} sameOrigin={sameOrigin} />, document.getElementById('app')!);
   void app.applyRetention();
   setInterval(() => void app.applyRetention(), 3600_000);
   if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register('./sw.js').catch(() => { /* no SW (insecure context): the app still works online */ });
+    navigator.serviceWorker.register('./sw.js').catch(() => {
+      /* no SW (insecure context): the app still works online */
+    });
   }
 }
 

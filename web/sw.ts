@@ -9,13 +9,23 @@ const sw = self as unknown as ServiceWorkerGlobalScope;
 const CACHE = `gpulse-shell-${BUILD_ID}`;
 
 sw.addEventListener('install', (e: ExtendableEvent) => {
-  e.waitUntil(caches.open(CACHE).then((c) => c.addAll(PRECACHE)).then(() => sw.skipWaiting()));
+  e.waitUntil(
+    caches
+      .open(CACHE)
+      .then((c) => c.addAll(PRECACHE))
+      .then(() => sw.skipWaiting()),
+  );
 });
 
 sw.addEventListener('activate', (e: ExtendableEvent) => {
   // Old shells are dropped only after the new one is cached; open tabs keep their loaded assets,
   // and hashed asset names mean an old tab never gets a new file under an old name.
-  e.waitUntil(caches.keys().then((keys) => Promise.all(keys.filter((k) => k.startsWith('gpulse-shell-') && k !== CACHE).map((k) => caches.delete(k)))).then(() => sw.clients.claim()));
+  e.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('gpulse-shell-') && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => sw.clients.claim()),
+  );
 });
 
 sw.addEventListener('fetch', (e: FetchEvent) => {
@@ -26,5 +36,10 @@ sw.addEventListener('fetch', (e: FetchEvent) => {
     return;
   }
   // An exact lookup in our own cache: no ignoreSearch, no scan of every cache in the origin.
-  e.respondWith(caches.open(CACHE).then((c) => c.match(e.request)).then((hit) => hit ?? fetch(e.request)));
+  e.respondWith(
+    caches
+      .open(CACHE)
+      .then((c) => c.match(e.request))
+      .then((hit) => hit ?? fetch(e.request)),
+  );
 });

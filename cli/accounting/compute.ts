@@ -17,24 +17,42 @@ import { seriesParts } from '../store/read.ts';
 import type { Store } from '../store/store.ts';
 import type { ProcessRecord } from './process-index.ts';
 
-export interface AccountingQuery { since: number; until: number; by: AccountingBy; tier: '1m' | '1h'; intervalMs: number; gpus: readonly number[] }
+export interface AccountingQuery {
+  since: number;
+  until: number;
+  by: AccountingBy;
+  tier: '1m' | '1h';
+  intervalMs: number;
+  gpus: readonly number[];
+}
 
 /** The timeline may also read raw samples: a short range (an hour or less) in minute buckets would be a few points. */
 export type TimelineTier = AccountingQuery['tier'] | 'raw';
 
 const GiB = 2 ** 30;
 const zero = (): AccountingUsage => ({ gpu_seconds: 0, util_gpu_seconds: 0, mem_gib_hours: 0, energy_j: 0 });
-const add = (a: AccountingUsage, b: AccountingUsage) => { a.gpu_seconds += b.gpu_seconds; a.util_gpu_seconds += b.util_gpu_seconds; a.mem_gib_hours += b.mem_gib_hours; a.energy_j += b.energy_j; };
+const add = (a: AccountingUsage, b: AccountingUsage) => {
+  a.gpu_seconds += b.gpu_seconds;
+  a.util_gpu_seconds += b.util_gpu_seconds;
+  a.mem_gib_hours += b.mem_gib_hours;
+  a.energy_j += b.energy_j;
+};
 
 /** The group a process falls in; null = not known (no container, no job, unreadable /proc …). */
 export function groupOf(r: ProcessRecord, by: AccountingBy): string | null {
   switch (by) {
-    case 'user': return r.user;
-    case 'container': return r.container;
-    case 'job': return r.job;
-    case 'command': return commandGroup(r.command);
-    case 'pod': return r.namespace && r.pod ? `${r.namespace}/${r.pod}` : r.pod;
-    case 'namespace': return r.namespace;
+    case 'user':
+      return r.user;
+    case 'container':
+      return r.container;
+    case 'job':
+      return r.job;
+    case 'command':
+      return commandGroup(r.command);
+    case 'pod':
+      return r.namespace && r.pod ? `${r.namespace}/${r.pod}` : r.pod;
+    case 'namespace':
+      return r.namespace;
   }
 }
 
@@ -43,14 +61,19 @@ function sums(store: Store, q: { tier: TimelineTier; until: number }, key: strin
   const out = new Map<number, [number, number]>();
   for (const p of seriesParts(store, q.tier, key, from, q.until)) {
     for (let i = 0; i < p.t.length; i++) {
-      const n = p.count ? p.count[i]! : 1, v = p.v[i]!;
+      const n = p.count ? p.count[i]! : 1,
+        v = p.v[i]!;
       if (n > 0 && v === v) out.set(p.t[i]!, [v * n, n]);
     }
   }
   return out;
 }
 
-interface Share { usage: AccountingUsage; alloc: number; weight: number }
+interface Share {
+  usage: AccountingUsage;
+  alloc: number;
+  weight: number;
+}
 
 export function computeAccounting(store: Store, records: readonly ProcessRecord[], q: AccountingQuery): Accounting {
   const step = ROLLUP_STEP_MS[q.tier];
@@ -62,17 +85,21 @@ export function computeAccounting(store: Store, records: readonly ProcessRecord[
   for (const r of records) {
     const u = zero();
     usage.set(r, u);
-    const mem = sums(store, q, `proc.${r.id}.mem`, from), sm = sums(store, q, `proc.${r.id}.sm`, from), mu = sums(store, q, `proc.${r.id}.memutil`, from);
+    const mem = sums(store, q, `proc.${r.id}.mem`, from),
+      sm = sums(store, q, `proc.${r.id}.sm`, from),
+      mu = sums(store, q, `proc.${r.id}.memutil`, from);
     const buckets = new Set([...mem.keys(), ...sm.keys(), ...mu.keys()]);
     let byT = onGpu.get(r.gpu);
     if (!byT) onGpu.set(r.gpu, (byT = new Map()));
     for (const t of buckets) {
-      const m = mem.get(t), s = sm.get(t), x = mu.get(t);
+      const m = mem.get(t),
+        s = sm.get(t),
+        x = mu.get(t);
       // Held for as many samples as any of its series has: memory can be unknown, utilization unsupported.
       const alloc = Math.max(m?.[1] ?? 0, s?.[1] ?? 0, x?.[1] ?? 0);
       u.gpu_seconds += alloc * iv;
       if (s) u.util_gpu_seconds += (s[0] / 100) * iv;
-      if (m) u.mem_gib_hours += (m[0] / GiB) * iv / 3600;
+      if (m) u.mem_gib_hours += ((m[0] / GiB) * iv) / 3600;
       const list = byT.get(t) ?? [];
       list.push({ usage: u, alloc, weight: s ? s[0] : NaN });
       byT.set(t, list);
@@ -81,13 +108,17 @@ export function computeAccounting(store: Store, records: readonly ProcessRecord[
   const gpus = [...new Set([...q.gpus, ...onGpu.keys()])].sort((a, b) => a - b);
   const gpuEnergy: Accounting['gpus'] = [];
   for (const g of gpus) {
-    let energy = 0, unattributed = 0;
+    let energy = 0,
+      unattributed = 0;
     const byT = onGpu.get(g);
     for (const [t, [powerSum, n]] of sums(store, q, `gpu${g}.power`, from)) {
       const e = powerSum * iv;
       energy += e;
       const list = byT?.get(t);
-      if (!list?.length) { unattributed += e; continue; }
+      if (!list?.length) {
+        unattributed += e;
+        continue;
+      }
       // The part of the bucket some process was on the GPU; by utilization time, or by time held when all idled.
       const frac = Math.min(1, Math.max(...list.map((p) => p.alloc)) / n);
       const byUtil = list.reduce((a, p) => a + (p.weight === p.weight ? p.weight : 0), 0);
@@ -111,19 +142,40 @@ export function computeAccounting(store: Store, records: readonly ProcessRecord[
     x.perGpu.set(r.gpu, pg);
   }
   const total = zero();
-  const out = [...groups.values()].map(({ g, perGpu }) => {
-    add(total, g.total);
-    g.gpus = [...perGpu].sort((a, b) => a[0] - b[0]).map(([gpu, u]) => ({ gpu, ...rounded(u) }));
-    g.total = rounded(g.total);
-    return g;
-  }).sort((a, b) => b.total.gpu_seconds - a.total.gpu_seconds || String(a.group).localeCompare(String(b.group)));
-  return { since: q.since, until: q.until, by: q.by, tier: q.tier, step_ms: step, interval_ms: q.intervalMs, groups: out, gpus: gpuEnergy, total: rounded(total) };
+  const out = [...groups.values()]
+    .map(({ g, perGpu }) => {
+      add(total, g.total);
+      g.gpus = [...perGpu].sort((a, b) => a[0] - b[0]).map(([gpu, u]) => ({ gpu, ...rounded(u) }));
+      g.total = rounded(g.total);
+      return g;
+    })
+    .sort((a, b) => b.total.gpu_seconds - a.total.gpu_seconds || String(a.group).localeCompare(String(b.group)));
+  return {
+    since: q.since,
+    until: q.until,
+    by: q.by,
+    tier: q.tier,
+    step_ms: step,
+    interval_ms: q.intervalMs,
+    groups: out,
+    gpus: gpuEnergy,
+    total: rounded(total),
+  };
 }
 
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
-const rounded = (u: AccountingUsage): AccountingUsage => ({ gpu_seconds: round(u.gpu_seconds, 3), util_gpu_seconds: round(u.util_gpu_seconds, 3), mem_gib_hours: round(u.mem_gib_hours, 6), energy_j: round(u.energy_j, 1) });
+const rounded = (u: AccountingUsage): AccountingUsage => ({
+  gpu_seconds: round(u.gpu_seconds, 3),
+  util_gpu_seconds: round(u.util_gpu_seconds, 3),
+  mem_gib_hours: round(u.mem_gib_hours, 6),
+  energy_j: round(u.energy_j, 1),
+});
 
-export interface TimelineQuery extends Omit<AccountingQuery, 'tier'> { tier: TimelineTier; metric: 'mem' | 'sm'; maxPoints: number }
+export interface TimelineQuery extends Omit<AccountingQuery, 'tier'> {
+  tier: TimelineTier;
+  metric: 'mem' | 'sm';
+  maxPoints: number;
+}
 
 /**
  * GPU memory (bytes) or SM use (in GPUs: a process at 50 % is 0.5) per group over time: per bucket,

@@ -42,18 +42,27 @@ export class ProcessTracker implements SeriesSource {
   #lastSeenWrite = 0;
   #live: string[] = [];
 
-  constructor(readonly read: () => { devices: readonly DeviceInfo[]; extras: readonly GpuExtras[] }, readonly opts: TrackerOptions) {
+  constructor(
+    readonly read: () => { devices: readonly DeviceInfo[]; extras: readonly GpuExtras[] },
+    readonly opts: TrackerOptions,
+  ) {
     // The label names the command, user and pid; with the other owner fields that is the whole description.
-    const same = (a: ProcessSeries, b: ProcessSeries) => a.label === b.label && a.container === b.container && a.pod === b.pod && a.namespace === b.namespace && a.job === b.job && a.command === b.command;
+    const same = (a: ProcessSeries, b: ProcessSeries) =>
+      a.label === b.label && a.container === b.container && a.pod === b.pod && a.namespace === b.namespace && a.job === b.job && a.command === b.command;
     this.series = new EphemeralSeries(opts.retireMs, opts.maxProcesses * PROCESS_METRICS.length, same);
   }
 
-  get version(): number { return this.series.version; }
+  get version(): number {
+    return this.series.version;
+  }
 
   prepare(now: number) {
     const { devices, extras } = this.read();
     // Lists are replaced when re-read, so identity says whether anything changed (an empty list is an empty list).
-    if (extras.length !== this.#lists.length || extras.some((x, i) => x.processes !== this.#lists[i] && (x.processes.length || (this.#lists[i] as unknown[]).length))) {
+    if (
+      extras.length !== this.#lists.length ||
+      extras.some((x, i) => x.processes !== this.#lists[i] && (x.processes.length || (this.#lists[i] as unknown[]).length))
+    ) {
       this.#lists = extras.map((x) => x.processes);
       this.#resync(now, devices, extras);
     }
@@ -82,11 +91,21 @@ export class ProcessTracker implements SeriesSource {
         const first = this.#firstSeen.get(slot) ?? now;
         this.#firstSeen.set(slot, first);
         const id = `gpu${gpu}.${p.pid}-${a?.start_s ?? Math.floor(first / 1000)}`;
-        const owner: ProcessOwner = { user: a?.user ?? null, command: a?.command ?? null, container: a?.container ?? null, pod: a?.pod ?? null, namespace: a?.namespace ?? null, job: a?.job ?? null };
+        const owner: ProcessOwner = {
+          user: a?.user ?? null,
+          command: a?.command ?? null,
+          container: a?.container ?? null,
+          pod: a?.pod ?? null,
+          namespace: a?.namespace ?? null,
+          job: a?.job ?? null,
+        };
         const what = `${commandGroup(owner.command) ?? 'pid ' + p.pid} (${owner.user ?? '?'}, pid ${p.pid})`;
         const values = { mem: p.gpu_mem ?? NaN, sm: p.sm_util ?? NaN, memutil: p.mem_util ?? NaN };
         for (const [metric, label, unit] of PROCESS_METRICS) {
-          rows.push([{ key: `proc.${id}.${metric}`, label: `GPU ${gpu} ${what} ${label}`, unit, scope: 'process', gpu, pid: p.pid, metric, ...owner }, values[metric]]);
+          rows.push([
+            { key: `proc.${id}.${metric}`, label: `GPU ${gpu} ${what} ${label}`, unit, scope: 'process', gpu, pid: p.pid, metric, ...owner },
+            values[metric],
+          ]);
         }
         this.opts.index.upsert({ id, gpu, pid: p.pid, uid: a?.uid ?? null, ...owner, first: now, last: now });
         live.push(id);
@@ -103,8 +122,14 @@ export class ProcessTracker implements SeriesSource {
   }
 
   /** The attribution read for a process on a GPU in the latest round (undefined: not listed then). */
-  known(gpu: number, pid: number): Attribution | null | undefined { return this.#known.get(`${gpu}:${pid}`); }
+  known(gpu: number, pid: number): Attribution | null | undefined {
+    return this.#known.get(`${gpu}:${pid}`);
+  }
 
-  defs(): readonly ProcessSeries[] { return this.series.defs(); }
-  fill(out: Float64Array, at: number) { this.series.fill(out, at); }
+  defs(): readonly ProcessSeries[] {
+    return this.series.defs();
+  }
+  fill(out: Float64Array, at: number) {
+    this.series.fill(out, at);
+  }
 }

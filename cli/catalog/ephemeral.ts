@@ -8,7 +8,12 @@ import type { SeriesDef } from '../../shared/catalog.ts';
 import type { SeriesSource } from './source.ts';
 
 /** present: in the last full round (a present series may still have no value: an unsupported reading). */
-interface Entry<D> { def: D; value: number; present: boolean; quietSince: number | null }
+interface Entry<D> {
+  def: D;
+  value: number;
+  present: boolean;
+  quietSince: number | null;
+}
 
 export class EphemeralSeries<D extends SeriesDef> implements SeriesSource {
   version = 0;
@@ -19,11 +24,21 @@ export class EphemeralSeries<D extends SeriesDef> implements SeriesSource {
   #orderVersion = -1;
 
   /** same: whether two descriptions of one key are equal (a changed one is a catalog change); JSON equality by default. */
-  constructor(readonly retireMs: number, readonly max: number, readonly same: (a: D, b: D) => boolean = (a, b) => JSON.stringify(a) === JSON.stringify(b)) {}
+  constructor(
+    readonly retireMs: number,
+    readonly max: number,
+    readonly same: (a: D, b: D) => boolean = (a, b) => JSON.stringify(a) === JSON.stringify(b),
+  ) {}
 
-  get size(): number { return this.#entries.size; }
-  has(key: string): boolean { return this.#entries.has(key); }
-  value(key: string): number { return this.#entries.get(key)?.value ?? NaN; }
+  get size(): number {
+    return this.#entries.size;
+  }
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+  value(key: string): number {
+    return this.#entries.get(key)?.value ?? NaN;
+  }
 
   /**
    * This round's series and values. Returns the keys refused by the cap. `quietOthers`: whatever
@@ -36,15 +51,26 @@ export class EphemeralSeries<D extends SeriesDef> implements SeriesSource {
       seen.add(def.key);
       let e = this.#entries.get(def.key);
       if (!e) {
-        if (this.#entries.size >= this.max && !this.#evictOne(now)) { refused.push(def.key); continue; }
+        if (this.#entries.size >= this.max && !this.#evictOne(now)) {
+          refused.push(def.key);
+          continue;
+        }
         e = { def, value, present: true, quietSince: null };
         this.#entries.set(def.key, e);
         this.version++;
-      } else if (!this.same(e.def, def)) { e.def = def; this.version++; }
+      } else if (!this.same(e.def, def)) {
+        e.def = def;
+        this.version++;
+      }
       e.value = value;
       e.present = true;
     }
-    if (quietOthers) for (const e of this.#entries.values()) if (!seen.has(e.def.key)) { e.value = NaN; e.present = false; }
+    if (quietOthers)
+      for (const e of this.#entries.values())
+        if (!seen.has(e.def.key)) {
+          e.value = NaN;
+          e.present = false;
+        }
     this.refused += refused.length;
     return refused;
   }
@@ -64,9 +90,15 @@ export class EphemeralSeries<D extends SeriesDef> implements SeriesSource {
 
   prepare(now: number) {
     for (const e of this.#entries.values()) {
-      if (e.present) { e.quietSince = null; continue; }
+      if (e.present) {
+        e.quietSince = null;
+        continue;
+      }
       e.quietSince ??= now;
-      if (now - e.quietSince >= this.retireMs) { this.#entries.delete(e.def.key); this.version++; }
+      if (now - e.quietSince >= this.retireMs) {
+        this.#entries.delete(e.def.key);
+        this.version++;
+      }
     }
   }
 
@@ -76,7 +108,10 @@ export class EphemeralSeries<D extends SeriesDef> implements SeriesSource {
     this.#orderVersion = this.version;
   }
 
-  defs(): readonly D[] { this.#rebuild(); return this.#order.map((e) => e.def); }
+  defs(): readonly D[] {
+    this.#rebuild();
+    return this.#order.map((e) => e.def);
+  }
 
   fill(out: Float64Array, at: number) {
     this.#rebuild();

@@ -6,7 +6,10 @@
 import { isExactKey, type SeriesDef } from '../../shared/catalog.ts';
 import type { SeriesSource } from './source.ts';
 
-export interface BuiltinPart { readonly catalog: readonly SeriesDef[]; readonly catalogVersion: number }
+export interface BuiltinPart {
+  readonly catalog: readonly SeriesDef[];
+  readonly catalogVersion: number;
+}
 
 export class LiveCatalog {
   defs: SeriesDef[] = [];
@@ -17,13 +20,20 @@ export class LiveCatalog {
   #offsets: number[] = [];
   #seen: number[];
 
-  constructor(readonly builtin: BuiltinPart, readonly sources: readonly SeriesSource[]) {
+  constructor(
+    readonly builtin: BuiltinPart,
+    readonly sources: readonly SeriesSource[],
+  ) {
     this.#seen = [-1, ...sources.map(() => -1)];
     this.refresh(Date.now());
   }
 
-  get width(): number { return this.defs.length; }
-  get builtinWidth(): number { return this.builtin.catalog.length; }
+  get width(): number {
+    return this.defs.length;
+  }
+  get builtinWidth(): number {
+    return this.builtin.catalog.length;
+  }
 
   /** Lets sources retire quiet series, then rebuilds if anything changed. True when it did. */
   refresh(now: number): boolean {
@@ -35,7 +45,10 @@ export class LiveCatalog {
     this.#seen = [this.builtin.catalogVersion, ...this.sources.map((s) => s.version)];
     const defs: SeriesDef[] = [...this.builtin.catalog];
     this.#offsets = [];
-    for (const s of this.sources) { this.#offsets.push(defs.length); defs.push(...s.defs()); }
+    for (const s of this.sources) {
+      this.#offsets.push(defs.length);
+      defs.push(...s.defs());
+    }
     const keys = defs.map((d) => d.key);
     const changed = keys.length !== this.keys.length || keys.some((k, i) => k !== this.keys[i]) || JSON.stringify(defs) !== JSON.stringify(this.defs);
     this.defs = defs;

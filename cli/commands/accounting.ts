@@ -8,14 +8,30 @@ const fmt = (x: number, d: number) => x.toFixed(d);
 /** The accounting document as an aligned table: one row per group, then the total and each GPU's energy. */
 export function accountingTable(a: Accounting): string {
   const head = [a.by.toUpperCase(), 'PROCS', 'GPU-h', 'UTIL GPU-h', 'MEM GiB·h', 'ENERGY kWh', 'GPU-h PER GPU'];
-  const row = (name: string, procs: string, u: Accounting['total'], per: string) => [name, procs, fmt(u.gpu_seconds / 3600, 2), fmt(u.util_gpu_seconds / 3600, 2), fmt(u.mem_gib_hours, 2), fmt(u.energy_j / 3.6e6, 3), per];
+  const row = (name: string, procs: string, u: Accounting['total'], per: string) => [
+    name,
+    procs,
+    fmt(u.gpu_seconds / 3600, 2),
+    fmt(u.util_gpu_seconds / 3600, 2),
+    fmt(u.mem_gib_hours, 2),
+    fmt(u.energy_j / 3.6e6, 3),
+    per,
+  ];
   const rows = a.groups.map((g) => row(g.group ?? '-', String(g.processes), g.total, g.gpus.map((x) => `${x.gpu}:${fmt(x.gpu_seconds / 3600, 2)}`).join(' ')));
   rows.push(row('TOTAL', String(a.groups.reduce((s, g) => s + g.processes, 0)), a.total, ''));
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 || i === r.length - 1 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === 0 || i === r.length - 1 ? c.padEnd(w[i]!) : c.padStart(w[i]!)))
+      .join('  ')
+      .trimEnd();
   const range = `${new Date(a.since).toISOString().slice(0, 16).replace('T', ' ')} → ${new Date(a.until).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   const out = [`GPU accounting by ${a.by}, ${range} (${a.tier === '1m' ? 'per minute' : 'per hour'})`, line(head), ...rows.map(line)];
-  if (a.gpus.length) out.push('', `GPU energy: ${a.gpus.map((g) => `${g.gpu}: ${fmt(g.energy_j / 3.6e6, 3)} kWh (${fmt(g.unattributed_energy_j / 3.6e6, 3)} with no process)`).join(', ')}`);
+  if (a.gpus.length)
+    out.push(
+      '',
+      `GPU energy: ${a.gpus.map((g) => `${g.gpu}: ${fmt(g.energy_j / 3.6e6, 3)} kWh (${fmt(g.unattributed_energy_j / 3.6e6, 3)} with no process)`).join(', ')}`,
+    );
   return out.join('\n') + '\n';
 }
 

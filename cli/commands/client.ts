@@ -14,9 +14,13 @@ export function target(flags: Record<string, ParsedValue>) {
 
 export async function call(url: string, token: string, init: RequestInit = {}): Promise<Response> {
   let res: Response;
-  try { res = await fetch(url, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } }); }
-  catch (e) { throw new Error(`cannot reach ${new URL(url).origin}: ${(e as Error).message}`); }
-  if (!res.ok) throw new Error(`${new URL(url).pathname}: HTTP ${res.status}: ${((await res.json().catch(() => ({}))) as { error?: string }).error ?? res.statusText}`);
+  try {
+    res = await fetch(url, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } });
+  } catch (e) {
+    throw new Error(`cannot reach ${new URL(url).origin}: ${(e as Error).message}`);
+  }
+  if (!res.ok)
+    throw new Error(`${new URL(url).pathname}: HTTP ${res.status}: ${((await res.json().catch(() => ({}))) as { error?: string }).error ?? res.statusText}`);
   return res;
 }
 
@@ -26,14 +30,18 @@ export async function mark(positionals: string[], flags: Record<string, ParsedVa
   if (!label) throw new UsageError('mark: LABEL is required, e.g. gpulse mark "run 42 start"');
   const { url, token } = target(flags);
   if (flags.end) {
-    const { events } = (await (await call(`${url}/v1/events`, token)).json()) as { events: { id: string; label: string; source: string; end_t?: number | null }[] };
+    const { events } = (await (await call(`${url}/v1/events`, token)).json()) as {
+      events: { id: string; label: string; source: string; end_t?: number | null }[];
+    };
     const open = events.filter((e) => e.source === 'user' && e.label === label && e.end_t == null).at(-1);
     if (!open) throw new Error(`no open annotation labelled ${JSON.stringify(label)}`);
     const ev = await (await call(`${url}/v1/events/${open.id}`, token, { method: 'PUT', body: JSON.stringify({ label, end_t: Date.now() }) })).json();
     await writeAll(JSON.stringify(ev) + '\n');
     return;
   }
-  const ev = await (await call(`${url}/v1/events`, token, { method: 'POST', body: JSON.stringify({ label, ...(flags.color ? { color: flags.color } : {}) }) })).json();
+  const ev = await (
+    await call(`${url}/v1/events`, token, { method: 'POST', body: JSON.stringify({ label, ...(flags.color ? { color: flags.color } : {}) }) })
+  ).json();
   await writeAll(JSON.stringify(ev) + '\n');
 }
 
@@ -56,7 +64,10 @@ export async function exportHistory(flags: Record<string, ParsedValue>) {
   if (flags.until) q.set('until', String(parseTime('until', flags.until as string)));
   const hist = (await (await call(`${url}/v1/history?${q}`, token)).json()) as History;
   if (format === 'json') {
-    const [info, ev] = await Promise.all([call(`${url}/v1/info`, token).then((r) => r.json()), call(`${url}/v1/events?${q.has('since') ? `since=${q.get('since')}` : ''}`, token).then((r) => r.json())]);
+    const [info, ev] = await Promise.all([
+      call(`${url}/v1/info`, token).then((r) => r.json()),
+      call(`${url}/v1/events?${q.has('since') ? `since=${q.get('since')}` : ''}`, token).then((r) => r.json()),
+    ]);
     await writeAll(JSON.stringify(exportDoc(info, hist, (ev as { events: unknown[] }).events)) + '\n');
     return;
   }

@@ -23,30 +23,53 @@ const out = (m: string) => process.stdout.write(`${m}\n`);
 const err = (m: string) => process.stderr.write(`gpulse: ${m}\n`);
 
 export async function importCommand(files: string[], flags: Record<string, ParsedValue>): Promise<number> {
-  if (!files.length) throw new UsageError('import: FILE is required, e.g. gpulse import history.csv (gpulse export CSV/JSON, PWA export, otto MetricCollector JSON)');
+  if (!files.length)
+    throw new UsageError('import: FILE is required, e.g. gpulse import history.csv (gpulse export CSV/JSON, PWA export, otto MetricCollector JSON)');
   const cfg = serveConfig(flags, { hostname: '', dataDir: stateDir() });
   const host = (flags.host as string | undefined) ?? null;
   if (host === '') throw new UsageError('--host: must not be empty');
   for (const f of files) {
     let st;
-    try { st = statSync(f); } catch (e) { err(`${f}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); return 1; }
-    if (!st.isFile()) { err(`${f}: not a file`); return 1; }
+    try {
+      st = statSync(f);
+    } catch (e) {
+      err(`${f}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      return 1;
+    }
+    if (!st.isFile()) {
+      err(`${f}: not a file`);
+      return 1;
+    }
   }
   const dir = cfg.dataDir!;
   let store: Store;
   try {
     store = Store.open({
-      dir, intervalMs: cfg.intervalMs, maxDiskBytes: cfg.maxDiskBytes,
+      dir,
+      intervalMs: cfg.intervalMs,
+      maxDiskBytes: cfg.maxDiskBytes,
       retentionMs: { raw: cfg.retentionMs, '1m': cfg.retention1mMs, '1h': cfg.retention1hMs },
       log: (m) => err(`warning: ${m}`),
     });
   } catch (e) {
-    if (e instanceof StoreLockedError) { err(`import refused: ${e.message}`); return 1; }
+    if (e instanceof StoreLockedError) {
+      err(`import refused: ${e.message}`);
+      return 1;
+    }
     throw e;
   }
-  if (store.state.kind === 'memory_only') { store.close(); err(`import refused: ${store.state.reason}`); return 1; }
+  if (store.state.kind === 'memory_only') {
+    store.close();
+    err(`import refused: ${store.state.reason}`);
+    return 1;
+  }
 
-  const sink = new Sink(store, { skipBad: flags['skip-bad'] === true, now: Date.now(), retentionMs: { raw: cfg.retentionMs, '1m': cfg.retention1mMs, '1h': cfg.retention1hMs }, warn: err });
+  const sink = new Sink(store, {
+    skipBad: flags['skip-bad'] === true,
+    now: Date.now(),
+    retentionMs: { raw: cfg.retentionMs, '1m': cfg.retention1mMs, '1h': cfg.retention1hMs },
+    warn: err,
+  });
   const done: FileStats[] = [];
   let failed = false;
   const t0 = performance.now();
@@ -66,8 +89,12 @@ export async function importCommand(files: string[], flags: Record<string, Parse
       out(summary(stats, basename(f), cfg.retentionMs));
       if (stats.error) {
         failed = true;
-        const kept = stats.rows ? `the ${count(stats.rows, 'row')} before it ${stats.rows === 1 ? 'was' : 'were'} imported` : 'no rows of this file were imported';
-        err(`${stats.error}\n  ${sink.o.skipBad ? `${kept}; this file stopped there` : `import stopped: ${kept}, nothing after it (--skip-bad skips bad rows instead)`}`);
+        const kept = stats.rows
+          ? `the ${count(stats.rows, 'row')} before it ${stats.rows === 1 ? 'was' : 'were'} imported`
+          : 'no rows of this file were imported';
+        err(
+          `${stats.error}\n  ${sink.o.skipBad ? `${kept}; this file stopped there` : `import stopped: ${kept}, nothing after it (--skip-bad skips bad rows instead)`}`,
+        );
         if (!sink.o.skipBad) break;
       }
     }
@@ -81,9 +108,14 @@ export async function importCommand(files: string[], flags: Record<string, Parse
     return a;
   }, newStats('total'));
   total.ms = performance.now() - t0;
-  out(summary(total, `total (${done.length} of ${files.length} ${files.length === 1 ? 'file' : 'files'}, with opening and sealing the store)`, cfg.retentionMs));
+  out(
+    summary(total, `total (${done.length} of ${files.length} ${files.length === 1 ? 'file' : 'files'}, with opening and sealing the store)`, cfg.retentionMs),
+  );
   const st = store.state;
-  if (st.kind === 'disk_full' || st.kind === 'write_error') { err(`writing ${dir} failed (${st.message}): the imported history is not all on disk`); return 1; }
+  if (st.kind === 'disk_full' || st.kind === 'write_error') {
+    err(`writing ${dir} failed (${st.message}): the imported history is not all on disk`);
+    return 1;
+  }
   if (!failed && total.rows) out(`history in ${dir} (${formatSize(store.diskBytes)} on disk); start the agent to serve it`);
   return failed ? 1 : 0;
 }
@@ -97,14 +129,19 @@ async function importFile(path: string, sink: Sink, host: string | null) {
     let c = -1;
     for (;;) {
       while (r.pos < r.end && (r.buf[r.pos] === 32 || r.buf[r.pos] === 9 || r.buf[r.pos] === 10 || r.buf[r.pos] === 13)) r.pos++;
-      if (r.pos < r.end) { c = r.buf[r.pos]!; break; }
+      if (r.pos < r.end) {
+        c = r.buf[r.pos]!;
+        break;
+      }
       if (!(await r.fill())) break;
     }
     if (c < 0) throw new FileFormatError('empty file: nothing to import');
     if (c === 123 /* { */) await importJson(r, sink, path, path, { host });
     else if (c === 91 /* [ */) throw new FileFormatError('a JSON array: expected a gpulse export or an otto export (an object)');
     else await importCsv(r, sink, path);
-  } finally { r.close(); }
+  } finally {
+    r.close();
+  }
 }
 
 const num = (n: number) => n.toLocaleString('en-US');
@@ -121,9 +158,13 @@ export function summary(s: FileStats, name = basename(s.file), rawRetentionMs = 
   if (s.expired) skipped.push(`${num(s.expired)} older than --retention-1h`);
   if (s.bad) skipped.push(`${num(s.bad)} bad`);
   const n = skipped.length ? s.overlap + s.order + s.future + s.expired + s.bad : 0;
-  return `${name}${s.format !== '?' && s.file !== 'total' ? ` (${s.format})` : ''}: imported ${count(s.rows, 'row')}, ${count(s.values, 'value')}, ${num(s.series)} series`
-    + `; skipped ${num(n)}${n ? ` (${skipped.join(', ')})` : ''}`
-    + (s.rollupOnly ? `; ${count(s.rollupOnly, 'row')} older than --retention${rawRetentionMs ? ` (${formatDuration(rawRetentionMs)})` : ''} will keep only rollups${s.hourOnly ? ` (${num(s.hourOnly)} older than --retention-1m: 1-hour only)` : ''}` : '')
-    + `; ${sec.toFixed(2)}s, ${rate(sec > 0 ? s.values / sec : 0)} values/s`
-    + (s.error ? '; stopped at an error' : '');
+  return (
+    `${name}${s.format !== '?' && s.file !== 'total' ? ` (${s.format})` : ''}: imported ${count(s.rows, 'row')}, ${count(s.values, 'value')}, ${num(s.series)} series` +
+    `; skipped ${num(n)}${n ? ` (${skipped.join(', ')})` : ''}` +
+    (s.rollupOnly
+      ? `; ${count(s.rollupOnly, 'row')} older than --retention${rawRetentionMs ? ` (${formatDuration(rawRetentionMs)})` : ''} will keep only rollups${s.hourOnly ? ` (${num(s.hourOnly)} older than --retention-1m: 1-hour only)` : ''}`
+      : '') +
+    `; ${sec.toFixed(2)}s, ${rate(sec > 0 ? s.values / sec : 0)} values/s` +
+    (s.error ? '; stopped at an error' : '')
+  );
 }

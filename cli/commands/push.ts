@@ -16,9 +16,11 @@ export function pushBody(args: readonly string[], labelArgs: readonly string[]):
   const metrics: Record<string, number> = {};
   for (const a of args) {
     const eq = a.indexOf('=');
-    const name = a.slice(0, Math.max(0, eq)), raw = a.slice(eq + 1);
+    const name = a.slice(0, Math.max(0, eq)),
+      raw = a.slice(eq + 1);
     if (eq < 1) throw new UsageError(`push: ${JSON.stringify(a)}: expected name=value`);
-    if (!METRIC_NAME_RE.test(name)) throw new UsageError(`push: ${JSON.stringify(name)}: bad metric name (letters, digits, _ and :, not starting with a digit)`);
+    if (!METRIC_NAME_RE.test(name))
+      throw new UsageError(`push: ${JSON.stringify(name)}: bad metric name (letters, digits, _ and :, not starting with a digit)`);
     const v = parseValue(raw);
     if (v === null || !Number.isFinite(v)) throw new UsageError(`push: ${name}: ${JSON.stringify(raw)} is not a finite number`);
     if (name in metrics) throw new UsageError(`push: ${name} is given twice`);
@@ -28,7 +30,8 @@ export function pushBody(args: readonly string[], labelArgs: readonly string[]):
   for (const l of labelArgs) {
     const eq = l.indexOf('=');
     const k = l.slice(0, Math.max(0, eq));
-    if (eq < 1 || !LABEL_NAME_RE.test(k) || k.startsWith('__')) throw new UsageError(`--label: ${JSON.stringify(l)}: expected name=value with a label name of letters, digits and _`);
+    if (eq < 1 || !LABEL_NAME_RE.test(k) || k.startsWith('__'))
+      throw new UsageError(`--label: ${JSON.stringify(l)}: expected name=value with a label name of letters, digits and _`);
     labels[k] = l.slice(eq + 1);
   }
   return { metrics, labels };
@@ -42,7 +45,11 @@ export async function push(positionals: string[], flags: Record<string, ParsedVa
     if (positionals.length) throw new UsageError('--file: give either --file or name=value pairs, not both');
     if (labels.length) throw new UsageError('--label: not with --file (write the labels in the file)');
     let text: string;
-    try { text = readFileSync(file === '-' ? 0 : file, 'utf8'); } catch (e) { throw new UsageError(`--file: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+    try {
+      text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--file: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
     init = { method: 'POST', body: text, headers: { 'content-type': 'text/plain; version=0.0.4' } };
   } else init = { method: 'POST', body: JSON.stringify(pushBody(positionals, labels)) };
   const { url, token } = target(flags);

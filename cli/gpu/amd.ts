@@ -5,10 +5,26 @@ import { G, GPU_WIDTH } from '../../shared/catalog.ts';
 import type { DeviceInfo } from '../../shared/wire.ts';
 import { emptyExtras, type GpuExtras, type GpuProvider, type GpuReading } from './provider.ts';
 
-const readNum = (p: string): number => { try { const v = Number(readFileSync(p, 'latin1').trim()); return Number.isFinite(v) ? v : NaN; } catch { return NaN; } };
-const readStr = (p: string): string | null => { try { return readFileSync(p, 'latin1').trim() || null; } catch { return null; } };
+const readNum = (p: string): number => {
+  try {
+    const v = Number(readFileSync(p, 'latin1').trim());
+    return Number.isFinite(v) ? v : NaN;
+  } catch {
+    return NaN;
+  }
+};
+const readStr = (p: string): string | null => {
+  try {
+    return readFileSync(p, 'latin1').trim() || null;
+  } catch {
+    return null;
+  }
+};
 
-interface Card { dir: string; hwmon: string | null }
+interface Card {
+  dir: string;
+  hwmon: string | null;
+}
 
 /** Current level of a pp_dpm_* table: the line marked with `*`, e.g. "1: 1000Mhz *". */
 export function dpmCurrent(text: string | null): number {
@@ -19,19 +35,30 @@ export function dpmCurrent(text: string | null): number {
 export function openAmd(opts: { sysfsRoot: string }): GpuProvider {
   const drm = join(opts.sysfsRoot, 'sys/class/drm');
   let entries: string[];
-  try { entries = readdirSync(drm).filter((n) => /^card\d+$/.test(n)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))); }
-  catch { throw new Error(`no ${drm}`); }
+  try {
+    entries = readdirSync(drm)
+      .filter((n) => /^card\d+$/.test(n))
+      .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
+  } catch {
+    throw new Error(`no ${drm}`);
+  }
   const cards: Card[] = [];
   const devices: DeviceInfo[] = [];
   for (const name of entries) {
     const dir = join(drm, name, 'device');
     if (readStr(join(dir, 'vendor')) !== '0x1002') continue;
     let hwmon: string | null = null;
-    try { const h = readdirSync(join(dir, 'hwmon')).find((n) => n.startsWith('hwmon')); if (h) hwmon = join(dir, 'hwmon', h); } catch { /* no hwmon */ }
+    try {
+      const h = readdirSync(join(dir, 'hwmon')).find((n) => n.startsWith('hwmon'));
+      if (h) hwmon = join(dir, 'hwmon', h);
+    } catch {
+      /* no hwmon */
+    }
     const index = cards.length;
     cards.push({ dir, hwmon });
     devices.push({
-      index, provider: 'amd',
+      index,
+      provider: 'amd',
       name: readStr(join(dir, 'product_name')) ?? `AMD GPU ${readStr(join(dir, 'device')) ?? ''}`.trim(),
       uuid: readStr(join(dir, 'unique_id')) ?? `AMD-${name}`,
       memory_total: readNum(join(dir, 'mem_info_vram_total')) || null,
@@ -44,7 +71,10 @@ class AmdProvider implements GpuProvider {
   readonly kind = 'amd' as const;
   readonly driverVersion = null;
   readonly cudaVersion = null;
-  constructor(readonly cards: Card[], readonly devices: DeviceInfo[]) {}
+  constructor(
+    readonly cards: Card[],
+    readonly devices: DeviceInfo[],
+  ) {}
 
   async read(): Promise<GpuReading> {
     const values = new Float64Array(this.cards.length * GPU_WIDTH).fill(NaN);
@@ -63,7 +93,8 @@ class AmdProvider implements GpuProvider {
       const avg = h('power1_average');
       values[o + G.power] = (Number.isNaN(avg) ? h('power1_input') : avg) / 1e6;
       values[o + G['power.limit']] = h('power1_cap') / 1e6;
-      const pwm = h('pwm1'), pwmMax = h('pwm1_max');
+      const pwm = h('pwm1'),
+        pwmMax = h('pwm1_max');
       values[o + G.fan] = pwmMax > 0 ? (pwm * 100) / pwmMax : NaN;
       const sclk = h('freq1_input') / 1e6;
       values[o + G['clock.sm']] = Number.isNaN(sclk) ? dpmCurrent(readStr(join(c.dir, 'pp_dpm_sclk'))) : sclk;
@@ -76,6 +107,8 @@ class AmdProvider implements GpuProvider {
     return { values, extras };
   }
 
-  drainEvents() { return []; }
+  drainEvents() {
+    return [];
+  }
   close() {}
 }

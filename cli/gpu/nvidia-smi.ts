@@ -8,8 +8,24 @@ import type { ProcessUtil } from '../../shared/nvml-messages.ts';
 import { withUtil } from './nvml/provider.ts';
 import { decodeThrottle, emptyExtras, type GpuExtras, type GpuProvider, type GpuReading, type ProviderEvent } from './provider.ts';
 
-const FIELDS = ['index', 'uuid', 'utilization.gpu', 'utilization.memory', 'memory.used', 'memory.total', 'temperature.gpu', 'power.draw',
-  'power.limit', 'fan.speed', 'clocks.sm', 'clocks.mem', 'utilization.encoder', 'utilization.decoder', 'pstate', 'clocks_event_reasons.active'];
+const FIELDS = [
+  'index',
+  'uuid',
+  'utilization.gpu',
+  'utilization.memory',
+  'memory.used',
+  'memory.total',
+  'temperature.gpu',
+  'power.draw',
+  'power.limit',
+  'fan.speed',
+  'clocks.sm',
+  'clocks.mem',
+  'utilization.encoder',
+  'utilization.decoder',
+  'pstate',
+  'clocks_event_reasons.active',
+];
 /** Older drivers reject unknown fields for the whole query; this subset is in every R450+ driver. */
 const BASIC = FIELDS.slice(0, 12);
 
@@ -25,7 +41,10 @@ export function smiNumber(s: string | undefined): number {
 /** One CSV row (noheader, nounits) → the device's value block and state; returns the row's UUID. */
 export function parseSmiRow(line: string, fields: readonly string[], out: Float64Array, o: number, st: GpuExtras): string {
   const f = line.split(', ');
-  const get = (name: string) => { const i = fields.indexOf(name); return i < 0 ? undefined : f[i]; };
+  const get = (name: string) => {
+    const i = fields.indexOf(name);
+    return i < 0 ? undefined : f[i];
+  };
   const MiB = 1048576;
   out[o + G.util] = smiNumber(get('utilization.gpu'));
   out[o + G['mem_bw.util']] = smiNumber(get('utilization.memory'));
@@ -57,12 +76,22 @@ export function parsePmon(text: string): Map<number, ProcessUtil[]> {
   let cols: string[] | null = null;
   for (const line of text.split('\n')) {
     const f = line.trim().split(/\s+/);
-    if (line.trimStart().startsWith('#')) { if (!cols && f[1] === 'gpu') cols = f.slice(1); continue; }
+    if (line.trimStart().startsWith('#')) {
+      if (!cols && f[1] === 'gpu') cols = f.slice(1);
+      continue;
+    }
     if (!cols || f.length < cols.length - 1) continue;
-    const at = (name: string) => { const i = cols!.indexOf(name); return i < 0 ? undefined : f[i]; };
-    const gpu = Number(at('gpu')), pid = Number(at('pid'));
+    const at = (name: string) => {
+      const i = cols!.indexOf(name);
+      return i < 0 ? undefined : f[i];
+    };
+    const gpu = Number(at('gpu')),
+      pid = Number(at('pid'));
     if (!Number.isInteger(gpu) || !Number.isInteger(pid) || pid <= 0) continue;
-    const pct = (s: string | undefined) => { const v = smiNumber(s === '-' ? '0' : s); return Number.isFinite(v) && v <= 100 ? v : 0; };
+    const pct = (s: string | undefined) => {
+      const v = smiNumber(s === '-' ? '0' : s);
+      return Number.isFinite(v) && v <= 100 ? v : 0;
+    };
     const list = out.get(gpu) ?? [];
     list.push({ pid, sm: pct(at('sm')), mem: pct(at('mem')) });
     out.set(gpu, list);
@@ -82,13 +111,34 @@ async function run(args: string[], timeoutMs: number): Promise<string> {
 export async function openNvidiaSmi(opts: { intervalMs: number; appsEveryMs?: number; hangMs?: number }): Promise<GpuProvider> {
   if (!Bun.which('nvidia-smi', { PATH: process.env.PATH ?? '' })) throw new Error('nvidia-smi not found on PATH');
   const list = await run(['--query-gpu=index,name,uuid,memory.total,pci.bus_id', '--format=csv,noheader,nounits'], 10_000);
-  const devices: DeviceInfo[] = list.trim().split('\n').filter(Boolean).map((l) => {
-    const [index, name, uuid, mem, bus] = l.split(', ');
-    return { index: Number(index), name: name?.trim() ?? '?', uuid: uuid?.trim() ?? '', memory_total: smiNumber(mem) * 1048576 || null, provider: 'nvidia-smi', pci_bus_id: bus?.trim() ?? null };
-  });
+  const devices: DeviceInfo[] = list
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [index, name, uuid, mem, bus] = l.split(', ');
+      return {
+        index: Number(index),
+        name: name?.trim() ?? '?',
+        uuid: uuid?.trim() ?? '',
+        memory_total: smiNumber(mem) * 1048576 || null,
+        provider: 'nvidia-smi',
+        pci_bus_id: bus?.trim() ?? null,
+      };
+    });
   let fields: readonly string[] = FIELDS;
-  try { await run([`--query-gpu=${FIELDS.join(',')}`, '--format=csv,noheader,nounits'], 10_000); } catch { fields = BASIC; }
-  return new SmiProvider(devices, fields, opts.intervalMs, opts.appsEveryMs ?? Math.max(5000, opts.intervalMs), opts.hangMs ?? Math.max(10_000, 5 * opts.intervalMs));
+  try {
+    await run([`--query-gpu=${FIELDS.join(',')}`, '--format=csv,noheader,nounits'], 10_000);
+  } catch {
+    fields = BASIC;
+  }
+  return new SmiProvider(
+    devices,
+    fields,
+    opts.intervalMs,
+    opts.appsEveryMs ?? Math.max(5000, opts.intervalMs),
+    opts.hangMs ?? Math.max(10_000, 5 * opts.intervalMs),
+  );
 }
 
 class SmiProvider implements GpuProvider {
@@ -106,7 +156,13 @@ class SmiProvider implements GpuProvider {
   #appsTimer: ReturnType<typeof setInterval>;
   restarts = 0;
 
-  constructor(readonly devices: DeviceInfo[], readonly fields: readonly string[], readonly intervalMs: number, appsEveryMs: number, readonly hangMs: number) {
+  constructor(
+    readonly devices: DeviceInfo[],
+    readonly fields: readonly string[],
+    readonly intervalMs: number,
+    appsEveryMs: number,
+    readonly hangMs: number,
+  ) {
     this.#values = new Float64Array(devices.length * GPU_WIDTH).fill(NaN);
     this.#extras = devices.map(() => emptyExtras());
     this.#start();
@@ -116,7 +172,11 @@ class SmiProvider implements GpuProvider {
 
   #start() {
     if (this.#closed) return;
-    const p = Bun.spawn(['nvidia-smi', `--query-gpu=${this.fields.join(',')}`, '--format=csv,noheader,nounits', `-lms`, String(this.intervalMs)], { stdout: 'pipe', stderr: 'ignore', env: process.env });
+    const p = Bun.spawn(['nvidia-smi', `--query-gpu=${this.fields.join(',')}`, '--format=csv,noheader,nounits', `-lms`, String(this.intervalMs)], {
+      stdout: 'pipe',
+      stderr: 'ignore',
+      env: process.env,
+    });
     this.#proc = p;
     this.#startedAt = Date.now();
     void this.#readLines(p.stdout as ReadableStream<Uint8Array>);
@@ -164,8 +224,12 @@ class SmiProvider implements GpuProvider {
       }
       // Per-process utilization, when this nvidia-smi has pmon (null = unknown, not 0).
       const util = await run(['pmon', '-c', '1', '-s', 'u'], 5000).then(parsePmon, () => null);
-      this.devices.forEach((d, i) => { this.#extras[i]!.processes = withUtil(byUuid.get(d.uuid) ?? [], util ? util.get(d.index) ?? [] : null); });
-    } catch { /* keep the previous list; the stream's health is what counts */ }
+      this.devices.forEach((d, i) => {
+        this.#extras[i]!.processes = withUtil(byUuid.get(d.uuid) ?? [], util ? (util.get(d.index) ?? []) : null);
+      });
+    } catch {
+      /* keep the previous list; the stream's health is what counts */
+    }
   }
 
   async read(): Promise<GpuReading> {
@@ -179,6 +243,12 @@ class SmiProvider implements GpuProvider {
     return { values: this.#values.slice(), extras: this.#extras.map((x) => ({ ...x })) };
   }
 
-  drainEvents() { return this.#events.splice(0); }
-  close() { this.#closed = true; clearInterval(this.#appsTimer); this.#proc?.kill(); }
+  drainEvents() {
+    return this.#events.splice(0);
+  }
+  close() {
+    this.#closed = true;
+    clearInterval(this.#appsTimer);
+    this.#proc?.kill();
+  }
 }

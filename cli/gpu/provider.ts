@@ -6,7 +6,13 @@ import type { DeviceInfo, ProviderKind } from '../../shared/wire.ts';
  * provider's last process round, in %; null when the provider cannot tell (no per-process
  * utilization: MIG, an old driver, AMD), absent from providers that never can.
  */
-export interface ProviderProcess { pid: number; gpu_mem: number | null; type: 'compute' | 'graphics'; sm_util?: number | null; mem_util?: number | null }
+export interface ProviderProcess {
+  pid: number;
+  gpu_mem: number | null;
+  type: 'compute' | 'graphics';
+  sm_util?: number | null;
+  mem_util?: number | null;
+}
 
 /** Slow-changing, non-numeric state per device; refreshed at the provider's slow cadence. */
 export interface GpuExtras {
@@ -39,22 +45,39 @@ export type ProviderEvent =
  */
 export interface GpuCounters {
   /** Framebuffer free and reserved, bytes (nvmlMemory_v2_t; reserved is NaN on a v1-only driver). */
-  fbFree: number; fbReserved: number;
+  fbFree: number;
+  fbReserved: number;
   /** Clock event (throttle) reasons as the raw NVML bitmask. */
   throttleMask: number;
   /** The last XID seen since the agent started; 0 = none; NaN when XID events cannot be watched. */
   xid: number;
   pcieReplay: number;
   /** ECC error counts: single-bit (corrected) and double-bit (uncorrected), volatile and aggregate. */
-  eccSbeVol: number; eccDbeVol: number; eccSbeAgg: number; eccDbeAgg: number;
+  eccSbeVol: number;
+  eccDbeVol: number;
+  eccSbeAgg: number;
+  eccDbeAgg: number;
   /** Row remapping: rows remapped for correctable / uncorrectable errors, and 1 when remapping failed. */
-  remapCorrectable: number; remapUncorrectable: number; remapFailure: number;
+  remapCorrectable: number;
+  remapUncorrectable: number;
+  remapFailure: number;
   memTempC: number;
 }
 
 export const unknownCounters = (): GpuCounters => ({
-  fbFree: NaN, fbReserved: NaN, throttleMask: NaN, xid: NaN, pcieReplay: NaN, eccSbeVol: NaN, eccDbeVol: NaN, eccSbeAgg: NaN, eccDbeAgg: NaN,
-  remapCorrectable: NaN, remapUncorrectable: NaN, remapFailure: NaN, memTempC: NaN,
+  fbFree: NaN,
+  fbReserved: NaN,
+  throttleMask: NaN,
+  xid: NaN,
+  pcieReplay: NaN,
+  eccSbeVol: NaN,
+  eccDbeVol: NaN,
+  eccSbeAgg: NaN,
+  eccDbeAgg: NaN,
+  remapCorrectable: NaN,
+  remapUncorrectable: NaN,
+  remapFailure: NaN,
+  memTempC: NaN,
 });
 
 export interface GpuProvider {
@@ -74,7 +97,10 @@ export const emptyExtras = (): GpuExtras => ({ pstate: null, throttle: [], proce
 
 /** The host-only "provider": no devices, nothing to read. */
 export const noGpu: GpuProvider = {
-  kind: 'none', devices: [], driverVersion: null, cudaVersion: null,
+  kind: 'none',
+  devices: [],
+  driverVersion: null,
+  cudaVersion: null,
   read: async () => ({ values: new Float64Array(0), extras: [] }),
   drainEvents: () => [],
   close() {},
@@ -82,8 +108,14 @@ export const noGpu: GpuProvider = {
 
 /** Throttle/clock-event reason bits (nvml.md §4), decoded to names; GpuIdle is not a throttle. */
 const REASONS: [bigint, string][] = [
-  [0x2n, 'applications_clocks'], [0x4n, 'sw_power_cap'], [0x8n, 'hw_slowdown'], [0x10n, 'sync_boost'],
-  [0x20n, 'sw_thermal'], [0x40n, 'hw_thermal'], [0x80n, 'hw_power_brake'], [0x100n, 'display_clocks'],
+  [0x2n, 'applications_clocks'],
+  [0x4n, 'sw_power_cap'],
+  [0x8n, 'hw_slowdown'],
+  [0x10n, 'sync_boost'],
+  [0x20n, 'sw_thermal'],
+  [0x40n, 'hw_thermal'],
+  [0x80n, 'hw_power_brake'],
+  [0x100n, 'display_clocks'],
 ];
 export function decodeThrottle(mask: bigint): string[] {
   const out: string[] = [];

@@ -24,13 +24,22 @@ export class GpuReprobe {
   constructor(readonly opts: ReprobeOptions) {}
 
   /** The delay before attempt n (0-based). */
-  delay(n: number): number { return Math.min(this.opts.maxMs, this.opts.baseMs * 2 ** Math.min(n, 20)); }
+  delay(n: number): number {
+    return Math.min(this.opts.maxMs, this.opts.baseMs * 2 ** Math.min(n, 20));
+  }
 
-  start() { this.#arm(); }
-  stop() { this.#done = true; if (this.#timer) clearTimeout(this.#timer); }
+  start() {
+    this.#arm();
+  }
+  stop() {
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
 
   /** For /v1/info: when the next attempt is due, or null once a provider is up. */
-  info(): { next: number; attempts: number } | null { return this.#done ? null : { next: this.next, attempts: this.attempts }; }
+  info(): { next: number; attempts: number } | null {
+    return this.#done ? null : { next: this.next, attempts: this.attempts };
+  }
 
   #arm() {
     if (this.#done) return;
@@ -44,9 +53,20 @@ export class GpuReprobe {
     if (this.#done) return;
     this.attempts++;
     let s: Selection;
-    try { s = await this.opts.select(); } catch (e) { s = { provider: null as never, notes: [(e as Error).message] }; }
-    if (this.#done) { s.provider?.close(); return; }
-    if (s.provider && s.provider.devices.length) { this.#done = true; this.opts.onFound(s); return; }
+    try {
+      s = await this.opts.select();
+    } catch (e) {
+      s = { provider: null as never, notes: [(e as Error).message] };
+    }
+    if (this.#done) {
+      s.provider?.close();
+      return;
+    }
+    if (s.provider && s.provider.devices.length) {
+      this.#done = true;
+      this.opts.onFound(s);
+      return;
+    }
     this.opts.onMiss?.(s.notes);
     this.#arm();
   }

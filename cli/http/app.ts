@@ -41,11 +41,22 @@ export function createApp(agent: Agent, opts: AppOptions) {
   const noAuth = opts.token === null;
   const originOpts = { allowOrigins: opts.allowOrigins, tls: !!opts.tls };
   const allowedOrigin = (origin: string, c: Context): string | null =>
-    noAuth ? (originAllowedWithoutToken(origin, c, originOpts) ? origin : null)
-      : opts.allowOrigins.length === 0 ? '*' : opts.allowOrigins.includes(origin) ? origin : null;
+    noAuth
+      ? originAllowedWithoutToken(origin, c, originOpts)
+        ? origin
+        : null
+      : opts.allowOrigins.length === 0
+        ? '*'
+        : opts.allowOrigins.includes(origin)
+          ? origin
+          : null;
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return json({ error: err.message, ...(err.param ? { param: err.param } : {}) }, err.status, { ...err.headers, ...(isRefusal(err) ? {} : corsHeaders(c)) });
+    if (err instanceof ApiError)
+      return json({ error: err.message, ...(err.param ? { param: err.param } : {}) }, err.status, {
+        ...err.headers,
+        ...(isRefusal(err) ? {} : corsHeaders(c)),
+      });
     console.error(`gpulse: ${c.req.method} ${safePath(c.req.raw)}: ${(err as Error).message}`);
     return json({ error: 'internal error' }, 500);
   });
@@ -67,18 +78,23 @@ export function createApp(agent: Agent, opts: AppOptions) {
       c.res.headers.set('Access-Control-Allow-Private-Network', 'true');
     }
   });
-  app.use('*', cors({
-    origin: !noAuth && opts.allowOrigins.length === 0 ? '*' : (origin, c) => allowedOrigin(origin, c),
-    allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    allowHeaders: ['Authorization', 'Last-Event-ID', 'Content-Type'],
-    exposeHeaders: ['Retry-After'],
-    maxAge: 7200,
-  }));
+  app.use(
+    '*',
+    cors({
+      origin: !noAuth && opts.allowOrigins.length === 0 ? '*' : (origin, c) => allowedOrigin(origin, c),
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowHeaders: ['Authorization', 'Last-Event-ID', 'Content-Type'],
+      exposeHeaders: ['Retry-After'],
+      maxAge: 7200,
+    }),
+  );
 
   app.get('/healthz', (c) => json({ status: agent.sampler.status() }));
 
   const auth = opts.token === null ? null : bearerAuth({ token: opts.token, clientAddress: opts.clientAddress ?? (() => 'local') });
-  const guard = (path: string) => { if (auth) app.use(path, auth); };
+  const guard = (path: string) => {
+    if (auth) app.use(path, auth);
+  };
   guard('/v1/*');
   if (!opts.metricsPublic) guard('/metrics');
   // nvitop monitor-web's JSON endpoints carry the same data as /v1: always behind the token.
@@ -95,7 +111,9 @@ export function createApp(agent: Agent, opts: AppOptions) {
   app.get('/v1/history', (c) => {
     const q = parseHistoryQuery(c.req.query(), known);
     const plan = planHistory(agent.store, q, agent.opts.intervalMs);
-    return new Response(historyStream(agent.store, plan, q.agg === 'minmax'), { headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-gpulse-tier': plan.tier } });
+    return new Response(historyStream(agent.store, plan, q.agg === 'minmax'), {
+      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-gpulse-tier': plan.tier },
+    });
   });
   app.get('/v1/history/chunks', (c) => chunksResponse(agent.store, c.req.query(), known, agent.opts.intervalMs));
 
@@ -150,7 +168,9 @@ export function createApp(agent: Agent, opts: AppOptions) {
   app.get('/metrics.json', () => json(metricsJson(agent)));
   app.get('/history.json', (c) => {
     const q = parseCompatHistoryQuery(c.req.query());
-    return new Response(pullStream(compatHistoryBytes(agent, q)), { headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
+    return new Response(pullStream(compatHistoryBytes(agent, q)), {
+      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+    });
   });
 
   if (opts.web) staticWeb(app, opts.web);

@@ -48,6 +48,9 @@ export function bearerAuth(opts: AuthOptions): MiddlewareHandler {
 
 /** Constant-time for equal lengths; a length mismatch compares against itself so timing does not reveal the length either. */
 function safeEqual(a: Buffer, b: Buffer): boolean {
-  if (a.length !== b.length) { timingSafeEqual(b, b); return false; }
+  if (a.length !== b.length) {
+    timingSafeEqual(b, b);
+    return false;
+  }
   return timingSafeEqual(a, b);
 }

@@ -19,7 +19,9 @@ export function chunksResponse(store: Store, q: Record<string, string>, known: (
   if (!TIERS.includes(tier)) throw badParam('tier', 'must be raw, 1m or 1h');
   const keys = parseKeys(q, known);
   const body = pullStream(batched(chunkFrames(store, tier, keys, since ?? -Infinity, until ?? Infinity)));
-  return new Response(body, { headers: { 'content-type': CHUNKS_TYPE, 'cache-control': 'no-store', 'x-gpulse-interval-ms': String(intervalMs), 'x-gpulse-tier': tier } });
+  return new Response(body, {
+    headers: { 'content-type': CHUNKS_TYPE, 'cache-control': 'no-store', 'x-gpulse-interval-ms': String(intervalMs), 'x-gpulse-tier': tier },
+  });
 }
 
 /** Frames gathered into pieces of about 64 KiB (one write per piece, not per chunk). */

@@ -3,7 +3,12 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 export class ApiError extends Error {
   override name = 'ApiError';
-  constructor(readonly status: ContentfulStatusCode, message: string, readonly param?: string, readonly headers?: Record<string, string>) {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    message: string,
+    readonly param?: string,
+    readonly headers?: Record<string, string>,
+  ) {
     super(message);
   }
 }

@@ -9,9 +9,19 @@
  */
 import { badParam } from './errors.ts';
 
-export interface NewEvent { label: string; t: number; end_t: number | null; color: string | null }
+export interface NewEvent {
+  label: string;
+  t: number;
+  end_t: number | null;
+  color: string | null;
+}
 /** Only the fields present are changed; null clears. */
-export interface EventPatch { label?: string; t?: number; end_t?: number | null; color?: string | null }
+export interface EventPatch {
+  label?: string;
+  t?: number;
+  end_t?: number | null;
+  color?: string | null;
+}
 
 const COLOR_RE = /^#[0-9a-fA-F]{3,8}$/;
 export const MAX_FUTURE_MS = 86_400_000;
@@ -19,7 +29,11 @@ const FIELDS = ['label', 't', 'end_t', 'color'] as const;
 
 function object(text: string): Record<string, unknown> {
   let b: unknown;
-  try { b = JSON.parse(text); } catch { throw badParam('body', 'must be JSON'); }
+  try {
+    b = JSON.parse(text);
+  } catch {
+    throw badParam('body', 'must be JSON');
+  }
   if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badParam('body', 'must be a JSON object');
   return b as Record<string, unknown>;
 }

@@ -14,8 +14,13 @@ import { badParam } from './errors.ts';
 import { Pacer } from './pace.ts';
 
 export interface HistoryQuery {
-  since: number | null; until: number | null; step: number | null; agg: 'avg' | 'minmax';
-  limit: number | null; maxPoints: number | null; keys: string[] | null;
+  since: number | null;
+  until: number | null;
+  step: number | null;
+  agg: 'avg' | 'minmax';
+  limit: number | null;
+  maxPoints: number | null;
+  keys: string[] | null;
 }
 
 /** A present-but-bad value is an error; an absent one is null. Accepts integers and decimals, nothing else. */
@@ -32,7 +37,10 @@ export function num(q: Record<string, string>, name: string, positive: boolean, 
 
 export function parseKeys(q: Record<string, string>, known: (key: string) => boolean): string[] | null {
   if (q.keys === undefined) return null;
-  const keys = q.keys.split(',').map((k) => k.trim()).filter(Boolean);
+  const keys = q.keys
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   if (!keys.length) throw badParam('keys', 'must list at least one series key');
   const unknown = keys.find((k) => !known(k));
   if (unknown) throw badParam('keys', `unknown series ${JSON.stringify(unknown.slice(0, 80))}`);
@@ -64,12 +72,20 @@ export function tierForStep(step: number): Tier {
   return 'raw';
 }
 
-export interface Plan { tier: Tier; step: number | null; from: number; to: number; limit: number | null; keys: string[] }
+export interface Plan {
+  tier: Tier;
+  step: number | null;
+  from: number;
+  to: number;
+  limit: number | null;
+  keys: string[];
+}
 
 /** Chooses tier, step and bounds. Never more than max_points points; step honoured with limit. */
 export function planHistory(store: Store, q: HistoryQuery, intervalMs: number): Plan {
   const keys = q.keys ?? [...store.keys];
-  const from = q.since ?? -Infinity, to = q.until ?? Infinity;
+  const from = q.since ?? -Infinity,
+    to = q.until ?? Infinity;
   let step = q.step;
   let limit = q.limit;
   if (step === null && q.maxPoints !== null) {
@@ -81,7 +97,11 @@ export function planHistory(store: Store, q: HistoryQuery, intervalMs: number): 
       step = stepFor(width, q.maxPoints, intervalMs);
       // Round up to whole rollup buckets so a long range is answered from a rollup tier, not raw:
       // past half a bucket, the rounding still leaves at least half the points asked for.
-      for (const s of [ROLLUP_STEP_MS['1h'], ROLLUP_STEP_MS['1m']]) if (step > s / 2) { step = Math.ceil(step / s) * s; break; }
+      for (const s of [ROLLUP_STEP_MS['1h'], ROLLUP_STEP_MS['1m']])
+        if (step > s / 2) {
+          step = Math.ceil(step / s) * s;
+          break;
+        }
     }
     // Bucket edges can add one point: the newest max_points are what is asked for.
     limit = Math.min(limit ?? Infinity, q.maxPoints);
@@ -113,7 +133,9 @@ export function pullStream(it: Generator<Uint8Array>): ReadableStream<Uint8Array
           await ctl.flush();
           await pace.turn();
         }
-      } finally { it.return(undefined); }
+      } finally {
+        it.return(undefined);
+      }
       ctl.close();
     },
   } as unknown as UnderlyingDefaultSource<Uint8Array>);
@@ -137,21 +159,35 @@ export function* historyBytes(store: Store, plan: Plan, minmax: boolean): Genera
   let skip = 0;
   if (plan.limit !== null) {
     if (step === null) from = Math.max(from, startOfLast(store, tier, plan.limit, plan.from, plan.to));
-    else { const n = countBuckets(store, tier, step, from, plan.to); skip = Math.max(0, n - plan.limit); }
+    else {
+      const n = countBuckets(store, tier, step, from, plan.to);
+      skip = Math.max(0, n - plan.limit);
+    }
   }
   const w = new ByteWriter();
   w.str('{"t":[');
   let first = true;
-  const sep = () => { if (first) first = false; else w.byte(44); };
+  const sep = () => {
+    if (first) first = false;
+    else w.byte(44);
+  };
   // Time axis.
-  let b = 0, lastB = NaN;
+  let b = 0,
+    lastB = NaN;
   for (const t of timeParts(store, tier, from, plan.to)) {
     for (let i = 0; i < t.length; i++) {
-      if (step === null) { sep(); w.whole(t[i]!); continue; }
+      if (step === null) {
+        sep();
+        w.whole(t[i]!);
+        continue;
+      }
       const bt = Math.floor(t[i]! / step) * step;
       if (bt === lastB) continue;
       lastB = bt;
-      if (b++ >= skip) { sep(); w.whole(bt); }
+      if (b++ >= skip) {
+        sep();
+        w.whole(bt);
+      }
     }
     if (w.full) yield w.take();
   }
@@ -165,7 +201,15 @@ export function* historyBytes(store: Store, plan: Plan, minmax: boolean): Genera
       first = true;
       // User series go out unrounded; everything else at the wire's precision.
       const exact = isExactKey(keys[ki]!);
-      const put = exact ? (x: number) => { sep(); w.exact(x); } : (x: number) => { sep(); w.num(x); };
+      const put = exact
+        ? (x: number) => {
+            sep();
+            w.exact(x);
+          }
+        : (x: number) => {
+            sep();
+            w.num(x);
+          };
       const bucket = step === null ? null : new Bucketer(step, skip, part, put);
       for (const p of seriesParts(store, tier, keys[ki]!, from, plan.to)) {
         if (bucket) bucket.feed(p);
@@ -183,8 +227,16 @@ export function* historyBytes(store: Store, plan: Plan, minmax: boolean): Genera
 }
 
 function countBuckets(store: Store, tier: Tier, step: number, from: number, to: number): number {
-  let n = 0, last = NaN;
-  for (const t of timeParts(store, tier, from, to)) for (let i = 0; i < t.length; i++) { const b = Math.floor(t[i]! / step) * step; if (b !== last) { n++; last = b; } }
+  let n = 0,
+    last = NaN;
+  for (const t of timeParts(store, tier, from, to))
+    for (let i = 0; i < t.length; i++) {
+      const b = Math.floor(t[i]! / step) * step;
+      if (b !== last) {
+        n++;
+        last = b;
+      }
+    }
   return n;
 }
 
@@ -193,19 +245,34 @@ function countBuckets(store: Store, tier: Tier, step: number, from: number, to: 
  * their count; min/max of the parts' min/max. Emits one value per bucket present in the time axis.
  */
 class Bucketer {
-  #b = NaN; #sum = 0; #n = 0; #min = NaN; #max = NaN; #idx = 0;
-  constructor(readonly step: number, readonly skip: number, readonly part: 'v' | 'min' | 'max', readonly emit: (x: number) => void) {}
+  #b = NaN;
+  #sum = 0;
+  #n = 0;
+  #min = NaN;
+  #max = NaN;
+  #idx = 0;
+  constructor(
+    readonly step: number,
+    readonly skip: number,
+    readonly part: 'v' | 'min' | 'max',
+    readonly emit: (x: number) => void,
+  ) {}
 
   feed(p: { t: Float64Array; v: Float64Array; min: Float64Array | null; max: Float64Array | null; count: Float64Array | null }) {
     for (let i = 0; i < p.t.length; i++) {
       const b = Math.floor(p.t[i]! / this.step) * this.step;
-      if (b !== this.#b) { if (this.#b === this.#b) this.#flush(); this.#b = b; }
+      if (b !== this.#b) {
+        if (this.#b === this.#b) this.#flush();
+        this.#b = b;
+      }
       const v = p.v[i]!;
       if (v !== v) continue;
       const w = p.count ? p.count[i]! : 1;
       if (!(w > 0)) continue;
-      this.#sum += v * w; this.#n += w;
-      const lo = p.min ? p.min[i]! : v, hi = p.max ? p.max[i]! : v;
+      this.#sum += v * w;
+      this.#n += w;
+      const lo = p.min ? p.min[i]! : v,
+        hi = p.max ? p.max[i]! : v;
       if (!(this.#min <= lo)) this.#min = lo;
       if (!(this.#max >= hi)) this.#max = hi;
     }
@@ -213,8 +280,13 @@ class Bucketer {
 
   #flush() {
     if (this.#idx++ >= this.skip) this.emit(this.part === 'v' ? (this.#n ? this.#sum / this.#n : NaN) : this.part === 'min' ? this.#min : this.#max);
-    this.#sum = 0; this.#n = 0; this.#min = NaN; this.#max = NaN;
+    this.#sum = 0;
+    this.#n = 0;
+    this.#min = NaN;
+    this.#max = NaN;
   }
 
-  end() { if (this.#b === this.#b) this.#flush(); }
+  end() {
+    if (this.#b === this.#b) this.#flush();
+  }
 }

@@ -15,7 +15,11 @@ import { Pacer } from './pace.ts';
 
 const enc = new TextEncoder();
 
-export interface HubOptions { maxQueuedBytes?: number; heartbeatMs?: number; stallMs?: number }
+export interface HubOptions {
+  maxQueuedBytes?: number;
+  heartbeatMs?: number;
+  stallMs?: number;
+}
 
 /** Where a client's frames go: a queued stream (live only) or a direct one (replay, then live). */
 interface Client {
@@ -30,7 +34,11 @@ interface Client {
 }
 
 /** Bun's direct stream controller: write() buffers, flush() resolves once the socket took the bytes. */
-interface DirectController { write(b: Uint8Array): number | Promise<number>; flush(): number | Promise<number>; close(): void }
+interface DirectController {
+  write(b: Uint8Array): number | Promise<number>;
+  flush(): number | Promise<number>;
+  close(): void;
+}
 
 export class Hub {
   #clients = new Set<Client>();
@@ -48,7 +56,9 @@ export class Hub {
     (this.#timer as { unref?: () => void }).unref?.();
   }
 
-  get size(): number { return this.#clients.size; }
+  get size(): number {
+    return this.#clients.size;
+  }
 
   /**
    * Opens a client stream: `prelude` frames (schema), then, when given, the frames of `replay`
@@ -60,7 +70,8 @@ export class Hub {
   open(prelude: Uint8Array[], onClose?: () => void, replay?: Iterator<Uint8Array>): ReadableStream<Uint8Array> {
     if (replay) return this.#openDirect(prelude, replay, onClose);
     let client!: Client;
-    const max = this.#maxQueued, stallMs = this.#stallMs;
+    const max = this.#maxQueued,
+      stallMs = this.#stallMs;
     return new ReadableStream<Uint8Array>(
       {
         start: (ctl) => {
@@ -68,10 +79,13 @@ export class Hub {
           let roomAfter = max;
           let stalledSince: number | null = null;
           client = {
-            closed: false, pending: null, pendingBytes: 0,
+            closed: false,
+            pending: null,
+            pendingBytes: 0,
             send: (b, now) => {
               const room = ctl.desiredSize ?? 0;
-              if (room >= max || room > roomAfter) stalledSince = null; // empty, or drained some
+              if (room >= max || room > roomAfter)
+                stalledSince = null; // empty, or drained some
               else if (stalledSince === null) stalledSince = now;
               else if (now - stalledSince >= stallMs) return 'not draining';
               if (room < b.byteLength) return 'client too slow';
@@ -80,12 +94,23 @@ export class Hub {
               return null;
             },
             // error() discards the queued bytes at once, unlike close() which would keep them to deliver.
-            end: (why) => { try { if (why) ctl.error(new Error(why)); else ctl.close(); } catch { /* gone */ } },
+            end: (why) => {
+              try {
+                if (why) ctl.error(new Error(why));
+                else ctl.close();
+              } catch {
+                /* gone */
+              }
+            },
           };
           for (const p of prelude) ctl.enqueue(p);
           this.#clients.add(client);
         },
-        cancel: () => { client.closed = true; this.#clients.delete(client); onClose?.(); },
+        cancel: () => {
+          client.closed = true;
+          this.#clients.delete(client);
+          onClose?.();
+        },
       },
       // Queue measured in bytes so desiredSize says how far behind the reader is.
       { highWaterMark: max, size: (chunk?: Uint8Array) => chunk?.byteLength ?? 0 },
@@ -93,10 +118,13 @@ export class Hub {
   }
 
   #openDirect(prelude: Uint8Array[], replay: Iterator<Uint8Array>, onClose?: () => void): ReadableStream<Uint8Array> {
-    const max = this.#maxQueued, stallMs = this.#stallMs;
+    const max = this.#maxQueued,
+      stallMs = this.#stallMs;
     let client: Client | null = null;
     let finish: () => void = () => {};
-    const done = new Promise<void>((r) => { finish = r; });
+    const done = new Promise<void>((r) => {
+      finish = r;
+    });
     const gone = () => {
       if (!client || client.closed) return;
       client.closed = true;
@@ -109,22 +137,43 @@ export class Hub {
       type: 'direct',
       pull: async (ctl: DirectController) => {
         // Bytes written since the last flush settled, and since when (the stall clock).
-        let unflushed = 0, flushing = false, waitingSince: number | null = null;
+        let unflushed = 0,
+          flushing = false,
+          waitingSince: number | null = null;
         const c: Client = (client = {
-          closed: false, pending: [], pendingBytes: 0,
+          closed: false,
+          pending: [],
+          pendingBytes: 0,
           send: (b, now) => {
             if (waitingSince !== null && now - waitingSince >= stallMs) return 'not draining';
             if (unflushed > max) return 'client too slow';
-            try { ctl.write(b); } catch { gone(); return null; }
+            try {
+              ctl.write(b);
+            } catch {
+              gone();
+              return null;
+            }
             unflushed += b.byteLength;
             if (!flushing) {
               flushing = true;
               waitingSince = now;
-              void Promise.resolve(ctl.flush()).then(() => { unflushed = 0; flushing = false; waitingSince = null; }, gone);
+              void Promise.resolve(ctl.flush()).then(() => {
+                unflushed = 0;
+                flushing = false;
+                waitingSince = null;
+              }, gone);
             }
             return null;
           },
-          end: (why) => { try { ctl.close(); } catch { /* gone */ } if (why) gone(); finish(); },
+          end: (why) => {
+            try {
+              ctl.close();
+            } catch {
+              /* gone */
+            }
+            if (why) gone();
+            finish();
+          },
         });
         this.#clients.add(c);
         try {
@@ -140,25 +189,36 @@ export class Hub {
           const now = Date.now();
           for (const b of live) if (c.send(b, now)) break;
           await done; // live frames arrive through send() until the client goes or is dropped
-        } catch { gone(); }
+        } catch {
+          gone();
+        }
       },
       cancel: () => gone(),
     } as unknown as UnderlyingDefaultSource<Uint8Array>);
   }
 
   /** Encodes one sample frame once and sends it to every client. */
-  publishSample(t: number, values: ArrayLike<number>, exact?: ArrayLike<number>) { this.#broadcast(encodeSample(t, values, exact)); }
-  publish(event: string, data: unknown, id?: string) { this.#broadcast(encodeEvent(event, data, id)); }
+  publishSample(t: number, values: ArrayLike<number>, exact?: ArrayLike<number>) {
+    this.#broadcast(encodeSample(t, values, exact));
+  }
+  publish(event: string, data: unknown, id?: string) {
+    this.#broadcast(encodeEvent(event, data, id));
+  }
 
   #broadcast(bytes: Uint8Array, now = Date.now()) {
     for (const c of this.#clients) {
       if (c.pending) {
         c.pendingBytes += bytes.byteLength;
-        if (c.pendingBytes > this.#maxQueued) this.#drop(c, 'client too slow'); else c.pending.push(bytes);
+        if (c.pendingBytes > this.#maxQueued) this.#drop(c, 'client too slow');
+        else c.pending.push(bytes);
         continue;
       }
       let why: string | null;
-      try { why = c.send(bytes, now); } catch { why = 'client too slow'; }
+      try {
+        why = c.send(bytes, now);
+      } catch {
+        why = 'client too slow';
+      }
       if (why) this.#drop(c, why);
     }
   }
@@ -173,7 +233,10 @@ export class Hub {
 
   close() {
     if (this.#timer) clearInterval(this.#timer);
-    for (const c of this.#clients) { c.closed = true; c.end(null); }
+    for (const c of this.#clients) {
+      c.closed = true;
+      c.end(null);
+    }
     this.#clients.clear();
   }
 }
@@ -186,8 +249,15 @@ const frame = new ByteWriter(16 * 1024);
  */
 export function encodeSample(t: number, values: ArrayLike<number>, exact?: ArrayLike<number>): Uint8Array {
   const w = frame;
-  w.str('id: '); w.whole(t); w.str('\nevent: sample\ndata: ['); w.whole(t);
-  for (let i = 0; i < values.length; i++) { w.byte(44); if (exact?.[i]) w.exact(values[i]!); else w.num(values[i]!); }
+  w.str('id: ');
+  w.whole(t);
+  w.str('\nevent: sample\ndata: [');
+  w.whole(t);
+  for (let i = 0; i < values.length; i++) {
+    w.byte(44);
+    if (exact?.[i]) w.exact(values[i]!);
+    else w.num(values[i]!);
+  }
   w.str(']\n\n');
   return w.take().slice();
 }

@@ -6,7 +6,12 @@
 import type { ProcessSeries, SeriesDef, UserSeries, WorkloadSeries } from '../../shared/catalog.ts';
 import { commandGroup } from '../sample/attribution.ts';
 
-export interface PromFamilyOut { name: string; help: string; type: 'gauge' | 'counter' | 'untyped'; lines: string[] }
+export interface PromFamilyOut {
+  name: string;
+  help: string;
+  type: 'gauge' | 'counter' | 'untyped';
+  lines: string[];
+}
 
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 const helpEsc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
@@ -42,13 +47,22 @@ export function dynamicFamilies(defs: readonly SeriesDef[], row: ArrayLike<numbe
     if (d.scope === 'user') {
       const u = d as UserSeries;
       if (reserved.has(u.metric)) return;
-      const f = fam(u.metric, helpEsc(u.help ?? `User metric from ${u.source.kind === 'textfile' ? `textfile ${u.source.file}` : u.source.kind === 'exec' ? `exec ${u.source.name}` : 'push'}.`), u.type);
+      const f = fam(
+        u.metric,
+        helpEsc(
+          u.help ??
+            `User metric from ${u.source.kind === 'textfile' ? `textfile ${u.source.file}` : u.source.kind === 'exec' ? `exec ${u.source.name}` : 'push'}.`,
+        ),
+        u.type,
+      );
       // The user's own Hostname label, if any, wins over ours.
       f.lines.push(`${u.metric}${labels({ ...u.labels, Hostname: u.labels.Hostname ?? hostname })} ${String(x)}`);
     } else if (d.scope === 'process') {
       const p = d as ProcessSeries;
       const [name, help] = PROCESS_FAMILIES[p.metric];
-      fam(name, help, 'gauge').lines.push(`${name}${labels({ gpu: String(p.gpu), pid: String(p.pid), user: p.user, command: commandGroup(p.command), container: p.container, pod: p.pod, namespace: p.namespace, job: p.job, Hostname: hostname })} ${num(x)}`);
+      fam(name, help, 'gauge').lines.push(
+        `${name}${labels({ gpu: String(p.gpu), pid: String(p.pid), user: p.user, command: commandGroup(p.command), container: p.container, pod: p.pod, namespace: p.namespace, job: p.job, Hostname: hostname })} ${num(x)}`,
+      );
     } else if (d.scope === 'workload') {
       const w = d as WorkloadSeries;
       const [name, help] = WORKLOAD_FAMILIES[w.metric];

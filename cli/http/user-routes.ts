@@ -13,7 +13,8 @@ import { num, parseRange } from './history.ts';
 /** Largest push body: a push is a handful of lines per step, and this bounds what one request can make the agent parse. */
 export const MAX_PUSH_BYTES = 1 << 20;
 
-const json = (body: unknown, status = 200) => new Response(strictJson(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
+const json = (body: unknown, status = 200) =>
+  new Response(strictJson(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
 
 /** The body as text, refusing more than `max` bytes without reading them all. */
 async function cappedText(req: Request, max: number): Promise<string> {
@@ -27,10 +28,17 @@ async function cappedText(req: Request, max: number): Promise<string> {
     const r = await reader.read();
     if (r.done) break;
     n += r.value.byteLength;
-    if (n > max) { await reader.cancel().catch(() => {}); throw badParam('body', `larger than ${max >> 20} MiB`); }
+    if (n > max) {
+      await reader.cancel().catch(() => {});
+      throw badParam('body', `larger than ${max >> 20} MiB`);
+    }
     parts.push(r.value);
   }
-  try { return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(parts)); } catch { throw badParam('body', 'not UTF-8 text'); }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(parts));
+  } catch {
+    throw badParam('body', 'not UTF-8 text');
+  }
 }
 
 export function userRoutes(app: Hono, agent: Agent) {

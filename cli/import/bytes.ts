@@ -11,7 +11,12 @@ export const MAX_RECORD_BYTES = 16 << 20;
 /** A file-level problem (cannot read on): names the byte offset; the command adds the line. */
 export class FileFormatError extends Error {
   override name = 'FileFormatError';
-  constructor(message: string, readonly offset: number | null = null) { super(message); }
+  constructor(
+    message: string,
+    readonly offset: number | null = null,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -27,17 +32,24 @@ export class StreamReader {
   eof = false;
   #reader: ReadableStreamDefaultReader<Uint8Array>;
 
-  constructor(path: string) { this.#reader = Bun.file(path).stream().getReader(); }
+  constructor(path: string) {
+    this.#reader = Bun.file(path).stream().getReader();
+  }
 
   /** File offset of buf[i]. */
-  at(i: number): number { return this.base + i; }
+  at(i: number): number {
+    return this.base + i;
+  }
 
   /** Drops buf[0, keep) and appends the next chunk. Returns false at the end of the file. */
   async fill(keep = this.pos): Promise<boolean> {
     for (;;) {
       if (this.eof) return false;
       const { value, done } = await this.#reader.read();
-      if (done) { this.eof = true; return false; }
+      if (done) {
+        this.eof = true;
+        return false;
+      }
       if (!value.length) continue;
       const tail = this.end - keep;
       if (tail > MAX_RECORD_BYTES) throw new FileFormatError(`a line or record longer than ${MAX_RECORD_BYTES >> 20} MiB`, this.at(keep));
@@ -54,7 +66,9 @@ export class StreamReader {
     }
   }
 
-  close() { this.#reader.cancel().catch(() => {}); }
+  close() {
+    this.#reader.cancel().catch(() => {});
+  }
 }
 
 /**
@@ -70,13 +84,20 @@ export class RangeReader {
   base: number;
   #next: number;
 
-  constructor(readonly fd: number, start: number, readonly stop: number, size: number) {
+  constructor(
+    readonly fd: number,
+    start: number,
+    readonly stop: number,
+    size: number,
+  ) {
     this.buf = new Uint8Array(size);
     this.base = start;
     this.#next = start;
   }
 
-  get eof(): boolean { return this.#next >= this.stop; }
+  get eof(): boolean {
+    return this.#next >= this.stop;
+  }
 
   /** Keeps buf[pos, end) and reads on; false when the range is exhausted. */
   fill(): boolean {
@@ -86,10 +107,17 @@ export class RangeReader {
     this.base += this.pos;
     this.pos = 0;
     this.end = tail;
-    if (tail >= this.buf.length) { const b = new Uint8Array(this.buf.length * 2); b.set(this.buf.subarray(0, tail)); this.buf = b; }
+    if (tail >= this.buf.length) {
+      const b = new Uint8Array(this.buf.length * 2);
+      b.set(this.buf.subarray(0, tail));
+      this.buf = b;
+    }
     const want = Math.min(this.buf.length - tail, this.stop - this.#next);
     const n = readSync(this.fd, this.buf, tail, want, this.#next);
-    if (n <= 0) { this.#next = this.stop; return false; }
+    if (n <= 0) {
+      this.#next = this.stop;
+      return false;
+    }
     this.#next += n;
     this.end += n;
     return true;
@@ -115,13 +143,22 @@ export function parseNum(b: Uint8Array, a: number, e: number): number {
   if (i >= e) return NaN;
   let neg = false;
   let c = b[i]!;
-  if (c === 45 || c === 43) { neg = c === 45; if (++i >= e) return NaN; }
-  let m = 0, sig = 0, exp = 0, digits = 0;
+  if (c === 45 || c === 43) {
+    neg = c === 45;
+    if (++i >= e) return NaN;
+  }
+  let m = 0,
+    sig = 0,
+    exp = 0,
+    digits = 0;
   while (i < e) {
     const d = b[i]! - 48;
     if (d < 0 || d > 9) break;
     digits++;
-    if (m !== 0 || d !== 0) { m = m * 10 + d; sig++; }
+    if (m !== 0 || d !== 0) {
+      m = m * 10 + d;
+      sig++;
+    }
     i++;
   }
   if (i < e && b[i] === 46) {
@@ -130,7 +167,10 @@ export function parseNum(b: Uint8Array, a: number, e: number): number {
       const d = b[i]! - 48;
       if (d < 0 || d > 9) break;
       digits++;
-      if (m !== 0 || d !== 0) { m = m * 10 + d; sig++; }
+      if (m !== 0 || d !== 0) {
+        m = m * 10 + d;
+        sig++;
+      }
       exp--;
       i++;
     }
@@ -141,8 +181,12 @@ export function parseNum(b: Uint8Array, a: number, e: number): number {
     if (c !== 101 && c !== 69) return NaN;
     i++;
     let eneg = false;
-    if (i < e && (b[i] === 45 || b[i] === 43)) { eneg = b[i] === 45; i++; }
-    let x = 0, ed = 0;
+    if (i < e && (b[i] === 45 || b[i] === 43)) {
+      eneg = b[i] === 45;
+      i++;
+    }
+    let x = 0,
+      ed = 0;
     while (i < e) {
       const d = b[i]! - 48;
       if (d < 0 || d > 9) return NaN;
@@ -169,14 +213,20 @@ export function parseIsoMs(s: string): number {
   const m = ISO_RE.exec(s.trim());
   if (!m) return NaN;
   const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', off] = m;
-  const Y = +y!, M = +mo!, D = +d!, hh = +h, mm = +mi, ss = +sec;
+  const Y = +y!,
+    M = +mo!,
+    D = +d!,
+    hh = +h,
+    mm = +mi,
+    ss = +sec;
   if (M < 1 || M > 12 || D < 1 || D > 31 || hh > 23 || mm > 59 || ss > 60) return NaN;
   let t = Date.UTC(Y, M - 1, D, hh, mm, ss) + Number((frac + '000').slice(0, 3));
   if (new Date(Date.UTC(Y, M - 1, D)).getUTCDate() !== D) return NaN;
   if (off && off.toUpperCase() !== 'Z') {
     const sign = off[0] === '-' ? -1 : 1;
     const digits = off.slice(1).replace(':', '');
-    const oh = Number(digits.slice(0, 2)), om = Number(digits.slice(2) || '0');
+    const oh = Number(digits.slice(0, 2)),
+      om = Number(digits.slice(2) || '0');
     if (oh > 23 || om > 59) return NaN;
     t -= sign * (oh * 60 + om) * 60_000;
   }
@@ -184,7 +234,8 @@ export function parseIsoMs(s: string): number {
 }
 
 const d2 = (b: Uint8Array, i: number): number => {
-  const x = b[i]! - 48, y = b[i + 1]! - 48;
+  const x = b[i]! - 48,
+    y = b[i + 1]! - 48;
   return x >= 0 && x <= 9 && y >= 0 && y <= 9 ? x * 10 + y : -1;
 };
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -205,16 +256,27 @@ function daysFromCivil(y: number, m: number, d: number): number {
  */
 export function isoBytesMs(b: Uint8Array, a: number, e: number): number {
   if (e - a < 19) return NaN;
-  const c = d2(b, a), y2 = d2(b, a + 2), M = d2(b, a + 5), D = d2(b, a + 8), h = d2(b, a + 11), mi = d2(b, a + 14), s = d2(b, a + 17);
-  if ((c | y2 | M | D | h | mi | s) < 0 || b[a + 4] !== 45 || b[a + 7] !== 45 || (b[a + 10] !== 84 && b[a + 10] !== 32) || b[a + 13] !== 58 || b[a + 16] !== 58) return NaN;
+  const c = d2(b, a),
+    y2 = d2(b, a + 2),
+    M = d2(b, a + 5),
+    D = d2(b, a + 8),
+    h = d2(b, a + 11),
+    mi = d2(b, a + 14),
+    s = d2(b, a + 17);
+  if ((c | y2 | M | D | h | mi | s) < 0 || b[a + 4] !== 45 || b[a + 7] !== 45 || (b[a + 10] !== 84 && b[a + 10] !== 32) || b[a + 13] !== 58 || b[a + 16] !== 58)
+    return NaN;
   const Y = c * 100 + y2;
   const leap = Y % 4 === 0 && (Y % 100 !== 0 || Y % 400 === 0);
   if (M < 1 || M > 12 || D < 1 || D > MONTH_DAYS[M - 1]! + (M === 2 && leap ? 1 : 0) || h > 23 || mi > 59 || s > 59) return NaN;
-  let i = a + 19, ms = 0;
+  let i = a + 19,
+    ms = 0;
   if (i < e && (b[i] === 46 || b[i] === 44)) {
     i++;
     const from = i;
-    while (i < e && b[i]! >= 48 && b[i]! <= 57) { if (i - from < 3) ms = ms * 10 + b[i]! - 48; i++; }
+    while (i < e && b[i]! >= 48 && b[i]! <= 57) {
+      if (i - from < 3) ms = ms * 10 + b[i]! - 48;
+      i++;
+    }
     if (i === from) return NaN;
     for (let k = Math.min(i - from, 3); k < 3; k++) ms *= 10;
   }
@@ -244,9 +306,14 @@ export const epochToMs = (x: number): number => Math.floor(Math.abs(x) < SECONDS
 /** 1-based line of a byte offset (counted on demand, for an error message only). */
 export function lineAt(path: string, offset: number): number {
   let fd: number;
-  try { fd = openSync(path, constants.O_RDONLY); } catch { return 0; }
+  try {
+    fd = openSync(path, constants.O_RDONLY);
+  } catch {
+    return 0;
+  }
   const b = new Uint8Array(1 << 20);
-  let line = 1, pos = 0;
+  let line = 1,
+    pos = 0;
   try {
     while (pos < offset) {
       const n = readSync(fd, b, 0, Math.min(b.length, offset - pos), pos);
@@ -254,7 +321,9 @@ export function lineAt(path: string, offset: number): number {
       for (let i = 0; i < n; i++) if (b[i] === 10) line++;
       pos += n;
     }
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
   return line;
 }
 

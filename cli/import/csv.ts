@@ -10,8 +10,15 @@
 import { FileFormatError, parseIsoMs, parseNum, preview, type StreamReader } from './bytes.ts';
 import { Sink } from './sink.ts';
 
-const NL = 10, CR = 13, COMMA = 44, QUOTE = 34, SP = 32, TAB = 9;
-const T_MS = -2, TIME = -1, IGNORE = -3;
+const NL = 10,
+  CR = 13,
+  COMMA = 44,
+  QUOTE = 34,
+  SP = 32,
+  TAB = 9;
+const T_MS = -2,
+  TIME = -1,
+  IGNORE = -3;
 const dec = new TextDecoder();
 
 /** RFC 4180 split of one record (already joined across lines). */
@@ -27,7 +34,11 @@ function splitRecord(s: string): string[] {
         const q = s.indexOf('"', i);
         if (q < 0) throw new Error('unterminated quote');
         cell += s.slice(i, q);
-        if (s[q + 1] === '"') { cell += '"'; i = q + 2; continue; }
+        if (s[q + 1] === '"') {
+          cell += '"';
+          i = q + 2;
+          continue;
+        }
         i = q + 1;
         break;
       }
@@ -50,7 +61,10 @@ export async function importCsv(r: StreamReader, sink: Sink, file: string): Prom
   let view = r.buf.subarray(0, r.end);
   /** Next quote at or after pos (r.end when none in the buffer): rows without one take the fast path. */
   let nextQuote = -1;
-  const findQuote = (from: number) => { const q = view.indexOf(QUOTE, from); nextQuote = q < 0 ? r.end : q; };
+  const findQuote = (from: number) => {
+    const q = view.indexOf(QUOTE, from);
+    nextQuote = q < 0 ? r.end : q;
+  };
   findQuote(r.pos);
   let colOf: Int32Array | null = null;
   let nf = 0;
@@ -62,7 +76,8 @@ export async function importCsv(r: StreamReader, sink: Sink, file: string): Prom
   const header = (cells: string[]) => {
     hasTms = cells.includes('t_ms');
     for (const c of ['t_ms', 'time']) if (cells.indexOf(c) !== cells.lastIndexOf(c)) throw new FileFormatError(`line ${line}: column ${c} appears twice`);
-    if (!hasTms && !cells.includes('time')) throw new FileFormatError(`line ${line}: the header has neither a t_ms nor a time column (not a gpulse CSV export?)`);
+    if (!hasTms && !cells.includes('time'))
+      throw new FileFormatError(`line ${line}: the header has neither a t_ms nor a time column (not a gpulse CSV export?)`);
     colOf = new Int32Array(cells.length);
     const seen = new Set<string>();
     cells.forEach((c, i) => {
@@ -87,7 +102,8 @@ export async function importCsv(r: StreamReader, sink: Sink, file: string): Prom
     let t = NaN;
     values.fill(NaN);
     for (let f = 0; f < nf; f++) {
-      const col = colOf![f]!, cell = cells[f]!;
+      const col = colOf![f]!,
+        cell = cells[f]!;
       if (col >= 0) {
         if (cell === '') continue;
         const v = Number(cell);
@@ -109,19 +125,31 @@ export async function importCsv(r: StreamReader, sink: Sink, file: string): Prom
     const quoted = nextQuote < (nl < 0 ? r.end : nl);
     if (quoted) {
       // Slow path: find the record's end outside quotes (it may span lines).
-      let inQ = false, i = r.pos;
+      let inQ = false,
+        i = r.pos;
       nl = -1;
       for (; i < r.end; i++) {
         const c = view[i]!;
         if (c === QUOTE) inQ = !inQ;
-        else if (c === NL && !inQ) { nl = i; break; }
+        else if (c === NL && !inQ) {
+          nl = i;
+          break;
+        }
       }
       if (nl < 0 && !r.eof) {
-        if (await r.fill(r.pos)) { view = r.buf.subarray(0, r.end); findQuote(r.pos); continue; }
+        if (await r.fill(r.pos)) {
+          view = r.buf.subarray(0, r.end);
+          findQuote(r.pos);
+          continue;
+        }
       }
       if (nl < 0 && inQ) throw new FileFormatError(`line ${line}: unterminated quoted field`, r.at(r.pos));
     } else if (nl < 0 && !r.eof) {
-      if (await r.fill(r.pos)) { view = r.buf.subarray(0, r.end); findQuote(r.pos); continue; }
+      if (await r.fill(r.pos)) {
+        view = r.buf.subarray(0, r.end);
+        findQuote(r.pos);
+        continue;
+      }
     }
     const stop = nl < 0 ? r.end : nl;
     if (stop === r.pos && nl < 0) break; // end of file
@@ -131,15 +159,26 @@ export async function importCsv(r: StreamReader, sink: Sink, file: string): Prom
     const lines = quoted ? countNl(view, a, stop) : 0;
     r.pos = nl < 0 ? r.end : nl + 1;
     if (quoted) findQuote(r.pos);
-    if (isBlank(view, a, e)) { line += 1 + lines; continue; }
+    if (isBlank(view, a, e)) {
+      line += 1 + lines;
+      continue;
+    }
 
     if (!colOf) {
       let cells: string[];
-      try { cells = splitRecord(dec.decode(view.subarray(a, e))); } catch (err) { throw new FileFormatError(`line ${line}: ${(err as Error).message}`); }
+      try {
+        cells = splitRecord(dec.decode(view.subarray(a, e)));
+      } catch (err) {
+        throw new FileFormatError(`line ${line}: ${(err as Error).message}`);
+      }
       header(cells);
     } else if (quoted) {
       let err: string | null;
-      try { err = rowFromCells(splitRecord(dec.decode(view.subarray(a, e)))); } catch (x) { err = (x as Error).message; }
+      try {
+        err = rowFromCells(splitRecord(dec.decode(view.subarray(a, e))));
+      } catch (x) {
+        err = (x as Error).message;
+      }
       if (err) sink.bad(where(), err);
     } else {
       const err = fastRow(view, a, e);
@@ -152,15 +191,17 @@ export async function importCsv(r: StreamReader, sink: Sink, file: string): Prom
   /** A data row straight from bytes (no quote in it). Returns an error text or null. */
   function fastRow(b: Uint8Array, a: number, e: number): string | null {
     const cols = colOf!;
-    let f = 0, t = NaN;
+    let f = 0,
+      t = NaN;
     values.fill(NaN);
-    for (let s = a; ; ) {
+    for (let s = a; ;) {
       let x = s;
       while (x < e && b[x] !== COMMA) x++;
       if (f >= nf) return `more fields than the header's ${nf}`;
       const col = cols[f]!;
       if (col !== IGNORE) {
-        let p = s, q = x;
+        let p = s,
+          q = x;
         while (p < q && (b[p] === SP || b[p] === TAB)) p++;
         while (q > p && (b[q - 1] === SP || b[q - 1] === TAB)) q--;
         if (col >= 0) {
@@ -197,6 +238,9 @@ function countNl(b: Uint8Array, a: number, e: number): number {
 }
 
 function isBlank(b: Uint8Array, a: number, e: number): boolean {
-  for (let i = a; i < e; i++) { const c = b[i]!; if (c !== SP && c !== TAB && c !== CR) return false; }
+  for (let i = a; i < e; i++) {
+    const c = b[i]!;
+    if (c !== SP && c !== TAB && c !== CR) return false;
+  }
   return true;
 }

@@ -18,8 +18,15 @@ import { atomValue, C, JsonIn, NEED, scanAtom, skipWs, Skipper } from './json.ts
 import { importOttoMetrics, type OttoOptions } from './otto.ts';
 import { Sink } from './sink.ts';
 
-interface Span { start: number; end: number; n: number }
-interface Columns { t: Span | null; series: Map<string, Span> }
+interface Span {
+  start: number;
+  end: number;
+  n: number;
+}
+interface Columns {
+  t: Span | null;
+  series: Map<string, Span>;
+}
 
 export async function importJson(r: StreamReader, sink: Sink, file: string, path: string, o: OttoOptions) {
   const j = new JsonIn(r);
@@ -46,7 +53,10 @@ export async function importJson(r: StreamReader, sink: Sink, file: string, path
   for await (const k of j.members('a gpulse or otto JSON export')) {
     if (k === 'format') {
       const at = r.pos;
-      if ((await j.peek()) !== C.QUOTE) { await j.skip(); continue; }
+      if ((await j.peek()) !== C.QUOTE) {
+        await j.skip();
+        continue;
+      }
       const f = await j.string('format');
       if (f !== EXPORT_FORMAT) throw new FileFormatError(`format ${JSON.stringify(f)} is not ${EXPORT_FORMAT}`, r.at(at));
     } else if (k === 'version') {
@@ -104,25 +114,46 @@ class Column {
     this.err = null;
     let c = this.#skipWs();
     if (!this.first) {
-      if (c !== C.COMMA) { this.err = 'expected ,'; this.at = r.base + r.pos; return NaN; }
+      if (c !== C.COMMA) {
+        this.err = 'expected ,';
+        this.at = r.base + r.pos;
+        return NaN;
+      }
       r.pos++;
       c = this.#skipWs();
     }
     this.first = false;
     this.at = r.base + r.pos;
-    if (c < 0) { this.err = 'missing value'; return NaN; }
+    if (c < 0) {
+      this.err = 'missing value';
+      return NaN;
+    }
     if (c === C.QUOTE || c === C.LBRACE || c === C.LBRACKET) {
       const sk = new Skipper();
       for (;;) {
         const e = sk.feed(r.buf, r.pos, r.end);
-        if (e !== NEED) { this.err = `not a number: ${preview(r.buf, r.pos, e)}`; r.pos = e; return NaN; }
+        if (e !== NEED) {
+          this.err = `not a number: ${preview(r.buf, r.pos, e)}`;
+          r.pos = e;
+          return NaN;
+        }
         r.pos = r.end;
-        if (!r.fill()) { this.err = 'cut short'; return NaN; }
+        if (!r.fill()) {
+          this.err = 'cut short';
+          return NaN;
+        }
       }
     }
     let e: number;
-    while ((e = scanAtom(r.buf, r.pos, r.end, r.eof)) === NEED) if (!r.fill()) { e = r.end; break; }
-    if (e === r.pos) { this.err = 'missing value'; return NaN; } // e.g. [1,,2]: leave the comma
+    while ((e = scanAtom(r.buf, r.pos, r.end, r.eof)) === NEED)
+      if (!r.fill()) {
+        e = r.end;
+        break;
+      }
+    if (e === r.pos) {
+      this.err = 'missing value';
+      return NaN;
+    } // e.g. [1,,2]: leave the comma
     const v = atomValue(r.buf, r.pos, e);
     if (v === undefined || v === Infinity || v === -Infinity) {
       this.err = `not a number: ${preview(r.buf, r.pos, e)}`;
@@ -152,7 +183,10 @@ function importColumns(path: string, file: string, sink: Sink, t: Span, series: 
       for (let k = 0; k < cs.length; k++) {
         const c = cs[k]!;
         values[k] = c.next();
-        if (c.err && !err) { err = `series ${JSON.stringify(keys[k])}: ${c.err}`; at = c.at; }
+        if (c.err && !err) {
+          err = `series ${JSON.stringify(keys[k])}: ${c.err}`;
+          at = c.at;
+        }
       }
       err ??= Sink.badTime(tv);
       if (err) {
@@ -162,5 +196,7 @@ function importColumns(path: string, file: string, sink: Sink, t: Span, series: 
       }
       sink.row(tv, values);
     }
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -8,7 +8,23 @@ import { FileFormatError, parseNum, preview, type StreamReader } from './bytes.t
 
 export const NEED = -1;
 
-export const C = { TAB: 9, NL: 10, CR: 13, SP: 32, QUOTE: 34, PLUS: 43, COMMA: 44, MINUS: 45, DOT: 46, COLON: 58, LBRACKET: 91, BACKSLASH: 92, RBRACKET: 93, LBRACE: 123, RBRACE: 125 } as const;
+export const C = {
+  TAB: 9,
+  NL: 10,
+  CR: 13,
+  SP: 32,
+  QUOTE: 34,
+  PLUS: 43,
+  COMMA: 44,
+  MINUS: 45,
+  DOT: 46,
+  COLON: 58,
+  LBRACKET: 91,
+  BACKSLASH: 92,
+  RBRACKET: 93,
+  LBRACE: 123,
+  RBRACE: 125,
+} as const;
 
 const dec = new TextDecoder();
 
@@ -29,8 +45,15 @@ export function scanString(b: Uint8Array, i: number, end: number): number {
   let esc = false;
   for (let j = i + 1; j < end; j++) {
     const c = b[j]!;
-    if (c === C.BACKSLASH) { esc = true; j++; continue; }
-    if (c === C.QUOTE) { strEscaped = esc; return j + 1; }
+    if (c === C.BACKSLASH) {
+      esc = true;
+      j++;
+      continue;
+    }
+    if (c === C.QUOTE) {
+      strEscaped = esc;
+      return j + 1;
+    }
   }
   return NEED;
 }
@@ -38,7 +61,11 @@ export function scanString(b: Uint8Array, i: number, end: number): number {
 /** The string b[i, j) (quotes included) as text. */
 export function decodeString(b: Uint8Array, i: number, j: number, escaped: boolean): string {
   if (!escaped) return dec.decode(b.subarray(i + 1, j - 1));
-  try { return JSON.parse(dec.decode(b.subarray(i, j))) as string; } catch { throw new FileFormatError(`bad escape in the string ${preview(b, i, j)}`); }
+  try {
+    return JSON.parse(dec.decode(b.subarray(i, j))) as string;
+  } catch {
+    throw new FileFormatError(`bad escape in the string ${preview(b, i, j)}`);
+  }
 }
 
 const isNumByte = (c: number) => (c >= 48 && c <= 57) || c === C.MINUS || c === C.PLUS || c === C.DOT || c === 101 || c === 69;
@@ -55,7 +82,10 @@ export function scanAtom(b: Uint8Array, i: number, end: number, eof: boolean): n
 export function atomValue(b: Uint8Array, i: number, j: number): number | undefined {
   const c = b[i]!;
   if ((c >= 48 && c <= 57) || c === C.MINUS || c === C.PLUS || c === C.DOT) {
-    if (j - i >= 8 && b[j - 1] === 121 /* y */) { const w = dec.decode(b.subarray(i, j)); if (w === 'Infinity' || w === '-Infinity') return NaN; }
+    if (j - i >= 8 && b[j - 1] === 121 /* y */) {
+      const w = dec.decode(b.subarray(i, j));
+      if (w === 'Infinity' || w === '-Infinity') return NaN;
+    }
     const v = parseNum(b, i, j);
     return v === v ? v : undefined;
   }
@@ -88,14 +118,24 @@ export class Skipper {
       if (this.inStr) {
         if (this.esc) this.esc = false;
         else if (c === C.BACKSLASH) this.esc = true;
-        else if (c === C.QUOTE) { this.inStr = false; if (this.depth === 0) return i + 1; }
+        else if (c === C.QUOTE) {
+          this.inStr = false;
+          if (this.depth === 0) return i + 1;
+        }
         continue;
       }
       if (!this.started) {
         if (c === C.SP || c === C.NL || c === C.CR || c === C.TAB) continue;
         this.started = true;
-        if (c === C.QUOTE) { this.inStr = true; continue; }
-        if (c === C.LBRACE || c === C.LBRACKET) { this.depth = 1; this.isArray = c === C.LBRACKET; continue; }
+        if (c === C.QUOTE) {
+          this.inStr = true;
+          continue;
+        }
+        if (c === C.LBRACE || c === C.LBRACKET) {
+          this.depth = 1;
+          this.isArray = c === C.LBRACKET;
+          continue;
+        }
         if (c === C.RBRACE || c === C.RBRACKET || c === C.COMMA || c === C.COLON) throw new Error(`unexpected ${String.fromCharCode(c)}`);
         this.atom = true;
         continue;
@@ -107,22 +147,29 @@ export class Skipper {
       if (this.depth === 1 && this.isArray && !this.nonEmpty && c !== C.RBRACKET && c !== C.SP && c !== C.NL && c !== C.CR && c !== C.TAB) this.nonEmpty = true;
       if (c === C.QUOTE) this.inStr = true;
       else if (c === C.LBRACE || c === C.LBRACKET) this.depth++;
-      else if (c === C.RBRACE || c === C.RBRACKET) { if (--this.depth === 0) return i + 1; }
-      else if (c === C.COMMA && this.depth === 1) this.commas++;
+      else if (c === C.RBRACE || c === C.RBRACKET) {
+        if (--this.depth === 0) return i + 1;
+      } else if (c === C.COMMA && this.depth === 1) this.commas++;
     }
     return NEED;
   }
 
   /** At the end of the file: an atom ends there; anything else was cut short. */
-  get completeAtEof(): boolean { return this.atom; }
-  get count(): number { return this.nonEmpty ? this.commas + 1 : 0; }
+  get completeAtEof(): boolean {
+    return this.atom;
+  }
+  get count(): number {
+    return this.nonEmpty ? this.commas + 1 : 0;
+  }
 }
 
 /** Async steps on the chunked reader (the top of a document: a handful per file). */
 export class JsonIn {
   constructor(readonly r: StreamReader) {}
 
-  syntax(msg: string, i = this.r.pos): FileFormatError { return new FileFormatError(msg, this.r.at(i)); }
+  syntax(msg: string, i = this.r.pos): FileFormatError {
+    return new FileFormatError(msg, this.r.at(i));
+  }
 
   /** The next non-blank byte (not consumed), or -1 at the end of the file. */
   async peek(): Promise<number> {
@@ -145,7 +192,11 @@ export class JsonIn {
     if ((await this.peek()) !== C.QUOTE) throw this.syntax(`expected ${what} (a string)`);
     for (;;) {
       const j = scanString(r.buf, r.pos, r.end);
-      if (j !== NEED) { const s = decodeString(r.buf, r.pos, j, strEscaped); r.pos = j; return s; }
+      if (j !== NEED) {
+        const s = decodeString(r.buf, r.pos, j, strEscaped);
+        r.pos = j;
+        return s;
+      }
       if (!(await r.fill(r.pos))) throw this.syntax('the file ends inside a string');
     }
   }
@@ -156,7 +207,11 @@ export class JsonIn {
     await this.peek();
     for (;;) {
       const j = scanAtom(r.buf, r.pos, r.end, r.eof);
-      if (j !== NEED) { const s = dec.decode(r.buf.subarray(r.pos, j)); r.pos = j; return s; }
+      if (j !== NEED) {
+        const s = dec.decode(r.buf.subarray(r.pos, j));
+        r.pos = j;
+        return s;
+      }
       if (!(await r.fill(r.pos))) continue;
     }
   }
@@ -168,8 +223,15 @@ export class JsonIn {
     const at = r.pos;
     for (;;) {
       let j: number;
-      try { j = sk.feed(r.buf, r.pos, r.end); } catch (e) { throw this.syntax((e as Error).message); }
-      if (j !== NEED) { r.pos = j; return sk.count; }
+      try {
+        j = sk.feed(r.buf, r.pos, r.end);
+      } catch (e) {
+        throw this.syntax((e as Error).message);
+      }
+      if (j !== NEED) {
+        r.pos = j;
+        return sk.count;
+      }
       r.pos = r.end;
       if (!(await r.fill())) {
         if (sk.completeAtEof) return 0;
@@ -181,15 +243,24 @@ export class JsonIn {
   /** After a member or element: true if another follows (a comma), false at the closing bracket. */
   async more(close: number): Promise<boolean> {
     const c = await this.peek();
-    if (c === C.COMMA) { this.r.pos++; return true; }
-    if (c === close) { this.r.pos++; return false; }
+    if (c === C.COMMA) {
+      this.r.pos++;
+      return true;
+    }
+    if (c === close) {
+      this.r.pos++;
+      return false;
+    }
     throw this.syntax(`expected , or ${String.fromCharCode(close)}${c < 0 ? ' before the end of the file' : ''}`);
   }
 
   /** Iterates the keys of an object (the reader is at its '{'); the loop body must consume (or skip()) each value. */
   async *members(what: string): AsyncGenerator<string> {
     await this.expect(C.LBRACE, `${what} (an object)`);
-    if ((await this.peek()) === C.RBRACE) { this.r.pos++; return; }
+    if ((await this.peek()) === C.RBRACE) {
+      this.r.pos++;
+      return;
+    }
     do {
       const k = await this.string('a key');
       await this.expect(C.COLON, ':');

@@ -40,10 +40,19 @@ export function ottoSeries(label: string): string | null {
   return null;
 }
 
-interface Entry { host: Uint8Array | null; label: Uint8Array; col: number }
+interface Entry {
+  host: Uint8Array | null;
+  label: Uint8Array;
+  col: number;
+}
 
-const TIMESTAMP = bytes('timestamp'), HOST = bytes('host'), LABEL = bytes('label'), VALUE = bytes('value');
-function bytes(s: string) { return new TextEncoder().encode(s); }
+const TIMESTAMP = bytes('timestamp'),
+  HOST = bytes('host'),
+  LABEL = bytes('label'),
+  VALUE = bytes('value');
+function bytes(s: string) {
+  return new TextEncoder().encode(s);
+}
 function same(b: Uint8Array, a: number, e: number, w: Uint8Array): boolean {
   if (e - a !== w.length) return false;
   for (let i = 0; i < w.length; i++) if (b[a + i] !== w[i]) return false;
@@ -52,15 +61,28 @@ function same(b: Uint8Array, a: number, e: number, w: Uint8Array): boolean {
 
 const END = -2;
 
-function syntaxError(base: number, msg: string, at: number) { return new FileFormatError(`metrics: ${msg}`, base + at); }
+function syntaxError(base: number, msg: string, at: number) {
+  return new FileFormatError(`metrics: ${msg}`, base + at);
+}
 
 /** The record just parsed (byte positions in the reader's buffer are valid until the next fill). */
 const rec = {
-  next: 0, start: 0, err: null as string | null,
-  tsKind: 0, tsA: 0, tsB: 0, tsEsc: false, tsNum: NaN,
-  hostA: -1, hostB: -1, hostEsc: false,
-  labelA: -1, labelB: -1, labelEsc: false,
-  hasValue: false, value: NaN,
+  next: 0,
+  start: 0,
+  err: null as string | null,
+  tsKind: 0,
+  tsA: 0,
+  tsB: 0,
+  tsEsc: false,
+  tsNum: NaN,
+  hostA: -1,
+  hostB: -1,
+  hostEsc: false,
+  labelA: -1,
+  labelB: -1,
+  labelEsc: false,
+  hasValue: false,
+  value: NaN,
 };
 
 /** Skips one value synchronously inside the buffer; NEED if it runs past it. */
@@ -79,31 +101,51 @@ function skipIn(b: Uint8Array, i: number, end: number, eof: boolean): number {
 function parseRecord(b: Uint8Array, i: number, end: number, eof: boolean, first: boolean, base: number): number {
   i = skipWs(b, i, end);
   if (i >= end) return NEED;
-  if (b[i] === C.RBRACKET) { rec.next = i + 1; return END; }
+  if (b[i] === C.RBRACKET) {
+    rec.next = i + 1;
+    return END;
+  }
   if (!first) {
     if (b[i] !== C.COMMA) throw syntaxError(base, 'expected , or ] between records', i);
     i = skipWs(b, i + 1, end);
     if (i >= end) return NEED;
   }
-  rec.start = i; rec.err = null; rec.tsKind = 0; rec.hostA = -1; rec.labelA = -1; rec.hasValue = false; rec.value = NaN;
+  rec.start = i;
+  rec.err = null;
+  rec.tsKind = 0;
+  rec.hostA = -1;
+  rec.labelA = -1;
+  rec.hasValue = false;
+  rec.value = NaN;
   if (b[i] !== C.LBRACE) {
     const j = skipIn(b, i, end, eof);
     if (j === NEED) return NEED;
-    rec.err = 'not an object'; rec.next = j;
+    rec.err = 'not an object';
+    rec.next = j;
     return 0;
   }
   i = skipWs(b, i + 1, end);
   if (i >= end) return NEED;
-  if (b[i] === C.RBRACE) { rec.next = i + 1; return 0; }
+  if (b[i] === C.RBRACE) {
+    rec.next = i + 1;
+    return 0;
+  }
   for (;;) {
     if (b[i] !== C.QUOTE) throw syntaxError(base, 'expected a key', i);
     const ke = scanString(b, i, end);
     if (ke === NEED) return NEED;
-    const kl = ke - i - 2, k0 = b[i + 1];
-    const which = kl === 9 && k0 === 116 && same(b, i + 1, ke - 1, TIMESTAMP) ? 1
-      : kl === 4 && k0 === 104 && same(b, i + 1, ke - 1, HOST) ? 2
-      : kl === 5 && k0 === 108 && same(b, i + 1, ke - 1, LABEL) ? 3
-      : kl === 5 && k0 === 118 && same(b, i + 1, ke - 1, VALUE) ? 4 : 0;
+    const kl = ke - i - 2,
+      k0 = b[i + 1];
+    const which =
+      kl === 9 && k0 === 116 && same(b, i + 1, ke - 1, TIMESTAMP)
+        ? 1
+        : kl === 4 && k0 === 104 && same(b, i + 1, ke - 1, HOST)
+          ? 2
+          : kl === 5 && k0 === 108 && same(b, i + 1, ke - 1, LABEL)
+            ? 3
+            : kl === 5 && k0 === 118 && same(b, i + 1, ke - 1, VALUE)
+              ? 4
+              : 0;
     i = skipWs(b, ke, end);
     if (i >= end) return NEED;
     if (b[i] !== C.COLON) throw syntaxError(base, 'expected :', i);
@@ -113,10 +155,20 @@ function parseRecord(b: Uint8Array, i: number, end: number, eof: boolean, first:
     if (c === C.QUOTE) {
       const e = scanString(b, i, end);
       if (e === NEED) return NEED;
-      if (which === 1) { rec.tsKind = 1; rec.tsA = i; rec.tsB = e; rec.tsEsc = strEscaped; }
-      else if (which === 2) { rec.hostA = i; rec.hostB = e; rec.hostEsc = strEscaped; }
-      else if (which === 3) { rec.labelA = i; rec.labelB = e; rec.labelEsc = strEscaped; }
-      else if (which === 4) rec.err ??= 'value is a string, not a number';
+      if (which === 1) {
+        rec.tsKind = 1;
+        rec.tsA = i;
+        rec.tsB = e;
+        rec.tsEsc = strEscaped;
+      } else if (which === 2) {
+        rec.hostA = i;
+        rec.hostB = e;
+        rec.hostEsc = strEscaped;
+      } else if (which === 3) {
+        rec.labelA = i;
+        rec.labelB = e;
+        rec.labelEsc = strEscaped;
+      } else if (which === 4) rec.err ??= 'value is a string, not a number';
       i = e;
     } else if (c === C.LBRACE || c === C.LBRACKET) {
       const e = skipIn(b, i, end, eof);
@@ -128,21 +180,42 @@ function parseRecord(b: Uint8Array, i: number, end: number, eof: boolean, first:
       if (e === NEED) return NEED;
       if (e === i) throw syntaxError(base, `unexpected ${JSON.stringify(String.fromCharCode(c))}`, i);
       const v = atomValue(b, i, e);
-      if (which === 1) { if (v !== undefined && v === v) { rec.tsKind = 2; rec.tsNum = v; } else rec.err ??= 'timestamp is not a time'; }
-      else if (which === 2) { if (!(v !== undefined && v !== v)) rec.err ??= 'host is not a string'; } // null: no host
+      if (which === 1) {
+        if (v !== undefined && v === v) {
+          rec.tsKind = 2;
+          rec.tsNum = v;
+        } else rec.err ??= 'timestamp is not a time';
+      } else if (which === 2) {
+        if (!(v !== undefined && v !== v)) rec.err ??= 'host is not a string';
+      } // null: no host
       else if (which === 3) rec.err ??= 'label is not a string';
-      else if (which === 4) { if (v === undefined) rec.err ??= 'value is not a number'; else { rec.hasValue = true; rec.value = v; } }
+      else if (which === 4) {
+        if (v === undefined) rec.err ??= 'value is not a number';
+        else {
+          rec.hasValue = true;
+          rec.value = v;
+        }
+      }
       i = e;
     }
     i = skipWs(b, i, end);
     if (i >= end) return NEED;
-    if (b[i] === C.COMMA) { i = skipWs(b, i + 1, end); if (i >= end) return NEED; continue; }
-    if (b[i] === C.RBRACE) { rec.next = i + 1; return 0; }
+    if (b[i] === C.COMMA) {
+      i = skipWs(b, i + 1, end);
+      if (i >= end) return NEED;
+      continue;
+    }
+    if (b[i] === C.RBRACE) {
+      rec.next = i + 1;
+      return 0;
+    }
     throw syntaxError(base, 'expected , or } in a record', i);
   }
 }
 
-export interface OttoOptions { host: string | null }
+export interface OttoOptions {
+  host: string | null;
+}
 
 /** Streams the metrics array (the reader is at its '['): rows go to the sink a tick at a time. */
 export async function importOttoMetrics(r: StreamReader, sink: Sink, file: string, path: string, o: OttoOptions) {
@@ -167,7 +240,10 @@ export async function importOttoMetrics(r: StreamReader, sink: Sink, file: strin
 
   const colFor = (b: Uint8Array): number => {
     const guess = order[slot];
-    if (guess && matches(b, guess)) { slot++; return guess.col; }
+    if (guess && matches(b, guess)) {
+      slot++;
+      return guess.col;
+    }
     const en = lookup(b);
     order[slot++] = en;
     return en.col;
@@ -191,18 +267,26 @@ export async function importOttoMetrics(r: StreamReader, sink: Sink, file: strin
       keys.push(key);
       keyCol.set(key, col);
       if (col >= values.length) {
-        const v = new Float64Array(values.length * 2).fill(NaN); v.set(values); values = v;
-        const s = new Int32Array(stamps.length * 2); s.set(stamps); stamps = s;
+        const v = new Float64Array(values.length * 2).fill(NaN);
+        v.set(values);
+        values = v;
+        const s = new Int32Array(stamps.length * 2);
+        s.set(stamps);
+        stamps = s;
       }
     }
     const en: Entry = { host: rec.hostA >= 0 ? b.slice(rec.hostA + 1, rec.hostB - 1) : null, label: b.slice(rec.labelA + 1, rec.labelB - 1), col };
-    if (list) list.push(en); else entries.set(h, [en]);
+    if (list) list.push(en);
+    else entries.set(h, [en]);
     return en;
   };
 
   const flush = () => {
     if (rowT !== rowT) return;
-    if (keys.length !== keysSent) { sink.setKeys(keys); keysSent = keys.length; }
+    if (keys.length !== keysSent) {
+      sink.setKeys(keys);
+      keysSent = keys.length;
+    }
     sink.row(rowT, values);
     values.fill(NaN, 0, keys.length);
     rowT = NaN;
@@ -211,7 +295,8 @@ export async function importOttoMetrics(r: StreamReader, sink: Sink, file: strin
   /** The record's time in ms, or an error text. */
   const timeOf = (b: Uint8Array): number | string => {
     if (rec.tsKind === 2) return epochToMs(rec.tsNum);
-    const a = rec.tsA + 1, e = rec.tsB - 1;
+    const a = rec.tsA + 1,
+      e = rec.tsB - 1;
     if (e - a === prevTs.length && same(b, a, e, prevTs)) return prevT;
     let t = rec.tsEsc ? NaN : isoBytesMs(b, a, e);
     if (t !== t) {
@@ -248,12 +333,26 @@ export async function importOttoMetrics(r: StreamReader, sink: Sink, file: strin
     if (!err) {
       const x = timeOf(b);
       if (typeof x === 'string') err = x;
-      else { t = x; err = Sink.badTime(t); }
+      else {
+        t = x;
+        err = Sink.badTime(t);
+      }
     }
-    if (err) { sink.bad(where(n, r.at(rec.start)), err); continue; }
-    if (t !== rowT) { flush(); rowT = t; seq++; slot = 0; }
+    if (err) {
+      sink.bad(where(n, r.at(rec.start)), err);
+      continue;
+    }
+    if (t !== rowT) {
+      flush();
+      rowT = t;
+      seq++;
+      slot = 0;
+    }
     const col = colFor(b);
-    if (stamps[col] === seq) { sink.bad(where(n, r.at(rec.start)), `a second value for ${JSON.stringify(keys[col])} at the same time`); continue; }
+    if (stamps[col] === seq) {
+      sink.bad(where(n, r.at(rec.start)), `a second value for ${JSON.stringify(keys[col])} at the same time`);
+      continue;
+    }
     stamps[col] = seq;
     values[col] = rec.value;
   }

@@ -9,7 +9,12 @@ import type { Store } from '../store/store.ts';
 /** A bad row when bad rows stop the import (the default): names where and what. */
 export class BadRowError extends Error {
   override name = 'BadRowError';
-  constructor(readonly where: string, readonly why: string) { super(`${where}: ${why}`); }
+  constructor(
+    readonly where: string,
+    readonly why: string,
+  ) {
+    super(`${where}: ${why}`);
+  }
 }
 
 /** The store sets aside rows further ahead of the clock than this at its next open. */
@@ -40,7 +45,22 @@ export interface FileStats {
   error: string | null;
 }
 
-export const newStats = (file: string): FileStats => ({ file, format: '?', rows: 0, values: 0, series: 0, overlap: 0, order: 0, future: 0, expired: 0, bad: 0, rollupOnly: 0, hourOnly: 0, ms: 0, error: null });
+export const newStats = (file: string): FileStats => ({
+  file,
+  format: '?',
+  rows: 0,
+  values: 0,
+  series: 0,
+  overlap: 0,
+  order: 0,
+  future: 0,
+  expired: 0,
+  bad: 0,
+  rollupOnly: 0,
+  hourOnly: 0,
+  ms: 0,
+  error: null,
+});
 
 export interface SinkOptions {
   skipBad: boolean;
@@ -66,7 +86,10 @@ export class Sink {
   readonly #rawOldest: number;
   readonly #m1Oldest: number;
 
-  constructor(readonly store: Store, readonly o: SinkOptions) {
+  constructor(
+    readonly store: Store,
+    readonly o: SinkOptions,
+  ) {
     this.#newest = store.lastT ?? -Infinity;
     this.#future = o.now + FUTURE_SLACK_MS;
     this.#oldest = o.now - o.retentionMs['1h'];
@@ -101,12 +124,27 @@ export class Sink {
    */
   row(t: number, values: Float64Array) {
     const s = this.stats;
-    if (t > this.#future) { s.future++; return; }
-    if (t < this.#oldest) { s.expired++; return; }
-    if (t <= this.#fileNewest) { s.order++; return; }
+    if (t > this.#future) {
+      s.future++;
+      return;
+    }
+    if (t < this.#oldest) {
+      s.expired++;
+      return;
+    }
+    if (t <= this.#fileNewest) {
+      s.order++;
+      return;
+    }
     this.#fileNewest = t;
-    if (t <= this.#newest) { s.overlap++; return; }
-    if (this.#keysDirty) { this.store.setKeys(this.#keys); this.#keysDirty = false; }
+    if (t <= this.#newest) {
+      s.overlap++;
+      return;
+    }
+    if (this.#keysDirty) {
+      this.store.setKeys(this.#keys);
+      this.#keysDirty = false;
+    }
     const n = this.#keys.length;
     let nn = 0;
     for (let i = 0; i < n; i++) {
@@ -114,13 +152,22 @@ export class Sink {
       values[i] = q;
       if (q === q) nn++;
     }
-    if (!this.store.append(t, values)) { s.overlap++; return; }
+    if (!this.store.append(t, values)) {
+      s.overlap++;
+      return;
+    }
     this.#newest = t;
     s.rows++;
     s.values += nn;
     // The store allocates per sealed window; a bulk import outruns the collector's pacing.
-    if ((this.#sinceGc += nn + 1) > GC_EVERY) { this.#sinceGc = 0; Bun.gc(true); }
-    if (t < this.#rawOldest) { s.rollupOnly++; if (t < this.#m1Oldest) s.hourOnly++; }
+    if ((this.#sinceGc += nn + 1) > GC_EVERY) {
+      this.#sinceGc = 0;
+      Bun.gc(true);
+    }
+    if (t < this.#rawOldest) {
+      s.rollupOnly++;
+      if (t < this.#m1Oldest) s.hourOnly++;
+    }
   }
 
   /** A bad row: stops the import (BadRowError) unless --skip-bad, which counts it and goes on. */

@@ -17,8 +17,9 @@ export interface Attribution extends ProcessOwner {
 
 /** docker / containerd / podman / kubepods ids as they appear in cgroup paths; 12-char short id like `docker ps`. */
 export function containerFromCgroup(text: string): string | null {
-  const m = /(?:docker[-/]|cri-containerd[-:]|libpod-|crio-|containerd[-/]|\/kubepods\/.*\/)([0-9a-f]{64})/.exec(text)
-    ?? /\/([0-9a-f]{64})(?:\.scope)?\s*$/m.exec(text);
+  const m =
+    /(?:docker[-/]|cri-containerd[-:]|libpod-|crio-|containerd[-/]|\/kubepods\/.*\/)([0-9a-f]{64})/.exec(text) ??
+    /\/([0-9a-f]{64})(?:\.scope)?\s*$/m.exec(text);
   return m ? m[1]!.slice(0, 12) : null;
 }
 
@@ -74,7 +75,9 @@ function userName(uid: number): string {
         const f = line.split(':');
         if (f.length > 2) users.set(Number(f[2]), f[0]!);
       }
-    } catch { /* no passwd: numeric uids */ }
+    } catch {
+      /* no passwd: numeric uids */
+    }
   }
   return users.get(uid) ?? String(uid);
 }
@@ -84,7 +87,12 @@ const bootCache = new Map<string, number | null>();
 function bootTime(procRoot: string): number | null {
   if (!bootCache.has(procRoot)) {
     let bt: number | null = null;
-    try { const m = /^btime (\d+)$/m.exec(readFileSync(`${procRoot}/stat`, 'latin1')); bt = m ? Number(m[1]) : null; } catch { /* not linux */ }
+    try {
+      const m = /^btime (\d+)$/m.exec(readFileSync(`${procRoot}/stat`, 'latin1'));
+      bt = m ? Number(m[1]) : null;
+    } catch {
+      /* not linux */
+    }
     bootCache.set(procRoot, bt);
   }
   return bootCache.get(procRoot)!;
@@ -92,7 +100,13 @@ function bootTime(procRoot: string): number | null {
 /** USER_HZ: 100 on every Linux architecture the agent ships for. */
 const CLK_TCK = 100;
 
-const read = (p: string, enc: BufferEncoding = 'utf8'): string | null => { try { return readFileSync(p, enc); } catch { return null; } };
+const read = (p: string, enc: BufferEncoding = 'utf8'): string | null => {
+  try {
+    return readFileSync(p, enc);
+  } catch {
+    return null;
+  }
+};
 
 const cache = new Map<string, Map<number, Attribution>>();
 
@@ -107,7 +121,11 @@ export function attribute(pid: number, procRoot = '/proc'): Attribution | null {
   // Same pid and same start time = same process; otherwise the pid was reused.
   if (hit && hit.start === start) return hit;
   let uid: number | null = null;
-  try { uid = statSync(`${procRoot}/${pid}`).uid; } catch { /* gone */ }
+  try {
+    uid = statSync(`${procRoot}/${pid}`).uid;
+  } catch {
+    /* gone */
+  }
   const command = read(`${procRoot}/${pid}/cmdline`)?.replace(/\0+$/, '').replace(/\0/g, ' ') || null;
   const cgroup = read(`${procRoot}/${pid}/cgroup`) ?? '';
   // environ is readable only by the process's owner or root: without it, job and pod come from the cgroup alone.
@@ -117,7 +135,10 @@ export function attribute(pid: number, procRoot = '/proc'): Attribution | null {
   const saNs = inKube ? read(`${procRoot}/${pid}/root/var/run/secrets/kubernetes.io/serviceaccount/namespace`)?.trim() || null : null;
   const bt = bootTime(procRoot);
   const a: Attribution = {
-    uid, user: uid === null ? null : userName(uid), command, start,
+    uid,
+    user: uid === null ? null : userName(uid),
+    command,
+    start,
     container: containerFromCgroup(cgroup),
     pod: env.POD_NAME ?? (inKube && env.HOSTNAME ? env.HOSTNAME : null) ?? podUid,
     namespace: env.POD_NAMESPACE ?? saNs,

@@ -7,11 +7,20 @@
 import { readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface Mount { device: string; mount: string; fstype: string; readonly: boolean }
+export interface Mount {
+  device: string;
+  mount: string;
+  fstype: string;
+  readonly: boolean;
+}
 
 export interface Filesystem extends Mount {
   /** Bytes: size, free (including root's reserve), available to non-root; inodes total and free. */
-  size: number; free: number; avail: number; files: number; filesFree: number;
+  size: number;
+  free: number;
+  avail: number;
+  files: number;
+  filesFree: number;
   /** 1 when statfs failed (node_exporter's node_filesystem_device_error); the sizes are then NaN. */
   error: 0 | 1;
 }
@@ -31,7 +40,8 @@ export function parseMounts(text: string): Mount[] {
 
 /** node_exporter's default mount-point and fs-type exclusions (its dashboards are written for what is left). */
 const NE_MOUNT_EXCLUDE = /^\/(dev|proc|run\/credentials\/.+|sys|var\/lib\/docker\/.+|var\/lib\/containers\/storage\/.+)($|\/)/;
-const NE_FSTYPE_EXCLUDE = /^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$/;
+const NE_FSTYPE_EXCLUDE =
+  /^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$/;
 /**
  * Network filesystems are not statfs'ed: a hung server would block the agent's only thread (and
  * with it HTTP) for as long as the kernel waits. node_exporter runs statfs on a goroutine with a
@@ -47,11 +57,23 @@ export const nodeExporterListed = (m: Mount) => !NE_MOUNT_EXCLUDE.test(m.mount) 
  * mount table (<hostRoot>/proc/1/mounts) and each mount point is reached under `hostRoot`, while the
  * labels keep the host's paths, as node_exporter's --path.rootfs does.
  */
-export function scanFilesystems(mountsFile: string, hostRoot = '', statfs: (path: string) => { blocks: number; bfree: number; bavail: number; bsize: number; files: number; ffree: number } = statfsSync): Filesystem[] {
+export function scanFilesystems(
+  mountsFile: string,
+  hostRoot = '',
+  statfs: (path: string) => { blocks: number; bfree: number; bavail: number; bsize: number; files: number; ffree: number } = statfsSync,
+): Filesystem[] {
   let text: string;
-  try { text = readFileSync(mountsFile, 'latin1'); } catch { return []; }
+  try {
+    text = readFileSync(mountsFile, 'latin1');
+  } catch {
+    return [];
+  }
   const byMount = new Map<string, Mount>();
-  for (const m of parseMounts(text)) if (nodeExporterListed(m)) { byMount.delete(m.mount); byMount.set(m.mount, m); }
+  for (const m of parseMounts(text))
+    if (nodeExporterListed(m)) {
+      byMount.delete(m.mount);
+      byMount.set(m.mount, m);
+    }
   const out: Filesystem[] = [];
   for (const m of byMount.values()) {
     try {

@@ -9,14 +9,27 @@ export function hostSummary(host: HostSource): { interfaces: InterfaceUsage[]; d
   if (!d) return { interfaces: [], disk_devices: [] };
   return {
     interfaces: d.net.map((x) => ({
-      name: x.name, virtual: isVirtualInterface(x.name),
-      rx_bytes: x.rxBytes, tx_bytes: x.txBytes, rx_packets: x.rxPackets, tx_packets: x.txPackets,
-      rx_bps: wireNum(x.rxBps), tx_bps: wireNum(x.txBps),
+      name: x.name,
+      virtual: isVirtualInterface(x.name),
+      rx_bytes: x.rxBytes,
+      tx_bytes: x.txBytes,
+      rx_packets: x.rxPackets,
+      tx_packets: x.txPackets,
+      rx_bps: wireNum(x.rxBps),
+      tx_bps: wireNum(x.txBps),
     })),
     // Whole disks, as host.disk_io sums them: a partition's I/O is already in its disk's.
-    disk_devices: d.disks.filter((x) => isWholeDisk(x.name)).map((x) => ({
-      name: x.name, read_bytes: x.readBytes, write_bytes: x.writeBytes, reads: x.reads, writes: x.writes,
-      read_bps: wireNum(x.readBps), write_bps: wireNum(x.writeBps), busy_pct: wireNum(x.busyPct),
-    })),
+    disk_devices: d.disks
+      .filter((x) => isWholeDisk(x.name))
+      .map((x) => ({
+        name: x.name,
+        read_bytes: x.readBytes,
+        write_bytes: x.writeBytes,
+        reads: x.reads,
+        writes: x.writes,
+        read_bps: wireNum(x.readBps),
+        write_bps: wireNum(x.writeBps),
+        busy_pct: wireNum(x.busyPct),
+      })),
   };
 }

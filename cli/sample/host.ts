@@ -8,7 +8,15 @@ import { H, HOST_METRICS } from '../../shared/catalog.ts';
 import type { FilesystemUsage } from '../../shared/wire.ts';
 import { blockFilesystems, dfUsage, scanFilesystems, type Filesystem } from './filesystems.ts';
 import { counterRate, busyTotal, parseLoadavg, parseMeminfo, parseUptime, sumDisks, sumNet } from './proc.ts';
-import { parseDiskstatsDetail, parseMeminfoFields, parseNetDevDetail, parseStatDetail, type DiskCounters, type NetDevCounters, type StatDetail } from './proc-detail.ts';
+import {
+  parseDiskstatsDetail,
+  parseMeminfoFields,
+  parseNetDevDetail,
+  parseStatDetail,
+  type DiskCounters,
+  type NetDevCounters,
+  type StatDetail,
+} from './proc-detail.ts';
 
 /** The latest tick's detail behind the host block: node_exporter's families and the snapshot's per-device summary. */
 export interface HostDetail {
@@ -38,15 +46,28 @@ const BUF = Buffer.allocUnsafe(1 << 20);
 
 class ProcFile {
   #fd: number;
-  constructor(readonly path: string) { this.#fd = openSync(path, 'r'); }
+  constructor(readonly path: string) {
+    this.#fd = openSync(path, 'r');
+  }
   read(): string {
     const n = readSync(this.#fd, BUF, 0, BUF.length, 0);
     return BUF.toString('latin1', 0, n);
   }
-  close() { try { closeSync(this.#fd); } catch { /* already closed */ } }
+  close() {
+    try {
+      closeSync(this.#fd);
+    } catch {
+      /* already closed */
+    }
+  }
 }
 
-interface Counters { t: number; stat: StatDetail; net: NetDevCounters[]; disks: DiskCounters[] }
+interface Counters {
+  t: number;
+  stat: StatDetail;
+  net: NetDevCounters[];
+  disks: DiskCounters[];
+}
 
 export class ProcHost implements HostSource {
   readonly cpus: number;
@@ -57,7 +78,11 @@ export class ProcHost implements HostSource {
   #fsAt = -Infinity;
 
   /** `hostRoot`: the host's / as mounted in a container (`--host-root`): filesystems are the host's mounts. */
-  constructor(readonly root = '/proc', now = Date.now(), readonly hostRoot: string | null = null) {
+  constructor(
+    readonly root = '/proc',
+    now = Date.now(),
+    readonly hostRoot: string | null = null,
+  ) {
     this.#files = {
       stat: new ProcFile(join(root, 'stat')),
       meminfo: new ProcFile(join(root, 'meminfo')),
@@ -94,10 +119,14 @@ export class ProcHost implements HostSource {
     const p = this.#prev;
     const dt = t - p.t;
     const base = o + HOST_METRICS.length;
-    const b0 = busyTotal(p.stat.cpus), b1 = busyTotal(cur.stat.cpus);
+    const b0 = busyTotal(p.stat.cpus),
+      b1 = busyTotal(cur.stat.cpus);
     out[o + H['cpu.util']] = util(b0.busy[0], b0.total[0], b1.busy[0], b1.total[0]);
     for (let i = 0; i < this.cpus; i++) out[base + i] = util(b0.busy[i + 1], b0.total[i + 1], b1.busy[i + 1], b1.total[i + 1]);
-    const n0 = sumNet(p.net), n1 = sumNet(cur.net), d0 = sumDisks(p.disks), d1 = sumDisks(cur.disks);
+    const n0 = sumNet(p.net),
+      n1 = sumNet(cur.net),
+      d0 = sumDisks(p.disks),
+      d1 = sumDisks(cur.disks);
     out[o + H['net.rx']] = counterRate(n0.rx, n1.rx, dt);
     out[o + H['net.tx']] = counterRate(n0.tx, n1.tx, dt);
     out[o + H['disk.read']] = counterRate(d0.read, d1.read, dt);
@@ -105,7 +134,9 @@ export class ProcHost implements HostSource {
     const prevNet = new Map(p.net.map((x) => [x.name, x]));
     const prevDisk = new Map(p.disks.map((x) => [x.name, x]));
     this.#detail = {
-      t, stat: cur.stat, meminfo: parseMeminfoFields(meminfo),
+      t,
+      stat: cur.stat,
+      meminfo: parseMeminfoFields(meminfo),
       net: cur.net.map((x) => {
         const q = prevNet.get(x.name);
         return { ...x, rxBps: q ? counterRate(q.rxBytes, x.rxBytes, dt) : NaN, txBps: q ? counterRate(q.txBytes, x.txBytes, dt) : NaN };
@@ -114,13 +145,20 @@ export class ProcHost implements HostSource {
         const q = prevDisk.get(x.name);
         // io_ticks are milliseconds the device had I/O in flight: their rate is the busy share.
         const busy = q ? counterRate(q.ioMs, x.ioMs, dt) / 10 : NaN;
-        return { ...x, readBps: q ? counterRate(q.readBytes, x.readBytes, dt) : NaN, writeBps: q ? counterRate(q.writeBytes, x.writeBytes, dt) : NaN, busyPct: Math.min(100, busy) };
+        return {
+          ...x,
+          readBps: q ? counterRate(q.readBytes, x.readBytes, dt) : NaN,
+          writeBps: q ? counterRate(q.writeBytes, x.writeBytes, dt) : NaN,
+          busyPct: Math.min(100, busy),
+        };
       }),
     };
     this.#prev = cur;
   }
 
-  detail() { return this.#detail; }
+  detail() {
+    return this.#detail;
+  }
 
   /** Mounted filesystems with usage; statfs is cheap but mounts change rarely, so refresh every 30 s. */
   filesystems(): Filesystem[] {
@@ -133,19 +171,36 @@ export class ProcHost implements HostSource {
   disks(): FilesystemUsage[] {
     return blockFilesystems(this.filesystems()).map((f) => {
       const { used, percent } = dfUsage(f);
-      return { mount: f.mount, device: f.device, fstype: f.fstype, total: f.size, used, free: f.free, avail: f.avail, percent: percent === null ? null : Math.round(percent * 100) / 100 };
+      return {
+        mount: f.mount,
+        device: f.device,
+        fstype: f.fstype,
+        total: f.size,
+        used,
+        free: f.free,
+        avail: f.avail,
+        percent: percent === null ? null : Math.round(percent * 100) / 100,
+      };
     });
   }
 
   freqMhz(): number | null {
-    try { return Number(readFileSync('/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq', 'latin1')) / 1000 || null; } catch { /* fall through */ }
+    try {
+      return Number(readFileSync('/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq', 'latin1')) / 1000 || null;
+    } catch {
+      /* fall through */
+    }
     try {
       const m = /cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync(join(this.root, 'cpuinfo'), 'latin1'));
       return m ? Math.round(Number(m[1])) : null;
-    } catch { return null; }
+    } catch {
+      return null;
+    }
   }
 
-  close() { for (const f of Object.values(this.#files)) f.close(); }
+  close() {
+    for (const f of Object.values(this.#files)) f.close();
+  }
 }
 
 function util(b0: number | undefined, t0: number | undefined, b1: number | undefined, t1: number | undefined): number {
@@ -158,29 +213,43 @@ function util(b0: number | undefined, t0: number | undefined, b1: number | undef
 /** Non-Linux fallback: systeminformation, async, with the same output layout. */
 export class SiHost implements HostSource {
   readonly cpus: number;
-  constructor(cpus: number) { this.cpus = cpus; }
+  constructor(cpus: number) {
+    this.cpus = cpus;
+  }
   async sample(_t: number, out: Float64Array, o: number) {
     const si = await import('systeminformation');
     const [load, mem, net, fs] = await Promise.all([si.currentLoad(), si.mem(), si.networkStats('*'), si.fsStats().catch(() => null)]);
     out[o + H['cpu.util']] = load.currentLoad;
-    load.cpus.forEach((c, i) => { if (i < this.cpus) out[o + HOST_METRICS.length + i] = c.load; });
+    load.cpus.forEach((c, i) => {
+      if (i < this.cpus) out[o + HOST_METRICS.length + i] = c.load;
+    });
     out[o + H['mem.used']] = mem.total - mem.available;
     out[o + H['mem.total']] = mem.total;
     out[o + H['swap.used']] = mem.swapused;
     out[o + H['swap.total']] = mem.swaptotal;
     const os = await import('node:os');
     const [l1, l5, l15] = os.loadavg();
-    out[o + H.load1] = l1!; out[o + H.load5] = l5!; out[o + H.load15] = l15!;
+    out[o + H.load1] = l1!;
+    out[o + H.load5] = l5!;
+    out[o + H.load15] = l15!;
     out[o + H.uptime] = os.uptime();
     out[o + H['net.rx']] = net.reduce((s, n) => s + (n.rx_sec ?? NaN), 0);
     out[o + H['net.tx']] = net.reduce((s, n) => s + (n.tx_sec ?? NaN), 0);
     out[o + H['disk.read']] = fs?.rx_sec ?? NaN;
     out[o + H['disk.write']] = fs?.wx_sec ?? NaN;
   }
-  disks() { return []; }
-  filesystems() { return []; }
-  detail() { return null; }
-  freqMhz() { return null; }
+  disks() {
+    return [];
+  }
+  filesystems() {
+    return [];
+  }
+  detail() {
+    return null;
+  }
+  freqMhz() {
+    return null;
+  }
   close() {}
 }
 

@@ -7,7 +7,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMeminfo } from './proc.ts';
 
-export interface Inventory { cpuModel: string | null; cores: number | null; os: string | null; memTotal: number | null }
+export interface Inventory {
+  cpuModel: string | null;
+  cores: number | null;
+  os: string | null;
+  memTotal: number | null;
+}
 
 const NONE: Inventory = { cpuModel: null, cores: null, os: null, memTotal: null };
 
@@ -29,7 +34,13 @@ export async function readInventory(root = '/', platform: NodeJS.Platform = proc
 }
 
 export function readLinuxInventory(root = '/'): Inventory {
-  const read = (p: string): string | null => { try { return readFileSync(join(root, p), 'utf8'); } catch { return null; } };
+  const read = (p: string): string | null => {
+    try {
+      return readFileSync(join(root, p), 'utf8');
+    } catch {
+      return null;
+    }
+  };
   const cpuinfo = parseCpuinfo(read('proc/cpuinfo') ?? '');
   const mem = read('proc/meminfo');
   const memTotal = mem === null ? NaN : parseMeminfo(mem).memTotal;
@@ -46,7 +57,10 @@ export function readLinuxInventory(root = '/'): Inventory {
     if (text !== null && (os = parseOsRelease(text))) break;
   }
   // No os-release at all (busybox-style images): the kernel release is still something.
-  if (!os) { const k = clean(read('proc/sys/kernel/osrelease')); os = k ? `Linux ${k}` : null; }
+  if (!os) {
+    const k = clean(read('proc/sys/kernel/osrelease'));
+    os = k ? `Linux ${k}` : null;
+  }
   return { cpuModel, cores: cpuinfo.cores ?? sysfsCores(root), os, memTotal: memTotal > 0 ? memTotal : null };
 }
 
@@ -79,14 +93,25 @@ export function parseCpuinfo(text: string): { model: string | null; cores: numbe
 export function sysfsCores(root = '/'): number | null {
   const base = join(root, 'sys/devices/system/cpu');
   let cpus: string[];
-  try { cpus = readdirSync(base).filter((d) => /^cpu\d+$/.test(d)); } catch { return null; }
+  try {
+    cpus = readdirSync(base).filter((d) => /^cpu\d+$/.test(d));
+  } catch {
+    return null;
+  }
   const siblings = new Set<string>();
   const pairs = new Set<string>();
   for (const cpu of cpus) {
-    const t = (f: string) => { try { return readFileSync(join(base, cpu, 'topology', f), 'utf8').trim(); } catch { return null; } };
+    const t = (f: string) => {
+      try {
+        return readFileSync(join(base, cpu, 'topology', f), 'utf8').trim();
+      } catch {
+        return null;
+      }
+    };
     const sib = t('thread_siblings_list') ?? t('thread_siblings');
     if (sib) siblings.add(sib);
-    const pkg = t('physical_package_id'), core = t('core_id');
+    const pkg = t('physical_package_id'),
+      core = t('core_id');
     if (pkg !== null && core !== null) pairs.add(`${pkg}/${core}`);
   }
   return siblings.size || pairs.size || null;
@@ -110,11 +135,34 @@ export function parseOsRelease(text: string): string | null {
 const clean = (s: string | null): string | null => s?.replace(/\0/g, '').replace(/\s+/g, ' ').trim() || null;
 
 // MIDR implementer and part numbers (a few, the ones seen on GPU hosts and boards); see lscpu's table.
-const IMPLEMENTERS: Record<number, string> = { 0x41: 'ARM', 0x4e: 'NVIDIA', 0x51: 'Qualcomm', 0x61: 'Apple', 0xc0: 'Ampere', 0x48: 'HiSilicon', 0x46: 'Fujitsu' };
+const IMPLEMENTERS: Record<number, string> = {
+  0x41: 'ARM',
+  0x4e: 'NVIDIA',
+  0x51: 'Qualcomm',
+  0x61: 'Apple',
+  0xc0: 'Ampere',
+  0x48: 'HiSilicon',
+  0x46: 'Fujitsu',
+};
 const ARM_PARTS: Record<number, string> = {
-  0xd03: 'Cortex-A53', 0xd05: 'Cortex-A55', 0xd07: 'Cortex-A57', 0xd08: 'Cortex-A72', 0xd09: 'Cortex-A73', 0xd0a: 'Cortex-A75',
-  0xd0b: 'Cortex-A76', 0xd0c: 'Neoverse-N1', 0xd0d: 'Cortex-A77', 0xd40: 'Neoverse-V1', 0xd41: 'Cortex-A78', 0xd42: 'Cortex-A78AE',
-  0xd49: 'Neoverse-N2', 0xd4f: 'Neoverse-V2', 0xd80: 'Cortex-A520', 0xd81: 'Cortex-A720', 0xd84: 'Neoverse-V3', 0xd8e: 'Neoverse-N3',
+  0xd03: 'Cortex-A53',
+  0xd05: 'Cortex-A55',
+  0xd07: 'Cortex-A57',
+  0xd08: 'Cortex-A72',
+  0xd09: 'Cortex-A73',
+  0xd0a: 'Cortex-A75',
+  0xd0b: 'Cortex-A76',
+  0xd0c: 'Neoverse-N1',
+  0xd0d: 'Cortex-A77',
+  0xd40: 'Neoverse-V1',
+  0xd41: 'Cortex-A78',
+  0xd42: 'Cortex-A78AE',
+  0xd49: 'Neoverse-N2',
+  0xd4f: 'Neoverse-V2',
+  0xd80: 'Cortex-A520',
+  0xd81: 'Cortex-A720',
+  0xd84: 'Neoverse-V3',
+  0xd8e: 'Neoverse-N3',
 };
 const OTHER_PARTS: Record<number, Record<number, string>> = { 0xc0: { 0xac3: 'AmpereOne' }, 0x4e: { 0x004: 'Carmel' } };
 
@@ -122,6 +170,6 @@ const OTHER_PARTS: Record<number, Record<number, string>> = { 0xc0: { 0xac3: 'Am
 export function armName(implementer: number, part: number): string | null {
   const vendor = IMPLEMENTERS[implementer];
   if (!vendor || !Number.isFinite(part)) return null;
-  const name = (implementer === 0x41 ? ARM_PARTS : OTHER_PARTS[implementer] ?? {})[part];
+  const name = (implementer === 0x41 ? ARM_PARTS : (OTHER_PARTS[implementer] ?? {}))[part];
   return `${vendor} ${name ?? `part 0x${part.toString(16).padStart(3, '0')}`}`;
 }

@@ -16,23 +16,52 @@ export class OllamaSeries implements SeriesSource {
   readonly series: EphemeralSeries<WorkloadSeries>;
   #last: unknown = null;
 
-  constructor(readonly models: () => readonly OllamaModel[], retireMs: number, max = 64) { this.series = new EphemeralSeries(retireMs, max); }
+  constructor(
+    readonly models: () => readonly OllamaModel[],
+    retireMs: number,
+    max = 64,
+  ) {
+    this.series = new EphemeralSeries(retireMs, max);
+  }
 
-  get version(): number { return this.series.version; }
+  get version(): number {
+    return this.series.version;
+  }
 
   prepare(now: number) {
     const list = this.models();
     // The poller replaces the list when Ollama answers (every 5 s): nothing to do between answers.
     if (list !== this.#last) {
       this.#last = list;
-      this.series.sync(now, list.flatMap((m): [WorkloadSeries, number][] => [
-        [{ key: ollamaKey(m.name, 'vram'), label: `Ollama ${m.name} VRAM`, unit: 'B', scope: 'workload', workload: 'ollama', model: m.name, metric: 'vram' }, m.vram ?? NaN],
-        [{ key: ollamaKey(m.name, 'gpu_share'), label: `Ollama ${m.name} on GPU`, unit: '%', scope: 'workload', workload: 'ollama', model: m.name, metric: 'gpu_share' }, gpuShare(m)],
-      ]));
+      this.series.sync(
+        now,
+        list.flatMap((m): [WorkloadSeries, number][] => [
+          [
+            { key: ollamaKey(m.name, 'vram'), label: `Ollama ${m.name} VRAM`, unit: 'B', scope: 'workload', workload: 'ollama', model: m.name, metric: 'vram' },
+            m.vram ?? NaN,
+          ],
+          [
+            {
+              key: ollamaKey(m.name, 'gpu_share'),
+              label: `Ollama ${m.name} on GPU`,
+              unit: '%',
+              scope: 'workload',
+              workload: 'ollama',
+              model: m.name,
+              metric: 'gpu_share',
+            },
+            gpuShare(m),
+          ],
+        ]),
+      );
     }
     this.series.prepare(now);
   }
 
-  defs(): readonly WorkloadSeries[] { return this.series.defs(); }
-  fill(out: Float64Array, at: number) { this.series.fill(out, at); }
+  defs(): readonly WorkloadSeries[] {
+    return this.series.defs();
+  }
+  fill(out: Float64Array, at: number) {
+    this.series.fill(out, at);
+  }
 }

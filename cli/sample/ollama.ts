@@ -4,7 +4,10 @@
  */
 import type { OllamaModel } from '../../shared/wire.ts';
 
-export interface OllamaPoller { stop(): void; poll(): Promise<OllamaModel[] | null> }
+export interface OllamaPoller {
+  stop(): void;
+  poll(): Promise<OllamaModel[] | null>;
+}
 
 export function parseOllamaPs(body: unknown): OllamaModel[] {
   const models = (body as { models?: unknown })?.models;
@@ -38,8 +41,17 @@ export function startOllama(baseUrl: string, onModels: (m: OllamaModel[], error:
   };
   const loop = async () => {
     await poll();
-    if (!stopped) { timer = setTimeout(loop, delay); (timer as { unref?: () => void }).unref?.(); }
+    if (!stopped) {
+      timer = setTimeout(loop, delay);
+      (timer as { unref?: () => void }).unref?.();
+    }
   };
   void loop();
-  return { stop() { stopped = true; if (timer) clearTimeout(timer); }, poll };
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+    poll,
+  };
 }

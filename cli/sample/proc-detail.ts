@@ -11,7 +11,12 @@ export interface StatDetail {
   /** Jiffies per mode (CPU_MODES order); index 0 is the "cpu" aggregate line, then cpu0, cpu1, … */
   cpus: number[][];
   /** Boot time (s since the epoch), context switches, interrupts, forks, running and blocked processes. */
-  btime: number; ctxt: number; intr: number; forks: number; running: number; blocked: number;
+  btime: number;
+  ctxt: number;
+  intr: number;
+  forks: number;
+  running: number;
+  blocked: number;
 }
 
 export function parseStatDetail(text: string): StatDetail {
@@ -27,14 +32,31 @@ export function parseStatDetail(text: string): StatDetail {
       continue;
     }
     // "intr" is followed by one count per interrupt line: only the first number (the total) is kept.
-    const first = Number(line.slice(sp + 1).trimStart().split(' ', 1)[0]);
+    const first = Number(
+      line
+        .slice(sp + 1)
+        .trimStart()
+        .split(' ', 1)[0],
+    );
     switch (key) {
-      case 'btime': d.btime = first; break;
-      case 'ctxt': d.ctxt = first; break;
-      case 'intr': d.intr = first; break;
-      case 'processes': d.forks = first; break;
-      case 'procs_running': d.running = first; break;
-      case 'procs_blocked': d.blocked = first; break;
+      case 'btime':
+        d.btime = first;
+        break;
+      case 'ctxt':
+        d.ctxt = first;
+        break;
+      case 'intr':
+        d.intr = first;
+        break;
+      case 'processes':
+        d.forks = first;
+        break;
+      case 'procs_running':
+        d.running = first;
+        break;
+      case 'procs_blocked':
+        d.blocked = first;
+        break;
     }
   }
   return d;
@@ -56,8 +78,14 @@ export function parseMeminfoFields(text: string): { name: string; value: number;
 
 export interface NetDevCounters {
   name: string;
-  rxBytes: number; rxPackets: number; rxErrs: number; rxDrop: number;
-  txBytes: number; txPackets: number; txErrs: number; txDrop: number;
+  rxBytes: number;
+  rxPackets: number;
+  rxErrs: number;
+  rxDrop: number;
+  txBytes: number;
+  txPackets: number;
+  txErrs: number;
+  txDrop: number;
 }
 
 /** One entry per interface in /proc/net/dev (the two header lines skipped). */
@@ -66,11 +94,21 @@ export function parseNetDevDetail(text: string): NetDevCounters[] {
   for (const line of text.split('\n').slice(2)) {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
-    const f = line.slice(colon + 1).trim().split(/\s+/).map((x) => Number(x) || 0);
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map((x) => Number(x) || 0);
     out.push({
       name: line.slice(0, colon).trim(),
-      rxBytes: f[0]!, rxPackets: f[1]!, rxErrs: f[2]!, rxDrop: f[3]!,
-      txBytes: f[8]!, txPackets: f[9]!, txErrs: f[10]!, txDrop: f[11]!,
+      rxBytes: f[0]!,
+      rxPackets: f[1]!,
+      rxErrs: f[2]!,
+      rxDrop: f[3]!,
+      txBytes: f[8]!,
+      txPackets: f[9]!,
+      txErrs: f[10]!,
+      txDrop: f[11]!,
     });
   }
   return out;
@@ -81,9 +119,17 @@ export const isVirtualInterface = (name: string) => name === 'lo' || /^(veth|doc
 
 export interface DiskCounters {
   name: string;
-  reads: number; readsMerged: number; readBytes: number; readMs: number;
-  writes: number; writesMerged: number; writeBytes: number; writeMs: number;
-  ioNow: number; ioMs: number; ioWeightedMs: number;
+  reads: number;
+  readsMerged: number;
+  readBytes: number;
+  readMs: number;
+  writes: number;
+  writesMerged: number;
+  writeBytes: number;
+  writeMs: number;
+  ioNow: number;
+  ioMs: number;
+  ioWeightedMs: number;
 }
 
 /** One entry per block device in /proc/diskstats; sectors are always 512 bytes there. */
@@ -94,8 +140,18 @@ export function parseDiskstatsDetail(text: string): DiskCounters[] {
     if (f.length < 14) continue;
     const n = (i: number) => Number(f[i]) || 0;
     out.push({
-      name: f[2]!, reads: n(3), readsMerged: n(4), readBytes: n(5) * 512, readMs: n(6),
-      writes: n(7), writesMerged: n(8), writeBytes: n(9) * 512, writeMs: n(10), ioNow: n(11), ioMs: n(12), ioWeightedMs: n(13),
+      name: f[2]!,
+      reads: n(3),
+      readsMerged: n(4),
+      readBytes: n(5) * 512,
+      readMs: n(6),
+      writes: n(7),
+      writesMerged: n(8),
+      writeBytes: n(9) * 512,
+      writeMs: n(10),
+      ioNow: n(11),
+      ioMs: n(12),
+      ioWeightedMs: n(13),
     });
   }
   return out;

@@ -29,7 +29,12 @@ export function busyTotal(cpus: readonly (readonly number[] | undefined)[]): { b
   return { busy, total };
 }
 
-export interface MemInfo { memTotal: number; memUsed: number; swapTotal: number; swapUsed: number }
+export interface MemInfo {
+  memTotal: number;
+  memUsed: number;
+  swapTotal: number;
+  swapUsed: number;
+}
 /** Bytes. "Used" follows free(1): total − available (falls back to free+buffers+cached on old kernels). */
 export function parseMeminfo(text: string): MemInfo {
   const kb: Record<string, number> = {};
@@ -59,8 +64,13 @@ export function parseNetDev(text: string): { rx: number; tx: number } {
   return sumNet(parseNetDevDetail(text));
 }
 export function sumNet(devs: readonly NetDevCounters[]): { rx: number; tx: number } {
-  let rx = 0, tx = 0;
-  for (const d of devs) if (!isVirtualInterface(d.name)) { rx += d.rxBytes; tx += d.txBytes; }
+  let rx = 0,
+    tx = 0;
+  for (const d of devs)
+    if (!isVirtualInterface(d.name)) {
+      rx += d.rxBytes;
+      tx += d.txBytes;
+    }
   return { rx, tx };
 }
 
@@ -69,8 +79,13 @@ export function parseDiskstats(text: string): { read: number; write: number } {
   return sumDisks(parseDiskstatsDetail(text));
 }
 export function sumDisks(disks: readonly DiskCounters[]): { read: number; write: number } {
-  let read = 0, write = 0;
-  for (const d of disks) if (isWholeDisk(d.name)) { read += d.readBytes; write += d.writeBytes; }
+  let read = 0,
+    write = 0;
+  for (const d of disks)
+    if (isWholeDisk(d.name)) {
+      read += d.readBytes;
+      write += d.writeBytes;
+    }
   return { read, write };
 }
 

@@ -10,11 +10,21 @@ export function enrich(raw: readonly ProviderProcess[], procRoot = '/proc', know
   return raw.map((p) => {
     const k = known?.(p.pid);
     const a = k !== undefined ? k : attribute(p.pid, procRoot);
-    const out: GpuProcess = { pid: p.pid, user: a?.user ?? null, command: a?.command ?? null, gpu_mem: p.gpu_mem, container: a?.container ?? null, type: p.type };
+    const out: GpuProcess = {
+      pid: p.pid,
+      user: a?.user ?? null,
+      command: a?.command ?? null,
+      gpu_mem: p.gpu_mem,
+      container: a?.container ?? null,
+      type: p.type,
+    };
     if (a?.pod) out.pod = a.pod;
     if (a?.namespace) out.namespace = a.namespace;
     if (a?.job) out.job = a.job;
-    if (p.sm_util !== undefined) { out.sm_util = p.sm_util; out.mem_util = p.mem_util ?? null; }
+    if (p.sm_util !== undefined) {
+      out.sm_util = p.sm_util;
+      out.mem_util = p.mem_util ?? null;
+    }
     return out;
   });
 }

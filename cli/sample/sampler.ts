@@ -73,10 +73,16 @@ export class Sampler {
    * Swaps in a provider found after start (a driver loaded late). Taken at the next tick, never
    * inside one: the row being built keeps the layout it started with.
    */
-  setGpu(p: GpuProvider) { this.#nextGpu = p; }
+  setGpu(p: GpuProvider) {
+    this.#nextGpu = p;
+  }
 
-  get interval() { return this.deps.intervalMs; }
-  get collectorError(): string | null { return this.errors.size ? [...this.errors].map(([k, v]) => `${k}: ${v}`).join('; ') : null; }
+  get interval() {
+    return this.deps.intervalMs;
+  }
+  get collectorError(): string | null {
+    return this.errors.size ? [...this.errors].map(([k, v]) => `${k}: ${v}`).join('; ') : null;
+  }
 
   /** warming_up until the first tick; stalled when no tick finished for 3 intervals (or 5 s). */
   status(now = Date.now()): AgentStatus {
@@ -110,12 +116,16 @@ export class Sampler {
     this.#timer = setTimeout(() => void this.tick(next).finally(() => this.#schedule()), wait);
   }
 
-  #now() { return this.deps.now ? this.deps.now() : Date.now(); }
+  #now() {
+    return this.deps.now ? this.deps.now() : Date.now();
+  }
 
   /** One tick at aligned time t. Public so tests can drive it without timers. */
   async tick(t: number): Promise<void> {
-    if (this.#nextGpu) { this.#useGpu(this.#nextGpu); this.#nextGpu = null; }
-    else if (this.gpu.devices.length !== this.#gpuCount) this.#useGpu(this.gpu);
+    if (this.#nextGpu) {
+      this.#useGpu(this.#nextGpu);
+      this.#nextGpu = null;
+    } else if (this.gpu.devices.length !== this.#gpuCount) this.#useGpu(this.gpu);
     const v = this.values;
     v.fill(NaN);
     const limit = this.deps.sourceTimeoutMs ?? Math.max(50, this.interval * 0.8);
@@ -137,10 +147,18 @@ export class Sampler {
   async #run(name: string, limit: number, fn: () => void | Promise<void>): Promise<boolean> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const r = await Promise.race([Promise.resolve().then(fn), new Promise<typeof TIMEOUT>((res) => { timer = setTimeout(() => res(TIMEOUT), limit); })]);
+      const r = await Promise.race([
+        Promise.resolve().then(fn),
+        new Promise<typeof TIMEOUT>((res) => {
+          timer = setTimeout(() => res(TIMEOUT), limit);
+        }),
+      ]);
       if (r === TIMEOUT) throw new Error(`timed out after ${limit} ms`);
       this.errors.delete(name);
-      if (name === 'host') { this.#hostFailures = 0; this.#setStatus('ready'); }
+      if (name === 'host') {
+        this.#hostFailures = 0;
+        this.#setStatus('ready');
+      }
       return true;
     } catch (err) {
       this.errors.set(name, (err as Error).message);
@@ -163,7 +181,9 @@ export class Sampler {
     }
     const p = this.gpu.read();
     this.#gpuInFlight = p;
-    p.finally(() => { if (this.#gpuInFlight === p) this.#gpuInFlight = null; }).catch(() => {});
+    p.finally(() => {
+      if (this.#gpuInFlight === p) this.#gpuInFlight = null;
+    }).catch(() => {});
     const tickNo = this.ticks;
     const v = this.values;
     return this.#run('gpu', limit, async () => {

@@ -10,7 +10,9 @@ const NAME = 'events.json';
 export function loadEvents(dir: string, warn: (m: string) => void): AgentEvent[] {
   const path = join(dir, NAME);
   let text: string;
-  try { text = readFileNoFollow(path).toString('utf8'); } catch (e) {
+  try {
+    text = readFileNoFollow(path).toString('utf8');
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     warn(`${path}: ${(e as Error).message}; ignored`);
     return [];
@@ -21,7 +23,11 @@ export function loadEvents(dir: string, warn: (m: string) => void): AgentEvent[]
     return e.filter((x) => x && typeof x.id === 'string' && typeof x.t === 'number' && typeof x.label === 'string');
   } catch (e) {
     warn(`events file unreadable (${(e as Error).message}); set aside`);
-    try { renameSync(path, `${path}.corrupt-${Date.now()}`); } catch { /* best effort */ }
+    try {
+      renameSync(path, `${path}.corrupt-${Date.now()}`);
+    } catch {
+      /* best effort */
+    }
     return [];
   }
 }
@@ -32,11 +38,21 @@ export class EventsFile {
 
   save(events: () => readonly AgentEvent[]) {
     if (this.#timer) return;
-    this.#timer = setTimeout(() => { this.#timer = null; this.flush(events()); }, 500);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.flush(events());
+    }, 500);
   }
 
   flush(events: readonly AgentEvent[]) {
-    if (this.#timer) { clearTimeout(this.#timer); this.#timer = null; }
-    try { writeFileAtomic(this.dir, NAME, JSON.stringify(events)); } catch (e) { console.error(`gpulse: events write failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    try {
+      writeFileAtomic(this.dir, NAME, JSON.stringify(events));
+    } catch (e) {
+      console.error(`gpulse: events write failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
   }
 }

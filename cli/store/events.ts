@@ -11,7 +11,10 @@ import type { AgentEvent, EventSource } from '../../shared/wire.ts';
 /** A change to a user event: only the fields present are changed; null clears end_t or color. */
 export type EventInput = { label?: string; t?: number; end_t?: number | null; color?: string | null };
 
-export interface EventBudgets { agent: number; user: number }
+export interface EventBudgets {
+  agent: number;
+  user: number;
+}
 
 export class EventStore {
   #list: AgentEvent[] = [];
@@ -24,22 +27,40 @@ export class EventStore {
     this.budgets = { agent: budgets.agent ?? 10_000, user: budgets.user ?? 10_000 };
   }
 
-  get size() { return this.#list.length; }
-  count(source: EventSource) { return this.#count[source]; }
-  all(): readonly AgentEvent[] { return this.#list; }
+  get size() {
+    return this.#list.length;
+  }
+  count(source: EventSource) {
+    return this.#count[source];
+  }
+  all(): readonly AgentEvent[] {
+    return this.#list;
+  }
 
-  since(t: number): AgentEvent[] { return this.#list.filter((e) => e.t > t || (e.end_t ?? -Infinity) > t); }
-  get(id: string) { return this.#list.find((e) => e.id === id); }
+  since(t: number): AgentEvent[] {
+    return this.#list.filter((e) => e.t > t || (e.end_t ?? -Infinity) > t);
+  }
+  get(id: string) {
+    return this.#list.find((e) => e.id === id);
+  }
 
   /** Restores persisted events (keeps ids); used at startup. Each source keeps its newest within budget. */
   load(events: AgentEvent[]) {
     // Anything not marked user is the agent's (read-only), as the API treats it.
     const norm = events.map((e): AgentEvent => (e.source === 'user' || e.source === 'agent' ? e : { ...e, source: 'agent' }));
-    const keep = (s: EventSource) => norm.filter((e) => e.source === s).sort((a, b) => a.t - b.t).slice(-this.budgets[s]);
-    const agent = keep('agent'), user = keep('user');
+    const keep = (s: EventSource) =>
+      norm
+        .filter((e) => e.source === s)
+        .sort((a, b) => a.t - b.t)
+        .slice(-this.budgets[s]);
+    const agent = keep('agent'),
+      user = keep('user');
     this.#list = [...agent, ...user].sort((a, b) => a.t - b.t);
     this.#count = { agent: agent.length, user: user.length };
-    for (const e of this.#list) { const n = Number(e.id.split('-')[1]); if (n >= this.#seq) this.#seq = n + 1; }
+    for (const e of this.#list) {
+      const n = Number(e.id.split('-')[1]);
+      if (n >= this.#seq) this.#seq = n + 1;
+    }
   }
 
   /** Adds an event; null when its budget is full of newer events (it would be the one evicted). */
@@ -48,7 +69,10 @@ export class EventStore {
     if (this.#count[source] >= this.budgets[source]) {
       const oldest = this.#list.findIndex((x) => x.source === source);
       if (oldest >= 0 && this.#list[oldest]!.t > e.t) return null;
-      if (oldest >= 0) { this.#list.splice(oldest, 1); this.#count[source]--; }
+      if (oldest >= 0) {
+        this.#list.splice(oldest, 1);
+        this.#count[source]--;
+      }
     }
     const ev: AgentEvent = { ...e, id: `${source === 'agent' ? 'a' : 'u'}-${this.#seq++}` };
     // Keep time order: most events arrive in order, so scan from the end.
@@ -65,8 +89,10 @@ export class EventStore {
     if (!ev) return 'not_found';
     if (ev.source !== 'user') return 'read_only';
     const next = {
-      label: patch.label ?? ev.label, t: patch.t ?? ev.t,
-      end_t: patch.end_t === undefined ? ev.end_t ?? null : patch.end_t, color: patch.color === undefined ? ev.color ?? null : patch.color,
+      label: patch.label ?? ev.label,
+      t: patch.t ?? ev.t,
+      end_t: patch.end_t === undefined ? (ev.end_t ?? null) : patch.end_t,
+      color: patch.color === undefined ? (ev.color ?? null) : patch.color,
     };
     // Checked on the merged event: a new t may pass an end_t the body did not name.
     if (next.end_t !== null && next.end_t < next.t) return 'end_before_start';

@@ -33,7 +33,14 @@ export interface GroupDir {
 }
 
 /** Serializes a sealed window: the bytes of one append. */
-export function encodeGroup(tier: Tier, windowStart: number, first: number, last: number, rows: number, chunks: { key: string; bytes: Uint8Array }[]): Uint8Array {
+export function encodeGroup(
+  tier: Tier,
+  windowStart: number,
+  first: number,
+  last: number,
+  rows: number,
+  chunks: { key: string; bytes: Uint8Array }[],
+): Uint8Array {
   const keys = chunks.map((c) => enc.encode(c.key));
   const dirLen = 2 + 8 * 3 + 4 + 4 + keys.reduce((s, k) => s + 2 + k.length + 4, 0);
   const dataLen = chunks.reduce((s, c) => s + c.bytes.length, 0);
@@ -44,19 +51,31 @@ export function encodeGroup(tier: Tier, windowStart: number, first: number, last
   let o = 8;
   v.setUint8(o++, 1);
   v.setUint8(o++, TIER_CODE[tier]);
-  v.setFloat64(o, windowStart, true); o += 8;
-  v.setFloat64(o, first, true); o += 8;
-  v.setFloat64(o, last, true); o += 8;
-  v.setUint32(o, rows, true); o += 4;
-  v.setUint32(o, chunks.length, true); o += 4;
+  v.setFloat64(o, windowStart, true);
+  o += 8;
+  v.setFloat64(o, first, true);
+  o += 8;
+  v.setFloat64(o, last, true);
+  o += 8;
+  v.setUint32(o, rows, true);
+  o += 4;
+  v.setUint32(o, chunks.length, true);
+  o += 4;
   chunks.forEach((c, i) => {
     const k = keys[i]!;
-    v.setUint16(o, k.length, true); o += 2;
-    out.set(k, o); o += k.length;
-    v.setUint32(o, c.bytes.length, true); o += 4;
+    v.setUint16(o, k.length, true);
+    o += 2;
+    out.set(k, o);
+    o += k.length;
+    v.setUint32(o, c.bytes.length, true);
+    o += 4;
   });
-  v.setUint32(o, crc32(out.subarray(8, 8 + dirLen)), true); o += 4;
-  for (const c of chunks) { out.set(c.bytes, o); o += c.bytes.length; }
+  v.setUint32(o, crc32(out.subarray(8, 8 + dirLen)), true);
+  o += 4;
+  for (const c of chunks) {
+    out.set(c.bytes, o);
+    o += c.bytes.length;
+  }
   return out;
 }
 
@@ -87,20 +106,28 @@ export function parseDir(b: Uint8Array): DirResult {
     if (v.getUint8(o++) !== 1) return { ok: false, reason: 'corrupt' };
     const tier = CODE_TIER[v.getUint8(o++)];
     if (!tier) return { ok: false, reason: 'corrupt' };
-    const windowStart = v.getFloat64(o, true); o += 8;
-    const first = v.getFloat64(o, true); o += 8;
-    const last = v.getFloat64(o, true); o += 8;
-    const rows = v.getUint32(o, true); o += 4;
-    const n = v.getUint32(o, true); o += 4;
+    const windowStart = v.getFloat64(o, true);
+    o += 8;
+    const first = v.getFloat64(o, true);
+    o += 8;
+    const last = v.getFloat64(o, true);
+    o += 8;
+    const rows = v.getUint32(o, true);
+    o += 4;
+    const n = v.getUint32(o, true);
+    o += 4;
     const end = 8 + dirLen;
     const chunks = new Map<string, [number, number]>();
     let at = end + 4;
     for (let i = 0; i < n; i++) {
       if (o + 2 > end) return { ok: false, reason: 'corrupt' };
-      const kl = v.getUint16(o, true); o += 2;
+      const kl = v.getUint16(o, true);
+      o += 2;
       if (o + kl + 4 > end) return { ok: false, reason: 'corrupt' };
-      const key = dec.decode(b.subarray(o, o + kl)); o += kl;
-      const len = v.getUint32(o, true); o += 4;
+      const key = dec.decode(b.subarray(o, o + kl));
+      o += kl;
+      const len = v.getUint32(o, true);
+      o += 4;
       chunks.set(key, [at, len]);
       at += len;
     }

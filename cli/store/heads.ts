@@ -28,7 +28,11 @@ class Columns {
   index = new Map<string, number>();
   add(key: string): number {
     let i = this.index.get(key);
-    if (i === undefined) { i = this.keys.length; this.keys.push(key); this.index.set(key, i); }
+    if (i === undefined) {
+      i = this.keys.length;
+      this.keys.push(key);
+      this.index.set(key, i);
+    }
     return i;
   }
   /** Keeps only `keep`'s keys (in their order here); returns the old index of each kept column. */
@@ -40,8 +44,18 @@ class Columns {
   }
 }
 
-export interface SealedChunk { key: string; bytes: Uint8Array }
-export interface Sealed { tier: Tier; windowStart: number; first: number; last: number; rows: number; chunks: SealedChunk[] }
+export interface SealedChunk {
+  key: string;
+  bytes: Uint8Array;
+}
+export interface Sealed {
+  tier: Tier;
+  windowStart: number;
+  first: number;
+  last: number;
+  rows: number;
+  chunks: SealedChunk[];
+}
 
 export class RawHead {
   readonly cols = new Columns();
@@ -54,18 +68,29 @@ export class RawHead {
   /** Rows a window can hold at the interval (aligned, strictly increasing stamps). */
   readonly capacity: number;
 
-  constructor(readonly intervalMs: number) { this.windowMs = windowMs('raw', intervalMs); this.capacity = Math.ceil(this.windowMs / intervalMs); }
+  constructor(readonly intervalMs: number) {
+    this.windowMs = windowMs('raw', intervalMs);
+    this.capacity = Math.ceil(this.windowMs / intervalMs);
+  }
 
-  get keys(): readonly string[] { return this.cols.keys; }
-  get first(): number | null { return this.n ? this.t[0]! : null; }
-  get last(): number | null { return this.n ? this.t[this.n - 1]! : null; }
+  get keys(): readonly string[] {
+    return this.cols.keys;
+  }
+  get first(): number | null {
+    return this.n ? this.t[0]! : null;
+  }
+  get last(): number | null {
+    return this.n ? this.t[this.n - 1]! : null;
+  }
 
   setKeys(keys: readonly string[]) {
     for (const k of keys) if (this.cols.add(k) === this.v.length) this.v.push(new Float64Array(this.t.length).fill(NaN));
   }
 
   /** Does t fall outside the open window (so the window must be sealed first)? */
-  closes(t: number): boolean { return this.n > 0 && Math.floor(t / this.windowMs) * this.windowMs !== this.windowStart; }
+  closes(t: number): boolean {
+    return this.n > 0 && Math.floor(t / this.windowMs) * this.windowMs !== this.windowStart;
+  }
 
   /** Appends a row; `map[i]` is the column of values[i]. The caller guarantees t > last. */
   append(t: number, values: ArrayLike<number>, map: ArrayLike<number>) {
@@ -73,7 +98,11 @@ export class RawHead {
     const i = this.n;
     if (i >= this.t.length) {
       this.t = grown(this.t, i + 1, this.capacity);
-      for (let c = 0; c < this.v.length; c++) { const old = this.v[c]!.length; this.v[c] = grown(this.v[c]!, this.t.length, this.capacity); this.v[c]!.fill(NaN, old); }
+      for (let c = 0; c < this.v.length; c++) {
+        const old = this.v[c]!.length;
+        this.v[c] = grown(this.v[c]!, this.t.length, this.capacity);
+        this.v[c]!.fill(NaN, old);
+      }
     }
     this.t[i] = t;
     for (let c = 0; c < this.v.length; c++) this.v[c]![i] = NaN;
@@ -88,7 +117,10 @@ export class RawHead {
     return { tier: 'raw', windowStart: this.windowStart, first: this.t[0]!, last: this.t[this.n - 1]!, rows: this.n, chunks };
   }
 
-  reset() { this.n = 0; this.windowStart = NaN; }
+  reset() {
+    this.n = 0;
+    this.windowStart = NaN;
+  }
 
   /**
    * Drops the columns of series that left the catalog (between windows only: a sealed window has
@@ -104,12 +136,19 @@ export class RawHead {
 
   /** First row index with time >= t. */
   atOrAfter(t: number): number {
-    let lo = 0, hi = this.n;
-    while (lo < hi) { const m = (lo + hi) >>> 1; if (this.t[m]! >= t) hi = m; else lo = m + 1; }
+    let lo = 0,
+      hi = this.n;
+    while (lo < hi) {
+      const m = (lo + hi) >>> 1;
+      if (this.t[m]! >= t) hi = m;
+      else lo = m + 1;
+    }
     return lo;
   }
 
-  get bytes(): number { return this.t.byteLength + this.v.reduce((s, c) => s + c.byteLength, 0); }
+  get bytes(): number {
+    return this.t.byteLength + this.v.reduce((s, c) => s + c.byteLength, 0);
+  }
 }
 
 export class RollupHead {
@@ -133,20 +172,30 @@ export class RollupHead {
     this.capacity = Math.ceil(this.windowMs / this.step);
   }
 
-  get keys(): readonly string[] { return this.cols.keys; }
-  get first(): number | null { return this.n ? this.t[0]! : null; }
-  get last(): number | null { return this.n ? this.t[this.n - 1]! : null; }
+  get keys(): readonly string[] {
+    return this.cols.keys;
+  }
+  get first(): number | null {
+    return this.n ? this.t[0]! : null;
+  }
+  get last(): number | null {
+    return this.n ? this.t[this.n - 1]! : null;
+  }
 
   setKeys(keys: readonly string[]) {
     for (const k of keys) {
       if (this.cols.add(k) !== this.sum.length) continue;
       const len = this.t.length;
-      this.sum.push(new Float64Array(len)); this.count.push(new Float64Array(len));
-      this.min.push(new Float64Array(len).fill(NaN)); this.max.push(new Float64Array(len).fill(NaN));
+      this.sum.push(new Float64Array(len));
+      this.count.push(new Float64Array(len));
+      this.min.push(new Float64Array(len).fill(NaN));
+      this.max.push(new Float64Array(len).fill(NaN));
     }
   }
 
-  closes(t: number): boolean { return this.n > 0 && Math.floor(t / this.windowMs) * this.windowMs !== this.windowStart; }
+  closes(t: number): boolean {
+    return this.n > 0 && Math.floor(t / this.windowMs) * this.windowMs !== this.windowStart;
+  }
 
   /** The bucket row for time t, opened (zeroed) if it is new. */
   #bucket(t: number): number {
@@ -158,12 +207,19 @@ export class RollupHead {
       this.t = grown(this.t, i + 1, this.capacity);
       const len = this.t.length;
       for (let c = 0; c < this.sum.length; c++) {
-        this.sum[c] = grown(this.sum[c]!, len, len); this.count[c] = grown(this.count[c]!, len, len);
-        this.min[c] = grown(this.min[c]!, len, len); this.max[c] = grown(this.max[c]!, len, len);
+        this.sum[c] = grown(this.sum[c]!, len, len);
+        this.count[c] = grown(this.count[c]!, len, len);
+        this.min[c] = grown(this.min[c]!, len, len);
+        this.max[c] = grown(this.max[c]!, len, len);
       }
     }
     this.t[i] = b;
-    for (let c = 0; c < this.sum.length; c++) { this.sum[c]![i] = 0; this.count[c]![i] = 0; this.min[c]![i] = NaN; this.max[c]![i] = NaN; }
+    for (let c = 0; c < this.sum.length; c++) {
+      this.sum[c]![i] = 0;
+      this.count[c]![i] = 0;
+      this.min[c]![i] = NaN;
+      this.max[c]![i] = NaN;
+    }
     this.n = i + 1;
     return i;
   }
@@ -175,8 +231,10 @@ export class RollupHead {
       const x = values[j] ?? NaN;
       if (x !== x) continue;
       const c = map[j]!;
-      const sum = this.sum[c]!, cnt = this.count[c]!;
-      sum[i] = sum[i]! + x; cnt[i] = cnt[i]! + 1;
+      const sum = this.sum[c]!,
+        cnt = this.count[c]!;
+      sum[i] = sum[i]! + x;
+      cnt[i] = cnt[i]! + 1;
       if (!(this.min[c]![i]! <= x)) this.min[c]![i] = x;
       if (!(this.max[c]![i]! >= x)) this.max[c]![i] = x;
     }
@@ -184,10 +242,15 @@ export class RollupHead {
 
   /** Folds a finer bucket of one series (rebuilding the 1 h head from sealed 1 m chunks). */
   addBucket(t: number, col: number, avg: number, min: number, max: number, count: number) {
-    if (!(count > 0)) { this.#bucket(t); return; }
+    if (!(count > 0)) {
+      this.#bucket(t);
+      return;
+    }
     const i = this.#bucket(t);
-    const sum = this.sum[col]!, cnt = this.count[col]!;
-    sum[i] = sum[i]! + avg * count; cnt[i] = cnt[i]! + count;
+    const sum = this.sum[col]!,
+      cnt = this.count[col]!;
+    sum[i] = sum[i]! + avg * count;
+    cnt[i] = cnt[i]! + count;
     if (!(this.min[col]![i]! <= min)) this.min[col]![i] = min;
     if (!(this.max[col]![i]! >= max)) this.max[col]![i] = max;
   }
@@ -206,27 +269,50 @@ export class RollupHead {
     const avg = new Float64Array(n);
     const chunks = this.cols.keys.map((key, c) => {
       for (let i = 0; i < n; i++) avg[i] = this.avg(c, i);
-      return { key, bytes: encodeChunk({ tier: this.tier, key, t, avg, min: this.min[c]!.subarray(0, n), max: this.max[c]!.subarray(0, n), count: this.count[c]!.subarray(0, n) }) };
+      return {
+        key,
+        bytes: encodeChunk({
+          tier: this.tier,
+          key,
+          t,
+          avg,
+          min: this.min[c]!.subarray(0, n),
+          max: this.max[c]!.subarray(0, n),
+          count: this.count[c]!.subarray(0, n),
+        }),
+      };
     });
     return { tier: this.tier, windowStart: this.windowStart, first: this.t[0]!, last: this.t[n - 1]!, rows: n, chunks };
   }
 
-  reset() { this.n = 0; this.windowStart = NaN; }
+  reset() {
+    this.n = 0;
+    this.windowStart = NaN;
+  }
 
   /** As RawHead.retain: between windows, drop the columns of series no longer in the catalog. */
   retain(keep: ReadonlySet<string>): boolean {
     if (this.n || this.cols.keys.every((k) => keep.has(k))) return false;
     const from = this.cols.retain(keep);
-    this.sum = from.map((i) => this.sum[i]!); this.count = from.map((i) => this.count[i]!);
-    this.min = from.map((i) => this.min[i]!); this.max = from.map((i) => this.max[i]!);
+    this.sum = from.map((i) => this.sum[i]!);
+    this.count = from.map((i) => this.count[i]!);
+    this.min = from.map((i) => this.min[i]!);
+    this.max = from.map((i) => this.max[i]!);
     return true;
   }
 
   atOrAfter(t: number): number {
-    let lo = 0, hi = this.n;
-    while (lo < hi) { const m = (lo + hi) >>> 1; if (this.t[m]! >= t) hi = m; else lo = m + 1; }
+    let lo = 0,
+      hi = this.n;
+    while (lo < hi) {
+      const m = (lo + hi) >>> 1;
+      if (this.t[m]! >= t) hi = m;
+      else lo = m + 1;
+    }
     return lo;
   }
 
-  get bytes(): number { return this.t.byteLength + 4 * this.sum.reduce((s, c) => s + c.byteLength, 0); }
+  get bytes(): number {
+    return this.t.byteLength + 4 * this.sum.reduce((s, c) => s + c.byteLength, 0);
+  }
 }

@@ -10,10 +10,14 @@ export class KeyIndex {
   #ever = new Set<string>();
   #scanned = false;
 
-  constructor(readonly store: Store) { this.note(store.keys); }
+  constructor(readonly store: Store) {
+    this.note(store.keys);
+  }
 
   /** Keys of a new catalog (called whenever it changes). */
-  note(keys: readonly string[]) { for (const k of keys) this.#ever.add(k); }
+  note(keys: readonly string[]) {
+    for (const k of keys) this.#ever.add(k);
+  }
 
   has(key: string): boolean {
     if (this.#ever.has(key)) return true;

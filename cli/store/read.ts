@@ -9,16 +9,30 @@ import type { RawHead, RollupHead } from './heads.ts';
 import type { GroupRef } from './segments.ts';
 import type { Store } from './store.ts';
 
-export interface RowBatch { t: Float64Array; cols: Float64Array[] }
+export interface RowBatch {
+  t: Float64Array;
+  cols: Float64Array[];
+}
 /** One series over one window. Raw: v; rollups: avg/min/max/count. */
-export interface SeriesPart { t: Float64Array; v: Float64Array; min: Float64Array | null; max: Float64Array | null; count: Float64Array | null }
+export interface SeriesPart {
+  t: Float64Array;
+  v: Float64Array;
+  min: Float64Array | null;
+  max: Float64Array | null;
+  count: Float64Array | null;
+}
 
 const NO_ROWS = new Float64Array(0);
 
 /** First index with t[i] > x (strict) or t[i] >= x. */
 function bound(t: Float64Array, x: number, strict: boolean): number {
-  let lo = 0, hi = t.length;
-  while (lo < hi) { const m = (lo + hi) >>> 1; if (strict ? t[m]! > x : t[m]! >= x) hi = m; else lo = m + 1; }
+  let lo = 0,
+    hi = t.length;
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1;
+    if (strict ? t[m]! > x : t[m]! >= x) hi = m;
+    else lo = m + 1;
+  }
   return lo;
 }
 
@@ -30,17 +44,26 @@ function range(t: Float64Array, from: number, to: number, after: number): [numbe
 
 /** Buffers whose time array (number 0) is another's: decoding a group's chunks one after another overwrites it with the same times. */
 class SharedTimes extends ChunkBuffers {
-  constructor(readonly times: ChunkBuffers) { super(); }
-  override take(i: number, n: number): Float64Array { return i === 0 ? this.times.take(0, n) : super.take(i, n); }
+  constructor(readonly times: ChunkBuffers) {
+    super();
+  }
+  override take(i: number, n: number): Float64Array {
+    return i === 0 ? this.times.take(0, n) : super.take(i, n);
+  }
 }
 
 /** Times of a group's rows (from any readable chunk; every chunk of a group shares them). */
 function groupTimes(store: Store, ref: GroupRef, into: ChunkBuffers): Float64Array | null {
-  for (const k of store.dir(ref)?.chunks.keys() ?? []) { const c = store.chunk(ref, k, into); if (c) return c.t; }
+  for (const k of store.dir(ref)?.chunks.keys() ?? []) {
+    const c = store.chunk(ref, k, into);
+    if (c) return c.t;
+  }
   return null;
 }
 
-function head(store: Store, tier: Tier): RawHead | RollupHead { return tier === 'raw' ? store.raw : tier === '1m' ? store.m1 : store.h1; }
+function head(store: Store, tier: Tier): RawHead | RollupHead {
+  return tier === 'raw' ? store.raw : tier === '1m' ? store.m1 : store.h1;
+}
 
 /**
  * Raw rows of `keys` over [from, to], a window at a time (stream replay, export). Each batch's
@@ -64,7 +87,13 @@ export function* rowBatches(store: Store, keys: readonly string[], from: number,
   const [a, b] = range(h.t.subarray(0, h.n), from, to, last);
   if (a < b) {
     // Copies: the open window's arrays are reused when it seals, possibly while this batch is read.
-    yield { t: h.t.slice(a, b), cols: keys.map((k) => { const c = h.cols.index.get(k); return c === undefined ? new Float64Array(b - a).fill(NaN) : h.v[c]!.slice(a, b); }) };
+    yield {
+      t: h.t.slice(a, b),
+      cols: keys.map((k) => {
+        const c = h.cols.index.get(k);
+        return c === undefined ? new Float64Array(b - a).fill(NaN) : h.v[c]!.slice(a, b);
+      }),
+    };
   }
 }
 
@@ -76,7 +105,10 @@ export function* timeParts(store: Store, tier: Tier, from: number, to: number): 
     const t = groupTimes(store, ref, bufs);
     if (!t) continue;
     const [a, b] = range(t, from, to, last);
-    if (a < b) { yield t.subarray(a, b); last = t[b - 1]!; }
+    if (a < b) {
+      yield t.subarray(a, b);
+      last = t[b - 1]!;
+    }
   }
   const h = head(store, tier);
   const [a, b] = range(h.t.subarray(0, h.n), from, to, last);
@@ -96,7 +128,11 @@ export function* seriesParts(store: Store, tier: Tier, key: string, from: number
     if (a >= b) continue;
     last = t[b - 1]!;
     const ts = t.subarray(a, b);
-    if (!c) { const nan = spare.take(8, b - a).fill(NaN); yield { t: ts, v: nan, min: tier === 'raw' ? null : nan, max: tier === 'raw' ? null : nan, count: tier === 'raw' ? null : spare.take(9, b - a).fill(0) }; continue; }
+    if (!c) {
+      const nan = spare.take(8, b - a).fill(NaN);
+      yield { t: ts, v: nan, min: tier === 'raw' ? null : nan, max: tier === 'raw' ? null : nan, count: tier === 'raw' ? null : spare.take(9, b - a).fill(0) };
+      continue;
+    }
     if (c.tier === 'raw') yield { t: ts, v: c.v.subarray(a, b), min: null, max: null, count: null };
     else yield { t: ts, v: c.avg.subarray(a, b), min: c.min.subarray(a, b), max: c.max.subarray(a, b), count: c.count.subarray(a, b) };
   }
@@ -111,8 +147,17 @@ export function* seriesParts(store: Store, tier: Tier, key: string, from: number
     return;
   }
   const r = h as RollupHead;
-  const v = new Float64Array(b - a).fill(NaN), mn = v.slice(), mx = v.slice(), n = new Float64Array(b - a);
-  if (col !== undefined) for (let i = a; i < b; i++) { v[i - a] = r.avg(col, i); mn[i - a] = r.min[col]![i]!; mx[i - a] = r.max[col]![i]!; n[i - a] = r.count[col]![i]!; }
+  const v = new Float64Array(b - a).fill(NaN),
+    mn = v.slice(),
+    mx = v.slice(),
+    n = new Float64Array(b - a);
+  if (col !== undefined)
+    for (let i = a; i < b; i++) {
+      v[i - a] = r.avg(col, i);
+      mn[i - a] = r.min[col]![i]!;
+      mx[i - a] = r.max[col]![i]!;
+      n[i - a] = r.count[col]![i]!;
+    }
   yield { t: ts, v, min: mn, max: mx, count: n };
 }
 

@@ -17,10 +17,26 @@
  * link stays allowed, see token.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants as C, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants as C,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
-export class SafeFsError extends Error { override name = 'SafeFsError'; }
+export class SafeFsError extends Error {
+  override name = 'SafeFsError';
+}
 
 const errno = (e: unknown) => (e as NodeJS.ErrnoException)?.code;
 const warnedDirs = new Set<string>();
@@ -42,7 +58,11 @@ export function ensurePrivateDir(path: string, opts: PrivateDirOptions = {}): vo
   const warn = opts.warn ?? defaultWarn;
   let st = lstatOrNull(path);
   if (!st) {
-    try { mkdirSync(path, { recursive: true, mode: 0o700 }); } catch (e) { if (errno(e) !== 'EEXIST') throw new SafeFsError(`cannot create directory ${path}: ${errno(e) ?? (e as Error).message}`); }
+    try {
+      mkdirSync(path, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      if (errno(e) !== 'EEXIST') throw new SafeFsError(`cannot create directory ${path}: ${errno(e) ?? (e as Error).message}`);
+    }
     st = lstatOrNull(path);
   }
   if (!st) throw new SafeFsError(`cannot create directory ${path}`);
@@ -50,7 +70,12 @@ export function ensurePrivateDir(path: string, opts: PrivateDirOptions = {}): vo
   if (!st.isDirectory()) throw new SafeFsError(`${path} is not a directory`);
   const mode = st.mode & 0o7777;
   const me = process.getuid?.() ?? st.uid;
-  const once = (m: string) => { if (!warnedDirs.has(path)) { warnedDirs.add(path); warn(m); } };
+  const once = (m: string) => {
+    if (!warnedDirs.has(path)) {
+      warnedDirs.add(path);
+      warn(m);
+    }
+  };
   if (mode & 0o077) {
     if ((opts.tighten ?? true) && st.uid === me && !(mode & 0o1000)) {
       chmodSync(path, 0o700);
@@ -75,24 +100,45 @@ export interface TempFile {
 export function openTempFile(dir: string, name: string, mode = 0o600): TempFile {
   const path = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let fd: number;
-  try { fd = openSync(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode); }
-  catch (e) { throw new SafeFsError(`cannot create a temp file in ${dir}: ${errno(e) ?? (e as Error).message}`); }
+  try {
+    fd = openSync(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode);
+  } catch (e) {
+    throw new SafeFsError(`cannot create a temp file in ${dir}: ${errno(e) ?? (e as Error).message}`);
+  }
   fchmodSync(fd, mode); // the umask may have removed bits; never more than asked for either way
   let open = true;
-  const close = () => { if (open) { open = false; closeSync(fd); } };
+  const close = () => {
+    if (open) {
+      open = false;
+      closeSync(fd);
+    }
+  };
   return {
-    fd, path,
+    fd,
+    path,
     commit(o = {}) {
       try {
         if (o.fsync ?? true) fsyncSync(fd);
         close();
         renameSync(path, join(dir, name));
       } catch (e) {
-        try { close(); unlinkSync(path); } catch { /* already gone */ }
+        try {
+          close();
+          unlinkSync(path);
+        } catch {
+          /* already gone */
+        }
         throw new SafeFsError(`cannot replace ${join(dir, name)}: ${errno(e) ?? (e as Error).message}`);
       }
     },
-    discard() { try { close(); unlinkSync(path); } catch { /* already gone */ } },
+    discard() {
+      try {
+        close();
+        unlinkSync(path);
+      } catch {
+        /* already gone */
+      }
+    },
   };
 }
 
@@ -115,8 +161,9 @@ export function writeFileAtomic(dir: string, name: string, data: string | Uint8A
  */
 export function openAppendNoFollow(path: string, mode = 0o600): number {
   let fd: number;
-  try { fd = openSync(path, C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NOFOLLOW | C.O_NONBLOCK, mode); }
-  catch (e) {
+  try {
+    fd = openSync(path, C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NOFOLLOW | C.O_NONBLOCK, mode);
+  } catch (e) {
     if (errno(e) === 'ELOOP') throw new SafeFsError(`${path} is a symbolic link; refusing to write through it`);
     throw new SafeFsError(`cannot open ${path}: ${errno(e) ?? (e as Error).message}`);
   }
@@ -127,8 +174,9 @@ export function openAppendNoFollow(path: string, mode = 0o600): number {
 /** Reads a whole file that must not be a link or anything but a regular file (data files gpulse wrote). */
 export function readFileNoFollow(path: string): Buffer {
   let fd: number;
-  try { fd = openSync(path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK); }
-  catch (e) {
+  try {
+    fd = openSync(path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+  } catch (e) {
     if (errno(e) === 'ELOOP') throw new SafeFsError(`${path} is a symbolic link; refusing to read through it`);
     throw e;
   }
@@ -138,7 +186,9 @@ export function readFileNoFollow(path: string): Buffer {
     let o = 0;
     for (let n; o < size && (n = readSync(fd, buf, o, size - o, o)) > 0;) o += n;
     return buf.subarray(0, o);
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function checkRegular(fd: number, path: string, closeOnError = true): number {
@@ -152,5 +202,10 @@ function checkRegular(fd: number, path: string, closeOnError = true): number {
 }
 
 function lstatOrNull(path: string) {
-  try { return lstatSync(path); } catch (e) { if (errno(e) === 'ENOENT') return null; throw e; }
+  try {
+    return lstatSync(path);
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return null;
+    throw e;
+  }
 }

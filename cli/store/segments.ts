@@ -5,7 +5,20 @@
  * Nothing is opened through a symlink (O_NOFOLLOW), and a torn tail is cut back to the last whole
  * group; a corrupt directory costs its group only (the scan resynchronises on the next magic).
  */
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Tier } from '../../shared/chunk/index.ts';
 import { GROUP_MAGIC, GROUP_PREFIX, dirLength, parseDir } from './group.ts';
@@ -27,12 +40,22 @@ export interface GroupRef {
   mem: Uint8Array | null;
 }
 
-export interface SegmentFile { tier: Tier; path: string; start: number; bytes: number; last: number }
+export interface SegmentFile {
+  tier: Tier;
+  path: string;
+  start: number;
+  bytes: number;
+  last: number;
+}
 
 export function readAt(fd: number, len: number, pos: number): Uint8Array {
   const b = new Uint8Array(len);
   let got = 0;
-  while (got < len) { const n = readSync(fd, b, got, len - got, pos + got); if (n <= 0) break; got += n; }
+  while (got < len) {
+    const n = readSync(fd, b, got, len - got, pos + got);
+    if (n <= 0) break;
+    got += n;
+  }
   return got === len ? b : b.subarray(0, got);
 }
 
@@ -67,7 +90,9 @@ export function scanSegment(tier: Tier, path: string, warn: (m: string) => void)
       warn(`${path}: unreadable group at ${o} (${next - o} bytes) skipped`);
       o = next;
     }
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
   return refs;
 }
 
@@ -92,14 +117,21 @@ function findMagic(fd: number, from: number, size: number): number {
 export function listSegments(dir: string, tier: Tier, warn: (m: string) => void): SegmentFile[] {
   const d = join(dir, tier);
   let names: string[];
-  try { names = readdirSync(d); } catch { return []; }
+  try {
+    names = readdirSync(d);
+  } catch {
+    return [];
+  }
   const out: SegmentFile[] = [];
   for (const name of names) {
     const m = /^(\d+)\.seg$/.exec(name);
     if (!m) continue;
     const path = join(d, name);
     const st = lstatSync(path);
-    if (!st.isFile()) { warn(`${path}: not a regular file (a symlink?); ignored`); continue; }
+    if (!st.isFile()) {
+      warn(`${path}: not a regular file (a symlink?); ignored`);
+      continue;
+    }
     out.push({ tier, path, start: Number(m[1]), bytes: st.size, last: -Infinity });
   }
   return out.sort((a, b) => a.start - b.start);
@@ -110,7 +142,10 @@ export class SegmentWriter {
   #fd: number | null = null;
   #path = '';
 
-  constructor(readonly dir: string, readonly tier: Tier) {}
+  constructor(
+    readonly dir: string,
+    readonly tier: Tier,
+  ) {}
 
   pathFor(windowStart: number): string {
     const span = SEGMENT_SPAN_MS[this.tier];
@@ -132,14 +167,39 @@ export class SegmentWriter {
       let done = 0;
       while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
     } catch (e) {
-      try { ftruncateSync(fd, offset); } catch { /* the scan at the next start cuts it */ }
+      try {
+        ftruncateSync(fd, offset);
+      } catch {
+        /* the scan at the next start cuts it */
+      }
       throw e;
     }
     return { path, offset };
   }
 
-  close() { if (this.#fd !== null) { try { closeSync(this.#fd); } catch { /* closing anyway */ } this.#fd = null; } }
+  close() {
+    if (this.#fd !== null) {
+      try {
+        closeSync(this.#fd);
+      } catch {
+        /* closing anyway */
+      }
+      this.#fd = null;
+    }
+  }
 }
 
-export function removeFile(path: string) { try { unlinkSync(path); } catch { /* already gone */ } }
-export function setAside(path: string, why: string) { try { renameSync(path, `${path}.${why}-${Date.now()}`); } catch { /* best effort */ } }
+export function removeFile(path: string) {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone */
+  }
+}
+export function setAside(path: string, why: string) {
+  try {
+    renameSync(path, `${path}.${why}-${Date.now()}`);
+  } catch {
+    /* best effort */
+  }
+}

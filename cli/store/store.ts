@@ -31,12 +31,11 @@ export interface StoreOptions {
   log?: (m: string) => void;
 }
 
-export type StorageState =
-  | { kind: 'ok' }
-  | { kind: 'memory_only'; reason: string }
-  | { kind: 'disk_full' | 'write_error'; since: number; message: string };
+export type StorageState = { kind: 'ok' } | { kind: 'memory_only'; reason: string } | { kind: 'disk_full' | 'write_error'; since: number; message: string };
 
-export class StoreLockedError extends Error { override name = 'StoreLockedError'; }
+export class StoreLockedError extends Error {
+  override name = 'StoreLockedError';
+}
 
 /** A future-dated record further ahead than this (wall clock was wrong last run) is set aside. */
 const FUTURE_SLACK_MS = 5_000;
@@ -104,7 +103,11 @@ export class Store {
     for (const tier of TIERS) {
       const refs: GroupRef[] = [];
       for (const f of listSegments(dir, tier, (m) => this.warn(m))) {
-        try { refs.push(...scanSegment(tier, f.path, (m) => this.warn(m))); } catch (e) { this.warn(`${f.path}: unreadable (${errText(e)}); ignored`); }
+        try {
+          refs.push(...scanSegment(tier, f.path, (m) => this.warn(m)));
+        } catch (e) {
+          this.warn(`${f.path}: unreadable (${errText(e)}); ignored`);
+        }
       }
       const future = refs.filter((r) => r.first > now + FUTURE_SLACK_MS);
       if (future.length) this.warn(`${tier}: ${future.length} future-dated group(s) ignored (the clock was ahead when they were written)`);
@@ -129,7 +132,10 @@ export class Store {
     this.#lastT = Math.max(this.#lastT, sealedRaw);
     // Replaying through append() seals any window the rows close and rewrites the log as it goes.
     this.#wal?.resetAll();
-    for (const r of walRows) { this.setKeys(r.keys); this.append(r.t, r.values); }
+    for (const r of walRows) {
+      this.setKeys(r.keys);
+      this.append(r.t, r.values);
+    }
     this.#enforceRetention(true);
   }
 
@@ -160,7 +166,9 @@ export class Store {
       // Bucket by bucket across series: the head takes buckets in time order.
       for (let i = 0; i < t.length; i++) {
         if (t[i]! < fromBuckets) continue;
-        chunks.forEach((c, j) => { if (c && c.tier !== 'raw') this.h1.addBucket(t[i]!, cols[j]!, c.avg[i]!, c.min[i]!, c.max[i]!, c.count[i]!); });
+        chunks.forEach((c, j) => {
+          if (c && c.tier !== 'raw') this.h1.addBucket(t[i]!, cols[j]!, c.avg[i]!, c.min[i]!, c.max[i]!, c.count[i]!);
+        });
       }
     }
     // Then raw rows: into the 1 m head past its sealed buckets, into the 1 h head past both.
@@ -172,30 +180,44 @@ export class Store {
       const cols = keys.map((k) => this.chunk(ref, k));
       const t = cols.find((c) => c)?.t;
       if (!t) continue;
-      this.m1.setKeys(keys); this.h1.setKeys(keys);
+      this.m1.setKeys(keys);
+      this.h1.setKeys(keys);
       const m1 = Int32Array.from(keys, (k) => this.m1.cols.index.get(k)!);
       const h1 = Int32Array.from(keys, (k) => this.h1.cols.index.get(k)!);
       const row = new Float64Array(keys.length);
       for (let i = 0; i < t.length; i++) {
-        for (let j = 0; j < keys.length; j++) { const c = cols[j]; row[j] = c && c.tier === 'raw' ? c.v[i]! : NaN; }
+        for (let j = 0; j < keys.length; j++) {
+          const c = cols[j];
+          row[j] = c && c.tier === 'raw' ? c.v[i]! : NaN;
+        }
         if (t[i]! >= m1From) this.m1.addRow(t[i]!, row, m1);
         if (t[i]! >= h1From) this.h1.addRow(t[i]!, row, h1);
       }
     }
   }
 
-  get keys(): readonly string[] { return this.#keys; }
-  get lastT(): number | null { return Number.isFinite(this.#lastT) ? this.#lastT : null; }
+  get keys(): readonly string[] {
+    return this.#keys;
+  }
+  get lastT(): number | null {
+    return Number.isFinite(this.#lastT) ? this.#lastT : null;
+  }
 
   /** The columns of the rows that follow (a catalog change adds series; old ones read NaN). */
   setKeys(keys: readonly string[]) {
     if (keys.length === this.#keys.length && keys.every((k, i) => k === this.#keys[i])) return;
     this.#keys = [...keys];
-    this.raw.setKeys(keys); this.m1.setKeys(keys); this.h1.setKeys(keys);
+    this.raw.setKeys(keys);
+    this.m1.setKeys(keys);
+    this.h1.setKeys(keys);
     this.#rawMap = Int32Array.from(keys, (k) => this.raw.cols.index.get(k)!);
     this.#m1Map = Int32Array.from(keys, (k) => this.m1.cols.index.get(k)!);
     this.#h1Map = Int32Array.from(keys, (k) => this.h1.cols.index.get(k)!);
-    try { this.#wal?.setKeys(keys); } catch (e) { this.#writeFailed(e); }
+    try {
+      this.#wal?.setKeys(keys);
+    } catch (e) {
+      this.#writeFailed(e);
+    }
   }
 
   /** After a seal: heads forget series that left the catalog, and the column maps follow. */
@@ -208,11 +230,26 @@ export class Store {
 
   /** Appends one row (values in setKeys order). Returns false, storing nothing, unless t is after the newest row. */
   append(t: number, values: ArrayLike<number>): boolean {
-    if (!(t > this.#lastT)) { this.refused++; return false; }
+    if (!(t > this.#lastT)) {
+      this.refused++;
+      return false;
+    }
     let sealed = false;
-    if (this.raw.closes(t)) { this.#persist(this.raw.encode()); this.raw.reset(); sealed = true; }
-    if (this.m1.closes(t)) { this.#persist(this.m1.encode()); this.m1.reset(); sealed = true; }
-    if (this.h1.closes(t)) { this.#persist(this.h1.encode()); this.h1.reset(); sealed = true; }
+    if (this.raw.closes(t)) {
+      this.#persist(this.raw.encode());
+      this.raw.reset();
+      sealed = true;
+    }
+    if (this.m1.closes(t)) {
+      this.#persist(this.m1.encode());
+      this.m1.reset();
+      sealed = true;
+    }
+    if (this.h1.closes(t)) {
+      this.#persist(this.h1.encode());
+      this.h1.reset();
+      sealed = true;
+    }
     if (sealed) this.#dropRetired();
     this.raw.append(t, values, this.#rawMap);
     this.m1.addRow(t, values, this.#m1Map);
@@ -222,25 +259,44 @@ export class Store {
       try {
         if (sealed) this.#wal.reset();
         this.#wal.append(t, values);
-      } catch (e) { this.#writeFailed(e); }
+      } catch (e) {
+        this.#writeFailed(e);
+      }
     }
     const now = this.now();
-    if (this.state.kind !== 'ok' && this.state.kind !== 'memory_only' && now - this.#lastRetry >= RETRY_MS) { this.#lastRetry = now; this.#retry(); }
+    if (this.state.kind !== 'ok' && this.state.kind !== 'memory_only' && now - this.#lastRetry >= RETRY_MS) {
+      this.#lastRetry = now;
+      this.#retry();
+    }
     if (sealed || now - this.#lastRetention > 3_600_000) this.#enforceRetention(false);
     return true;
   }
 
-  #writerFor(tier: Tier): SegmentWriter { return (this.#writers[tier] ??= new SegmentWriter(this.opts.dir!, tier)); }
+  #writerFor(tier: Tier): SegmentWriter {
+    return (this.#writers[tier] ??= new SegmentWriter(this.opts.dir!, tier));
+  }
 
   #persist(s: Sealed) {
     if (!s.rows) return;
     const bytes = encodeGroup(s.tier, s.windowStart, s.first, s.last, s.rows, s.chunks);
-    const ref: GroupRef = { tier: s.tier, windowStart: s.windowStart, first: s.first, last: s.last, rows: s.rows, size: bytes.length, file: null, offset: 0, mem: bytes };
+    const ref: GroupRef = {
+      tier: s.tier,
+      windowStart: s.windowStart,
+      first: s.first,
+      last: s.last,
+      rows: s.rows,
+      size: bytes.length,
+      file: null,
+      offset: 0,
+      mem: bytes,
+    };
     if (this.state.kind === 'ok' && this.opts.dir) {
       try {
         const at = this.#writerFor(s.tier).append(s.windowStart, bytes);
         Object.assign(ref, { file: at.path, offset: at.offset, mem: null });
-      } catch (e) { this.#writeFailed(e); }
+      } catch (e) {
+        this.#writeFailed(e);
+      }
     }
     this.refs[s.tier].push(ref);
     if (ref.mem) this.#capMemory();
@@ -291,15 +347,18 @@ export class Store {
     for (const tier of TIERS) {
       const list = this.refs[tier];
       // Never the newest group of a tier: it may be all a restart has to rebuild the rollups from.
-      for (let i = 0; held > cap && i < list.length - 1; ) {
+      for (let i = 0; held > cap && i < list.length - 1;) {
         const r = list[i]!;
-        if (!r.mem) { i++; continue; }
+        if (!r.mem) {
+          i++;
+          continue;
+        }
         held -= r.size;
         list.splice(i, 1);
         this.lostGroups++;
       }
     }
-    if (this.lostGroups) this.warn("history: the memory for windows that could not be written is full; the oldest raw windows are being dropped");
+    if (this.lostGroups) this.warn('history: the memory for windows that could not be written is full; the oldest raw windows are being dropped');
   }
 
   #enforceRetention(atOpen: boolean) {
@@ -330,7 +389,14 @@ export class Store {
 
   #dropFile(tier: Tier, path: string) {
     const fd = this.#fds.get(path);
-    if (fd !== undefined) { try { closeSync(fd); } catch { /* gone */ } this.#fds.delete(path); }
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* gone */
+      }
+      this.#fds.delete(path);
+    }
     removeFile(path);
     this.refs[tier] = this.refs[tier].filter((r) => r.file !== path);
   }
@@ -342,14 +408,17 @@ export class Store {
       for (const r of this.refs[tier]) {
         if (!r.file) continue;
         const f = m.get(r.file) ?? { tier, path: r.file, bytes: 0, last: -Infinity };
-        f.bytes += r.size; f.last = Math.max(f.last, r.last);
+        f.bytes += r.size;
+        f.last = Math.max(f.last, r.last);
         m.set(r.file, f);
       }
     }
     return [...m.values()].sort((a, b) => a.last - b.last);
   }
 
-  get diskBytes(): number { return this.files().reduce((s, f) => s + f.bytes, 0) + (this.#wal?.size ?? 0); }
+  get diskBytes(): number {
+    return this.files().reduce((s, f) => s + f.bytes, 0) + (this.#wal?.size ?? 0);
+  }
 
   /** Sealed groups of a tier overlapping [from, to], oldest first. */
   groups(tier: Tier, from: number, to: number): GroupRef[] {
@@ -361,7 +430,11 @@ export class Store {
     try {
       let fd = this.#fds.get(ref.file!);
       if (fd === undefined) {
-        if (this.#fds.size >= 32) { const [p, old] = this.#fds.entries().next().value!; closeSync(old); this.#fds.delete(p); }
+        if (this.#fds.size >= 32) {
+          const [p, old] = this.#fds.entries().next().value!;
+          closeSync(old);
+          this.#fds.delete(p);
+        }
         fd = openRead(ref.file!);
         this.#fds.set(ref.file!, fd);
       }
@@ -376,13 +449,20 @@ export class Store {
   /** A group's directory (cached: reads ask for many keys of the same groups). */
   dir(ref: GroupRef): GroupDir | null {
     const hit = this.#dirCache.get(ref);
-    if (hit) { this.#dirCache.delete(ref); this.#dirCache.set(ref, hit); return hit; }
+    if (hit) {
+      this.#dirCache.delete(ref);
+      this.#dirCache.set(ref, hit);
+      return hit;
+    }
     const head = this.#bytes(ref, 0, 8);
     if (!head) return null;
     const dl = new DataView(head.buffer, head.byteOffset).getUint32(4, true);
     const b = dl < ref.size ? this.#bytes(ref, 0, 8 + dl + 4) : null;
     const p = b ? parseDir(b) : null;
-    if (!p?.ok) { this.warn(`${ref.file ?? 'memory'}: group at ${ref.offset} unreadable`); return null; }
+    if (!p?.ok) {
+      this.warn(`${ref.file ?? 'memory'}: group at ${ref.offset} unreadable`);
+      return null;
+    }
     this.#dirCache.set(ref, p.dir);
     if (this.#dirCache.size > 512) this.#dirCache.delete(this.#dirCache.keys().next().value!);
     return p.dir;
@@ -405,14 +485,36 @@ export class Store {
   }
 
   /** Drops every cached descriptor and directory (tests that corrupt files under a live store). */
-  dropCaches() { for (const fd of this.#fds.values()) try { closeSync(fd); } catch { /* gone */ } this.#fds.clear(); this.#dirCache.clear(); }
+  dropCaches() {
+    for (const fd of this.#fds.values())
+      try {
+        closeSync(fd);
+      } catch {
+        /* gone */
+      }
+    this.#fds.clear();
+    this.#dirCache.clear();
+  }
 
   /** Seals whatever the open windows hold (import's last step; the agent leaves them to the log). */
   flushAll() {
-    if (this.raw.n) { this.#persist(this.raw.encode()); this.raw.reset(); }
-    if (this.m1.n) { this.#persist(this.m1.encode()); this.m1.reset(); }
-    if (this.h1.n) { this.#persist(this.h1.encode()); this.h1.reset(); }
-    try { this.#wal?.resetAll(); } catch (e) { this.#writeFailed(e); }
+    if (this.raw.n) {
+      this.#persist(this.raw.encode());
+      this.raw.reset();
+    }
+    if (this.m1.n) {
+      this.#persist(this.m1.encode());
+      this.m1.reset();
+    }
+    if (this.h1.n) {
+      this.#persist(this.h1.encode());
+      this.h1.reset();
+    }
+    try {
+      this.#wal?.resetAll();
+    } catch (e) {
+      this.#writeFailed(e);
+    }
   }
 
   /** Oldest and newest time per tier (sealed and open). */
@@ -424,18 +526,26 @@ export class Store {
     return { oldest: oldest ?? null, newest: newest ?? null };
   }
 
-  get rawRows(): number { return this.refs.raw.reduce((s, r) => s + r.rows, 0) + this.raw.n; }
+  get rawRows(): number {
+    return this.refs.raw.reduce((s, r) => s + r.rows, 0) + this.raw.n;
+  }
 
   close() {
     for (const w of Object.values(this.#writers)) w?.close();
     this.#wal?.close();
     this.dropCaches();
-    if (this.#lockPath) { try { unlinkSync(this.#lockPath); } catch { /* gone */ } this.#lockPath = null; }
+    if (this.#lockPath) {
+      try {
+        unlinkSync(this.#lockPath);
+      } catch {
+        /* gone */
+      }
+      this.#lockPath = null;
+    }
   }
 }
 
 const errText = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-
 
 /**
  * LOCK holds the owner's pid: a second agent, or `gpulse import`, refuses the directory while that
@@ -452,7 +562,8 @@ export function acquireLock(dir: string): string {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const owner = lockOwner(dir);
-      if (owner !== null && owner !== process.pid && alive(owner)) throw new StoreLockedError(`${dir} is in use by process ${owner} (a running gpulse agent?); stop it first`);
+      if (owner !== null && owner !== process.pid && alive(owner))
+        throw new StoreLockedError(`${dir} is in use by process ${owner} (a running gpulse agent?); stop it first`);
       unlinkSync(path);
     }
   }
@@ -464,9 +575,16 @@ export function lockOwner(dir: string): number | null {
     if (lstatSync(join(dir, 'LOCK')).isSymbolicLink()) return null;
     const pid = Number(readFileSync(join(dir, 'LOCK'), 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -33,15 +33,35 @@ export function generatorFor(key: string, seed: number): Gen {
     return (i) => (busy(i) ? Math.min(100, Math.max(0, 97 + Math.round((r() - 0.5) * 6))) : r() < 0.9 ? 0 : Math.round(r() * 5));
   }
   if (m === 'enc.util' || m === 'dec.util') return () => 0;
-  if (m === 'temp') { let x = 40; return (i) => { x += ((busy(i) ? 78 : 38) - x) * 0.01 + (r() - 0.5) * 0.3; return Math.round(x); }; }
+  if (m === 'temp') {
+    let x = 40;
+    return (i) => {
+      x += ((busy(i) ? 78 : 38) - x) * 0.01 + (r() - 0.5) * 0.3;
+      return Math.round(x);
+    };
+  }
   if (m === 'power') return (i) => (busy(i) ? 620 + (r() - 0.5) * 60 : 70 + r() * 5);
   if (m === 'clock.sm') return (i) => (busy(i) ? [1980, 1965, 1950][Math.floor(r() * 3)]! : 345);
   if (m === 'clock.mem') return () => 2619;
-  if (m === 'mem.used') { let x = 0; return (i) => { const want = busy(i) ? 70_000 : 500; if (x < want) x += Math.ceil((want - x) / 30); else if (x > want) x = want; return x * 1_048_576; }; }
-  if (m === 'energy') { let e = 1e9; return (i) => (e += busy(i) ? 620 + (r() - 0.5) * 60 : 70); }
+  if (m === 'mem.used') {
+    let x = 0;
+    return (i) => {
+      const want = busy(i) ? 70_000 : 500;
+      if (x < want) x += Math.ceil((want - x) / 30);
+      else if (x > want) x = want;
+      return x * 1_048_576;
+    };
+  }
+  if (m === 'energy') {
+    let e = 1e9;
+    return (i) => (e += busy(i) ? 620 + (r() - 0.5) * 60 : 70);
+  }
   if (m === 'pcie.rx' || m === 'pcie.tx') return (i) => (busy(i) ? Math.round(2e8 + r() * 1e8) : Math.round(r() * 1e5));
   if (m === 'net.rx' || m === 'net.tx' || m === 'disk.read' || m === 'disk.write') return () => Math.round(r() < 0.7 ? r() * 2e4 : r() * 5e7);
-  if (m.startsWith('load')) { let x = 8; return () => (x = Math.max(0, x + (r() - 0.5) * 0.2)); }
+  if (m.startsWith('load')) {
+    let x = 8;
+    return () => (x = Math.max(0, x + (r() - 0.5) * 0.2));
+  }
   if (m === 'uptime') return (i) => 1_000_000 + i;
   if (m === 'mem.used' || m === 'swap.used') return () => 3e10 + Math.round(r() * 100) * 4096;
   return () => r() * 100;

@@ -10,10 +10,15 @@
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { crc32 } from '../../shared/chunk/crc32.ts';
 
-const KEYS = 1, ROW = 2;
+const KEYS = 1,
+  ROW = 2;
 const enc = new TextEncoder();
 
-export interface WalContents { rows: { keys: string[]; t: number; values: Float64Array }[]; warnings: string[]; validBytes: number }
+export interface WalContents {
+  rows: { keys: string[]; t: number; values: Float64Array }[];
+  warnings: string[];
+  validBytes: number;
+}
 
 export class Wal {
   #fd: number;
@@ -22,7 +27,10 @@ export class Wal {
   #view = new DataView(this.#buf.buffer);
   #keys: readonly string[] = [];
 
-  private constructor(fd: number, size: number) { this.#fd = fd; this.#size = size; }
+  private constructor(fd: number, size: number) {
+    this.#fd = fd;
+    this.#size = size;
+  }
 
   /** Opens (creating, never through a symlink) and reads what a previous run left; cuts a torn or corrupt tail. */
   static open(path: string): { wal: Wal; contents: WalContents } {
@@ -59,7 +67,11 @@ export class Wal {
       while (done < b.length) done += writeSync(this.#fd, b, done, b.length - done, this.#size + done);
       this.#size += b.length;
     } catch (e) {
-      try { ftruncateSync(this.#fd, this.#size); } catch { /* the next rewrite starts from zero anyway */ }
+      try {
+        ftruncateSync(this.#fd, this.#size);
+      } catch {
+        /* the next rewrite starts from zero anyway */
+      }
       throw e;
     }
   }
@@ -80,8 +92,16 @@ export class Wal {
     this.#keys = [];
   }
 
-  get size() { return this.#size; }
-  close() { try { closeSync(this.#fd); } catch { /* closing anyway */ } }
+  get size() {
+    return this.#size;
+  }
+  close() {
+    try {
+      closeSync(this.#fd);
+    } catch {
+      /* closing anyway */
+    }
+  }
 }
 
 function frame(type: number, payload: Uint8Array): Uint8Array {
@@ -98,7 +118,11 @@ function readAll(fd: number): WalContents {
   const size = fstatSync(fd).size;
   const buf = new Uint8Array(size);
   let got = 0;
-  while (got < size) { const n = readSync(fd, buf, got, size - got, got); if (n <= 0) break; got += n; }
+  while (got < size) {
+    const n = readSync(fd, buf, got, size - got, got);
+    if (n <= 0) break;
+    got += n;
+  }
   const v = new DataView(buf.buffer);
   const rows: WalContents['rows'] = [];
   const warnings: string[] = [];
@@ -108,13 +132,23 @@ function readAll(fd: number): WalContents {
   while (o + 9 <= got) {
     const len = v.getUint32(o, true);
     const type = v.getUint8(o + 4);
-    if (len > 64 << 20 || o + 9 + len > got) { warnings.push(`write-ahead log: torn last record (${got - o} bytes) cut`); break; }
+    if (len > 64 << 20 || o + 9 + len > got) {
+      warnings.push(`write-ahead log: torn last record (${got - o} bytes) cut`);
+      break;
+    }
     if (v.getUint32(o + 5 + len, true) !== crc32(buf.subarray(o + 4, o + 5 + len))) {
       // The length is plausible, so the next record is where it says: lose this one only.
-      skipped++; o += 9 + len; continue;
+      skipped++;
+      o += 9 + len;
+      continue;
     }
     if (type === KEYS) {
-      try { const k = JSON.parse(new TextDecoder().decode(buf.subarray(o + 5, o + 5 + len))); if (Array.isArray(k) && k.every((x) => typeof x === 'string')) keys = k; } catch { keys = null; }
+      try {
+        const k = JSON.parse(new TextDecoder().decode(buf.subarray(o + 5, o + 5 + len)));
+        if (Array.isArray(k) && k.every((x) => typeof x === 'string')) keys = k;
+      } catch {
+        keys = null;
+      }
     } else if (type === ROW && keys && len === 8 + 8 * keys.length) {
       const values = new Float64Array(keys.length);
       for (let i = 0; i < keys.length; i++) values[i] = v.getFloat64(o + 13 + 8 * i, true);

@@ -10,8 +10,15 @@ import type { ExecStatus } from '../../shared/wire.ts';
 import { parsePromText, SeriesCache } from './prom-text.ts';
 import type { UserRegistry } from './registry.ts';
 
-export interface ExecSpec { name: string; command: string }
-export interface ExecOptions { intervalMs: number; timeoutMs: number; env?: Record<string, string | undefined> }
+export interface ExecSpec {
+  name: string;
+  command: string;
+}
+export interface ExecOptions {
+  intervalMs: number;
+  timeoutMs: number;
+  env?: Record<string, string | undefined>;
+}
 
 /** The agent's environment minus its token: a collector has no business with it. */
 export const withoutToken = (env: Record<string, string | undefined>) => Object.fromEntries(Object.entries(env).filter(([k]) => k !== 'GPULSE_TOKEN'));
@@ -34,17 +41,23 @@ export function parseExecSpec(raw: string): ExecSpec | string {
 async function readCapped(stream: ReadableStream<Uint8Array>, max: number, cancel: Promise<void>): Promise<{ text: string; over: boolean }> {
   const reader = stream.getReader();
   const parts: Uint8Array[] = [];
-  let n = 0, over = false;
+  let n = 0,
+    over = false;
   const stop = cancel.then(() => null);
   try {
     for (;;) {
       const r = await Promise.race([reader.read(), stop]);
       if (!r || r.done) break;
       n += r.value.byteLength;
-      if (n > max) { over = true; break; }
+      if (n > max) {
+        over = true;
+        break;
+      }
       parts.push(r.value);
     }
-  } finally { reader.cancel().catch(() => {}); }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
   return { text: Buffer.concat(parts).toString('utf8'), over };
 }
 
@@ -57,12 +70,32 @@ export class ExecCollector {
   /** The process group of the run in progress, if any (a run is in its own session). */
   #group: number | null = null;
 
-  constructor(readonly spec: ExecSpec, readonly registry: UserRegistry, readonly opts: ExecOptions, readonly now: () => number = Date.now) {
-    this.#status = { name: spec.name, command: spec.command, interval_ms: opts.intervalMs, timeout_ms: opts.timeoutMs, state: 'pending', last_run: null, duration_ms: null, series: 0, dropped: 0, error: null };
+  constructor(
+    readonly spec: ExecSpec,
+    readonly registry: UserRegistry,
+    readonly opts: ExecOptions,
+    readonly now: () => number = Date.now,
+  ) {
+    this.#status = {
+      name: spec.name,
+      command: spec.command,
+      interval_ms: opts.intervalMs,
+      timeout_ms: opts.timeoutMs,
+      state: 'pending',
+      last_run: null,
+      duration_ms: null,
+      series: 0,
+      dropped: 0,
+      error: null,
+    };
   }
 
-  get owner() { return `exec:${this.spec.name}`; }
-  status(): ExecStatus { return { ...this.#status }; }
+  get owner() {
+    return `exec:${this.spec.name}`;
+  }
+  status(): ExecStatus {
+    return { ...this.#status };
+  }
 
   start() {
     const loop = async () => {
@@ -79,7 +112,13 @@ export class ExecCollector {
   stop() {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
-    if (this.#group !== null) { try { process.kill(-this.#group, 'SIGKILL'); } catch { /* already gone */ } }
+    if (this.#group !== null) {
+      try {
+        process.kill(-this.#group, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
   }
 
   /** One run: spawn, read with the timeout, parse, hand the values to the registry. */
@@ -90,18 +129,38 @@ export class ExecCollector {
     const t0 = performance.now();
     let timedOut = false;
     let release!: () => void;
-    const cancelled = new Promise<void>((r) => { release = r; });
+    const cancelled = new Promise<void>((r) => {
+      release = r;
+    });
     try {
-      const p = Bun.spawn(['/bin/sh', '-c', this.spec.command], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', detached: true, env: this.opts.env ?? withoutToken(process.env) });
+      const p = Bun.spawn(['/bin/sh', '-c', this.spec.command], {
+        stdin: 'ignore',
+        stdout: 'pipe',
+        stderr: 'pipe',
+        detached: true,
+        env: this.opts.env ?? withoutToken(process.env),
+      });
       this.#group = p.pid;
-      void p.exited.then(() => { if (this.#group === p.pid) this.#group = null; });
+      void p.exited.then(() => {
+        if (this.#group === p.pid) this.#group = null;
+      });
       const timer = setTimeout(() => {
         timedOut = true;
-        try { process.kill(-p.pid, 'SIGKILL'); } catch { p.kill('SIGKILL'); }
+        try {
+          process.kill(-p.pid, 'SIGKILL');
+        } catch {
+          p.kill('SIGKILL');
+        }
         release();
       }, this.opts.timeoutMs);
       const [out, err] = await Promise.all([readCapped(p.stdout, MAX_EXEC_OUTPUT, cancelled), readCapped(p.stderr, 4096, cancelled)]);
-      if (out.over) { try { process.kill(-p.pid, 'SIGKILL'); } catch { p.kill('SIGKILL'); } }
+      if (out.over) {
+        try {
+          process.kill(-p.pid, 'SIGKILL');
+        } catch {
+          p.kill('SIGKILL');
+        }
+      }
       const code = timedOut ? null : await Promise.race([p.exited, cancelled.then(() => null)]);
       clearTimeout(timer);
       release();
@@ -117,7 +176,11 @@ export class ExecCollector {
         if (!r.ok) fail('error', `output line ${r.error.line}: ${r.error.message}`);
         else {
           // Values hold until two runs are missed (a stalled loop), then read null.
-          const a = this.registry.apply(this.owner, { kind: 'exec', name: this.spec.name }, r.samples, r.families, this.now(), { validMs: 2 * this.opts.intervalMs + this.opts.timeoutMs, atomic: false, replace: true });
+          const a = this.registry.apply(this.owner, { kind: 'exec', name: this.spec.name }, r.samples, r.families, this.now(), {
+            validMs: 2 * this.opts.intervalMs + this.opts.timeoutMs,
+            atomic: false,
+            replace: true,
+          });
           Object.assign(this.#status, { state: 'ok', error: null, series: a.ok ? a.keys.length : 0, dropped: a.ok ? a.dropped : r.samples.length });
         }
       }

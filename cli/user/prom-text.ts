@@ -8,15 +8,30 @@
 import { LABEL_NAME_RE, MAX_KEY_LENGTH, METRIC_NAME_RE, userKey } from '../../shared/series-key.ts';
 
 export type PromType = 'gauge' | 'counter' | 'untyped';
-export interface PromSample { metric: string; labels: Record<string, string>; key: string; value: number; line: number }
-export interface PromFamily { help: string | null; type: PromType; unit: string | null }
-export interface PromError { line: number; message: string }
-export type PromParse =
-  | { ok: true; samples: PromSample[]; families: Map<string, PromFamily> }
-  | { ok: false; error: PromError };
+export interface PromSample {
+  metric: string;
+  labels: Record<string, string>;
+  key: string;
+  value: number;
+  line: number;
+}
+export interface PromFamily {
+  help: string | null;
+  type: PromType;
+  unit: string | null;
+}
+export interface PromError {
+  line: number;
+  message: string;
+}
+export type PromParse = { ok: true; samples: PromSample[]; families: Map<string, PromFamily> } | { ok: false; error: PromError };
 
 /** A series part (`name{labels}`) already parsed and folded: what a re-read of the same file skips. */
-export interface SeriesParsed { metric: string; labels: Record<string, string>; key: string }
+export interface SeriesParsed {
+  metric: string;
+  labels: Record<string, string>;
+  key: string;
+}
 
 /**
  * Remembers parsed series parts between reads of one source. A textfile or a collector's output
@@ -26,8 +41,13 @@ export interface SeriesParsed { metric: string; labels: Record<string, string>; 
 export class SeriesCache {
   #m = new Map<string, SeriesParsed>();
   constructor(readonly max = 4096) {}
-  get(k: string) { return this.#m.get(k); }
-  set(k: string, v: SeriesParsed) { if (this.#m.size >= this.max) this.#m.clear(); this.#m.set(k, v); }
+  get(k: string) {
+    return this.#m.get(k);
+  }
+  set(k: string, v: SeriesParsed) {
+    if (this.#m.size >= this.max) this.#m.clear();
+    this.#m.set(k, v);
+  }
 }
 
 /** Where the series part of a sample line ends: after the label set's closing brace (a value or timestamp never has one), else at the name's end. */
@@ -56,7 +76,11 @@ export function parsePromText(text: string, cache?: SeriesCache): PromParse {
   const samples: PromSample[] = [];
   const families = new Map<string, PromFamily>();
   const seen = new Set<string>();
-  const fam = (name: string) => { let f = families.get(name); if (!f) families.set(name, (f = { help: null, type: 'untyped', unit: null })); return f; };
+  const fam = (name: string) => {
+    let f = families.get(name);
+    if (!f) families.set(name, (f = { help: null, type: 'untyped', unit: null }));
+    return f;
+  };
   const typed = new Set<string>();
   const metricsSeen = new Set<string>();
   const lines = text.split('\n');
@@ -67,18 +91,28 @@ export function parsePromText(text: string, cache?: SeriesCache): PromParse {
     const fail = (message: string): PromParse => ({ ok: false, error: { line: no, message } });
     // Lines are read often (a textfile every change, a push every step): cheap checks first.
     const c0 = line.charCodeAt(0);
-    if (c0 === 32 || c0 === 9) { line = line.trimStart(); if (!line) continue; } else if (!line) continue;
+    if (c0 === 32 || c0 === 9) {
+      line = line.trimStart();
+      if (!line) continue;
+    } else if (!line) continue;
     if (line.charCodeAt(0) === 35 /* # */) {
       const m = /^\s*#\s*(HELP|TYPE|UNIT|EOF)(?:\s+(\S+)(?:\s+(.*))?)?\s*$/.exec(line);
       if (!m) continue; // an ordinary comment
       const [, what, name, rest = ''] = m;
       if (what === 'EOF') break;
       if (!name || !METRIC_NAME_RE.test(name)) return fail(`# ${what}: bad metric name ${JSON.stringify(name ?? '')}`);
-      if (what === 'HELP') { fam(name).help = rest.replace(/\\(\\|n)/g, (_x, c: string) => (c === 'n' ? '\n' : '\\')); continue; }
-      if (what === 'UNIT') { fam(name).unit = rest.trim() || null; continue; }
+      if (what === 'HELP') {
+        fam(name).help = rest.replace(/\\(\\|n)/g, (_x, c: string) => (c === 'n' ? '\n' : '\\'));
+        continue;
+      }
+      if (what === 'UNIT') {
+        fam(name).unit = rest.trim() || null;
+        continue;
+      }
       const type = rest.trim().toLowerCase();
       if (UNSUPPORTED.has(type)) return fail(`# TYPE ${name} ${type}: not supported (only gauge, counter and untyped)`);
-      if (type !== 'gauge' && type !== 'counter' && type !== 'untyped' && type !== 'unknown') return fail(`# TYPE ${name}: unknown type ${JSON.stringify(type)}`);
+      if (type !== 'gauge' && type !== 'counter' && type !== 'untyped' && type !== 'unknown')
+        return fail(`# TYPE ${name}: unknown type ${JSON.stringify(type)}`);
       if (typed.has(name)) return fail(`# TYPE ${name}: given twice`);
       if (metricsSeen.has(name)) return fail(`# TYPE ${name}: must come before its samples`);
       typed.add(name);
@@ -121,12 +155,17 @@ function parseSampleLine(line: string): { metric: string; labels: Record<string,
   const metric = nm[0];
   let i = metric.length;
   const labels: Record<string, string> = {};
-  const skip = () => { while (line[i] === ' ' || line[i] === '\t') i++; };
+  const skip = () => {
+    while (line[i] === ' ' || line[i] === '\t') i++;
+  };
   if (line[i] === '{') {
     i++;
     for (;;) {
       skip();
-      if (line[i] === '}') { i++; break; }
+      if (line[i] === '}') {
+        i++;
+        break;
+      }
       const ln = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(line.slice(i));
       if (!ln) return `${metric}: bad label name at ${JSON.stringify(line.slice(i, i + 20))}`;
       const lname = ln[0];
@@ -143,19 +182,32 @@ function parseSampleLine(line: string): { metric: string; labels: Record<string,
       for (;;) {
         const c = line[i];
         if (c === undefined) return `${metric}: label ${lname}: unterminated value`;
-        if (c === '"') { i++; break; }
+        if (c === '"') {
+          i++;
+          break;
+        }
         if (c === '\\') {
           const e = line[i + 1];
-          if (e === '\\') v += '\\'; else if (e === '"') v += '"'; else if (e === 'n') v += '\n';
+          if (e === '\\') v += '\\';
+          else if (e === '"') v += '"';
+          else if (e === 'n') v += '\n';
           else return `${metric}: label ${lname}: invalid escape \\${e ?? ''} (only \\\\, \\" and \\n)`;
-          i += 2; continue;
+          i += 2;
+          continue;
         }
-        v += c; i++;
+        v += c;
+        i++;
       }
       labels[lname] = v;
       skip();
-      if (line[i] === ',') { i++; continue; }
-      if (line[i] === '}') { i++; break; }
+      if (line[i] === ',') {
+        i++;
+        continue;
+      }
+      if (line[i] === '}') {
+        i++;
+        break;
+      }
       return `${metric}: expected , or } after label ${lname}`;
     }
   }
@@ -171,11 +223,15 @@ function parseRest(metric: string, rest: string): number | string {
     const v = parseValue(rest.slice(1));
     if (v !== null) return v;
   }
-  const parts = rest.trim().split(/[ \t]+/).filter(Boolean);
+  const parts = rest
+    .trim()
+    .split(/[ \t]+/)
+    .filter(Boolean);
   if (!parts.length) return `${metric}: missing value`;
   const value = parseValue(parts[0]!);
   if (value === null) return `${metric}: bad value ${JSON.stringify(parts[0]!.slice(0, 40))}`;
-  if (parts.length > 2 || (parts[1] !== undefined && !/^-?\d+$/.test(parts[1]))) return `${metric}: unexpected ${JSON.stringify(parts.slice(1).join(' ').slice(0, 40))} after the value (only an integer timestamp may follow)`;
+  if (parts.length > 2 || (parts[1] !== undefined && !/^-?\d+$/.test(parts[1])))
+    return `${metric}: unexpected ${JSON.stringify(parts.slice(1).join(' ').slice(0, 40))} after the value (only an integer timestamp may follow)`;
   return value;
 }
 

@@ -8,9 +8,7 @@
 import { LABEL_NAME_RE, MAX_KEY_LENGTH, METRIC_NAME_RE, userKey } from '../../shared/series-key.ts';
 import { parsePromText, type PromFamily, type PromSample, type SeriesCache } from './prom-text.ts';
 
-export type PushParse =
-  | { ok: true; samples: PromSample[]; families: Map<string, PromFamily> }
-  | { ok: false; message: string };
+export type PushParse = { ok: true; samples: PromSample[]; families: Map<string, PromFamily> } | { ok: false; message: string };
 
 /** Most samples one push may carry. */
 export const MAX_PUSH_SAMPLES = 10_000;
@@ -30,7 +28,11 @@ function textPush(text: string, cache?: SeriesCache): PushParse {
 
 export function parseJsonPush(text: string): PushParse {
   let doc: unknown;
-  try { doc = JSON.parse(text); } catch { return { ok: false, message: 'not valid JSON' }; }
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return { ok: false, message: 'not valid JSON' };
+  }
   if (!isObject(doc)) return { ok: false, message: 'must be a JSON object {"metrics": {…}, "labels": {…}}' };
   const extra = Object.keys(doc).find((k) => k !== 'metrics' && k !== 'labels');
   if (extra) return { ok: false, message: `${JSON.stringify(extra)}: unknown field (metrics, labels)` };
@@ -39,7 +41,8 @@ export function parseJsonPush(text: string): PushParse {
   if (doc.labels !== undefined) {
     if (!isObject(doc.labels)) return { ok: false, message: 'labels: must be an object of name → string' };
     for (const [k, v] of Object.entries(doc.labels)) {
-      if (!LABEL_NAME_RE.test(k) || k.startsWith('__')) return { ok: false, message: `labels.${k}: bad label name (letters, digits and _, not starting with a digit or __)` };
+      if (!LABEL_NAME_RE.test(k) || k.startsWith('__'))
+        return { ok: false, message: `labels.${k}: bad label name (letters, digits and _, not starting with a digit or __)` };
       if (typeof v !== 'string') return { ok: false, message: `labels.${k}: must be a string` };
       labels[k] = v;
     }

@@ -17,7 +17,12 @@ import type { UserRegistry } from './registry.ts';
 /** A textfile is meant to be small; past this it is an error, not something to parse each change. */
 export const MAX_TEXTFILE_BYTES = 1 << 20;
 
-interface Seen { mtimeMs: number; size: number; ino: number; status: TextfileStatus }
+interface Seen {
+  mtimeMs: number;
+  size: number;
+  ino: number;
+  status: TextfileStatus;
+}
 
 export class TextfileCollector {
   #files = new Map<string, Seen>();
@@ -27,11 +32,18 @@ export class TextfileCollector {
   #names: string[] = [];
   dirError: string | null = null;
 
-  constructor(readonly dir: string, readonly registry: UserRegistry) {}
+  constructor(
+    readonly dir: string,
+    readonly registry: UserRegistry,
+  ) {}
 
-  static owner(file: string) { return `textfile:${file}`; }
+  static owner(file: string) {
+    return `textfile:${file}`;
+  }
 
-  status(): TextfileStatus[] { return [...this.#files.values()].map((f) => f.status).sort((a, b) => a.file.localeCompare(b.file)); }
+  status(): TextfileStatus[] {
+    return [...this.#files.values()].map((f) => f.status).sort((a, b) => a.file.localeCompare(b.file));
+  }
 
   /** One cheap pass: list, stat, read what changed. */
   poll(now: number) {
@@ -43,7 +55,9 @@ export class TextfileCollector {
       if (m !== this.#dirMtime || now - this.#listedAt >= 5000) {
         this.#listedAt = now;
         // Sorted: the catalog order of a directory's series does not depend on the filesystem.
-        this.#names = readdirSync(this.dir).filter((n) => n.endsWith('.prom') && !n.startsWith('.')).sort();
+        this.#names = readdirSync(this.dir)
+          .filter((n) => n.endsWith('.prom') && !n.startsWith('.'))
+          .sort();
         this.#dirMtime = m;
       }
       names = this.#names;
@@ -66,7 +80,11 @@ export class TextfileCollector {
   #check(name: string, now: number) {
     const path = join(this.dir, name);
     let st: Stats;
-    try { st = statSync(path); } catch { return; } // removed between list and stat: next pass
+    try {
+      st = statSync(path);
+    } catch {
+      return;
+    } // removed between list and stat: next pass
     if (!st.isFile()) return;
     const prev = this.#files.get(name);
     if (prev && prev.mtimeMs === st.mtimeMs && prev.size === st.size && prev.ino === st.ino) return;
@@ -78,12 +96,30 @@ export class TextfileCollector {
       return;
     }
     let text: string;
-    try { text = readFileSync(path, 'utf8'); } catch { return; }
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return;
+    }
     let after: Stats;
-    try { after = statSync(path); } catch { return; }
+    try {
+      after = statSync(path);
+    } catch {
+      return;
+    }
     // Changed under us, or cut short: a writer is busy. Keep the old values; look again next tick.
     if (after.mtimeMs !== st.mtimeMs || after.size !== st.size || Buffer.byteLength(text) !== st.size || (text.length > 0 && !text.endsWith('\n'))) {
-      this.#files.set(name, { mtimeMs: NaN, size: -1, ino: -1, status: { file: name, mtime: Math.round(st.mtimeMs), state: 'incomplete', message: 'being written (no final newline, or it changed while read): kept the previous values; write a temp file and rename it' } });
+      this.#files.set(name, {
+        mtimeMs: NaN,
+        size: -1,
+        ino: -1,
+        status: {
+          file: name,
+          mtime: Math.round(st.mtimeMs),
+          state: 'incomplete',
+          message: 'being written (no final newline, or it changed while read): kept the previous values; write a temp file and rename it',
+        },
+      });
       return;
     }
     let cache = this.#caches.get(name);

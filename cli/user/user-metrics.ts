@@ -25,10 +25,7 @@ export interface UserMetricsOptions {
   execEnv?: Record<string, string | undefined>;
 }
 
-export type PushOutcome =
-  | { kind: 'ok'; result: PushResult }
-  | { kind: 'bad'; message: string }
-  | { kind: 'cap'; message: string };
+export type PushOutcome = { kind: 'ok'; result: PushResult } | { kind: 'bad'; message: string } | { kind: 'cap'; message: string };
 
 export class UserMetrics implements SeriesSource {
   readonly registry: UserRegistry;
@@ -42,16 +39,31 @@ export class UserMetrics implements SeriesSource {
   constructor(readonly opts: UserMetricsOptions) {
     this.registry = new UserRegistry({ maxSeries: opts.maxSeries, retireMs: opts.retireMs });
     this.textfile = opts.textfileDir ? new TextfileCollector(opts.textfileDir, this.registry) : null;
-    this.execs = opts.exec.map((s) => new ExecCollector(s, this.registry, { intervalMs: opts.execIntervalMs, timeoutMs: opts.execTimeoutMs, env: opts.execEnv }));
+    this.execs = opts.exec.map(
+      (s) => new ExecCollector(s, this.registry, { intervalMs: opts.execIntervalMs, timeoutMs: opts.execTimeoutMs, env: opts.execEnv }),
+    );
   }
 
-  get version(): number { return this.registry.version; }
-  prepare(now: number) { this.textfile?.poll(now); this.registry.prepare(now); }
-  defs() { return this.registry.defs(); }
-  fill(out: Float64Array, at: number, now: number) { this.registry.fill(out, at, now); }
+  get version(): number {
+    return this.registry.version;
+  }
+  prepare(now: number) {
+    this.textfile?.poll(now);
+    this.registry.prepare(now);
+  }
+  defs() {
+    return this.registry.defs();
+  }
+  fill(out: Float64Array, at: number, now: number) {
+    this.registry.fill(out, at, now);
+  }
 
-  start() { for (const e of this.execs) e.start(); }
-  stop() { for (const e of this.execs) e.stop(); }
+  start() {
+    for (const e of this.execs) e.start();
+  }
+  stop() {
+    for (const e of this.execs) e.stop();
+  }
 
   /** A push body: taken whole (values sampled at the next tick, last value wins), or refused whole. */
   push(text: string, contentType: string | null, now: number): PushOutcome {
@@ -71,11 +83,13 @@ export class UserMetrics implements SeriesSource {
     const files = this.textfile?.status() ?? [];
     const execs = this.execs.map((e) => e.status());
     const warnings: string[] = [];
-    for (const f of files) if (f.state === 'ok' && f.dropped) warnings.push(`textfile ${f.file}: ${f.dropped} series not taken: --max-series ${this.opts.maxSeries} reached`);
+    for (const f of files)
+      if (f.state === 'ok' && f.dropped) warnings.push(`textfile ${f.file}: ${f.dropped} series not taken: --max-series ${this.opts.maxSeries} reached`);
     for (const e of execs) if (e.dropped) warnings.push(`exec ${e.name}: ${e.dropped} series not taken: --max-series ${this.opts.maxSeries} reached`);
     const pushSeries = this.registry.defs().filter((d) => d.source.kind === 'push').length;
     return {
-      series: this.registry.size, max_series: this.opts.maxSeries,
+      series: this.registry.size,
+      max_series: this.opts.maxSeries,
       push: { series: pushSeries, last: this.#pushLast, stale_ms: this.opts.pushStaleMs },
       textfile: this.textfile ? { dir: this.textfile.dir, error: this.textfile.dirError, files } : null,
       exec: execs,

@@ -30,7 +30,10 @@ export function bitLength(x: number): number {
 /** Bytes a LEB128 varint of x takes. */
 export function varintSize(x: number): number {
   let n = 1;
-  while (x >= 128) { x = Math.floor(x / 128); n++; }
+  while (x >= 128) {
+    x = Math.floor(x / 128);
+    n++;
+  }
   return n;
 }
 
@@ -48,15 +51,23 @@ export class BitWriter {
   #acc = 0; // pending bits, right-aligned
   #bits = 0; // how many (0..7)
 
-  constructor(initialBytes = 4096) { this.#buf = new Uint8Array(Math.max(8, initialBytes)); }
+  constructor(initialBytes = 4096) {
+    this.#buf = new Uint8Array(Math.max(8, initialBytes));
+  }
 
   /** Bits written so far. */
-  get bitLength(): number { return this.#pos * 8 + this.#bits; }
+  get bitLength(): number {
+    return this.#pos * 8 + this.#bits;
+  }
   /** Whole bytes written so far (a partial last byte counts). */
-  get byteLength(): number { return this.#pos + (this.#bits ? 1 : 0); }
+  get byteLength(): number {
+    return this.#pos + (this.#bits ? 1 : 0);
+  }
 
   reset(): void {
-    this.#pos = 0; this.#acc = 0; this.#bits = 0;
+    this.#pos = 0;
+    this.#acc = 0;
+    this.#bits = 0;
     if (this.#buf.length > 1 << 20) this.#buf = new Uint8Array(4096); // don't pin one huge chunk's buffer forever
   }
 
@@ -66,11 +77,14 @@ export class BitWriter {
     this.#buf = next;
   }
 
-  writeBit(bit: number): void { this.writeBits(bit ? 1 : 0, 1); }
+  writeBit(bit: number): void {
+    this.writeBits(bit ? 1 : 0, 1);
+  }
 
   /** Writes the low n bits of v (0 ≤ n ≤ 32; v an unsigned integer below 2^32), most significant first. */
   writeBits(v: number, n: number): void {
-    if (n > 24) { // keep acc (< 2^7) << n inside 31 bits: split off the low 16
+    if (n > 24) {
+      // keep acc (< 2^7) << n inside 31 bits: split off the low 16
       this.writeBits(v >>> 16, n - 16);
       v &= 0xffff;
       n = 16;
@@ -79,26 +93,39 @@ export class BitWriter {
     let acc = (this.#acc << n) | (v & ((1 << n) - 1));
     let bits = this.#bits + n;
     const buf = this.#buf;
-    while (bits >= 8) { bits -= 8; buf[this.#pos++] = acc >>> bits; }
+    while (bits >= 8) {
+      bits -= 8;
+      buf[this.#pos++] = acc >>> bits;
+    }
     this.#acc = acc & ((1 << bits) - 1);
     this.#bits = bits;
   }
 
   /** Writes the low n bits (n ≤ 53) of a non-negative integer x < 2^53. */
   writeWide(x: number, n: number): void {
-    if (n <= 32) { this.writeBits(x, n); return; }
+    if (n <= 32) {
+      this.writeBits(x, n);
+      return;
+    }
     this.writeBits(Math.floor(x / TWO32), n - 32);
     this.writeBits(x >>> 0, 32); // ToUint32 = x mod 2^32: the low half, exact for integers
   }
 
   /** Pads with zero bits to the next byte boundary. */
-  align(): void { if (this.#bits) this.writeBits(0, 8 - this.#bits); }
+  align(): void {
+    if (this.#bits) this.writeBits(0, 8 - this.#bits);
+  }
 
-  writeByte(b: number): void { this.writeBits(b & 0xff, 8); }
+  writeByte(b: number): void {
+    this.writeBits(b & 0xff, 8);
+  }
 
   /** Unsigned LEB128 (7 bits a byte, low group first, high bit = more follows) of an integer 0 ≤ x < 2^53. */
   writeVarint(x: number): void {
-    while (x >= 128) { this.writeBits((x % 128) | 128, 8); x = Math.floor(x / 128); }
+    while (x >= 128) {
+      this.writeBits((x % 128) | 128, 8);
+      x = Math.floor(x / 128);
+    }
     this.writeBits(x, 8);
   }
 
@@ -122,7 +149,8 @@ export class BitWriter {
  * keep their bit position in a local and check it against the end once per run.
  */
 export function window32(buf: Uint8Array, pos: number): number {
-  const i = pos >>> 3, off = pos & 7;
+  const i = pos >>> 3,
+    off = pos & 7;
   if (i + 4 < buf.length) {
     const w = (buf[i]! << 24) | (buf[i + 1]! << 16) | (buf[i + 2]! << 8) | buf[i + 3]!;
     return off ? (w << off) | (buf[i + 4]! >>> (8 - off)) : w;
@@ -163,14 +191,24 @@ export class BitReader {
   }
 
   /** Current position in bytes (rounded up). */
-  get bytePos(): number { return (this.pos + 7) >>> 3; }
+  get bytePos(): number {
+    return (this.pos + 7) >>> 3;
+  }
   /** Bits left before the end. */
-  get remaining(): number { return this.end - this.pos; }
+  get remaining(): number {
+    return this.end - this.pos;
+  }
 
   /** After a bulk loop moved pos: flags an overrun (and pins pos at the end). */
-  checkEnd(): void { if (this.pos > this.end) this.#overrun(); }
+  checkEnd(): void {
+    if (this.pos > this.end) this.#overrun();
+  }
 
-  #overrun(): number { this.bad = true; this.pos = this.end; return 0; }
+  #overrun(): number {
+    this.bad = true;
+    this.pos = this.end;
+    return 0;
+  }
 
   readBit(): number {
     const pos = this.pos;
@@ -201,7 +239,9 @@ export class BitReader {
     if (pad && this.readBits(pad) !== 0) this.bad = true;
   }
 
-  readByte(): number { return this.readBits(8); }
+  readByte(): number {
+    return this.readBits(8);
+  }
 
   /** Unsigned LEB128; more than 8 bytes or a value ≥ 2^53 marks the reader bad and returns 0. */
   readVarint(): number {
@@ -211,7 +251,10 @@ export class BitReader {
       const b = this.readBits(8);
       x += (b & 127) * mul;
       if (b < 128) {
-        if (x >= MAX_WIDE) { this.bad = true; return 0; }
+        if (x >= MAX_WIDE) {
+          this.bad = true;
+          return 0;
+        }
         return x;
       }
       mul *= 128;

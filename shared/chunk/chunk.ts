@@ -16,15 +16,38 @@ import { XorAppender, XorIterator } from './xor.ts';
 export type Tier = 'raw' | '1m' | '1h';
 export const TIER_STEP_MS: Record<Tier, number> = { raw: 0, '1m': 60_000, '1h': 3_600_000 };
 /** A chunk is ONE series key × a run of samples (raw) or buckets (rollups). NaN = null / gap. */
-export interface RawChunk { tier: 'raw'; key: string; t: Float64Array; v: Float64Array }
+export interface RawChunk {
+  tier: 'raw';
+  key: string;
+  t: Float64Array;
+  v: Float64Array;
+}
 /** Rollup bucket i covers [t[i], t[i]+step). count = number of non-null raw samples folded in; count 0 → avg/min/max NaN. */
-export interface RollupChunk { tier: '1m' | '1h'; key: string; t: Float64Array; avg: Float64Array; min: Float64Array; max: Float64Array; count: Float64Array }
+export interface RollupChunk {
+  tier: '1m' | '1h';
+  key: string;
+  t: Float64Array;
+  avg: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+  count: Float64Array;
+}
 export type Chunk = RawChunk | RollupChunk;
 export type ChunkErrorKind = 'truncated' | 'bad_magic' | 'bad_version' | 'checksum' | 'corrupt';
-export interface ChunkError { kind: ChunkErrorKind; message: string }
+export interface ChunkError {
+  kind: ChunkErrorKind;
+  message: string;
+}
 export type Decoded<T> = { ok: true; value: T; size: number } | { ok: false; error: ChunkError };
 /** t0/t1: first and last timestamp (NaN for an empty chunk); size: bytes the frame occupies. */
-export interface ChunkHeader { tier: Tier; key: string; t0: number; t1: number; n: number; size: number }
+export interface ChunkHeader {
+  tier: Tier;
+  key: string;
+  t0: number;
+  t1: number;
+  n: number;
+  size: number;
+}
 
 /** "gc" — gpulse chunk. */
 export const MAGIC = [0x67, 0x63] as const;
@@ -43,7 +66,10 @@ const TIERS: readonly Tier[] = ['raw', '1m', '1h'];
 const FLAG_IRREGULAR = 4;
 
 // Value stream tag: kind in bits 0-2, presence map in bit 3, bits 4-7 zero.
-const K_NAN = 0, K_CONST = 1, K_DEC = 2, K_XOR = 3;
+const K_NAN = 0,
+  K_CONST = 1,
+  K_DEC = 2,
+  K_XOR = 3;
 const HAS_GAPS = 8;
 /** CONST exponent byte meaning "a raw float64 follows" (the value is not a short decimal). */
 const CONST_F64 = 0xff;
@@ -96,44 +122,67 @@ function validate(c: Chunk): number {
 
 /** One value stream: tag, optional presence map, payload; byte-aligned at both ends. */
 function writeStream(w: BitWriter, vals: Float64Array, n: number): void {
-  let m = 0, first = NaN, constant = true;
+  let m = 0,
+    first = NaN,
+    constant = true;
   for (let i = 0; i < n; i++) {
     const v = vals[i]!;
     if (v !== v) continue;
     if (m++ === 0) first = v;
     else if (v !== first) constant = false;
   }
-  if (m === 0) { w.writeByte(K_NAN); return; }
+  if (m === 0) {
+    w.writeByte(K_NAN);
+    return;
+  }
   const gaps = m < n ? HAS_GAPS : 0;
   let kind: number;
   let e = -1;
-  if (constant) { kind = K_CONST; e = decExponent(first); }
-  else {
+  if (constant) {
+    kind = K_CONST;
+    e = decExponent(first);
+  } else {
     dec.reset();
     let ok = true;
-    for (let i = 0; i < n && ok; i++) { const v = vals[i]!; if (v === v) ok = dec.append(v); }
+    for (let i = 0; i < n && ok; i++) {
+      const v = vals[i]!;
+      if (v === v) ok = dec.append(v);
+    }
     kind = ok && dec.seal() ? K_DEC : K_XOR;
   }
   w.writeByte(kind | gaps);
   if (gaps) writeRuns(w, vals, n);
   if (kind === K_CONST) {
-    if (e >= 0) { w.writeByte(e); w.writeVarint(zigzag(Math.round(first * POW10[e]!))); }
-    else { w.writeByte(CONST_F64); w.writeF64(first); }
+    if (e >= 0) {
+      w.writeByte(e);
+      w.writeVarint(zigzag(Math.round(first * POW10[e]!)));
+    } else {
+      w.writeByte(CONST_F64);
+      w.writeF64(first);
+    }
   } else if (kind === K_DEC) dec.write(w);
   else {
     xor.reset(w);
-    for (let i = 0; i < n; i++) { const v = vals[i]!; if (v === v) xor.append(v); }
+    for (let i = 0; i < n; i++) {
+      const v = vals[i]!;
+      if (v === v) xor.append(v);
+    }
     w.align();
   }
 }
 
 /** Presence map: run lengths alternating present/absent, starting with present (possibly 0), summing to n. */
 function writeRuns(w: BitWriter, vals: Float64Array, n: number): void {
-  let present = true, run = 0;
+  let present = true,
+    run = 0;
   for (let i = 0; i < n; i++) {
     const v = vals[i]!;
     if ((v === v) === present) run++;
-    else { w.writeVarint(run); present = !present; run = 1; }
+    else {
+      w.writeVarint(run);
+      present = !present;
+      run = 1;
+    }
   }
   w.writeVarint(run);
 }
@@ -148,7 +197,9 @@ export function encodeChunk(c: Chunk): Uint8Array {
 
   const w = writer;
   w.reset();
-  w.writeByte(MAGIC[0]); w.writeByte(MAGIC[1]); w.writeByte(VERSION);
+  w.writeByte(MAGIC[0]);
+  w.writeByte(MAGIC[1]);
+  w.writeByte(VERSION);
   w.writeBits(0, 32); // length, patched below
   w.writeByte(TIER_CODE[c.tier] | (regular ? 0 : FLAG_IRREGULAR));
   const key = textEncoder.encode(c.key);
@@ -163,7 +214,12 @@ export function encodeChunk(c: Chunk): Uint8Array {
     encodeInts(w, deltas, n - 1);
   }
   if (c.tier === 'raw') writeStream(w, c.v, n);
-  else { writeStream(w, c.avg, n); writeStream(w, c.min, n); writeStream(w, c.max, n); writeStream(w, c.count, n); }
+  else {
+    writeStream(w, c.avg, n);
+    writeStream(w, c.min, n);
+    writeStream(w, c.max, n);
+    writeStream(w, c.count, n);
+  }
   w.align();
 
   const body = w.view();
@@ -181,7 +237,13 @@ export function encodeChunk(c: Chunk): Uint8Array {
 
 const fail = (kind: ChunkErrorKind, message: string): { ok: false; error: ChunkError } => ({ ok: false, error: { kind, message } });
 
-interface Parsed { header: ChunkHeader; irregular: boolean; interval: number; bodyStart: number; bodyEnd: number }
+interface Parsed {
+  header: ChunkHeader;
+  irregular: boolean;
+  interval: number;
+  bodyStart: number;
+  bodyEnd: number;
+}
 
 /** Checks prefix, length bounds and CRC, then parses the header fields. Never throws. */
 function parse(buf: Uint8Array, offset: number): { ok: true; p: Parsed } | { ok: false; error: ChunkError } {
@@ -208,11 +270,17 @@ function parse(buf: Uint8Array, offset: number): { ok: true; p: Parsed } | { ok:
   if (r.bad || keyLen === 0 || keyLen * 8 > r.remaining) return fail('corrupt', `bad key length ${keyLen}`);
   const keyStart = r.bytePos;
   let key: string;
-  try { key = textDecoder.decode(buf.subarray(keyStart, keyStart + keyLen)); } catch { return fail('corrupt', 'key is not valid UTF-8'); }
+  try {
+    key = textDecoder.decode(buf.subarray(keyStart, keyStart + keyLen));
+  } catch {
+    return fail('corrupt', 'key is not valid UTF-8');
+  }
   r.reset(buf, keyStart + keyLen, end);
   const n = r.readVarint();
   if (r.bad || n > MAX_SAMPLES) return fail('corrupt', `bad sample count ${n}`);
-  let t0 = NaN, t1 = NaN, interval = 0;
+  let t0 = NaN,
+    t1 = NaN,
+    interval = 0;
   if (n >= 1) {
     t0 = r.readVarint();
     t1 = t0;
@@ -220,8 +288,14 @@ function parse(buf: Uint8Array, offset: number): { ok: true; p: Parsed } | { ok:
   }
   if (n >= 2) {
     const x = r.readVarint();
-    if (irregular) { if (n < 3 || x < n - 1) return fail('corrupt', `span ${x} cannot hold ${n} irregular timestamps`); t1 = t0 + x; }
-    else { if (x < 1) return fail('corrupt', 'zero interval'); interval = x; t1 = t0 + (n - 1) * x; }
+    if (irregular) {
+      if (n < 3 || x < n - 1) return fail('corrupt', `span ${x} cannot hold ${n} irregular timestamps`);
+      t1 = t0 + x;
+    } else {
+      if (x < 1) return fail('corrupt', 'zero interval');
+      interval = x;
+      t1 = t0 + (n - 1) * x;
+    }
     if (r.bad || t1 >= MAX_TIME) return fail('corrupt', `bad last timestamp ${t1}`);
   } else if (irregular) return fail('corrupt', `irregular flag on ${n} sample(s)`);
   return { ok: true, p: { header: { tier, key, t0, t1, n, size }, irregular, interval, bodyStart: r.bytePos, bodyEnd: end } };
@@ -259,7 +333,8 @@ function readStream(r: BitReader, out: Float64Array, n: number): boolean {
     return !(tag & HAS_GAPS);
   }
   // Presence map → runs[0..nr), m present values.
-  let nr = 0, m = n;
+  let nr = 0,
+    m = n;
   if (tag & HAS_GAPS) {
     if (runs.length < n + 1) runs = new Uint32Array(Math.max(n + 1, runs.length * 2));
     let sum = 0;
@@ -312,7 +387,10 @@ export class ChunkBuffers {
   /** Array number `i`, at least `n` long (grown by doubling). */
   take(i: number, n: number): Float64Array {
     let a = this.#a[i];
-    if (!a || a.length < n) { a = new Float64Array(Math.max(n, 2 * (a?.length ?? 512))); this.#a[i] = a; }
+    if (!a || a.length < n) {
+      a = new Float64Array(Math.max(n, 2 * (a?.length ?? 512)));
+      this.#a[i] = a;
+    }
     return a.subarray(0, n);
   }
 }
@@ -335,8 +413,12 @@ export function decodeChunk(buf: Uint8Array, offset = 0, into?: ChunkBuffers): D
     if (!readStream(r, v, n)) return fail('corrupt', `bad value stream in "${h.key}"`);
     value = { tier: 'raw', key: h.key, t, v };
   } else {
-    const avg = arr(1), min = arr(2), max = arr(3), count = arr(4);
-    if (!readStream(r, avg, n) || !readStream(r, min, n) || !readStream(r, max, n) || !readStream(r, count, n)) return fail('corrupt', `bad rollup stream in "${h.key}"`);
+    const avg = arr(1),
+      min = arr(2),
+      max = arr(3),
+      count = arr(4);
+    if (!readStream(r, avg, n) || !readStream(r, min, n) || !readStream(r, max, n) || !readStream(r, count, n))
+      return fail('corrupt', `bad rollup stream in "${h.key}"`);
     value = { tier: h.tier, key: h.key, t, avg, min, max, count };
   }
   r.align();
@@ -350,7 +432,10 @@ export function* splitChunks(buf: Uint8Array): Generator<{ offset: number; heade
   const len = buf instanceof Uint8Array ? buf.length : 0;
   while (offset < len) {
     const h = readHeader(buf, offset);
-    if (!h.ok) { yield { offset, error: h.error }; return; }
+    if (!h.ok) {
+      yield { offset, error: h.error };
+      return;
+    }
     yield { offset, header: h.value };
     offset += h.size;
   }

@@ -7,9 +7,17 @@
  */
 const TABLES = (() => {
   const t = new Uint32Array(8 * 256);
-  for (let n = 0; n < 256; n++) { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; t[n] = c >>> 0; }
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
   // t[k·256 + n] = CRC of byte n followed by k zero bytes.
-  for (let k = 1; k < 8; k++) for (let n = 0; n < 256; n++) { const p = t[(k - 1) * 256 + n]!; t[k * 256 + n] = (p >>> 8) ^ t[p & 0xff]!; }
+  for (let k = 1; k < 8; k++)
+    for (let n = 0; n < 256; n++) {
+      const p = t[(k - 1) * 256 + n]!;
+      t[k * 256 + n] = (p >>> 8) ^ t[p & 0xff]!;
+    }
   return t;
 })();
 const CRC_TABLE = TABLES.subarray(0, 256);
@@ -23,8 +31,15 @@ export function crc32(b: Uint8Array): number {
   for (; i < n8; i += 8) {
     const a = c ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
     const h = b[i + 4]! | (b[i + 5]! << 8) | (b[i + 6]! << 16) | (b[i + 7]! << 24);
-    c = T[1792 + (a & 0xff)]! ^ T[1536 + ((a >>> 8) & 0xff)]! ^ T[1280 + ((a >>> 16) & 0xff)]! ^ T[1024 + (a >>> 24)]!
-      ^ T[768 + (h & 0xff)]! ^ T[512 + ((h >>> 8) & 0xff)]! ^ T[256 + ((h >>> 16) & 0xff)]! ^ T[h >>> 24]!;
+    c =
+      T[1792 + (a & 0xff)]! ^
+      T[1536 + ((a >>> 8) & 0xff)]! ^
+      T[1280 + ((a >>> 16) & 0xff)]! ^
+      T[1024 + (a >>> 24)]! ^
+      T[768 + (h & 0xff)]! ^
+      T[512 + ((h >>> 8) & 0xff)]! ^
+      T[256 + ((h >>> 16) & 0xff)]! ^
+      T[h >>> 24]!;
   }
   for (; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;

@@ -38,7 +38,11 @@ export function decExponent(v: number, from = 0): number {
 const mod = (a: number, b: number): number => (a < 0x80000000 && b < 0x80000000 ? (a | 0) % (b | 0) : a % b);
 
 function gcd(a: number, b: number): number {
-  while (b !== 0) { const t = mod(a, b); a = b; b = t; } // Euclid; fmod is exact below 2^53
+  while (b !== 0) {
+    const t = mod(a, b);
+    a = b;
+    b = t;
+  } // Euclid; fmod is exact below 2^53
   return a;
 }
 
@@ -61,18 +65,31 @@ function gcdOf(d: Float64Array, len: number): number {
  * since it is a member, d[i] − ref keeps every common divisor of the values (the GCD step still works).
  */
 function reference(d: Float64Array, len: number): number {
-  let lo = d[0]!, hi = lo;
-  for (let i = 1; i < len; i++) { const v = d[i]!; if (v < lo) lo = v; else if (v > hi) hi = v; }
+  let lo = d[0]!,
+    hi = lo;
+  for (let i = 1; i < len; i++) {
+    const v = d[i]!;
+    if (v < lo) lo = v;
+    else if (v > hi) hi = v;
+  }
   const mid = lo / 2 + hi / 2;
-  let best = lo, dist = Infinity;
-  for (let i = 0; i < len; i++) { const e = Math.abs(d[i]! - mid); if (e < dist) { dist = e; best = d[i]!; } }
+  let best = lo,
+    dist = Infinity;
+  for (let i = 0; i < len; i++) {
+    const e = Math.abs(d[i]! - mid);
+    if (e < dist) {
+      dist = e;
+      best = d[i]!;
+    }
+  }
   return best;
 }
 
 // Scratch (single-threaded, non-reentrant: no allocation per chunk once grown).
 const hist = new Float64Array(64);
 let diffs = new Float64Array(1024);
-let planWidth = 0, planRef = 0;
+let planWidth = 0,
+  planRef = 0;
 
 /** diffs[0..m−order) = the order-th differences of x (x itself, deltas, delta-of-deltas). */
 function difference(x: Float64Array, m: number, order: Order): number {
@@ -92,12 +109,18 @@ function residualBits(d: Float64Array, len: number, ref: number, g: number): num
   // cost(b) = (1+b)·#{L ≤ b} + Σ_{L > b} (1+6+L)·h[L]; minimise over b in one sweep.
   let above = 0;
   for (let L = 1; L < 64; L++) above += (1 + ESC_LEN_BITS + L) * hist[L]!;
-  let le = hist[0]!, best = le + above, bestB = 0;
+  let le = hist[0]!,
+    best = le + above,
+    bestB = 0;
   for (let b = 1; b <= 53; b++) {
     const h = hist[b]!;
-    le += h; above -= (1 + ESC_LEN_BITS + b) * h;
+    le += h;
+    above -= (1 + ESC_LEN_BITS + b) * h;
     const c = (1 + b) * le + above;
-    if (c < best) { best = c; bestB = b; }
+    if (c < best) {
+      best = c;
+      bestB = b;
+    }
   }
   planWidth = bestB;
   return 8 * varintSize(g) + best;
@@ -114,19 +137,26 @@ function plan(x: Float64Array, m: number, order: Order, g: number): number {
   let bits = 8; // order/width byte
   if (order >= 1) bits += 8 * varintSize(zigzag(x[0]!));
   if (order === 2 && m >= 2) bits += 8 * varintSize(zigzag(x[1]! - x[0]!));
-  planWidth = 0; planRef = 0;
+  planWidth = 0;
+  planRef = 0;
   if (m <= order) return bits;
   const len = difference(x, m, order);
   const d = diffs;
   if (order === 2) return bits + residualBits(d, len, 0, g);
   const mid = reference(d, len);
   let cost = 8 * varintSize(zigzag(mid)) + residualBits(d, len, mid, g);
-  let b = planWidth, ref = mid;
+  let b = planWidth,
+    ref = mid;
   if (d[0]! !== mid) {
     const c = 8 * varintSize(zigzag(d[0]!)) + residualBits(d, len, d[0]!, g);
-    if (c < cost) { cost = c; b = planWidth; ref = d[0]!; }
+    if (c < cost) {
+      cost = c;
+      b = planWidth;
+      ref = d[0]!;
+    }
   }
-  planWidth = b; planRef = ref;
+  planWidth = b;
+  planRef = ref;
   return bits + cost;
 }
 
@@ -142,10 +172,19 @@ export function encodeInts(w: BitWriter, x: Float64Array, m: number): void {
   len = m >= 3 ? difference(x, m, 2) : 0;
   const g2 = gcdOf(diffs, len);
   let order: Order = 0;
-  let cost = plan(x, m, 0, g1), g = g1, b = planWidth, ref = planRef;
+  let cost = plan(x, m, 0, g1),
+    g = g1,
+    b = planWidth,
+    ref = planRef;
   for (let o = 1; o <= 2 && o <= m; o++) {
     const c = plan(x, m, o as Order, g2);
-    if (c < cost) { cost = c; order = o as Order; g = g2; b = planWidth; ref = planRef; }
+    if (c < cost) {
+      cost = c;
+      order = o as Order;
+      g = g2;
+      b = planWidth;
+      ref = planRef;
+    }
   }
   w.align();
   w.writeByte(order | (b << 2));
@@ -160,8 +199,12 @@ export function encodeInts(w: BitWriter, x: Float64Array, m: number): void {
     for (let i = 0; i < len; i++) {
       const z = zigzag((d[i]! - ref) / g);
       if (z < fit) {
-        if (b < 32) w.writeBits(z, b + 1); // the leading '0' flag rides along as the top bit
-        else { w.writeBit(0); w.writeWide(z, b); }
+        if (b < 32)
+          w.writeBits(z, b + 1); // the leading '0' flag rides along as the top bit
+        else {
+          w.writeBit(0);
+          w.writeWide(z, b);
+        }
       } else {
         const L = bitLength(z);
         w.writeBits((1 << ESC_LEN_BITS) | L, 1 + ESC_LEN_BITS);
@@ -191,8 +234,12 @@ export class IntIterator {
     this.#i = 0;
     r.align();
     const h = r.readByte();
-    const order = h & 3, b = h >>> 2;
-    if (order === 3 || b > 53) { r.bad = true; return false; }
+    const order = h & 3,
+      b = h >>> 2;
+    if (order === 3 || b > 53) {
+      r.bad = true;
+      return false;
+    }
     this.#order = order as Order;
     this.#b = b;
     this.#g = 1;
@@ -215,33 +262,63 @@ export class IntIterator {
   readRun(out: Float64Array, from: number, to: number, div: number): void {
     const r = this.#r!;
     const buf = r.buf;
-    const order = this.#order, b = this.#b, g = this.#g, ref = this.#ref, x0 = this.#x0;
+    const order = this.#order,
+      b = this.#b,
+      g = this.#g,
+      ref = this.#ref,
+      x0 = this.#x0;
     // '0' + b bits is one (b+1)-bit field whose top bit is 0, i.e. a value below 2^b.
-    const narrow = b < 32, width = b + 1, shift = 32 - width, fits = 2 ** b;
-    let pos = r.pos, i = this.#i, prev = this.#prev, d = this.#d;
+    const narrow = b < 32,
+      width = b + 1,
+      shift = 32 - width,
+      fits = 2 ** b;
+    let pos = r.pos,
+      i = this.#i,
+      prev = this.#prev,
+      d = this.#d;
     for (let k = from; k < to; k++, i++) {
       let x: number;
       if (i < order) {
         if (i === 0) x = x0;
-        else { d = this.#d1; x = x0 + d; }
+        else {
+          d = this.#d1;
+          x = x0 + d;
+        }
       } else {
         let z: number;
         const win = window32(buf, pos);
-        if (narrow && win >>> shift < fits) { z = win >>> shift; pos += width; }
-        else if (win < 0) { // '1': escape, 6-bit length, then that many bits
+        if (narrow && win >>> shift < fits) {
+          z = win >>> shift;
+          pos += width;
+        } else if (win < 0) {
+          // '1': escape, 6-bit length, then that many bits
           const L = (win >>> 25) & 63;
           pos += 1 + ESC_LEN_BITS;
-          if (L > 53) { r.bad = true; z = 0; } else { z = bitsAt(buf, pos, L); pos += L; }
-        } else { z = bitsAt(buf, pos + 1, b); pos += width; } // '0' + b ≥ 32 bits
+          if (L > 53) {
+            r.bad = true;
+            z = 0;
+          } else {
+            z = bitsAt(buf, pos, L);
+            pos += L;
+          }
+        } else {
+          z = bitsAt(buf, pos + 1, b);
+          pos += width;
+        } // '0' + b ≥ 32 bits
         const res = ref + (z & 1 ? -(z + 1) / 2 : z / 2) * g;
         if (order === 0) x = res;
         else if (order === 1) x = prev + res;
-        else { d += res; x = prev + d; }
+        else {
+          d += res;
+          x = prev + d;
+        }
       }
       prev = x;
       out[k] = x / div;
     }
-    this.#i = i; this.#prev = prev; this.#d = d;
+    this.#i = i;
+    this.#prev = prev;
+    this.#d = d;
     r.pos = pos;
     r.checkEnd();
   }
@@ -266,10 +343,18 @@ export class DecAppender {
   #e = 0;
   #sealed = -1;
 
-  reset(): void { this.#n = 0; this.#e = 0; this.#sealed = -1; }
-  get length(): number { return this.#n; }
+  reset(): void {
+    this.#n = 0;
+    this.#e = 0;
+    this.#sealed = -1;
+  }
+  get length(): number {
+    return this.#n;
+  }
   /** The exponent the stream will use (valid after seal()). */
-  get exponent(): number { return this.#sealed; }
+  get exponent(): number {
+    return this.#sealed;
+  }
 
   append(v: number): boolean {
     // Exponents only grow: start where the stream already is (cheap for the common all-same-e case).
@@ -277,7 +362,9 @@ export class DecAppender {
     if (e < 0) return false;
     this.#e = e;
     if (this.#n === this.#v.length) {
-      const next = new Float64Array(this.#v.length * 2); next.set(this.#v); this.#v = next;
+      const next = new Float64Array(this.#v.length * 2);
+      next.set(this.#v);
+      this.#v = next;
       this.#x = new Float64Array(next.length);
     }
     this.#v[this.#n++] = v;
@@ -290,16 +377,24 @@ export class DecAppender {
    * at a smaller e is re-checked: exactness is not monotonic in e for binary floats). false → use xor.
    */
   seal(): boolean {
-    const v = this.#v, x = this.#x, n = this.#n;
+    const v = this.#v,
+      x = this.#x,
+      n = this.#n;
     for (let e = this.#e; e <= MAX_EXP; e++) {
       const p = POW10[e]!;
       let ok = true;
       for (let i = 0; i < n; i++) {
         const s = Math.round(v[i]! * p);
-        if (s / p !== v[i]! || !(s > -MAX_DEC_INT && s < MAX_DEC_INT)) { ok = false; break; }
+        if (s / p !== v[i]! || !(s > -MAX_DEC_INT && s < MAX_DEC_INT)) {
+          ok = false;
+          break;
+        }
         x[i] = s;
       }
-      if (ok) { this.#sealed = e; return true; }
+      if (ok) {
+        this.#sealed = e;
+        return true;
+      }
     }
     return false;
   }
@@ -321,7 +416,10 @@ export class DecIterator {
   reset(r: BitReader, m: number): boolean {
     r.align();
     const e = r.readByte();
-    if (e > MAX_EXP) { r.bad = true; return false; }
+    if (e > MAX_EXP) {
+      r.bad = true;
+      return false;
+    }
     this.#p = POW10[e]!;
     return this.#ints.reset(r, m);
   }
@@ -332,5 +430,7 @@ export class DecIterator {
   }
 
   /** Bulk form of next(): fills out[from, to). */
-  readRun(out: Float64Array, from: number, to: number): void { this.#ints.readRun(out, from, to, this.#p); }
+  readRun(out: Float64Array, from: number, to: number): void {
+    this.#ints.readRun(out, from, to, this.#p);
+  }
 }

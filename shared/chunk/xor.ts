@@ -43,38 +43,49 @@ export class XorAppender {
 
   /** Starts a new stream on `w` (at its current bit position). */
   reset(w: BitWriter): this {
-    this.#w = w; this.#n = 0; this.#lead = -1; this.#trail = 0;
+    this.#w = w;
+    this.#n = 0;
+    this.#lead = -1;
+    this.#trail = 0;
     return this;
   }
 
-  get length(): number { return this.#n; }
+  get length(): number {
+    return this.#n;
+  }
 
   append(v: number): void {
     const w = this.#w!;
     f64[0] = v;
-    const hi = u32[HI]!, lo = u32[LO]!;
+    const hi = u32[HI]!,
+      lo = u32[LO]!;
     if (this.#n++ === 0) {
-      w.writeBits(hi, 32); w.writeBits(lo, 32);
+      w.writeBits(hi, 32);
+      w.writeBits(lo, 32);
     } else {
-      const xh = (hi ^ this.#hi) >>> 0, xl = (lo ^ this.#lo) >>> 0;
+      const xh = (hi ^ this.#hi) >>> 0,
+        xl = (lo ^ this.#lo) >>> 0;
       if (xh === 0 && xl === 0) w.writeBit(0);
       else {
         let lead = xh !== 0 ? Math.clz32(xh) : 32 + Math.clz32(xl);
         const trail = xl !== 0 ? ctz(xl) : 32 + ctz(xh);
         if (lead > 31) lead = 31; // 5-bit field
-        const pl = this.#lead, pt = this.#trail;
-        if (pl >= 0 && lead >= pl && trail >= pt && (lead - pl) + (trail - pt) <= NEW_WINDOW_BITS) {
+        const pl = this.#lead,
+          pt = this.#trail;
+        if (pl >= 0 && lead >= pl && trail >= pt && lead - pl + (trail - pt) <= NEW_WINDOW_BITS) {
           w.writeBits(0b10, 2);
           writeMeaningful(w, xh, xl, pl, pt);
         } else {
           const sig = 64 - lead - trail;
           w.writeBits((0b11 << 11) | (lead << 6) | (sig & 63), 13);
           writeMeaningful(w, xh, xl, lead, trail);
-          this.#lead = lead; this.#trail = trail;
+          this.#lead = lead;
+          this.#trail = trail;
         }
       }
     }
-    this.#hi = hi; this.#lo = lo;
+    this.#hi = hi;
+    this.#lo = lo;
   }
 }
 
@@ -82,11 +93,20 @@ export class XorAppender {
 function writeMeaningful(w: BitWriter, xh: number, xl: number, lead: number, trail: number): void {
   const sig = 64 - lead - trail;
   let h: number, l: number;
-  if (trail >= 32) { h = 0; l = xh >>> (trail - 32); }
-  else if (trail === 0) { h = xh; l = xl; }
-  else { h = xh >>> trail; l = ((xl >>> trail) | (xh << (32 - trail))) >>> 0; }
-  if (sig > 32) { w.writeBits(h, sig - 32); w.writeBits(l, 32); }
-  else w.writeBits(l, sig);
+  if (trail >= 32) {
+    h = 0;
+    l = xh >>> (trail - 32);
+  } else if (trail === 0) {
+    h = xh;
+    l = xl;
+  } else {
+    h = xh >>> trail;
+    l = ((xl >>> trail) | (xh << (32 - trail))) >>> 0;
+  }
+  if (sig > 32) {
+    w.writeBits(h, sig - 32);
+    w.writeBits(l, 32);
+  } else w.writeBits(l, sig);
 }
 
 /** Reads an xor stream, one value per next(); a malformed window marks the reader bad. */
@@ -99,7 +119,10 @@ export class XorIterator {
   #trail = 0;
 
   reset(r: BitReader): this {
-    this.#r = r; this.#n = 0; this.#lead = -1; this.#trail = 0;
+    this.#r = r;
+    this.#n = 0;
+    this.#lead = -1;
+    this.#trail = 0;
     return this;
   }
 
@@ -107,38 +130,68 @@ export class XorIterator {
   readRun(out: Float64Array, from: number, to: number): void {
     const r = this.#r!;
     const buf = r.buf;
-    let pos = r.pos, n = this.#n, hi = this.#hi, lo = this.#lo, lead = this.#lead, trail = this.#trail;
+    let pos = r.pos,
+      n = this.#n,
+      hi = this.#hi,
+      lo = this.#lo,
+      lead = this.#lead,
+      trail = this.#trail;
     for (let k = from; k < to; k++) {
       if (n++ === 0) {
-        hi = window32(buf, pos) >>> 0; lo = window32(buf, pos + 32) >>> 0; pos += 64;
+        hi = window32(buf, pos) >>> 0;
+        lo = window32(buf, pos + 32) >>> 0;
+        pos += 64;
       } else {
         const c = window32(buf, pos) >>> 30; // the two control bits
-        if (c < 2) pos += 1; // '0': unchanged
+        if (c < 2)
+          pos += 1; // '0': unchanged
         else {
           pos += 2;
           if (c === 3) {
             const h = window32(buf, pos) >>> 21; // lead:5 sig:6
             pos += 11;
             lead = h >>> 6;
-            trail = 64 - lead - ((h & 63) || 64);
-            if (trail < 0) { r.bad = true; lead = 0; trail = 0; }
-          } else if (lead < 0) { r.bad = true; lead = 0; trail = 0; } // reuse with no window yet
+            trail = 64 - lead - (h & 63 || 64);
+            if (trail < 0) {
+              r.bad = true;
+              lead = 0;
+              trail = 0;
+            }
+          } else if (lead < 0) {
+            r.bad = true;
+            lead = 0;
+            trail = 0;
+          } // reuse with no window yet
           const sig = 64 - lead - trail;
-          let h = 0, l: number;
-          if (sig > 32) { h = bitsAt(buf, pos, sig - 32); l = window32(buf, pos + sig - 32) >>> 0; }
-          else l = bitsAt(buf, pos, sig);
+          let h = 0,
+            l: number;
+          if (sig > 32) {
+            h = bitsAt(buf, pos, sig - 32);
+            l = window32(buf, pos + sig - 32) >>> 0;
+          } else l = bitsAt(buf, pos, sig);
           pos += sig;
           // Shift h:l left by trail and XOR into the previous value.
           if (trail >= 32) hi ^= l << (trail - 32);
-          else if (trail === 0) { hi ^= h; lo ^= l; }
-          else { hi ^= (h << trail) | (l >>> (32 - trail)); lo ^= l << trail; }
-          hi >>>= 0; lo >>>= 0;
+          else if (trail === 0) {
+            hi ^= h;
+            lo ^= l;
+          } else {
+            hi ^= (h << trail) | (l >>> (32 - trail));
+            lo ^= l << trail;
+          }
+          hi >>>= 0;
+          lo >>>= 0;
         }
       }
-      u32[HI] = hi; u32[LO] = lo;
+      u32[HI] = hi;
+      u32[LO] = lo;
       out[k] = f64[0]!;
     }
-    this.#n = n; this.#hi = hi; this.#lo = lo; this.#lead = lead; this.#trail = trail;
+    this.#n = n;
+    this.#hi = hi;
+    this.#lo = lo;
+    this.#lead = lead;
+    this.#trail = trail;
     r.pos = pos;
     r.checkEnd();
   }

@@ -6,11 +6,22 @@ import { ROOT, tmp } from '../helpers.ts';
 
 function run(deb822: string | null, oneline: string | null) {
   const d = tmp('gpulse-apt-');
-  const a = join(d, 'debian.sources'), b = join(d, 'sources.list');
+  const a = join(d, 'debian.sources'),
+    b = join(d, 'sources.list');
   if (deb822 !== null) writeFileSync(a, deb822);
   if (oneline !== null) writeFileSync(b, oneline);
-  const r = Bun.spawnSync(['bash', join(ROOT, '.ci/enable-non-free')], { env: { PATH: process.env.PATH!, APT_DEB822: a, APT_ONELINE: b }, stdout: 'pipe', stderr: 'pipe' });
-  const read = (p: string) => { try { return readFileSync(p, 'utf8'); } catch { return null; } };
+  const r = Bun.spawnSync(['bash', join(ROOT, '.ci/enable-non-free')], {
+    env: { PATH: process.env.PATH!, APT_DEB822: a, APT_ONELINE: b },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const read = (p: string) => {
+    try {
+      return readFileSync(p, 'utf8');
+    } catch {
+      return null;
+    }
+  };
   return { code: r.exitCode, out: r.stdout.toString(), deb822: read(a), oneline: read(b) };
 }
 

@@ -10,7 +10,19 @@ const cfg = (argv: string[], env: Record<string, string> = {}) => serveConfig(pa
 describe('flags', () => {
   test('defaults follow the contract', () => {
     const c = cfg([]);
-    expect(c).toMatchObject({ bind: '127.0.0.1', port: 9740, intervalMs: 1000, retentionMs: 14 * 86_400_000, retention1mMs: 90 * 86_400_000, retention1hMs: 730 * 86_400_000, maxDiskBytes: 1024 ** 3, gpu: 'auto', ollama: 'http://127.0.0.1:11434', dataDir: '/d', noAuth: false });
+    expect(c).toMatchObject({
+      bind: '127.0.0.1',
+      port: 9740,
+      intervalMs: 1000,
+      retentionMs: 14 * 86_400_000,
+      retention1mMs: 90 * 86_400_000,
+      retention1hMs: 730 * 86_400_000,
+      maxDiskBytes: 1024 ** 3,
+      gpu: 'auto',
+      ollama: 'http://127.0.0.1:11434',
+      dataDir: '/d',
+      noAuth: false,
+    });
   });
   test('env GPULSE_<FLAG> applies and the flag wins', () => {
     expect(cfg([], { GPULSE_PORT: '1234', GPULSE_INTERVAL: '500ms' })).toMatchObject({ port: 1234, intervalMs: 500 });
@@ -23,12 +35,26 @@ describe('flags', () => {
     expect(c.ollama).toBeNull();
   });
   test.each([
-    [['--port', 'abc'], '--port'], [['--port', '70000'], '--port'], [['--interval', '50ms'], '--interval'], [['--interval', 'soon'], '--interval'],
-    [['--retention', '0'], '--retention'], [['--gpu', 'cuda'], '--gpu'], [['--bogus'], '--bogus'], [['--port'], '--port'],
-    [['--no-auth', '--bind', '0.0.0.0'], '--no-auth'], [['--tls-cert', 'c.pem'], '--tls-key'], [['--tls-key', 'k.pem'], '--tls-cert'],
-    [['--client-ca', 'ca.pem'], '--client-ca'], [['--allow-origin', 'https://x/path'], '--allow-origin'], [['-x', '1'], '-x'],
-    [['--max-disk', 'lots'], '--max-disk'], [['--max-disk', '1MB'], '--max-disk'], [['--max-disk', '5 parsecs'], '--max-disk'],
-    [['--retention-1m', '10s'], '--retention-1m'], [['--retention-1h', '30m'], '--retention-1h'], [['--host-root', 'host'], '--host-root'],
+    [['--port', 'abc'], '--port'],
+    [['--port', '70000'], '--port'],
+    [['--interval', '50ms'], '--interval'],
+    [['--interval', 'soon'], '--interval'],
+    [['--retention', '0'], '--retention'],
+    [['--gpu', 'cuda'], '--gpu'],
+    [['--bogus'], '--bogus'],
+    [['--port'], '--port'],
+    [['--no-auth', '--bind', '0.0.0.0'], '--no-auth'],
+    [['--tls-cert', 'c.pem'], '--tls-key'],
+    [['--tls-key', 'k.pem'], '--tls-cert'],
+    [['--client-ca', 'ca.pem'], '--client-ca'],
+    [['--allow-origin', 'https://x/path'], '--allow-origin'],
+    [['-x', '1'], '-x'],
+    [['--max-disk', 'lots'], '--max-disk'],
+    [['--max-disk', '1MB'], '--max-disk'],
+    [['--max-disk', '5 parsecs'], '--max-disk'],
+    [['--retention-1m', '10s'], '--retention-1m'],
+    [['--retention-1h', '30m'], '--retention-1h'],
+    [['--host-root', 'host'], '--host-root'],
   ])('%p is a usage error naming %p', (argv, name) => {
     expect(() => cfg(argv)).toThrow(UsageError);
     expect(() => cfg(argv)).toThrow(name);
@@ -37,7 +63,11 @@ describe('flags', () => {
     expect(cfg(['--max-disk', '500MB']).maxDiskBytes).toBe(500e6);
     expect(cfg(['--max-disk=2GiB']).maxDiskBytes).toBe(2 * 1024 ** 3);
     expect(cfg([], { GPULSE_MAX_DISK: '64mib' }).maxDiskBytes).toBe(64 * 1024 ** 2);
-    expect(cfg(['--retention', '30d', '--retention-1m', '365d', '--retention-1h', '5h'])).toMatchObject({ retentionMs: 30 * 86_400_000, retention1mMs: 365 * 86_400_000, retention1hMs: 5 * 3_600_000 });
+    expect(cfg(['--retention', '30d', '--retention-1m', '365d', '--retention-1h', '5h'])).toMatchObject({
+      retentionMs: 30 * 86_400_000,
+      retention1mMs: 365 * 86_400_000,
+      retention1hMs: 5 * 3_600_000,
+    });
   });
   test('--no-auth is allowed on loopback', () => expect(cfg(['--no-auth', '--bind', '127.0.0.1']).noAuth).toBe(true));
   test('a bad env value names the variable', () => expect(() => cfg([], { GPULSE_INTERVAL: 'x' })).toThrow('GPULSE_INTERVAL'));
@@ -45,7 +75,18 @@ describe('flags', () => {
 
 describe('nvitop monitor-web flags are aliases with the same meanings', () => {
   test('long aliases: --bind-address, --host, --certfile, --keyfile, --client-cafile', () => {
-    const c = cfg(['--bind-address', '0.0.0.0', '--host', 'gpu-7', '--certfile', 'c.pem', '--keyfile=k.pem', '--client-cafile', 'ca.pem', '--client-auth-required']);
+    const c = cfg([
+      '--bind-address',
+      '0.0.0.0',
+      '--host',
+      'gpu-7',
+      '--certfile',
+      'c.pem',
+      '--keyfile=k.pem',
+      '--client-cafile',
+      'ca.pem',
+      '--client-auth-required',
+    ]);
     expect(c).toMatchObject({ bind: '0.0.0.0', hostname: 'gpu-7', tlsCert: 'c.pem', tlsKey: 'k.pem', clientCa: 'ca.pem', clientCaPath: null });
   });
   test('short flags -B, -H, -p, spelled apart, joined or with =', () => {
@@ -92,7 +133,8 @@ describe('readCaDir (--client-capath)', () => {
 });
 
 describe('the binary', () => {
-  const run = (args: string[], env: Record<string, string> = {}) => Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), ...args], { env: { PATH: process.env.PATH!, HOME: tmp(), ...env } });
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), ...args], { env: { PATH: process.env.PATH!, HOME: tmp(), ...env } });
   test('bad flags exit 2 with one line naming the flag', () => {
     const r = run(['serve', '--interval', 'fast']);
     expect(r.exitCode).toBe(2);
@@ -131,14 +173,17 @@ describe('the binary', () => {
 });
 
 describe.skipIf(!Bun.which('script'))('on an interactive terminal', () => {
-  const tty = (cmd: string, env: Record<string, string>) => Bun.spawnSync(['script', '-qec', cmd, '/dev/null'], { env: { PATH: process.env.PATH!, HOME: tmp(), ...env } }).stdout.toString();
+  const tty = (cmd: string, env: Record<string, string>) =>
+    Bun.spawnSync(['script', '-qec', cmd, '/dev/null'], { env: { PATH: process.env.PATH!, HOME: tmp(), ...env } }).stdout.toString();
   test('pair prints a QR code under the link', () => {
     const out = tty(`${BUN} ${join(ROOT, 'cli/main.ts')} pair --url http://gpu1:9740`, { GPULSE_TOKEN: 'abcdefghijklmnop1234' });
     expect(out).toContain('#/add?url=http%3A%2F%2Fgpu1%3A9740&token=abcdefghijklmnop1234');
     expect(out.split('\n').filter((l) => l.includes('█')).length).toBeGreaterThan(10);
   });
   test('the serve banner shows the pairing link only when stderr is a terminal', () => {
-    const out = tty(`timeout 2 ${BUN} ${join(ROOT, 'cli/main.ts')} serve --port 0 --gpu none --no-persist --ollama off`, { GPULSE_TOKEN: 'abcdefghijklmnop1234' });
+    const out = tty(`timeout 2 ${BUN} ${join(ROOT, 'cli/main.ts')} serve --port 0 --gpu none --no-persist --ollama off`, {
+      GPULSE_TOKEN: 'abcdefghijklmnop1234',
+    });
     expect(out).toMatch(/pair a browser: http:\/\/127\.0\.0\.1:\d+\/#\/add\?url=.*token=abcdefghijklmnop1234/);
   });
 });
@@ -149,7 +194,9 @@ describe('--allowed-host', () => {
     expect(cfg(['--bind', '::1']).allowedHosts).toContain('[::1]');
     const all = cfg(['--bind', '0.0.0.0', '--hostname', 'gpu-7.lab.example']).allowedHosts;
     for (const n of ['localhost', 'h', 'h.local', 'gpu-7.lab.example', 'gpu-7', 'gpu-7.local']) expect(all).toContain(n);
-    expect(cfg(['--allowed-host', 'a.example', '--allowed-host', 'b.example']).allowedHosts).toEqual(expect.arrayContaining(['a.example', 'b.example', 'localhost']));
+    expect(cfg(['--allowed-host', 'a.example', '--allowed-host', 'b.example']).allowedHosts).toEqual(
+      expect.arrayContaining(['a.example', 'b.example', 'localhost']),
+    );
     expect(cfg([], { GPULSE_ALLOWED_HOST: 'c.example' }).allowedHosts).toContain('c.example');
   });
   test.each([['http://a.example'], ['a.example:9740'], ['a.example/x'], ['a b']])('%p is a usage error naming --allowed-host', (v) => {

@@ -6,7 +6,13 @@ import { auth, BUN, fakeNvml, ROOT, startAgent, tmp } from '../helpers.ts';
 
 const BIN = join(ROOT, 'test/.build/gpulse');
 const haveWeb = existsSync(join(ROOT, 'dist/web/index.html'));
-const ENV = () => ({ PATH: '/usr/bin:/bin', HOME: tmp(), GPULSE_TOKEN: 'binary-test-token-0123456789', GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '3' });
+const ENV = () => ({
+  PATH: '/usr/bin:/bin',
+  HOME: tmp(),
+  GPULSE_TOKEN: 'binary-test-token-0123456789',
+  GPULSE_NVML_LIB: fakeNvml('default'),
+  FAKE_NVML_GPUS: '3',
+});
 
 describe.skipIf(!haveWeb)('dist/gpulse', () => {
   beforeAll(() => {
@@ -36,7 +42,11 @@ describe.skipIf(!haveWeb)('dist/gpulse', () => {
     const none = Bun.spawnSync([BIN, 'snapshot', '--ollama', 'off'], { env, cwd: '/' });
     // CI installs NVIDIA's real library (libnvidia-ml1) without a driver: then the loader finds it and init says why.
     const real = /libnvidia-ml\.so\.1 /.test(Bun.spawnSync(['/sbin/ldconfig', '-p']).stdout.toString());
-    expect(none.stdout.toString()).toContain(real ? 'nvml: nvmlInit_v2: DRIVER_NOT_LOADED' : 'nvml: cannot load NVML (libnvidia-ml.so.1 not found; libnvidia-ml.so not found: is the NVIDIA driver installed?)');
+    expect(none.stdout.toString()).toContain(
+      real
+        ? 'nvml: nvmlInit_v2: DRIVER_NOT_LOADED'
+        : 'nvml: cannot load NVML (libnvidia-ml.so.1 not found; libnvidia-ml.so not found: is the NVIDIA driver installed?)',
+    );
   });
   test('snapshot prints a readable table', () => {
     const out = Bun.spawnSync([BIN, 'snapshot', '--ollama', 'off'], { env: ENV() }).stdout.toString();
@@ -60,7 +70,9 @@ describe.skipIf(!haveWeb)('dist/gpulse', () => {
         expect([404, 401]).toContain(r.status);
         expect(await r.text()).not.toContain('root:');
       }
-    } finally { await a.stop(); }
+    } finally {
+      await a.stop();
+    }
   }, 30_000);
   test('service: the install line copies this executable', () => {
     const out = Bun.spawnSync([BIN, 'service'], { env: ENV() }).stdout.toString();

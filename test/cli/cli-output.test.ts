@@ -12,14 +12,21 @@ describe('gpulse export through pipes', () => {
     // An hour of synthetic rows at 1 s: about half a megabyte of CSV, far past a pipe's buffer.
     a = await startAgent(['--interval', '1s', '--retention', '1h', '--gpu', 'none'], { GPULSE_BENCH_FILL: '1h' });
     const all = await (await fetch(a.url + '/v1/history', auth(a.token))).json();
-    const since = all.t[0], until = all.t[all.t.length - 10];
+    const since = all.t[0],
+      until = all.t[all.t.length - 10];
     range = `--since ${since} --until ${until}`;
     want = historyCsv(await (await fetch(`${a.url}/v1/history?since=${since}&until=${until}`, auth(a.token))).json());
     expect(want.length).toBeGreaterThan(400_000);
   });
-  afterAll(async () => { await a?.stop(); });
+  afterAll(async () => {
+    await a?.stop();
+  });
   const sh = (pipeline: string) => {
-    const r = Bun.spawnSync(['bash', '-c', pipeline], { env: { PATH: process.env.PATH!, HOME: tmp(), GPULSE_TOKEN: a.token, GPULSE_URL: a.url, GPULSE: `${BUN} ${join(ROOT, 'cli/main.ts')}` }, stdout: 'pipe', stderr: 'pipe' });
+    const r = Bun.spawnSync(['bash', '-c', pipeline], {
+      env: { PATH: process.env.PATH!, HOME: tmp(), GPULSE_TOKEN: a.token, GPULSE_URL: a.url, GPULSE: `${BUN} ${join(ROOT, 'cli/main.ts')}` },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
     return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
   };
 

@@ -32,7 +32,9 @@ describe('wall clock steps', () => {
       expect(stamps.length).toBeGreaterThan(before);
       expect(s.collectorError).toBeNull();
       for (let i = 1; i < stamps.length; i++) expect(stamps[i]!).toBeGreaterThan(stamps[i - 1]!);
-    } finally { s.stop(); }
+    } finally {
+      s.stop();
+    }
   });
 
   test('a step forward leaves a gap, never a freeze: stamps follow the new time at once', async () => {
@@ -46,7 +48,9 @@ describe('wall clock steps', () => {
       const last = stamps.at(-1)!;
       expect(last).toBeGreaterThan(Date.now() + 86_400_000 - 1000);
       for (let i = 1; i < stamps.length; i++) expect(stamps[i]! - stamps[i - 1]!).toBeGreaterThan(0);
-    } finally { s.stop(); }
+    } finally {
+      s.stop();
+    }
   });
 
   test('stamps stay aligned to the interval', async () => {

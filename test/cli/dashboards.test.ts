@@ -37,27 +37,43 @@ async function nonEmpty(expr: string): Promise<Series[]> {
 beforeAll(async () => {
   if (!PROMETHEUS) return;
   agent = await startAgent(['--interval', '500ms', '--gpu', 'nvml', '--metrics-public'], {
-    GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2', FAKE_NVML_XID: '1:79', FAKE_NVML_THROTTLE: '0:0x64',
+    GPULSE_NVML_LIB: fakeNvml('default'),
+    FAKE_NVML_GPUS: '2',
+    FAKE_NVML_XID: '1:79',
+    FAKE_NVML_THROTTLE: '0:0x64',
   });
   const dir = tmp('gpulse-dash-');
   const port = 20000 + Math.floor(Math.random() * 20000);
   promUrl = `http://127.0.0.1:${port}`;
-  writeFileSync(join(dir, 'prometheus.yml'), `global: { scrape_interval: 1s, evaluation_interval: 1s }
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global: { scrape_interval: 1s, evaluation_interval: 1s }
 scrape_configs:
   - job_name: gpulse
     static_configs: [{ targets: ['${new URL(agent.url).host}'] }]
-`);
-  prom = Bun.spawn([PROMETHEUS, `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdout: 'ignore', stderr: 'ignore' });
+`,
+  );
+  prom = Bun.spawn(
+    [PROMETHEUS, `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+    { stdout: 'ignore', stderr: 'ignore' },
+  );
   // The dashboards take rates over $__rate_interval (at least four scrape intervals); with 1 s
   // scrapes the queries below use [5s]. rate() extrapolates a window only partly covered, so wait
   // until seven scrapes fill it (or the answers would be a fraction of the truth).
   for (let i = 0; i < 120; i++) {
     await Bun.sleep(500);
-    const n = await q('count_over_time(node_time_seconds[8s])').then((r) => Number(r[0]?.value[1] ?? 0), () => 0);
+    const n = await q('count_over_time(node_time_seconds[8s])').then(
+      (r) => Number(r[0]?.value[1] ?? 0),
+      () => 0,
+    );
     if (n >= 7 && (await q('DCGM_FI_DEV_FB_FREE').catch(() => [])).length === 2) break;
   }
 }, 90_000);
-afterAll(async () => { prom?.kill(); await prom?.exited; await agent?.stop(); });
+afterAll(async () => {
+  prom?.kill();
+  await prom?.exited;
+  await agent?.stop();
+});
 
 describe.skipIf(!PROMETHEUS)('Node Exporter Full panels, through a real Prometheus', () => {
   test('CPU: busy by mode, busy %, cores', async () => {
@@ -78,7 +94,11 @@ describe.skipIf(!PROMETHEUS)('Node Exporter Full panels, through a real Promethe
     const [total] = vals(await nonEmpty('node_memory_MemTotal_bytes'));
     expect(avail).toBeGreaterThan(0);
     expect(avail).toBeLessThanOrEqual(total!);
-    const [used] = vals(await nonEmpty('node_memory_MemTotal_bytes - node_memory_MemFree_bytes - (node_memory_Cached_bytes + node_memory_Buffers_bytes + node_memory_SReclaimable_bytes)'));
+    const [used] = vals(
+      await nonEmpty(
+        'node_memory_MemTotal_bytes - node_memory_MemFree_bytes - (node_memory_Cached_bytes + node_memory_Buffers_bytes + node_memory_SReclaimable_bytes)',
+      ),
+    );
     expect(used).toBeGreaterThan(0);
     expect(used).toBeLessThan(total!);
     const [pct] = vals(await nonEmpty('100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)'));
@@ -99,25 +119,37 @@ describe.skipIf(!PROMETHEUS)('Node Exporter Full panels, through a real Promethe
 
   test('disk: read/write bytes, IOs, time busy (when the machine has a block device)', async () => {
     const devices = parseDiskstatsDetail(readFileSync('/proc/diskstats', 'latin1')).filter((d) => !NODE_EXPORTER_DISK_EXCLUDE.test(d.name));
-    if (!devices.length) { console.warn('dashboards.test.ts: this machine lists no block device: disk panels not checked'); return; }
+    if (!devices.length) {
+      console.warn('dashboards.test.ts: this machine lists no block device: disk panels not checked');
+      return;
+    }
     const rd = await nonEmpty('rate(node_disk_read_bytes_total[5s])');
     expect(rd.map((s) => s.metric.device).sort()).toEqual(devices.map((d) => d.name).sort());
     for (const v of vals(await nonEmpty('rate(node_disk_written_bytes_total[5s])'))) expect(v).toBeGreaterThanOrEqual(0);
-    for (const v of vals(await nonEmpty('rate(node_disk_io_time_seconds_total[5s])'))) { expect(v).toBeGreaterThanOrEqual(0); expect(v).toBeLessThanOrEqual(1.05); }
+    for (const v of vals(await nonEmpty('rate(node_disk_io_time_seconds_total[5s])'))) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1.05);
+    }
     expect((await nonEmpty('rate(node_disk_reads_completed_total[5s]) + rate(node_disk_writes_completed_total[5s])')).length).toBe(devices.length);
   });
 
   test('filesystem: available, used %, inodes, read-only', async () => {
     const mounts = parseMounts(readFileSync('/proc/mounts', 'latin1')).filter((m) => nodeExporterListed(m) && m.fstype !== 'tmpfs');
-    if (!mounts.length) { console.warn('dashboards.test.ts: no non-tmpfs filesystem here: filesystem panels not checked'); return; }
+    if (!mounts.length) {
+      console.warn('dashboards.test.ts: no non-tmpfs filesystem here: filesystem panels not checked');
+      return;
+    }
     const avail = await nonEmpty('node_filesystem_avail_bytes{fstype!="tmpfs"}');
     for (const s of avail) expect(s.metric).toMatchObject({ device: expect.any(String), fstype: expect.any(String), mountpoint: expect.any(String) });
     for (const v of vals(await nonEmpty('100 - (node_filesystem_avail_bytes{fstype!="tmpfs"} * 100 / node_filesystem_size_bytes{fstype!="tmpfs"})'))) {
-      expect(v).toBeGreaterThanOrEqual(0); expect(v).toBeLessThanOrEqual(100);
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(100);
     }
     // Root's reserve: what non-root can write never exceeds what is free.
-    for (const v of vals(await nonEmpty('node_filesystem_free_bytes{fstype!="tmpfs"} - node_filesystem_avail_bytes{fstype!="tmpfs"}'))) expect(v).toBeGreaterThanOrEqual(0);
-    for (const v of vals(await nonEmpty('node_filesystem_files_free{fstype!="tmpfs"} / node_filesystem_files{fstype!="tmpfs"}'))) expect(v).toBeLessThanOrEqual(1);
+    for (const v of vals(await nonEmpty('node_filesystem_free_bytes{fstype!="tmpfs"} - node_filesystem_avail_bytes{fstype!="tmpfs"}')))
+      expect(v).toBeGreaterThanOrEqual(0);
+    for (const v of vals(await nonEmpty('node_filesystem_files_free{fstype!="tmpfs"} / node_filesystem_files{fstype!="tmpfs"}')))
+      expect(v).toBeLessThanOrEqual(1);
     for (const v of vals(await nonEmpty('node_filesystem_readonly + node_filesystem_device_error'))) expect([0, 1, 2]).toContain(v);
   });
 
@@ -134,7 +166,7 @@ describe.skipIf(!PROMETHEUS)('Node Exporter Full panels, through a real Promethe
 });
 
 describe.skipIf(!PROMETHEUS)('dcgm-exporter dashboard panels, through a real Prometheus', () => {
-  test('utilization, temperature, power and energy per GPU with dcgm-exporter\'s label set', async () => {
+  test("utilization, temperature, power and energy per GPU with dcgm-exporter's label set", async () => {
     const util = await nonEmpty('DCGM_FI_DEV_GPU_UTIL');
     expect(util.map((s) => s.metric.gpu).sort()).toEqual(['0', '1']);
     for (const s of util) {
@@ -156,7 +188,10 @@ describe.skipIf(!PROMETHEUS)('dcgm-exporter dashboard panels, through a real Pro
     expect(free.find((s) => s.metric.gpu === '0')!.value[1]).toBe('60928');
     expect(vals(await nonEmpty('DCGM_FI_DEV_FB_RESERVED'))).toEqual([512, 512]);
     expect(vals(await nonEmpty('DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE + DCGM_FI_DEV_FB_RESERVED'))).toEqual([81920, 81920]);
-    for (const v of vals(await nonEmpty('DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) * 100'))) { expect(v).toBeGreaterThan(0); expect(v).toBeLessThan(100); }
+    for (const v of vals(await nonEmpty('DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) * 100'))) {
+      expect(v).toBeGreaterThan(0);
+      expect(v).toBeLessThan(100);
+    }
   });
 
   test('errors and throttling: last XID, throttle bitmask, PCIe replays, ECC, remapped rows, memory temperature', async () => {

@@ -18,13 +18,28 @@ import type { WorkloadSeries } from '../../shared/catalog.ts';
 import { SseParser } from '../../shared/sse.ts';
 import { tmp } from '../helpers.ts';
 
-const host = { cpus: 1, sample(_t: number, v: Float64Array) { v.fill(1, 0, 14); }, disks: () => [], freqMhz: () => null, close() {} };
+const host = {
+  cpus: 1,
+  sample(_t: number, v: Float64Array) {
+    v.fill(1, 0, 14);
+  },
+  disks: () => [],
+  freqMhz: () => null,
+  close() {},
+};
 const T0 = Math.floor(Date.now() / 1000) * 1000 - 600_000;
 
 function agent(user: Partial<ConstructorParameters<typeof Agent>[0]['user']> = {}, store?: Store) {
   const a = new Agent({ hostname: 'h', intervalMs: 1000, retentionMs: 86_400_000, host, gpu: noGpu, user, store });
   const app = createApp(a, { token: null, allowOrigins: [] });
-  return { a, app, get: async (p: string) => { const r = await app.request(p); return { status: r.status, body: await r.json() as never } } };
+  return {
+    a,
+    app,
+    get: async (p: string) => {
+      const r = await app.request(p);
+      return { status: r.status, body: (await r.json()) as never };
+    },
+  };
 }
 
 /** Frames written to a live stream so far. */
@@ -72,13 +87,19 @@ describe('series joining mid-stream', () => {
     const v = [0.0123457, 1234.56789, 3e-7];
     for (let i = 0; i < 3; i++) {
       a.user.push(`loss ${v[i]}\n`, null, Date.now());
-      host.sample = (_t, row) => { row.fill(1.23456, 0, 14); };
+      host.sample = (_t, row) => {
+        row.fill(1.23456, 0, 14);
+      };
       await a.sampler.tick(T0 + i * 1000);
     }
     const h = (await get('/v1/history?keys=user.loss,host.cpu.util')).body as { series: Record<string, number[]> };
     expect(h.series['user.loss']).toEqual(v);
     expect(h.series['host.cpu.util']).toEqual([1.23, 1.23, 1.23]);
-    const m = (await get('/v1/history?keys=user.loss&step=60000&agg=minmax')).body as { series: Record<string, number[]>; min: Record<string, number[]>; max: Record<string, number[]> };
+    const m = (await get('/v1/history?keys=user.loss&step=60000&agg=minmax')).body as {
+      series: Record<string, number[]>;
+      min: Record<string, number[]>;
+      max: Record<string, number[]>;
+    };
     expect(m.series['user.loss']![0]).toBeCloseTo((v[0]! + v[1]! + v[2]!) / 3, 12);
     expect(m.series['user.loss']![0]).not.toBe(Math.round(m.series['user.loss']![0]! * 100) / 100);
     expect(m.min['user.loss']).toEqual([3e-7]);
@@ -133,12 +154,12 @@ describe('the cap on user series', () => {
     expect((await push('a 1\nb 2\n')).status).toBe(200);
     const r = await push('c 3\nd 4\n');
     expect(r.status).toBe(429);
-    const e = await r.json() as { error: string; param: string };
+    const e = (await r.json()) as { error: string; param: string };
     expect(e.error).toContain('--max-series 3');
     expect(e.param).toBe('max_series');
     expect(a.user.registry.has('user.c')).toBe(false);
     expect((await push('a 5\nc 3\n')).status).toBe(200); // within the cap: fine
-    const info = await (await app.request('/v1/info')).json() as { user_metrics: { series: number; warnings: string[] } };
+    const info = (await (await app.request('/v1/info')).json()) as { user_metrics: { series: number; warnings: string[] } };
     expect(info.user_metrics.series).toBe(3);
     expect(info.user_metrics.warnings.join()).toContain('--max-series 3');
     a.stop();
@@ -150,7 +171,9 @@ describe('the cap on user series', () => {
     const { a, get } = agent({ maxSeries: 3, textfileDir: dir });
     await a.sampler.tick(T0);
     expect(a.catalog.keys.filter((k) => k.startsWith('user.'))).toEqual(['user.m0', 'user.m1', 'user.m2']);
-    const info = (await get('/v1/info')).body as { user_metrics: { textfile: { files: { state: string; series: number; dropped: number }[] }; warnings: string[] } };
+    const info = (await get('/v1/info')).body as {
+      user_metrics: { textfile: { files: { state: string; series: number; dropped: number }[] }; warnings: string[] };
+    };
     expect(info.user_metrics.textfile.files[0]).toMatchObject({ state: 'ok', series: 3, dropped: 2 });
     expect(info.user_metrics.warnings[0]).toBe('textfile many.prom: 2 series not taken: --max-series 3 reached');
     a.stop();
@@ -172,18 +195,26 @@ describe('textfiles', () => {
   test('new, changed, broken and removed files; a half-written file keeps the previous values', async () => {
     const dir = tmp();
     mkdirSync(join(dir, 'sub.prom')); // a directory named like a file is ignored
-    const put = (name: string, text: string) => { writeFileSync(join(dir, `.${name}.tmp`), text); renameSync(join(dir, `.${name}.tmp`), join(dir, name)); };
+    const put = (name: string, text: string) => {
+      writeFileSync(join(dir, `.${name}.tmp`), text);
+      renameSync(join(dir, `.${name}.tmp`), join(dir, name));
+    };
     put('a.prom', '# UNIT t_seconds seconds\nt_seconds 1.5\nsize_bytes 7\n');
     put('b.prom', 'ok 1\n');
     const { a, get } = agent({ textfileDir: dir });
     await a.sampler.tick(T0);
     const defs = a.catalog.defs.filter((d) => d.scope === 'user');
-    expect(defs.map((d) => [d.key, d.unit])).toEqual([['user.t_seconds', 's'], ['user.size_bytes', 'B'], ['user.ok', '']]);
+    expect(defs.map((d) => [d.key, d.unit])).toEqual([
+      ['user.t_seconds', 's'],
+      ['user.size_bytes', 'B'],
+      ['user.ok', ''],
+    ]);
     await Bun.sleep(20);
     put('b.prom', 'ok 1\nbroken{ 2\n');
     writeFileSync(join(dir, 'a.prom'), 't_seconds 9'); // no final newline: a writer caught mid-write
     await a.sampler.tick(T0 + 1000);
-    const row = a.latest().row, keys = a.catalog.keys;
+    const row = a.latest().row,
+      keys = a.catalog.keys;
     expect(row[keys.indexOf('user.t_seconds')]).toBe(1.5);
     expect(row[keys.indexOf('user.ok')]).toBeNaN();
     const files = ((await get('/v1/info')).body as { user_metrics: { textfile: { files: Record<string, unknown>[] } } }).user_metrics.textfile.files;
@@ -201,15 +232,30 @@ describe('ephemeral series and the store', () => {
   test('EphemeralSeries: missing = null, retired after retireMs, capped (quiet ones go first)', () => {
     const e = new EphemeralSeries<WorkloadSeries>(1000, 2);
     const d = (k: string): WorkloadSeries => ({ key: k, label: k, unit: '', scope: 'workload', workload: 'ollama', model: k, metric: 'vram' });
-    e.sync(0, [[d('a'), 1], [d('b'), 2]]);
-    expect(e.sync(0, [[d('a'), 1], [d('b'), 2], [d('c'), 3]])).toEqual(['c']);
+    e.sync(0, [
+      [d('a'), 1],
+      [d('b'), 2],
+    ]);
+    expect(
+      e.sync(0, [
+        [d('a'), 1],
+        [d('b'), 2],
+        [d('c'), 3],
+      ]),
+    ).toEqual(['c']);
     e.sync(10, [[d('a'), 1]]);
     e.prepare(10);
     expect(e.value('b')).toBeNaN();
-    expect(e.sync(20, [[d('a'), 1], [d('c'), 3]])).toEqual([]); // b was quiet: it made way
+    expect(
+      e.sync(20, [
+        [d('a'), 1],
+        [d('c'), 3],
+      ]),
+    ).toEqual([]); // b was quiet: it made way
     expect(e.defs().map((x) => x.key)).toEqual(['a', 'c']);
     e.sync(30, [[d('c'), 3]]);
-    e.prepare(30); e.prepare(1100);
+    e.prepare(30);
+    e.prepare(1100);
     expect(e.defs().map((x) => x.key)).toEqual(['c']);
   });
 
@@ -220,8 +266,10 @@ describe('ephemeral series and the store', () => {
     for (let i = 0; i < 900; i++) s.append(t0 + i * 1000, [i, i]);
     expect(s.raw.n).toBe(900);
     expect([s.raw.t.length, s.raw.v[0]!.length]).toEqual([900, 900]);
-    const m = new RollupHead('1m'), h = new RollupHead('1h');
-    m.setKeys(['a']); h.setKeys(['a']);
+    const m = new RollupHead('1m'),
+      h = new RollupHead('1h');
+    m.setKeys(['a']);
+    h.setKeys(['a']);
     for (let i = 0; i < 360; i++) m.addRow(t0 + i * 60_000, [i], [0]);
     for (let i = 0; i < 240; i++) h.addRow(t0 + i * 3_600_000, [i], [0]);
     expect([m.n, m.t.length, m.sum[0]!.length, m.max[0]!.length]).toEqual([360, 360, 360, 360]);
@@ -252,7 +300,8 @@ describe('workload and process series', () => {
     const { a, app } = agent();
     a.sampler.ollama = [{ name: 'llama3.1:8b', size: 10e9, vram: 5e9, expires_at: null }];
     await a.sampler.tick(T0);
-    const row = a.latest().row, keys = a.catalog.keys;
+    const row = a.latest().row,
+      keys = a.catalog.keys;
     expect(row[keys.indexOf('ollama.llama3~2E1~3A8b.vram')]).toBe(5e9);
     expect(row[keys.indexOf('ollama.llama3~2E1~3A8b.gpu_share')]).toBe(50);
     expect(a.catalog.defs.find((d) => d.key === 'ollama.llama3~2E1~3A8b.gpu_share')).toMatchObject({ scope: 'workload', model: 'llama3.1:8b', unit: '%' });
@@ -268,18 +317,31 @@ describe('workload and process series', () => {
   test('GPU processes: three series each, capped at --max-processes (the refused pids in /v1/info)', async () => {
     const extras = [emptyExtras()];
     const gpu: GpuProvider = {
-      kind: 'nvml', devices: [{ index: 0, name: 'G', uuid: 'GPU-0', memory_total: 1, provider: 'nvml' }], driverVersion: null, cudaVersion: null,
-      read: async () => ({ values: new Float64Array(15).fill(1), extras }), drainEvents: () => [], close() {},
+      kind: 'nvml',
+      devices: [{ index: 0, name: 'G', uuid: 'GPU-0', memory_total: 1, provider: 'nvml' }],
+      driverVersion: null,
+      cudaVersion: null,
+      read: async () => ({ values: new Float64Array(15).fill(1), extras }),
+      drainEvents: () => [],
+      close() {},
     };
     const a = new Agent({ hostname: 'h', intervalMs: 1000, retentionMs: 86_400_000, host, gpu, maxProcesses: 2, procRoot: tmp() });
     const app = createApp(a, { token: null, allowOrigins: [] });
     extras[0]!.processes = [1, 2, 3].map((pid) => ({ pid, gpu_mem: pid * 1024, type: 'compute' as const, sm_util: 10 * pid, mem_util: null }));
     await a.sampler.tick(T0);
     const proc = a.catalog.defs.filter((d) => d.scope === 'process');
-    expect(proc.map((d) => d.key.replace(/-\d+\./, '-S.'))).toEqual(['proc.gpu0.1-S.mem', 'proc.gpu0.1-S.sm', 'proc.gpu0.1-S.memutil', 'proc.gpu0.2-S.mem', 'proc.gpu0.2-S.sm', 'proc.gpu0.2-S.memutil']);
-    const info = await (await app.request('/v1/info')).json() as { processes: unknown };
+    expect(proc.map((d) => d.key.replace(/-\d+\./, '-S.'))).toEqual([
+      'proc.gpu0.1-S.mem',
+      'proc.gpu0.1-S.sm',
+      'proc.gpu0.1-S.memutil',
+      'proc.gpu0.2-S.mem',
+      'proc.gpu0.2-S.sm',
+      'proc.gpu0.2-S.memutil',
+    ]);
+    const info = (await (await app.request('/v1/info')).json()) as { processes: unknown };
     expect(info.processes).toEqual({ tracked: 2, max: 2, refused_pids: [3] });
-    const row = a.latest().row, keys = a.catalog.keys;
+    const row = a.latest().row,
+      keys = a.catalog.keys;
     expect(row[keys.findIndex((k) => k.endsWith('.mem') && k.includes('.2-'))]).toBe(2048);
     expect(row[keys.findIndex((k) => k.endsWith('.memutil') && k.includes('.2-'))]).toBeNaN();
     const m = await (await app.request('/metrics')).text();

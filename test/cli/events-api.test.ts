@@ -13,13 +13,19 @@ function inProcess() {
   const agent = new Agent({ hostname: 'h', intervalMs: 1000, retentionMs: 60_000, host: host as never, gpu: noGpu });
   const app = createApp(agent, { token: TOKEN, allowOrigins: [] });
   const call = async (method: string, path: string, body?: unknown) => {
-    const r = await app.request(`http://127.0.0.1${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
-    return { status: r.status, body: await r.json() as Record<string, unknown> };
+    const r = await app.request(`http://127.0.0.1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
   };
   return { agent, call };
 }
 const agents: Agent[] = [];
-afterAll(() => { for (const a of agents) a.stop(); });
+afterAll(() => {
+  for (const a of agents) a.stop();
+});
 
 describe('PUT/PATCH /v1/events/:id change only the fields given', () => {
   const { agent, call } = inProcess();
@@ -44,8 +50,17 @@ describe('PUT/PATCH /v1/events/:id change only the fields given', () => {
     const ev = await make();
     const before = { ...agent.events.get(ev.id) };
     const cases: [unknown, string][] = [
-      [{}, 'body'], [{ label: null }, 'label'], [{ label: '' }, 'label'], [{ t: null }, 't'], [{ t: 'now' }, 't'],
-      [{ end_t: 500 }, 'end_t'], [{ t: 9_000 }, 'end_t'], [{ color: 'red' }, 'color'], [{ label: 'ok', color: 'javascript:x' }, 'color'], ['[]', 'body'], ['{', 'body'],
+      [{}, 'body'],
+      [{ label: null }, 'label'],
+      [{ label: '' }, 'label'],
+      [{ t: null }, 't'],
+      [{ t: 'now' }, 't'],
+      [{ end_t: 500 }, 'end_t'],
+      [{ t: 9_000 }, 'end_t'],
+      [{ color: 'red' }, 'color'],
+      [{ label: 'ok', color: 'javascript:x' }, 'color'],
+      ['[]', 'body'],
+      ['{', 'body'],
     ];
     for (const [body, param] of cases) {
       const r = await call('PATCH', `/v1/events/${ev.id}`, body);
@@ -59,7 +74,10 @@ describe('PUT/PATCH /v1/events/:id change only the fields given', () => {
   });
   test('PATCH is allowed by CORS preflight', async () => {
     const app = createApp(agent, { token: TOKEN, allowOrigins: [] });
-    const r = await app.request('http://127.0.0.1/v1/events/u-0', { method: 'OPTIONS', headers: { origin: 'https://pwa.example', 'access-control-request-method': 'PATCH' } });
+    const r = await app.request('http://127.0.0.1/v1/events/u-0', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://pwa.example', 'access-control-request-method': 'PATCH' },
+    });
     expect(r.headers.get('access-control-allow-methods')).toContain('PATCH');
   });
 });
@@ -104,7 +122,12 @@ describe('event store budgets and bounds', () => {
     for (let i = 0; i < 500; i++) s.add({ t: t++, label: `process ${i}`, source: 'agent', kind: 'process_start' });
     expect(s.count('user')).toBe(10);
     expect(s.count('agent')).toBe(50);
-    expect(s.all().filter((e) => e.source === 'agent').at(0)!.label).toBe('process 450');
+    expect(
+      s
+        .all()
+        .filter((e) => e.source === 'agent')
+        .at(0)!.label,
+    ).toBe('process 450');
     for (let i = 0; i < 500; i++) s.add({ t: t++, label: `note ${i}`, source: 'user' });
     expect(s.count('agent')).toBe(50);
     expect(s.count('user')).toBe(20);

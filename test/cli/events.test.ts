@@ -10,7 +10,9 @@ function scriptedProvider() {
   const extras: GpuExtras[] = [emptyExtras()];
   const pending: ProviderEvent[] = [];
   const p: GpuProvider = {
-    kind: 'nvml', driverVersion: null, cudaVersion: null,
+    kind: 'nvml',
+    driverVersion: null,
+    cudaVersion: null,
     devices: [{ index: 0, name: 'Scripted GPU', uuid: 'GPU-scripted', memory_total: 1, provider: 'nvml' }],
     read: async () => ({ values: new Float64Array(GPU_WIDTH).fill(1), extras: extras.map((x) => ({ ...x })) }),
     drainEvents: () => pending.splice(0),
@@ -47,7 +49,10 @@ describe('agent events', () => {
     await agent.sampler.tick((t += 100));
     extras[0]!.throttle = [];
     await agent.sampler.tick((t += 100));
-    expect(agent.events.all().map((e) => `${e.kind}: ${e.label}`)).toEqual(['throttle_start: GPU 0 throttling: hw_thermal', 'throttle_end: GPU 0 throttling ended: hw_thermal']);
+    expect(agent.events.all().map((e) => `${e.kind}: ${e.label}`)).toEqual([
+      'throttle_start: GPU 0 throttling: hw_thermal',
+      'throttle_end: GPU 0 throttling ended: hw_thermal',
+    ]);
     agent.stop();
   });
   test('provider events (lost GPU, XID) become agent events and go out on the stream', async () => {
@@ -66,7 +71,10 @@ describe('agent events', () => {
   });
   test('agent events cannot be edited or deleted through the API', async () => {
     // No NVML, no nvidia-smi, AMD fixture: the fallback itself is an agent event.
-    const a = await startAgent(['--interval', '200ms', '--sysfs-root', join(ROOT, 'test/fixtures/sysfs')], { GPULSE_NVML_LIB: '/nonexistent.so', PATH: '/usr/bin:/bin' });
+    const a = await startAgent(['--interval', '200ms', '--sysfs-root', join(ROOT, 'test/fixtures/sysfs')], {
+      GPULSE_NVML_LIB: '/nonexistent.so',
+      PATH: '/usr/bin:/bin',
+    });
     try {
       const { events } = await (await fetch(a.url + '/v1/events', auth(a.token))).json();
       const ev = events.find((e: { kind: string }) => e.kind === 'provider_fallback');
@@ -76,12 +84,14 @@ describe('agent events', () => {
       expect((await fetch(`${a.url}/v1/events/${ev.id}`, { method: 'DELETE', ...auth(a.token) })).status).toBe(403);
       const after = (await (await fetch(a.url + '/v1/events', auth(a.token))).json()).events.find((e: { id: string }) => e.id === ev.id);
       expect(after.label).toBe(ev.label);
-    } finally { await a.stop(); }
+    } finally {
+      await a.stop();
+    }
   });
 });
 
 describe('long-lived streams', () => {
-  test('a stream quiet for longer than Bun\'s 10 s idle timeout is not cut', async () => {
+  test("a stream quiet for longer than Bun's 10 s idle timeout is not cut", async () => {
     const a = await startAgent(['--interval', '12s', '--gpu', 'none']);
     try {
       const res = await fetch(a.url + '/v1/stream', auth(a.token));
@@ -93,12 +103,17 @@ describe('long-lived streams', () => {
       while (Date.now() - t0 < 13_000) {
         const x = await Promise.race([r.read(), Bun.sleep(13_500 - (Date.now() - t0)).then(() => null)]);
         if (!x) break;
-        if (x.done) { ended = true; break; }
+        if (x.done) {
+          ended = true;
+          break;
+        }
         bytes += x.value.byteLength;
       }
       expect(ended).toBe(false);
       expect(bytes).toBeGreaterThan(0);
       await r.cancel();
-    } finally { await a.stop(); }
+    } finally {
+      await a.stop();
+    }
   }, 20_000);
 });

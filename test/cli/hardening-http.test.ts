@@ -12,8 +12,12 @@ const portOf = (url: string) => Number(new URL(url).port);
 
 describe('errors are small JSON, never a stack', () => {
   let a: RunningAgent;
-  beforeAll(async () => { a = await startAgent(['--interval', '500ms', '--gpu', 'none']); });
-  afterAll(async () => { await a?.stop(); });
+  beforeAll(async () => {
+    a = await startAgent(['--interval', '500ms', '--gpu', 'none']);
+  });
+  afterAll(async () => {
+    await a?.stop();
+  });
 
   test('HTTP/1.0 without Host: a small JSON 400 naming the header, no development page, nothing logged as a crash', async () => {
     for (const path of ['/v1/info', '/healthz', '/', '/nope']) {
@@ -30,28 +34,50 @@ describe('errors are small JSON, never a stack', () => {
   });
 
   test('a handler that throws outside Hono gets the JSON fallback, not the error text', async () => {
-    const server = Bun.serve({ ...SERVER_HARDENING, hostname: '127.0.0.1', port: 0, fetch: () => { throw new Error('secret at /src/cli/app.ts:12'); } });
+    const server = Bun.serve({
+      ...SERVER_HARDENING,
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: () => {
+        throw new Error('secret at /src/cli/app.ts:12');
+      },
+    });
     const logged: string[] = [];
     const orig = console.error;
-    console.error = (m: string) => { logged.push(m); };
+    console.error = (m: string) => {
+      logged.push(m);
+    };
     try {
       const r = await fetch(`http://127.0.0.1:${server.port}/x`);
       expect(r.status).toBe(500);
       const body = await r.text();
       expect(JSON.parse(body)).toEqual({ error: 'internal error' });
       expect(body).not.toContain('secret');
-    } finally { console.error = orig; server.stop(true); }
+    } finally {
+      console.error = orig;
+      server.stop(true);
+    }
     expect(logged.join('\n')).toContain('secret'); // the operator still sees it in the log
   });
 });
 
 const get = (port: number, path: string, headers: Record<string, string>) =>
-  rawRequest(port, [`GET ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}Connection: close\r\n\r\n`]);
+  rawRequest(port, [
+    `GET ${path} HTTP/1.1\r\n${Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')}Connection: close\r\n\r\n`,
+  ]);
 
 describe('Host check (DNS rebinding)', () => {
   let a: RunningAgent;
-  beforeAll(async () => { a = await startAgent(['--interval', '500ms', '--gpu', 'none', '--allowed-host', 'gpu-7.lab.example'], { GPULSE_ALLOWED_HOST: 'ignored-because-the-flag-wins' }); });
-  afterAll(async () => { await a?.stop(); });
+  beforeAll(async () => {
+    a = await startAgent(['--interval', '500ms', '--gpu', 'none', '--allowed-host', 'gpu-7.lab.example'], {
+      GPULSE_ALLOWED_HOST: 'ignored-because-the-flag-wins',
+    });
+  });
+  afterAll(async () => {
+    await a?.stop();
+  });
 
   test('a rebound name (Host: evil.example) is refused with 421 naming it, even with the right token, and without CORS headers', async () => {
     const p = portOf(a.url);
@@ -84,15 +110,25 @@ describe('Host check (DNS rebinding)', () => {
       const p = portOf(b.url);
       expect((await get(p, '/healthz', { Host: 'b.example' })).status).toBe(200);
       expect((await get(p, '/healthz', { Host: 'c.example' })).status).toBe(421);
-    } finally { await b.stop(); }
+    } finally {
+      await b.stop();
+    }
   });
 });
 
 describe('--no-auth: only same-origin, loopback and --allow-origin origins', () => {
   let a: RunningAgent;
-  beforeAll(async () => { a = await startAgent(['--interval', '500ms', '--gpu', 'none', '--no-auth', '--allow-origin', 'https://pwa.example']); });
-  afterAll(async () => { await a?.stop(); });
-  const pre = (origin: string) => fetch(a.url + '/v1/info', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-private-network': 'true' } });
+  beforeAll(async () => {
+    a = await startAgent(['--interval', '500ms', '--gpu', 'none', '--no-auth', '--allow-origin', 'https://pwa.example']);
+  });
+  afterAll(async () => {
+    await a?.stop();
+  });
+  const pre = (origin: string) =>
+    fetch(a.url + '/v1/info', {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-private-network': 'true' },
+    });
 
   test('a foreign web page gets 403 naming its origin, and no CORS or Private Network Access grant', async () => {
     for (const origin of ['https://evil.example', 'http://192.168.1.20:8080', 'null']) {
@@ -128,8 +164,12 @@ const MB = 1 << 20;
 
 describe('request bodies are bounded before they are buffered', () => {
   let a: RunningAgent;
-  beforeAll(async () => { a = await startAgent(['--interval', '500ms', '--gpu', 'none']); });
-  afterAll(async () => { await a?.stop(); });
+  beforeAll(async () => {
+    a = await startAgent(['--interval', '500ms', '--gpu', 'none']);
+  });
+  afterAll(async () => {
+    await a?.stop();
+  });
   const post = (headers: string, parts: Parameters<typeof rawRequest>[1] = [], timeoutMs = 5000, all = false) =>
     rawRequest(portOf(a.url), [`POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`, ...parts], timeoutMs, all);
 
@@ -150,7 +190,11 @@ describe('request bodies are bounded before they are buffered', () => {
   test('a 100 MB chunked POST is counted while it streams and cut at the limit, memory flat', async () => {
     const before = peakRss(a.proc.pid);
     const chunk = `10000\r\n${'x'.repeat(0x10000)}\r\n`;
-    const r = await post(`Authorization: Bearer ${a.token}\r\nTransfer-Encoding: chunked\r\n`, Array.from({ length: 1600 }, () => chunk), 15_000);
+    const r = await post(
+      `Authorization: Bearer ${a.token}\r\nTransfer-Encoding: chunked\r\n`,
+      Array.from({ length: 1600 }, () => chunk),
+      15_000,
+    );
     expect(r.status).toBe(413);
     expect(JSON.parse(r.body).error).toContain('16 KiB');
     expect(peakRss(a.proc.pid) - before).toBeLessThan(24 * MB);
@@ -162,7 +206,11 @@ describe('request bodies are bounded before they are buffered', () => {
     const r = await post(`Content-Length: ${100 * MB}\r\n`, [], 2000);
     expect(Date.now() - t0).toBeLessThan(1500);
     expect(r.status).toBe(401);
-    const full = await post(`Transfer-Encoding: chunked\r\n`, Array.from({ length: 800 }, () => `10000\r\n${'x'.repeat(0x10000)}\r\n`), 15_000);
+    const full = await post(
+      `Transfer-Encoding: chunked\r\n`,
+      Array.from({ length: 800 }, () => `10000\r\n${'x'.repeat(0x10000)}\r\n`),
+      15_000,
+    );
     expect(full.status).toBe(401);
     expect(peakRss(a.proc.pid) - before).toBeLessThan(24 * MB);
   }, 30_000);
@@ -178,18 +226,29 @@ describe('bodyLimit middleware', () => {
   app.onError((e, c) => (e instanceof ApiError ? c.json({ error: e.message }, e.status) : c.json({ error: 'internal' }, 500)));
   app.post('/', bodyLimit({ maxBytes: 1024, timeoutMs: 300 }), async (c) => c.json({ got: (await c.req.text()).length }));
   let server: ReturnType<typeof Bun.serve>;
-  beforeAll(() => { server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: app.fetch }); });
+  beforeAll(() => {
+    server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: app.fetch });
+  });
   afterAll(() => server?.stop(true));
 
   test('a body dripping in slower than the deadline is a 408', async () => {
-    const r = await rawRequest(server.port!, ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n', 'abc', { pauseMs: 200 }, 'def', { pauseMs: 400 }, 'ghi'], 3000);
+    const r = await rawRequest(
+      server.port!,
+      ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n', 'abc', { pauseMs: 200 }, 'def', { pauseMs: 400 }, 'ghi'],
+      3000,
+    );
     expect(r.status).toBe(408);
     expect(JSON.parse(r.body).error).toContain('not received within 0.3 s');
   });
   test('exact limit passes; one byte more does not, with or without Content-Length', async () => {
     expect(await (await fetch(`http://127.0.0.1:${server.port}/`, { method: 'POST', body: 'x'.repeat(1024) })).json()).toEqual({ got: 1024 });
     expect((await fetch(`http://127.0.0.1:${server.port}/`, { method: 'POST', body: 'x'.repeat(1025) })).status).toBe(413);
-    const chunked = await rawRequest(server.port!, ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', '400\r\n' + 'x'.repeat(1024) + '\r\n', '1\r\nx\r\n', '0\r\n\r\n']);
+    const chunked = await rawRequest(server.port!, [
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n',
+      '400\r\n' + 'x'.repeat(1024) + '\r\n',
+      '1\r\nx\r\n',
+      '0\r\n\r\n',
+    ]);
     expect(chunked.status).toBe(413);
   });
 });
@@ -199,7 +258,9 @@ describe('the failed-auth limiter', () => {
     const a = await startAgent(['--interval', '500ms', '--gpu', 'none']);
     try {
       // The attacker floods wrong tokens from 127.0.0.1, the same address as the real client.
-      const flood = async () => { for (let i = 0; i < 30; i++) await fetch(a.url + '/v1/info', auth('guess-' + i)); };
+      const flood = async () => {
+        for (let i = 0; i < 30; i++) await fetch(a.url + '/v1/info', auth('guess-' + i));
+      };
       await flood();
       expect((await fetch(a.url + '/v1/info', auth('guess-x'))).status).toBe(429);
       for (let i = 0; i < 5; i++) {
@@ -208,6 +269,8 @@ describe('the failed-auth limiter', () => {
       }
       // A missing token is still counted and limited.
       expect((await fetch(a.url + '/v1/info')).status).toBe(429);
-    } finally { await a.stop(); }
+    } finally {
+      await a.stop();
+    }
   });
 });

@@ -46,17 +46,40 @@ describe('/proc detail parsers (fixtures)', () => {
     expect(d.cpus[2]).toEqual([40, 1, 20, 420, 20, 2, 2, 2]);
     expect(d).toMatchObject({ btime: 1700000000, ctxt: 999, intr: 12345, forks: 4242, running: 3, blocked: 1 });
   });
-  test('meminfo: every field under node_exporter\'s name, kB as bytes, HugePages counts as counts', () => {
+  test("meminfo: every field under node_exporter's name, kB as bytes, HugePages counts as counts", () => {
     const m = Object.fromEntries(parseMeminfoFields(MEMINFO).map((f) => [f.name, f]));
     expect(m.MemAvailable).toEqual({ name: 'MemAvailable', value: 6000000 * 1024, bytes: true });
     expect(m.Active_anon!.value).toBe(123 * 1024);
     expect(m.HugePages_Total).toEqual({ name: 'HugePages_Total', value: 4, bytes: false });
   });
   test('net/dev: bytes, packets, errors and drops per interface', () => {
-    expect(parseNetDevDetail(NETDEV)[1]).toEqual({ name: 'eth0', rxBytes: 1000, rxPackets: 10, rxErrs: 1, rxDrop: 2, txBytes: 2000, txPackets: 20, txErrs: 3, txDrop: 4 });
+    expect(parseNetDevDetail(NETDEV)[1]).toEqual({
+      name: 'eth0',
+      rxBytes: 1000,
+      rxPackets: 10,
+      rxErrs: 1,
+      rxDrop: 2,
+      txBytes: 2000,
+      txPackets: 20,
+      txErrs: 3,
+      txDrop: 4,
+    });
   });
-  test('diskstats: every counter per device, sectors as bytes; node_exporter\'s device exclusion', () => {
-    expect(parseDiskstatsDetail(DISKSTATS)[0]).toEqual({ name: 'sda', reads: 100, readsMerged: 7, readBytes: 2000 * 512, readMs: 30, writes: 50, writesMerged: 8, writeBytes: 4000 * 512, writeMs: 40, ioNow: 2, ioMs: 500, ioWeightedMs: 600 });
+  test("diskstats: every counter per device, sectors as bytes; node_exporter's device exclusion", () => {
+    expect(parseDiskstatsDetail(DISKSTATS)[0]).toEqual({
+      name: 'sda',
+      reads: 100,
+      readsMerged: 7,
+      readBytes: 2000 * 512,
+      readMs: 30,
+      writes: 50,
+      writesMerged: 8,
+      writeBytes: 4000 * 512,
+      writeMs: 40,
+      ioNow: 2,
+      ioMs: 500,
+      ioWeightedMs: 600,
+    });
     expect(['sda', 'sda1', 'nvme0n1p1', 'dm-0', 'nvme0n1', 'loop3'].filter((n) => !NODE_EXPORTER_DISK_EXCLUDE.test(n))).toEqual(['sda', 'dm-0', 'nvme0n1']);
   });
 });
@@ -71,12 +94,12 @@ overlay /var/lib/docker/overlay2/y/merged overlay rw 0 0
 server:/export /nfs nfs4 rw 0 0
 /dev/vda /srv ext4 rw 0 0
 `;
-  test('mounts: octal escapes decoded, ro noted; node_exporter\'s exclusions and no network filesystems', () => {
+  test("mounts: octal escapes decoded, ro noted; node_exporter's exclusions and no network filesystems", () => {
     const ms = parseMounts(MOUNTS);
     expect(ms[3]).toEqual({ device: '/dev/vdb', mount: '/mnt/my data', fstype: 'xfs', readonly: true });
     expect(ms.filter(nodeExporterListed).map((m) => m.mount)).toEqual(['/', '/run', '/mnt/my data', '/srv']);
   });
-  test('statfs per mount; df\'s Used, Avail and Use% with root\'s reserve; a failing statfs is a device error; the snapshot lists block devices once', () => {
+  test("statfs per mount; df's Used, Avail and Use% with root's reserve; a failing statfs is a device error; the snapshot lists block devices once", () => {
     const root = tmp();
     writeFileSync(join(root, 'mounts'), MOUNTS);
     // 1000 blocks of 4 KiB, 400 free, of which 350 are available to non-root (50 reserved).
@@ -126,17 +149,30 @@ describe('ProcHost', () => {
     expect(d.stat.btime).toBe(1700000000);
     host.close();
   });
-  test('--host-root: the host init\'s mount table, each mount point statfs\'ed under the host root, labelled with the host\'s path', () => {
+  test("--host-root: the host init's mount table, each mount point statfs'ed under the host root, labelled with the host's path", () => {
     const hostRoot = tmp();
     mkdirSync(join(hostRoot, 'proc/1'), { recursive: true });
     mkdirSync(join(hostRoot, 'data'));
     writeFileSync(join(hostRoot, 'proc/1/mounts'), '/dev/sda1 / ext4 rw 0 0\n/dev/sdb /data xfs rw 0 0\n');
     const seen: string[] = [];
-    const fs = scanFilesystems(join(hostRoot, 'proc/1/mounts'), hostRoot, (path) => { seen.push(path); return { blocks: 10, bfree: 5, bavail: 4, bsize: 4096, files: 1, ffree: 1 }; });
+    const fs = scanFilesystems(join(hostRoot, 'proc/1/mounts'), hostRoot, (path) => {
+      seen.push(path);
+      return { blocks: 10, bfree: 5, bavail: 4, bsize: 4096, files: 1, ffree: 1 };
+    });
     expect(seen).toEqual([join(hostRoot, '/'), join(hostRoot, '/data')]);
-    expect(fs.map((f) => [f.mount, f.device])).toEqual([['/', '/dev/sda1'], ['/data', '/dev/sdb']]);
+    expect(fs.map((f) => [f.mount, f.device])).toEqual([
+      ['/', '/dev/sda1'],
+      ['/data', '/dev/sdb'],
+    ]);
     // Through ProcHost, with a real statfs of the directories standing in for the host's mounts.
-    for (const [f, text] of [['stat', STAT], ['meminfo', MEMINFO], ['loadavg', '0 0 0 1/1 1\n'], ['diskstats', DISKSTATS], ['uptime', '1 1\n']] as const) writeFileSync(join(hostRoot, 'proc', f), text);
+    for (const [f, text] of [
+      ['stat', STAT],
+      ['meminfo', MEMINFO],
+      ['loadavg', '0 0 0 1/1 1\n'],
+      ['diskstats', DISKSTATS],
+      ['uptime', '1 1\n'],
+    ] as const)
+      writeFileSync(join(hostRoot, 'proc', f), text);
     mkdirSync(join(hostRoot, 'proc/net'));
     writeFileSync(join(hostRoot, 'proc/net/dev'), NETDEV);
     const host = new ProcHost(join(hostRoot, 'proc'), 0, hostRoot);
@@ -179,6 +215,8 @@ describe('the snapshot right after ready', () => {
         expect(d.percent).toBeCloseTo((d.used / (d.used + d.avail)) * 100, 1);
       }
       for (const d of s.disk_devices) expect(d.read_bps).not.toBeNull();
-    } finally { await a.stop(); }
+    } finally {
+      await a.stop();
+    }
   });
 });

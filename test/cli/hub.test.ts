@@ -11,7 +11,13 @@ describe('Hub (stream fan-out)', () => {
       // Client 1 reads everything; client 2 sends its request and never reads.
       const reader = (await fetch(`http://127.0.0.1:${server.port}/`)).body!.getReader();
       let got = 0;
-      const reading = (async () => { for (;;) { const r = await reader.read(); if (r.done) break; got += r.value.byteLength; } })();
+      const reading = (async () => {
+        for (;;) {
+          const r = await reader.read();
+          if (r.done) break;
+          got += r.value.byteLength;
+        }
+      })();
       const sock = await Bun.connect({ hostname: '127.0.0.1', port: server.port!, socket: { data() {} } });
       sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
       sock.pause?.();
@@ -20,7 +26,10 @@ describe('Hub (stream fan-out)', () => {
       const big = 'x'.repeat(32 * 1024);
       const rss0 = process.memoryUsage().rss;
       // Bounded: at most 40 MiB offered (kernel socket buffers absorb a few MiB first).
-      for (let i = 0; i < 1280 && hub.size > 1; i++) { hub.publish('big', big); await Bun.sleep(5); }
+      for (let i = 0; i < 1280 && hub.size > 1; i++) {
+        hub.publish('big', big);
+        await Bun.sleep(5);
+      }
       expect(hub.size).toBe(1);
       expect(hub.dropped).toBe(1);
       expect(process.memoryUsage().rss - rss0).toBeLessThan(64 * 1024 * 1024);
@@ -31,7 +40,10 @@ describe('Hub (stream fan-out)', () => {
       sock.end();
       await reader.cancel();
       await reading.catch(() => {});
-    } finally { hub.close(); server.stop(true); }
+    } finally {
+      hub.close();
+      server.stop(true);
+    }
   }, 30_000);
 
   test('one serialization per frame: every client gets the same bytes', async () => {
@@ -63,23 +75,45 @@ describe('Hub (stream fan-out)', () => {
       // A slow but moving client: reads a little every 100 ms.
       const slow = await rawClient();
       let slowGot = 0;
-      slow.on('data', (d) => { slowGot += d.length; slow.pause(); setTimeout(() => slow.resume(), 100); });
+      slow.on('data', (d) => {
+        slowGot += d.length;
+        slow.pause();
+        setTimeout(() => slow.resume(), 100);
+      });
       await Bun.sleep(100);
       expect(hub.size).toBe(2);
       const frame = 'x'.repeat(64 * 1024);
       const t0 = Date.now();
       let offered = 0;
       // Bounded: at most 6 s and 128 MiB offered.
-      while (hub.size > 1 && Date.now() - t0 < 6000 && offered < 128 * 1024 * 1024) { hub.publish('big', frame); offered += frame.length; await Bun.sleep(5); }
+      while (hub.size > 1 && Date.now() - t0 < 6000 && offered < 128 * 1024 * 1024) {
+        hub.publish('big', frame);
+        offered += frame.length;
+        await Bun.sleep(5);
+      }
       expect(hub.size).toBe(1);
       expect(hub.dropped).toBe(1);
       expect(offered).toBeLessThan(64 * 1024 * 1024); // dropped on time, not on the 512 MiB cap
-      expect(stuck.destroyed || (await new Promise((r) => { stuck.once('close', () => r(true)); stuck.resume(); setTimeout(() => r(false), 2000); }))).toBe(true);
+      expect(
+        stuck.destroyed ||
+          (await new Promise((r) => {
+            stuck.once('close', () => r(true));
+            stuck.resume();
+            setTimeout(() => r(false), 2000);
+          })),
+      ).toBe(true);
       // The slow reader kept its stream and is still getting frames.
       const before = slowGot;
-      for (let i = 0; i < 20; i++) { hub.publish('small', 'still here'); await Bun.sleep(20); }
+      for (let i = 0; i < 20; i++) {
+        hub.publish('small', 'still here');
+        await Bun.sleep(20);
+      }
       expect(hub.size).toBe(1);
       expect(slowGot).toBeGreaterThan(before);
-    } finally { for (const s of socks) s.destroy(); hub.close(); server.stop(true); }
+    } finally {
+      for (const s of socks) s.destroy();
+      hub.close();
+      server.stop(true);
+    }
   }, 30_000);
 });

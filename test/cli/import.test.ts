@@ -19,7 +19,9 @@ const KEEP = ['--retention', '36500d', '--retention-1m', '36500d', '--retention-
 const RET = { raw: 36500 * DAY, '1m': 36500 * DAY, '1h': 36500 * DAY };
 const home = tmp('gpulse-import-home-');
 const sleepers: Bun.Subprocess[] = [];
-afterAll(() => { for (const p of sleepers) p.kill(); });
+afterAll(() => {
+  for (const p of sleepers) p.kill();
+});
 
 const ENV = { PATH: process.env.PATH!, HOME: home, XDG_STATE_HOME: join(home, 'state'), XDG_CONFIG_HOME: join(home, 'config') };
 
@@ -49,10 +51,16 @@ process.exit(c);`;
 function readBack(dir: string, keys: string[]) {
   const s = Store.open({ dir, intervalMs: 1000, retentionMs: RET, maxDiskBytes: 1 << 30 });
   try {
-    const t: number[] = [], cols: number[][] = keys.map(() => []);
-    for (const b of rowBatches(s, keys, -Infinity, Infinity)) { t.push(...b.t); b.cols.forEach((c, j) => cols[j]!.push(...c)); }
+    const t: number[] = [],
+      cols: number[][] = keys.map(() => []);
+    for (const b of rowBatches(s, keys, -Infinity, Infinity)) {
+      t.push(...b.t);
+      b.cols.forEach((c, j) => cols[j]!.push(...c));
+    }
     return { t, cols, lastT: s.lastT };
-  } finally { s.close(); }
+  } finally {
+    s.close();
+  }
 }
 
 /** A history as an agent's store holds it (quantized at ingest), read back like /v1/history does. */
@@ -62,8 +70,13 @@ function storeHistory(n: number, from: number): History {
   s.setKeys(keys);
   const row = new Float64Array(keys.length);
   for (let i = 0; i < n; i++) {
-    row[0] = (i * 7.31) % 100; row[1] = 3.2e10 + i * 4096; row[2] = i % 9 === 0 ? NaN : (i * 13) % 101;
-    row[3] = 68.123 + Math.sin(i) * 500; row[4] = -5 + (i % 90); row[5] = 1e9 + i * 612.345; row[6] = i % 5 === 0 ? NaN : 0.001 * i;
+    row[0] = (i * 7.31) % 100;
+    row[1] = 3.2e10 + i * 4096;
+    row[2] = i % 9 === 0 ? NaN : (i * 13) % 101;
+    row[3] = 68.123 + Math.sin(i) * 500;
+    row[4] = -5 + (i % 90);
+    row[5] = 1e9 + i * 612.345;
+    row[6] = i % 5 === 0 ? NaN : 0.001 * i;
     for (let k = 0; k < row.length; k++) row[k] = quantize(row[k]!);
     s.append(from + i * 1000, row);
   }
@@ -100,7 +113,9 @@ describe('import: formats round-trip exactly', () => {
 
   test('gpulse export JSON (exportDoc, as `gpulse export --format json` writes it), and pretty-printed with members reordered', () => {
     const dir = tmp();
-    const doc = exportDoc({ hostname: 'box', interval_ms: 1000, series: [{ key: 'x', label: 'y]', unit: '%' }] }, h, [{ id: 'u-0', t: T0, label: 'run "1" [start]', source: 'user' }]);
+    const doc = exportDoc({ hostname: 'box', interval_ms: 1000, series: [{ key: 'x', label: 'y]', unit: '%' }] }, h, [
+      { id: 'u-0', t: T0, label: 'run "1" [start]', source: 'user' },
+    ]);
     writeFileSync(join(dir, 'a.json'), JSON.stringify(doc) + '\n');
     const { history, ...rest } = doc;
     writeFileSync(join(dir, 'b.json'), JSON.stringify({ history, ...rest }, null, 2));
@@ -119,7 +134,12 @@ describe('import: formats round-trip exactly', () => {
   test("the PWA's JSON export (the same exportDoc; its info is the schema plus hostname, events without ep) and a bare /v1/history body", () => {
     const dir = tmp();
     const small: History = { t: [T0, T0 + 1000, T0 + 2000], series: { 'gpu0.util': [1, null, 3], 'host.cpu.util': [0.5, 0.25, 100] } };
-    writeFileSync(join(dir, 'pwa.json'), JSON.stringify(exportDoc({ interval_ms: 1000, hostname: 'box', series: [] }, small, [{ id: 'a-1', t: T0, label: 'gpu_lost', source: 'agent', kind: 'gpu_lost' }])));
+    writeFileSync(
+      join(dir, 'pwa.json'),
+      JSON.stringify(
+        exportDoc({ interval_ms: 1000, hostname: 'box', series: [] }, small, [{ id: 'a-1', t: T0, label: 'gpu_lost', source: 'agent', kind: 'gpu_lost' }]),
+      ),
+    );
     writeFileSync(join(dir, 'bare.json'), JSON.stringify(small));
     for (const f of ['pwa.json', 'bare.json']) {
       const data = join(dir, `data-${f}`);
@@ -127,7 +147,10 @@ describe('import: formats round-trip exactly', () => {
       expect(r.code).toBe(0);
       const back = readBack(data, ['gpu0.util', 'host.cpu.util']);
       expect(back.t).toEqual(small.t);
-      expect(back.cols).toEqual([[1, NaN, 3], [0.5, 0.25, 100]]);
+      expect(back.cols).toEqual([
+        [1, NaN, 3],
+        [0.5, 0.25, 100],
+      ]);
     }
   });
 
@@ -141,7 +164,12 @@ describe('import: formats round-trip exactly', () => {
     const back = readBack(join(dir, 'data'), keys);
     expect(back.t).toEqual([T0, T0 + 5250, T0 + 10_000]);
     expect(back.cols).toEqual([
-      [12.5, 14, 16], [40.25, NaN, NaN], [97, 99.12, 100], [3.5, 3.75, NaN], [5, 6, NaN], [NaN, NaN, 1200],
+      [12.5, 14, 16],
+      [40.25, NaN, NaN],
+      [97, 99.12, 100],
+      [3.5, 3.75, NaN],
+      [5, 6, NaN],
+      [NaN, NaN, 1200],
     ]);
   });
 
@@ -151,12 +179,19 @@ describe('import: formats round-trip exactly', () => {
     expect(r.code).toBe(0);
     const back = readBack(join(dir, 'data'), ['host.cpu.util', 'Disk %']);
     expect(back.t).toEqual([T0 + 500, T0 + 1500, T0 + 2500]);
-    expect(back.cols).toEqual([[1, 2, 3], [55.5, 55.6, NaN]]);
+    expect(back.cols).toEqual([
+      [1, 2, 3],
+      [55.5, 55.6, NaN],
+    ]);
 
     const r2 = cli([join(FIX, 'otto-metrics.json'), '--data-dir', join(dir, 'data2'), '--host', 'router1', ...KEEP]);
     expect(r2.code).toBe(0);
     const back2 = readBack(join(dir, 'data2'), ['host.cpu.util', 'gpubox/CPU %', 'gpubox/GPU 0 %']);
-    expect(back2.cols).toEqual([[5, 6, NaN], [12.5, 14, 16], [97, 99.12, 100]]);
+    expect(back2.cols).toEqual([
+      [5, 6, NaN],
+      [12.5, 14, 16],
+      [97, 99.12, 100],
+    ]);
   });
 
   test('unknown keys become series; values are stored at the wire precision; a quoted header key keeps its comma', () => {
@@ -167,7 +202,11 @@ describe('import: formats round-trip exactly', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain('imported 2 rows, 5 values, 3 series');
     const back = readBack(join(dir, 'data'), ['my.thing', 'odd,key "q"', 'gpu7.util']);
-    expect(back.cols).toEqual([[1.23, 0], [123.5, 7], [NaN, 1235]]);
+    expect(back.cols).toEqual([
+      [1.23, 0],
+      [123.5, 7],
+      [NaN, 1235],
+    ]);
   });
 });
 
@@ -177,11 +216,15 @@ describe('import: bad rows, overlap, odd files', () => {
     const r = cli([join(FIX, 'bad-row.csv'), '--data-dir', join(dir, 'data'), ...KEEP]);
     expect(r.code).toBe(1);
     expect(r.err).toContain('bad-row.csv:5: column "gpu0.util": not a number: "oops"');
-    expect(r.err).toContain("the 3 rows before it were imported");
+    expect(r.err).toContain('the 3 rows before it were imported');
     expect(r.out).toContain('imported 3 rows');
     const back = readBack(join(dir, 'data'), ['host.cpu.util', 'gpu0.util', 'custom.metric']);
     expect(back.t).toEqual([T0, T0 + 1000, T0 + 2000]);
-    expect(back.cols).toEqual([[10, 11, 12], [50, 51, 52], [1, NaN, 3]]);
+    expect(back.cols).toEqual([
+      [10, 11, 12],
+      [50, 51, 52],
+      [1, NaN, 3],
+    ]);
   });
 
   test('--skip-bad skips and counts the bad row and goes on', () => {
@@ -192,12 +235,21 @@ describe('import: bad rows, overlap, odd files', () => {
     expect(r.out).toContain('imported 4 rows, 11 values, 3 series; skipped 1 (1 bad)');
     const back = readBack(join(dir, 'data'), ['host.cpu.util', 'gpu0.util']);
     expect(back.t).toEqual([T0, T0 + 1000, T0 + 2000, T0 + 4000]);
-    expect(back.cols).toEqual([[10, 11, 12, 14], [50, 51, 52, 54]]);
+    expect(back.cols).toEqual([
+      [10, 11, 12, 14],
+      [50, 51, 52, 54],
+    ]);
   });
 
   test('bad rows in JSON: the row index, line and byte; a short row, a bad time; otto names the record', () => {
     const dir = tmp();
-    const doc = { format: 'gpulse-export', version: 1, info: {}, history: { t: [T0, T0 + 1000, T0 + 2000], series: { a: [1, 2, 3], b: [1, '2', 3] } }, events: [] };
+    const doc = {
+      format: 'gpulse-export',
+      version: 1,
+      info: {},
+      history: { t: [T0, T0 + 1000, T0 + 2000], series: { a: [1, 2, 3], b: [1, '2', 3] } },
+      events: [],
+    };
     const text = JSON.stringify(doc, null, 1);
     writeFileSync(join(dir, 'v.json'), text);
     const at = text.indexOf('"2"');
@@ -213,7 +265,10 @@ describe('import: bad rows, overlap, odd files', () => {
     expect(r.err).toContain('series "b" has 2 values but t has 3');
     expect(readBack(join(dir, 'd2'), ['a']).t).toEqual([]);
 
-    writeFileSync(join(dir, 'o.json'), '{"metrics": [\n{"timestamp": "2025-06-01T12:00:00Z", "label": "CPU %", "value": 1},\n{"timestamp": "2025-06-01T12:00:01Z", "label": "CPU %", "value": 2},\n{"timestamp": "2025-06-01T12:00:01Z", "label": "Disk %", "value": "full"}\n]}');
+    writeFileSync(
+      join(dir, 'o.json'),
+      '{"metrics": [\n{"timestamp": "2025-06-01T12:00:00Z", "label": "CPU %", "value": 1},\n{"timestamp": "2025-06-01T12:00:01Z", "label": "CPU %", "value": 2},\n{"timestamp": "2025-06-01T12:00:01Z", "label": "Disk %", "value": "full"}\n]}',
+    );
     r = cli([join(dir, 'o.json'), '--data-dir', join(dir, 'd3'), ...KEEP]);
     expect(r.code).toBe(1);
     expect(r.err).toContain('o.json: metrics[2] (line 4, byte');
@@ -256,7 +311,9 @@ describe('import: bad rows, overlap, odd files', () => {
     r = cli([join(dir, 'first.csv'), join(dir, 'second.csv'), '--data-dir', data, ...KEEP]);
     expect(r.code).toBe(0);
     expect(r.out).toContain('first.csv (csv): imported 0 rows, 0 values, 1 series; skipped 10 (10 overlap existing history)');
-    expect(r.out).toContain('second.csv (csv): imported 5 rows, 5 values, 1 series; skipped 7 (5 overlap existing history, 1 out of order or repeated time, 1 in the future)');
+    expect(r.out).toContain(
+      'second.csv (csv): imported 5 rows, 5 values, 1 series; skipped 7 (5 overlap existing history, 1 out of order or repeated time, 1 in the future)',
+    );
     expect(r.out).toContain('total (2 of 2 files, with opening and sealing the store): imported 5 rows');
     const back = readBack(data, ['a']);
     expect(back.t).toEqual(Array.from({ length: 15 }, (_, i) => T0 + i * 1000));
@@ -267,12 +324,18 @@ describe('import: bad rows, overlap, odd files', () => {
     const dir = tmp();
     const text = `time,t_ms,a,b\n2025-06-01T12:00:00.000Z,${T0},1,2\n2025-06-01T12:00:01.000Z,${T0 + 1000},,4\n`;
     writeFileSync(join(dir, 'crlf.csv'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text.replace(/\n/g, '\r\n'))]));
-    writeFileSync(join(dir, 'bom.json'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ t: [T0], series: { a: [1] } }).replace(/,/g, ',\r\n'))]));
+    writeFileSync(
+      join(dir, 'bom.json'),
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ t: [T0], series: { a: [1] } }).replace(/,/g, ',\r\n'))]),
+    );
     let r = cli([join(dir, 'crlf.csv'), '--data-dir', join(dir, 'd1'), ...KEEP]);
     expect(r.code).toBe(0);
     const back = readBack(join(dir, 'd1'), ['a', 'b']);
     expect(back.t).toEqual([T0, T0 + 1000]);
-    expect(back.cols).toEqual([[1, NaN], [2, 4]]);
+    expect(back.cols).toEqual([
+      [1, NaN],
+      [2, 4],
+    ]);
     r = cli([join(dir, 'bom.json'), '--data-dir', join(dir, 'd2'), ...KEEP]);
     expect(r.code).toBe(0);
     expect(readBack(join(dir, 'd2'), ['a']).cols).toEqual([[1]]);
@@ -296,7 +359,10 @@ describe('import: bad rows, overlap, odd files', () => {
     expect(r.err).toContain('series "a": missing value; skipped');
     const back = readBack(join(dir, 'd'), ['a', 'b']);
     expect(back.t).toEqual([T0, T0 + 2000]);
-    expect(back.cols).toEqual([[1, 3], [4, 6]]);
+    expect(back.cols).toEqual([
+      [1, 3],
+      [4, 6],
+    ]);
   });
 
   test('a time column only (no t_ms): ISO or epoch ms', () => {
@@ -361,7 +427,13 @@ describe('import: memory stays bounded', () => {
   async function write(path: string, parts: () => Generator<string>) {
     const w = Bun.file(path).writer({ highWaterMark: 1 << 20 });
     let s = '';
-    for (const p of parts()) { s += p; if (s.length > 1 << 20) { w.write(s); s = ''; } }
+    for (const p of parts()) {
+      s += p;
+      if (s.length > 1 << 20) {
+        w.write(s);
+        s = '';
+      }
+    }
     w.write(s);
     await w.end();
   }

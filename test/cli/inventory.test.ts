@@ -10,16 +10,29 @@ describe('Linux inventory from a fixture root', () => {
   test('x86, 2 sockets with hyperthreads: distinct (physical id, core id) pairs; Ubuntu PRETTY_NAME; MemTotal', async () => {
     // 16 logical CPUs = 2 sockets x 4 cores x 2 threads; core ids repeat across sockets.
     expect(await readInventory(join(FX, 'x86-2s'), 'linux')).toEqual({
-      cpuModel: 'Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz', cores: 8, os: 'Ubuntu 22.04.4 LTS', memTotal: 394835604 * 1024,
+      cpuModel: 'Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz',
+      cores: 8,
+      os: 'Ubuntu 22.04.4 LTS',
+      memTotal: 394835604 * 1024,
     });
   });
 
   test('arm64 (Grace): part decoded from cpuinfo, cores from sysfs thread siblings, os-release only under /usr/lib', () => {
-    expect(readLinuxInventory(join(FX, 'arm64'))).toEqual({ cpuModel: 'ARM Neoverse-V2', cores: 4, os: 'Debian GNU/Linux 12 (bookworm)', memTotal: 503316480 * 1024 });
+    expect(readLinuxInventory(join(FX, 'arm64'))).toEqual({
+      cpuModel: 'ARM Neoverse-V2',
+      cores: 4,
+      os: 'Debian GNU/Linux 12 (bookworm)',
+      memTotal: 503316480 * 1024,
+    });
   });
 
   test('arm64 board: device-tree model (NUL stripped), (package, core_id) pairs, NAME + VERSION_ID', () => {
-    expect(readLinuxInventory(join(FX, 'arm64-board'))).toEqual({ cpuModel: 'Raspberry Pi 4 Model B Rev 1.4', cores: 4, os: 'Debian GNU/Linux 12', memTotal: null });
+    expect(readLinuxInventory(join(FX, 'arm64-board'))).toEqual({
+      cpuModel: 'Raspberry Pi 4 Model B Rev 1.4',
+      cores: 4,
+      os: 'Debian GNU/Linux 12',
+      memTotal: null,
+    });
   });
 
   test('missing files: nulls, and the kernel release when there is no os-release', () => {
@@ -39,7 +52,10 @@ describe('Linux inventory from a fixture root', () => {
 
 describe('parsers', () => {
   test('cpuinfo without topology fields gives no core count (sysfs decides)', () => {
-    expect(parseCpuinfo('processor\t: 0\nmodel name\t: AMD  EPYC   7763\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 7763\n')).toEqual({ model: 'AMD EPYC 7763', cores: null });
+    expect(parseCpuinfo('processor\t: 0\nmodel name\t: AMD  EPYC   7763\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 7763\n')).toEqual({
+      model: 'AMD EPYC 7763',
+      cores: null,
+    });
   });
   test('big.LITTLE parts are each named once', () => {
     const block = (part: string) => `processor\t: 0\nCPU implementer\t: 0x41\nCPU part\t: ${part}\n`;
@@ -73,14 +89,26 @@ describe.if(process.platform === 'linux')('this machine', () => {
   test('a Linux agent never loads systeminformation', () => {
     // require.cache lists every CommonJS module loaded (systeminformation is CommonJS). The control
     // run imports it on purpose, so the probe is shown to see it when it is there.
-    const probe = (extra: string) => Bun.spawnSync([BUN, '-e', `
+    const probe = (extra: string) =>
+      Bun.spawnSync(
+        [
+          BUN,
+          '-e',
+          `
       const { readInventory } = await import(${JSON.stringify(join(ROOT, 'cli/sample/inventory.ts'))});
       const inv = await readInventory();
       ${extra}
       const si = Object.keys(require.cache).filter((k) => k.includes('systeminformation'));
       console.log(JSON.stringify({ si: si.length, os: inv.os }));
-    `], { cwd: ROOT, stderr: 'pipe' });
-    const run = (extra: string) => { const r = probe(extra); expect(r.exitCode).toBe(0); return JSON.parse(r.stdout.toString()); };
+    `,
+        ],
+        { cwd: ROOT, stderr: 'pipe' },
+      );
+    const run = (extra: string) => {
+      const r = probe(extra);
+      expect(r.exitCode).toBe(0);
+      return JSON.parse(r.stdout.toString());
+    };
     const linux = run('');
     expect(linux.si).toBe(0);
     expect(linux.os).toBeTruthy();

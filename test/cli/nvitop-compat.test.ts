@@ -5,26 +5,59 @@ import { parseCompatHistoryQuery } from '../../cli/http/nvitop/history.ts';
 import { ApiError } from '../../cli/http/errors.ts';
 import { auth, fakeNvml, startAgent, type RunningAgent } from '../helpers.ts';
 
-describe('nvitop\'s formats', () => {
+describe("nvitop's formats", () => {
   test.each([
-    [0, 1, '0B'], [1023, 1, '1023B'], [1024, 1, '1KiB'], [5.5 * 2 ** 20, 1, '5.50MiB'], [512.34 * 2 ** 20, 1, '512.3MiB'],
-    [1536 * 2 ** 20, 1, '1536MiB'], [80 * 2 ** 30, 1, '80.00GiB'], [0.9 * 2 ** 30, 2 ** 30, '0.90GiB'], [4096 * 2 ** 20, 2 ** 20, '4096MiB'],
-    [200 * 2 ** 30, 1, '200.0GiB'], [3 * 2 ** 40, 1, '3.00TiB'], [NaN, 1, 'N/A'],
+    [0, 1, '0B'],
+    [1023, 1, '1023B'],
+    [1024, 1, '1KiB'],
+    [5.5 * 2 ** 20, 1, '5.50MiB'],
+    [512.34 * 2 ** 20, 1, '512.3MiB'],
+    [1536 * 2 ** 20, 1, '1536MiB'],
+    [80 * 2 ** 30, 1, '80.00GiB'],
+    [0.9 * 2 ** 30, 2 ** 30, '0.90GiB'],
+    [4096 * 2 ** 20, 2 ** 20, '4096MiB'],
+    [200 * 2 ** 30, 1, '200.0GiB'],
+    [3 * 2 ** 40, 1, '3.00TiB'],
+    [NaN, 1, 'N/A'],
   ])('bytes2human(%p, min %p) = %p', (b, min, want) => expect(bytes2human(b, min)).toBe(want));
-  test.each([[86400, '1d'], [1209600, '14d'], [43200, '12h'], [1800, '30m'], [45, '45s'], [90.5, '90.5s'], [0.25, '0.25s']])('format_duration(%p) = %p', (s, want) => expect(formatRetention(s)).toBe(want));
+  test.each([
+    [86400, '1d'],
+    [1209600, '14d'],
+    [43200, '12h'],
+    [1800, '30m'],
+    [45, '45s'],
+    [90.5, '90.5s'],
+    [0.25, '0.25s'],
+  ])('format_duration(%p) = %p', (s, want) => expect(formatRetention(s)).toBe(want));
 });
 
 describe('/history.json parameters', () => {
   test('absent or empty is no filter; numbers as Python reads them', () => {
     expect(parseCompatHistoryQuery({})).toEqual({ bucketSeconds: null, limit: null, maxSamples: null, since: null });
-    expect(parseCompatHistoryQuery({ limit: '', since: '1779270000', bucket_seconds: '2.5', max_samples: ' 10 ' })).toEqual({ bucketSeconds: 2.5, limit: null, maxSamples: 10, since: 1779270000 });
+    expect(parseCompatHistoryQuery({ limit: '', since: '1779270000', bucket_seconds: '2.5', max_samples: ' 10 ' })).toEqual({
+      bucketSeconds: 2.5,
+      limit: null,
+      maxSamples: 10,
+      since: 1779270000,
+    });
     expect(parseCompatHistoryQuery({ since: '1.7e9' }).since).toBe(1.7e9);
   });
   test.each([
-    ['limit', 'abc'], ['limit', '0'], ['limit', '1.5'], ['max_samples', '-3'], ['bucket_seconds', '0'], ['bucket_seconds', 'x'],
-    ['since', 'nan'], ['since', 'inf'], ['since', 'Infinity'], ['since', '1e999'],
+    ['limit', 'abc'],
+    ['limit', '0'],
+    ['limit', '1.5'],
+    ['max_samples', '-3'],
+    ['bucket_seconds', '0'],
+    ['bucket_seconds', 'x'],
+    ['since', 'nan'],
+    ['since', 'inf'],
+    ['since', 'Infinity'],
+    ['since', '1e999'],
   ])('%p=%p is a 400 naming it', (name, value) => {
-    try { parseCompatHistoryQuery({ [name]: value }); throw new Error('accepted'); } catch (e) {
+    try {
+      parseCompatHistoryQuery({ [name]: value });
+      throw new Error('accepted');
+    } catch (e) {
       expect(e).toBeInstanceOf(ApiError);
       expect((e as ApiError).status).toBe(400);
       expect((e as ApiError).param).toBe(name);
@@ -33,14 +66,19 @@ describe('/history.json parameters', () => {
   });
 });
 
-describe('against a running agent started with monitor-web\'s flags', () => {
+describe("against a running agent started with monitor-web's flags", () => {
   let a: RunningAgent;
   beforeAll(async () => {
     // -H, --bind-address, bare-seconds interval and a "30min" retention, as a monitor-web unit file would say.
-    a = await startAgent(['-H', 'seed-host', '--bind-address', '127.0.0.1', '--interval', '0.25', '--retention', '30min', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2' });
+    a = await startAgent(['-H', 'seed-host', '--bind-address', '127.0.0.1', '--interval', '0.25', '--retention', '30min', '--gpu', 'nvml'], {
+      GPULSE_NVML_LIB: fakeNvml('default'),
+      FAKE_NVML_GPUS: '2',
+    });
     await Bun.sleep(2000);
   });
-  afterAll(async () => { await a?.stop(); });
+  afterAll(async () => {
+    await a?.stop();
+  });
   const get = (p: string) => fetch(a.url + p, auth(a.token));
 
   test('both endpoints need the token', async () => {
@@ -48,9 +86,21 @@ describe('against a running agent started with monitor-web\'s flags', () => {
     expect((await fetch(a.url + '/history.json')).status).toBe(401);
   });
 
-  test('/metrics.json: monitor-web\'s fields, buffer, devices, collector keys and their human forms', async () => {
+  test("/metrics.json: monitor-web's fields, buffer, devices, collector keys and their human forms", async () => {
     const m = await (await get('/metrics.json')).json();
-    expect(Object.keys(m)).toEqual(['interval', 'hostname', 'server_time', 'sample_time', 'stale_seconds', 'status', 'collector_error', 'buffer', 'devices', 'metrics', 'metrics_human']);
+    expect(Object.keys(m)).toEqual([
+      'interval',
+      'hostname',
+      'server_time',
+      'sample_time',
+      'stale_seconds',
+      'status',
+      'collector_error',
+      'buffer',
+      'devices',
+      'metrics',
+      'metrics_human',
+    ]);
     expect(m).toMatchObject({ interval: 0.25, hostname: 'seed-host', status: 'ready', collector_error: null });
     expect(m.server_time).toBeGreaterThanOrEqual(m.sample_time);
     expect(m.stale_seconds).toBeCloseTo(m.server_time - m.sample_time, 2);
@@ -59,7 +109,13 @@ describe('against a running agent started with monitor-web\'s flags', () => {
     expect(Object.keys(m.buffer)).toEqual(['count', 'max_count', 'retention_seconds', 'retention_human', 'oldest_epoch', 'newest_epoch']);
     expect(m.buffer.count).toBeGreaterThan(3);
     expect(m.buffer.newest_epoch).toBe(m.sample_time);
-    expect(m.devices[1]).toEqual({ index: 1, name: 'NVIDIA H100 80GB HBM3', memory_total_mib: 81920, memory_total_human: '80.00GiB', uuid: 'GPU-fa4e0001-0000-4000-8000-000000abc001' });
+    expect(m.devices[1]).toEqual({
+      index: 1,
+      name: 'NVIDIA H100 80GB HBM3',
+      memory_total_mib: 81920,
+      memory_total_human: '80.00GiB',
+      uuid: 'GPU-fa4e0001-0000-4000-8000-000000abc001',
+    });
     const k = (s: string) => m.metrics[`monitor/${s}`];
     expect(k('gpu:1/memory_total (MiB)/last')).toBe(81920);
     expect(k('gpu:1/power_usage (W)/mean')).toBeGreaterThan(250);
@@ -99,7 +155,7 @@ describe('against a running agent started with monitor-web\'s flags', () => {
     const b = (await (await get('/history.json?max_samples=2&bucket_seconds=0.25')).json()).samples;
     expect(b.length).toBeLessThanOrEqual(2);
     // Time buckets start on multiples of their (grown) width.
-    expect(b[0].epoch * 1000 % 250).toBe(0);
+    expect((b[0].epoch * 1000) % 250).toBe(0);
 
     // Extreme widths stay numbers: one bucket starting at the epoch, or millisecond buckets grown to fit.
     for (const w of ['1e308', '1e-300']) {

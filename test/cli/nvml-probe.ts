@@ -19,16 +19,29 @@ try {
   const count = (n: string) => counter.symbols.fake_nvml_count(Buffer.from(n + '\0'));
   // Read before `disabled` is reported, so the fields they switch off show there.
   const counters = nv.devices.map((_, i) => Object.fromEntries(Object.entries(nv.readCounters(i)).map(([k, v]) => [k, Number.isNaN(v) ? -1 : v])));
-  console.log(JSON.stringify({
-    ok: true, driver: nv.driverVersion, cuda: nv.cudaVersion, processApi: nv.processApi,
-    devices: nv.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid, busId: d.busId, memTotal: d.memTotal, mig: d.mig })),
-    reads, state, lost: nv.drainLost(), disabled: nv.devices.map((_, i) => nv.disabled(i)),
-    processes: nv.devices.map((_, i) => nv.readProcesses(i)), putil: nv.devices.map((_, i) => nv.readProcessUtil(i)), pcie: nv.devices.map((_, i) => nv.readPcie(i)), ecc: nv.devices.map((_, i) => nv.readEcc(i)),
-    xid: nv.pollXid(0), xidWatched: nv.xidWatched, calls: { fan: count('fan'), util: count('util') },
-    // NaN (unknown) as -1, like the reads.
-    fast: fast.map((f) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, Number.isNaN(v) ? -1 : v]))),
-    counters,
-  }));
+  console.log(
+    JSON.stringify({
+      ok: true,
+      driver: nv.driverVersion,
+      cuda: nv.cudaVersion,
+      processApi: nv.processApi,
+      devices: nv.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid, busId: d.busId, memTotal: d.memTotal, mig: d.mig })),
+      reads,
+      state,
+      lost: nv.drainLost(),
+      disabled: nv.devices.map((_, i) => nv.disabled(i)),
+      processes: nv.devices.map((_, i) => nv.readProcesses(i)),
+      putil: nv.devices.map((_, i) => nv.readProcessUtil(i)),
+      pcie: nv.devices.map((_, i) => nv.readPcie(i)),
+      ecc: nv.devices.map((_, i) => nv.readEcc(i)),
+      xid: nv.pollXid(0),
+      xidWatched: nv.xidWatched,
+      calls: { fan: count('fan'), util: count('util') },
+      // NaN (unknown) as -1, like the reads.
+      fast: fast.map((f) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, Number.isNaN(v) ? -1 : v]))),
+      counters,
+    }),
+  );
   nv.close();
 } catch (e) {
   console.log(JSON.stringify({ ok: false, error: (e as Error).message }));

@@ -20,13 +20,18 @@ function realNvml(): string | null {
 
 const LIB = realNvml();
 const DRIVER = existsSync('/proc/driver/nvidia/version');
-if (!LIB) console.warn('nvml-real.test.ts: skipped: libnvidia-ml.so.1 is not installed (Debian: apt-get install libnvidia-ml1 from non-free; .ci/run does this)');
+if (!LIB)
+  console.warn('nvml-real.test.ts: skipped: libnvidia-ml.so.1 is not installed (Debian: apt-get install libnvidia-ml1 from non-free; .ci/run does this)');
 
 describe.skipIf(!LIB)(`NVIDIA's real libnvidia-ml.so.1 (${LIB})`, () => {
   test('every symbol the binding declares (required and optional) resolves', () => {
     const missing: string[] = [];
     for (const [name, def] of Object.entries({ ...REQUIRED, ...OPTIONAL })) {
-      try { dlopen(LIB!, { [name]: def }).close(); } catch { missing.push(name); }
+      try {
+        dlopen(LIB!, { [name]: def }).close();
+      } catch {
+        missing.push(name);
+      }
     }
     expect(missing).toEqual([]);
     expect(Object.keys(REQUIRED).length + Object.keys(OPTIONAL).length).toBeGreaterThanOrEqual(40);

@@ -1,7 +1,19 @@
 import { describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { G, GPU_WIDTH } from '../../shared/catalog.ts';
-import { EVENT_DATA, FI, FIELD_VALUE, MEMORY_V1, MEMORY_V2, PCI_INFO_V3, PROCESS, PROCESS_DETAIL_LIST_V1, PROCESS_UTIL_SAMPLE, UTILIZATION, VALUE_TYPE } from '../../cli/gpu/nvml/structs.ts';
+import {
+  EVENT_DATA,
+  FI,
+  FIELD_VALUE,
+  MEMORY_V1,
+  MEMORY_V2,
+  PCI_INFO_V3,
+  PROCESS,
+  PROCESS_DETAIL_LIST_V1,
+  PROCESS_UTIL_SAMPLE,
+  UTILIZATION,
+  VALUE_TYPE,
+} from '../../cli/gpu/nvml/structs.ts';
 import { withUtil } from '../../cli/gpu/nvml/provider.ts';
 import { BUN, fakeNvml, ROOT } from '../helpers.ts';
 
@@ -12,7 +24,7 @@ function probe(variant: Parameters<typeof fakeNvml>[0], env: Record<string, stri
   return JSON.parse(out.split('\n').at(-1)!);
 }
 
-describe('struct layouts match NVIDIA\'s header (reference nvml.md §2, literal numbers)', () => {
+describe("struct layouts match NVIDIA's header (reference nvml.md §2, literal numbers)", () => {
   test('nvmlMemory_t / nvmlMemory_v2_t', () => {
     expect(MEMORY_V1).toEqual({ size: 24, total: 0, free: 8, used: 16 });
     expect(MEMORY_V2).toEqual({ size: 40, version: 0, total: 8, reserved: 16, free: 24, used: 32, VERSION: 0x02000028 });
@@ -30,7 +42,8 @@ describe('struct layouts match NVIDIA\'s header (reference nvml.md §2, literal 
     expect(PROCESS_DETAIL_LIST_V1).toMatchObject({ size: 24, numProcArrayEntries: 8, procArray: 16, VERSION: 0x01000018, entry: 32 });
   });
   test('nvmlEventData_t', () => expect(EVENT_DATA).toEqual({ size: 32, device: 0, eventType: 8, eventData: 16, gpuInstanceId: 24, computeInstanceId: 28 }));
-  test('nvmlProcessUtilizationSample_t: 4-byte hole after pid, CPU µs timestamp at 8', () => expect(PROCESS_UTIL_SAMPLE).toEqual({ size: 32, pid: 0, timeStamp: 8, smUtil: 16, memUtil: 20, encUtil: 24, decUtil: 28 }));
+  test('nvmlProcessUtilizationSample_t: 4-byte hole after pid, CPU µs timestamp at 8', () =>
+    expect(PROCESS_UTIL_SAMPLE).toEqual({ size: 32, pid: 0, timeStamp: 8, smUtil: 16, memUtil: 20, encUtil: 24, decUtil: 28 }));
   test('nvmlFieldValue_t: 8-byte union at 32; value types; memory temperature is field 82', () => {
     expect(FIELD_VALUE).toEqual({ size: 40, fieldId: 0, scopeId: 4, timestamp: 8, latencyUsec: 16, valueType: 24, nvmlReturn: 28, value: 32 });
     expect(VALUE_TYPE).toEqual({ DOUBLE: 0, UINT: 1, ULONG: 2, ULONGLONG: 3, SLONGLONG: 4, SINT: 5, USHORT: 6 });
@@ -77,12 +90,13 @@ describe('NVML binding through a real dlopen of the fake library', () => {
   });
   test('NOT_SUPPORTED and NO_PERMISSION give null and are not retried every tick', () => {
     const p = probe('default', { FAKE_NVML_GPUS: '2', FAKE_NVML_UNSUPPORTED: 'fan,enc', FAKE_NVML_NO_PERMISSION: 'energy' }, 5);
-    for (const r of p.reads) for (const d of [0, 1]) {
-      expect(r[d * GPU_WIDTH + G.fan]).toBe(-1);
-      expect(r[d * GPU_WIDTH + G['enc.util']]).toBe(-1);
-      expect(r[d * GPU_WIDTH + G.energy]).toBe(-1);
-      expect(r[d * GPU_WIDTH + G.util]).toBeGreaterThanOrEqual(0);
-    }
+    for (const r of p.reads)
+      for (const d of [0, 1]) {
+        expect(r[d * GPU_WIDTH + G.fan]).toBe(-1);
+        expect(r[d * GPU_WIDTH + G['enc.util']]).toBe(-1);
+        expect(r[d * GPU_WIDTH + G.energy]).toBe(-1);
+        expect(r[d * GPU_WIDTH + G.util]).toBeGreaterThanOrEqual(0);
+      }
     expect(p.calls.fan).toBe(2); // once per device, then remembered
     expect(p.calls.util).toBe(10);
     expect(p.disabled[0]).toEqual(['fan', 'enc', 'energy']);
@@ -134,7 +148,15 @@ describe('NVML binding through a real dlopen of the fake library', () => {
   });
   test('dcgm counters a device refuses are unknown, and a v1-only driver has no reserved figure', () => {
     const p = probe('default', { FAKE_NVML_GPUS: '1', FAKE_NVML_UNSUPPORTED: 'replay,remap,memtemp,throttle', FAKE_NVML_NO_PERMISSION: 'ecc' }, 1);
-    expect(p.counters[0]).toEqual({ pcieReplay: -1, eccSbeAgg: -1, eccDbeAgg: -1, remapCorrectable: -1, remapUncorrectable: -1, remapFailure: -1, memTempC: -1 });
+    expect(p.counters[0]).toEqual({
+      pcieReplay: -1,
+      eccSbeAgg: -1,
+      eccDbeAgg: -1,
+      remapCorrectable: -1,
+      remapUncorrectable: -1,
+      remapFailure: -1,
+      memTempC: -1,
+    });
     expect(p.fast[0].throttleMask).toBe(-1);
     expect(p.disabled[0]).toEqual(expect.arrayContaining(['replay', 'remap', 'memTemp', 'eccAgg']));
     const old = probe('no_v3', { FAKE_NVML_GPUS: '1' }, 1);

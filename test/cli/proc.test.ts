@@ -49,7 +49,8 @@ describe('/proc parsers (fixtures)', () => {
   });
   test('loadavg', () => expect(parseLoadavg('0.52 0.58 0.59 1/467 12345\n')).toEqual([0.52, 0.58, 0.59]));
   test('net/dev sums real interfaces, skipping lo and veths', () => expect(parseNetDev(NETDEV)).toEqual({ rx: 1500, tx: 2700 }));
-  test('diskstats sums whole disks in bytes, skipping partitions, loop and dm', () => expect(parseDiskstats(DISKSTATS)).toEqual({ read: 2100 * 512, write: 4060 * 512 }));
+  test('diskstats sums whole disks in bytes, skipping partitions, loop and dm', () =>
+    expect(parseDiskstats(DISKSTATS)).toEqual({ read: 2100 * 512, write: 4060 * 512 }));
 });
 
 describe('counterRate()', () => {

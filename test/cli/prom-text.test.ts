@@ -3,18 +3,42 @@ import { describe, expect, test } from 'bun:test';
 import { parsePromText, parseValue } from '../../cli/user/prom-text.ts';
 import { parsePush } from '../../cli/user/push.ts';
 
-const ok = (text: string) => { const r = parsePromText(text); if (!r.ok) throw new Error(JSON.stringify(r.error)); return r; };
-const err = (text: string) => { const r = parsePromText(text); if (r.ok) throw new Error('parsed'); return r.error; };
+const ok = (text: string) => {
+  const r = parsePromText(text);
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  return r;
+};
+const err = (text: string) => {
+  const r = parsePromText(text);
+  if (r.ok) throw new Error('parsed');
+  return r.error;
+};
 
 describe('parsePromText()', () => {
   test('gauges, counters, untyped; HELP with escapes; UNIT; labels with escapes; timestamps ignored', () => {
-    const r = ok([
-      '# HELP loss Training loss\\nper step \\\\ batch', '# TYPE loss gauge', '# UNIT loss ratio',
-      'loss{run="42",note="a \\"b\\" c\\\\d\\ne"} 0.0123457', '# TYPE tokens_total counter', 'tokens_total 1e6 1700000000000',
-      'plain 3', '  spaced{ a = "1" , } -Inf', 'nan_value NaN', '# a comment', '', 'last +1.5E-3',
-    ].join('\n') + '\n');
+    const r = ok(
+      [
+        '# HELP loss Training loss\\nper step \\\\ batch',
+        '# TYPE loss gauge',
+        '# UNIT loss ratio',
+        'loss{run="42",note="a \\"b\\" c\\\\d\\ne"} 0.0123457',
+        '# TYPE tokens_total counter',
+        'tokens_total 1e6 1700000000000',
+        'plain 3',
+        '  spaced{ a = "1" , } -Inf',
+        'nan_value NaN',
+        '# a comment',
+        '',
+        'last +1.5E-3',
+      ].join('\n') + '\n',
+    );
     expect(r.samples.map((s) => [s.key, s.value])).toEqual([
-      ['user.loss.note-a~20~22b~22~20c~5Cd~0Ae.run-42', 0.0123457], ['user.tokens_total', 1e6], ['user.plain', 3], ['user.spaced.a-1', -Infinity], ['user.nan_value', NaN], ['user.last', 0.0015],
+      ['user.loss.note-a~20~22b~22~20c~5Cd~0Ae.run-42', 0.0123457],
+      ['user.tokens_total', 1e6],
+      ['user.plain', 3],
+      ['user.spaced.a-1', -Infinity],
+      ['user.nan_value', NaN],
+      ['user.last', 0.0015],
     ]);
     expect(r.samples[0]!.labels).toEqual({ run: '42', note: 'a "b" c\\d\ne' });
     expect(r.families.get('loss')).toEqual({ help: 'Training loss\nper step \\ batch', type: 'gauge', unit: 'ratio' });
@@ -60,7 +84,10 @@ describe('parsePromText()', () => {
 describe('parsePush()', () => {
   test('JSON: metrics and shared labels; chosen by content type or a leading {', () => {
     const r = parsePush('{"metrics": {"loss": 0.0123457, "lr": 3e-4}, "labels": {"run": "42"}}', null);
-    expect(r.ok && r.samples.map((s) => [s.key, s.value])).toEqual([['user.loss.run-42', 0.0123457], ['user.lr.run-42', 0.0003]]);
+    expect(r.ok && r.samples.map((s) => [s.key, s.value])).toEqual([
+      ['user.loss.run-42', 0.0123457],
+      ['user.lr.run-42', 0.0003],
+    ]);
     expect(parsePush('{"metrics": {"a": 1}}', 'application/json; charset=utf-8').ok).toBe(true);
     expect(parsePush('a 1\n', 'text/plain; version=0.0.4').ok).toBe(true);
   });

@@ -8,8 +8,13 @@ const PROMTOOL = Bun.which('promtool');
 const PROMETHEUS = Bun.which('prometheus');
 let a: RunningAgent;
 
-beforeAll(async () => { a = await startAgent(['--interval', '500ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '3', FAKE_NVML_UNSUPPORTED: 'fan' }); await Bun.sleep(1200); });
-afterAll(async () => { await a?.stop(); });
+beforeAll(async () => {
+  a = await startAgent(['--interval', '500ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '3', FAKE_NVML_UNSUPPORTED: 'fan' });
+  await Bun.sleep(1200);
+});
+afterAll(async () => {
+  await a?.stop();
+});
 
 /**
  * promtool's linter objects to names the contract requires us to keep: dcgm-exporter's labels
@@ -40,22 +45,30 @@ describe.skipIf(!PROMTOOL)('promtool check metrics', () => {
     try {
       expect((await fetch(b.url + '/metrics')).status).toBe(200);
       expect((await fetch(b.url + '/v1/info')).status).toBe(401);
-    } finally { await b.stop(); }
+    } finally {
+      await b.stop();
+    }
   });
 });
 
 describe.skipIf(!PROMETHEUS)('a real Prometheus scraping the agent', () => {
-  test('DCGM_FI_DEV_GPU_UTIL has one series per fake GPU with the agent\'s values', async () => {
+  test("DCGM_FI_DEV_GPU_UTIL has one series per fake GPU with the agent's values", async () => {
     const dir = tmp('gpulse-prom-');
     const port = 20000 + Math.floor(Math.random() * 20000);
     writeFileSync(join(dir, 'token'), a.token);
-    writeFileSync(join(dir, 'prometheus.yml'), `global: { scrape_interval: 1s, evaluation_interval: 1s }
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      `global: { scrape_interval: 1s, evaluation_interval: 1s }
 scrape_configs:
   - job_name: gpulse
     authorization: { credentials_file: ${join(dir, 'token')} }
     static_configs: [{ targets: ['${new URL(a.url).host}'] }]
-`);
-    const prom = Bun.spawn([PROMETHEUS!, `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdout: 'ignore', stderr: 'pipe' });
+`,
+    );
+    const prom = Bun.spawn(
+      [PROMETHEUS!, `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+      { stdout: 'ignore', stderr: 'pipe' },
+    );
     try {
       let result: { metric: Record<string, string>; value: [number, string] }[] = [];
       for (let i = 0; i < 60 && result.length < 3; i++) {
@@ -75,12 +88,20 @@ scrape_configs:
       expect(fb.data.result.map((s: { value: [number, string] }) => s.value[1])).toEqual(['81920', '81920', '81920']);
       const fan = await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=DCGM_FI_DEV_FAN_SPEED`)).json();
       expect(fan.data.result).toEqual([]); // unsupported: absent, not 0
-    } finally { prom.kill(); await prom.exited; }
+    } finally {
+      prom.kill();
+      await prom.exited;
+    }
   }, 60_000);
 });
 
 describe('gpulse mark / export against a running agent', () => {
-  const cli = (args: string[]) => Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), ...args, '--url', a.url], { env: { PATH: process.env.PATH!, HOME: tmp(), GPULSE_TOKEN: a.token }, stdout: 'pipe', stderr: 'pipe' });
+  const cli = (args: string[]) =>
+    Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), ...args, '--url', a.url], {
+      env: { PATH: process.env.PATH!, HOME: tmp(), GPULSE_TOKEN: a.token },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
   test('mark adds an annotation; --end closes it into a range', async () => {
     const m = cli(['mark', 'run', '42']);
     expect(m.exitCode).toBe(0);

@@ -11,7 +11,15 @@ import { auth, ROOT, startAgent, tmp } from '../helpers.ts';
 
 const BIN = join(ROOT, 'test/fixtures/bin');
 const SYSFS = join(ROOT, 'test/fixtures/sysfs');
-const withPath = (env: Record<string, string> = {}) => { const saved = { ...process.env }; process.env.PATH = `${BIN}:${saved.PATH}`; Object.assign(process.env, env); return () => { for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]; Object.assign(process.env, saved); }; };
+const withPath = (env: Record<string, string> = {}) => {
+  const saved = { ...process.env };
+  process.env.PATH = `${BIN}:${saved.PATH}`;
+  Object.assign(process.env, env);
+  return () => {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  };
+};
 
 describe('nvidia-smi fallback', () => {
   test('absent values ([N/A], [Not Supported], N/A, empty) are null, never 0', () => {
@@ -21,8 +29,30 @@ describe('nvidia-smi fallback', () => {
   test('a CSV row maps to base units; throttle mask decoded', () => {
     const out = new Float64Array(GPU_WIDTH).fill(NaN);
     const st = emptyExtras();
-    const uuid = parseSmiRow('0, GPU-x, 40, 12, 2048, 24564, 55, 123.45, 450.00, [N/A], 2520, 10501, [Not Supported], 0, P2, 0x0000000000000024',
-      ['index', 'uuid', 'utilization.gpu', 'utilization.memory', 'memory.used', 'memory.total', 'temperature.gpu', 'power.draw', 'power.limit', 'fan.speed', 'clocks.sm', 'clocks.mem', 'utilization.encoder', 'utilization.decoder', 'pstate', 'clocks_event_reasons.active'], out, 0, st);
+    const uuid = parseSmiRow(
+      '0, GPU-x, 40, 12, 2048, 24564, 55, 123.45, 450.00, [N/A], 2520, 10501, [Not Supported], 0, P2, 0x0000000000000024',
+      [
+        'index',
+        'uuid',
+        'utilization.gpu',
+        'utilization.memory',
+        'memory.used',
+        'memory.total',
+        'temperature.gpu',
+        'power.draw',
+        'power.limit',
+        'fan.speed',
+        'clocks.sm',
+        'clocks.mem',
+        'utilization.encoder',
+        'utilization.decoder',
+        'pstate',
+        'clocks_event_reasons.active',
+      ],
+      out,
+      0,
+      st,
+    );
     expect(uuid).toBe('GPU-x');
     expect(out[G['mem.used']]).toBe(2048 * 1048576);
     expect(out[G.power]).toBe(123.45);
@@ -46,12 +76,26 @@ describe('nvidia-smi fallback', () => {
       expect(r.extras[0]!.processes[0]).toMatchObject({ gpu_mem: 1234 * 1048576, sm_util: 37, mem_util: 12 });
       expect(r.extras[1]!.processes[0]).toEqual({ pid: 99999, gpu_mem: null, type: 'compute', sm_util: 0, mem_util: 0 });
       p.close();
-    } finally { restore(); }
+    } finally {
+      restore();
+    }
   });
   test('pmon: columns found by the header (they differ between drivers); - is 0 %; GPU rows with no process skipped', () => {
-    const r535 = parsePmon('# gpu         pid   type     sm    mem    enc    dec    jpg    ofa   command\n# Idx           #    C/G      %      %      %      %      %      %   name\n    0      12345     C     45     20      -      -      -      -   python\n    0      12346     C      -      -      -      -      -      -   python\n    1          -     -      -      -      -      -      -      -   -\n');
-    expect([...r535]).toEqual([[0, [{ pid: 12345, sm: 45, mem: 20 }, { pid: 12346, sm: 0, mem: 0 }]]]);
-    const old = parsePmon('# gpu        pid  type    sm   mem   enc   dec   command\n# Idx          #   C/G     %     %     %     %   name\n    1       777     G     3     1     0     0   Xorg\n');
+    const r535 = parsePmon(
+      '# gpu         pid   type     sm    mem    enc    dec    jpg    ofa   command\n# Idx           #    C/G      %      %      %      %      %      %   name\n    0      12345     C     45     20      -      -      -      -   python\n    0      12346     C      -      -      -      -      -      -   python\n    1          -     -      -      -      -      -      -      -   -\n',
+    );
+    expect([...r535]).toEqual([
+      [
+        0,
+        [
+          { pid: 12345, sm: 45, mem: 20 },
+          { pid: 12346, sm: 0, mem: 0 },
+        ],
+      ],
+    ]);
+    const old = parsePmon(
+      '# gpu        pid  type    sm   mem   enc   dec   command\n# Idx          #   C/G     %     %     %     %   name\n    1       777     G     3     1     0     0   Xorg\n',
+    );
     expect(old.get(1)).toEqual([{ pid: 777, sm: 3, mem: 1 }]);
   });
   test('no pmon: processes keep their memory, utilization is unknown (null)', async () => {
@@ -61,7 +105,9 @@ describe('nvidia-smi fallback', () => {
       await Bun.sleep(500);
       expect((await p.read()).extras[1]!.processes[0]).toEqual({ pid: 99999, gpu_mem: null, type: 'compute', sm_util: null, mem_util: null });
       p.close();
-    } finally { restore(); }
+    } finally {
+      restore();
+    }
   });
   test('a dying nvidia-smi is restarted with backoff and samples keep coming', async () => {
     const restore = withPath({ FAKE_SMI_EXIT_AFTER: '2' });
@@ -72,7 +118,9 @@ describe('nvidia-smi fallback', () => {
       expect(p.drainEvents().some((e) => e.kind === 'provider_error')).toBe(true);
       expect((await p.read()).values[G.util]).toBe(40);
       p.close();
-    } finally { restore(); }
+    } finally {
+      restore();
+    }
   });
   test('a hung nvidia-smi: reads fail (null columns) instead of repeating stale values, and a watchdog restarts it', async () => {
     const restore = withPath({ FAKE_SMI_HANG: '1' });
@@ -85,7 +133,9 @@ describe('nvidia-smi fallback', () => {
       await Bun.sleep(300);
       expect((p as unknown as { restarts: number }).restarts).toBeGreaterThanOrEqual(1);
       p.close();
-    } finally { restore(); }
+    } finally {
+      restore();
+    }
   });
 });
 
@@ -95,8 +145,9 @@ describe('amdgpu sysfs', () => {
     expect(p.devices).toEqual([{ index: 0, provider: 'amd', name: 'AMD Radeon RX 7900 XTX', uuid: '5b1c5f4a2a3d1e7f', memory_total: 25753026560 }]);
     const r = await p.read();
     const v = (k: keyof typeof G) => r.values[G[k]];
-    expect([v('util'), v('mem_bw.util'), v('mem.used'), v('temp'), v('power'), v('power.limit'), v('fan'), v('clock.sm'), v('clock.mem')])
-      .toEqual([37, 8, 4294967296, 51, 212, 355, 40, 1800, 1250]);
+    expect([v('util'), v('mem_bw.util'), v('mem.used'), v('temp'), v('power'), v('power.limit'), v('fan'), v('clock.sm'), v('clock.mem')]).toEqual([
+      37, 8, 4294967296, 51, 212, 355, 40, 1800, 1250,
+    ]);
     expect(v('enc.util')).toBeNaN();
     expect(dpmCurrent('0: 500Mhz\n1: 1800Mhz *\n')).toBe(1800);
   });
@@ -113,12 +164,18 @@ describe('amdgpu sysfs', () => {
 describe('Ollama', () => {
   let delay = 0;
   let up = true;
-  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, async fetch(req) {
-    if (!up) return new Response('down', { status: 503 });
-    if (delay) await Bun.sleep(delay);
-    if (new URL(req.url).pathname !== '/api/ps') return new Response('nope', { status: 404 });
-    return Response.json({ models: [{ name: 'llama3.1:8b', model: 'llama3.1:8b', size: 6654289920, size_vram: 6654289920, expires_at: '2026-11-22T18:00:00Z' }] });
-  } });
+  const server = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch(req) {
+      if (!up) return new Response('down', { status: 503 });
+      if (delay) await Bun.sleep(delay);
+      if (new URL(req.url).pathname !== '/api/ps') return new Response('nope', { status: 404 });
+      return Response.json({
+        models: [{ name: 'llama3.1:8b', model: 'llama3.1:8b', size: 6654289920, size_vram: 6654289920, expires_at: '2026-11-22T18:00:00Z' }],
+      });
+    },
+  });
   afterAll(() => server.stop(true));
   const url = `http://127.0.0.1:${server.port}`;
 
@@ -132,7 +189,8 @@ describe('Ollama', () => {
     up = false;
     const p = startOllama(url, (_m, e) => seen.push(e), 1e9);
     expect(await p.poll()).toBeNull();
-    up = true; delay = 3000;
+    up = true;
+    delay = 3000;
     const t0 = Date.now();
     expect(await p.poll()).toBeNull();
     expect(Date.now() - t0).toBeLessThan(2500);
@@ -145,9 +203,14 @@ describe('Ollama', () => {
     const a = await startAgent(['--interval', '200ms', '--gpu', 'none', '--ollama', url]);
     try {
       let models: unknown[] = [];
-      for (let i = 0; i < 30 && !models.length; i++) { await Bun.sleep(100); models = (await (await fetch(a.url + '/v1/snapshot', auth(a.token))).json()).workloads.ollama; }
+      for (let i = 0; i < 30 && !models.length; i++) {
+        await Bun.sleep(100);
+        models = (await (await fetch(a.url + '/v1/snapshot', auth(a.token))).json()).workloads.ollama;
+      }
       expect(models).toHaveLength(1);
-    } finally { await a.stop(); }
+    } finally {
+      await a.stop();
+    }
   });
 });
 
@@ -158,7 +221,9 @@ describe('provider selection in the agent', () => {
       const info = await (await fetch(a.url + '/v1/info', auth(a.token))).json();
       expect(info.provider).toBe('nvidia-smi');
       expect(info.devices).toHaveLength(2);
-    } finally { await a.stop(); }
+    } finally {
+      await a.stop();
+    }
   });
   test('auto with no NVML and no nvidia-smi falls to AMD sysfs', async () => {
     const a = await startAgent(['--interval', '200ms', '--sysfs-root', SYSFS], { GPULSE_NVML_LIB: '/nonexistent.so', PATH: '/usr/bin:/bin' });
@@ -171,6 +236,8 @@ describe('provider selection in the agent', () => {
       expect(snap.gpus[0]).toMatchObject({ name: 'AMD Radeon RX 7900 XTX', util: 37, temp_c: 51, power_w: 212 });
       const events = (await (await fetch(a.url + '/v1/events', auth(a.token))).json()).events;
       expect(events.some((e: { kind: string }) => e.kind === 'provider_fallback')).toBe(true);
-    } finally { await a.stop(); }
+    } finally {
+      await a.stop();
+    }
   });
 });

@@ -10,7 +10,9 @@ import { GpuReprobe } from '../../cli/gpu/reprobe.ts';
 import { auth, fakeNvml, readSse, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
 let a: RunningAgent | null = null;
-afterAll(async () => { await a?.stop(); });
+afterAll(async () => {
+  await a?.stop();
+});
 
 describe('GPU provider re-probe', () => {
   test('backoff: base, doubling, capped', () => {
@@ -23,7 +25,13 @@ describe('GPU provider re-probe', () => {
     const lib = join(dir, 'lib', 'libnvidia-ml.so.1');
     a = await startAgent(['--interval', '200ms', '--gpu', 'nvml', '--nvml-lib', lib], { FAKE_NVML_GPUS: '2', GPULSE_GPU_REPROBE_MS: '300' }, { dir });
     const get = async <T>(p: string) => (await (await fetch(a!.url + p, auth(a!.token))).json()) as T;
-    const before = await get<{ provider: string; devices: unknown[]; series: { key: string }[]; gpu_reprobe: { next: number; attempts: number } | null; provider_notes: string[] }>('/v1/info');
+    const before = await get<{
+      provider: string;
+      devices: unknown[];
+      series: { key: string }[];
+      gpu_reprobe: { next: number; attempts: number } | null;
+      provider_notes: string[];
+    }>('/v1/info');
     expect(before.provider).toBe('none');
     expect(before.devices).toEqual([]);
     expect(before.gpu_reprobe).not.toBeNull();
@@ -44,7 +52,10 @@ describe('GPU provider re-probe', () => {
     expect(schema.devices.map((d) => d.index)).toEqual([0, 1]);
     const col = schema.series.findIndex((s) => s.key === 'gpu1.power');
     expect(col).toBeGreaterThan(0);
-    const after = msgs.slice(at + 1).filter((m) => m.event === 'sample').map((m) => JSON.parse(m.data) as (number | null)[]);
+    const after = msgs
+      .slice(at + 1)
+      .filter((m) => m.event === 'sample')
+      .map((m) => JSON.parse(m.data) as (number | null)[]);
     expect(after.every((r) => r.length === schema.series.length + 1)).toBe(true);
     expect(after.some((r) => typeof r[col + 1] === 'number')).toBe(true);
     const info = await get<{ provider: string; gpu_reprobe: unknown; driver_version: string }>('/v1/info');
@@ -60,7 +71,11 @@ describe('GPU provider re-probe', () => {
     const dir = tmp();
     const count = join(dir, 'gpus');
     writeFileSync(count, '1');
-    const b = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1', FAKE_NVML_GPUS_FILE: count, GPULSE_NVML_LOST_RETRY_MS: '300' }, { dir });
+    const b = await startAgent(
+      ['--interval', '200ms', '--gpu', 'nvml'],
+      { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1', FAKE_NVML_GPUS_FILE: count, GPULSE_NVML_LOST_RETRY_MS: '300' },
+      { dir },
+    );
     try {
       const stream = await fetch(b.url + '/v1/stream', auth(b.token));
       const reading = readSse(stream, (m) => m.some((x, i) => i > 0 && x.event === 'schema') && m.filter((x) => x.event === 'sample').length > 10, 12_000);
@@ -74,10 +89,15 @@ describe('GPU provider re-probe', () => {
       expect(schema.devices.map((d) => d.index)).toEqual([0, 1]);
       expect(schema.series.slice(0, first.series.length).map((s) => s.key)).toEqual(first.series.map((s) => s.key));
       const col = schema.series.findIndex((s) => s.key === 'gpu1.temp');
-      const after = msgs.slice(at + 1).filter((m) => m.event === 'sample').map((m) => JSON.parse(m.data) as (number | null)[]);
+      const after = msgs
+        .slice(at + 1)
+        .filter((m) => m.event === 'sample')
+        .map((m) => JSON.parse(m.data) as (number | null)[]);
       expect(after.some((r) => typeof r[col + 1] === 'number')).toBe(true);
       const ev = (await (await fetch(b.url + '/v1/events', auth(b.token))).json()) as { events: { kind?: string; label: string }[] };
       expect(ev.events.filter((e) => e.kind === 'gpu_added').map((e) => e.label)).toEqual(['GPU 1 added (NVIDIA H100 80GB HBM3, nvml)']);
-    } finally { await b.stop(); }
+    } finally {
+      await b.stop();
+    }
   }, 30_000);
 });

@@ -104,7 +104,9 @@ describe('the agent never writes through links in its data dir', () => {
       await Bun.sleep(1200); // ticks appended, events debounce flushed
       const info = await (await fetch(a.url + '/v1/info', auth(a.token))).json();
       expect(info.storage.warnings.join(' ')).toMatch(/symlink|symbolic link|ELOOP/);
-    } finally { await a.stop(); }
+    } finally {
+      await a.stop();
+    }
     for (const x of Object.values(v)) expect(x.intact()).toBe(true);
     expect(lstatSync(join(state, 'events.json')).isFile()).toBe(true); // replaced by rename, never written through
     expect(JSON.parse(readFileSync(join(state, 'events.json'), 'utf8')).some((e: { label: string }) => e.label === 'mark')).toBe(true);
@@ -117,12 +119,15 @@ describe('the agent never writes through links in its data dir', () => {
     try {
       expect(a.stderr()).toMatch(/memory only .*state is a symbolic link; refusing/);
       expect(readdirSync(join(dir, 'elsewhere'))).toEqual([]);
-    } finally { await a.stop(); }
+    } finally {
+      await a.stop();
+    }
   });
 });
 
 describe('the token file', () => {
-  const cli = (args: string[], env: Record<string, string>) => Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), ...args], { env: { PATH: process.env.PATH!, HOME: tmp(), ...env }, stderr: 'pipe', stdout: 'pipe' });
+  const cli = (args: string[], env: Record<string, string>) =>
+    Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), ...args], { env: { PATH: process.env.PATH!, HOME: tmp(), ...env }, stderr: 'pipe', stdout: 'pipe' });
 
   test('a dangling link planted at the token path is replaced, not written through', () => {
     const cfg = tmp();
@@ -154,7 +159,9 @@ describe('the token file', () => {
       const cfg = tmp();
       const r = cli(args, { XDG_CONFIG_HOME: cfg });
       expect(r.exitCode).toBe(1);
-      expect(r.stderr.toString()).toMatch(/no agent token at .*gpulse\/token: the agent creates it when it first starts \(gpulse serve\), or create one now with `gpulse token`/);
+      expect(r.stderr.toString()).toMatch(
+        /no agent token at .*gpulse\/token: the agent creates it when it first starts \(gpulse serve\), or create one now with `gpulse token`/,
+      );
       expect(existsSync(join(cfg, 'gpulse'))).toBe(false);
       expect(r.stdout.toString()).toBe('');
     }

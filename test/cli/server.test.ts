@@ -6,12 +6,20 @@ import { auth, fakeNvml, readSse, startAgent, type RunningAgent } from '../helpe
 let a: RunningAgent;
 const NVML = () => ({ GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2', FAKE_NVML_UNSUPPORTED: 'fan', FAKE_NVML_PROCS: `0:${process.pid}:512` });
 
-beforeAll(async () => { a = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], NVML()); });
-afterAll(async () => { await a?.stop(); });
+beforeAll(async () => {
+  a = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], NVML());
+});
+afterAll(async () => {
+  await a?.stop();
+});
 
 const get = (path: string, headers: Record<string, string> = {}) => fetch(a.url + path, auth(a.token, headers));
 async function waitSamples(n: number) {
-  for (let i = 0; i < 100; i++) { const info = await (await get('/v1/info')).json(); if (info.buffer.count >= n) return info; await Bun.sleep(100); }
+  for (let i = 0; i < 100; i++) {
+    const info = await (await get('/v1/info')).json();
+    if (info.buffer.count >= n) return info;
+    await Bun.sleep(100);
+  }
   throw new Error('no samples');
 }
 
@@ -44,19 +52,43 @@ describe('agent HTTP API', () => {
     expect(info.provider).toBe('nvml');
     expect(info.interval_ms).toBe(200);
     expect(info.capacity).toBe(6_048_000); // 14 days of raw at 200 ms
-    expect(info.tiers.map((t: { tier: string; step_ms: number }) => [t.tier, t.step_ms])).toEqual([['raw', 200], ['1m', 60_000], ['1h', 3_600_000]]);
+    expect(info.tiers.map((t: { tier: string; step_ms: number }) => [t.tier, t.step_ms])).toEqual([
+      ['raw', 200],
+      ['1m', 60_000],
+      ['1h', 3_600_000],
+    ]);
     expect(info.storage.state).toBe('ok');
     expect(info.driver_version).toBe('550.54.15-fake');
     expect(info.devices).toHaveLength(2);
     expect(info.devices[0]).toMatchObject({ index: 0, name: 'NVIDIA H100 80GB HBM3', memory_total: 85899345920, provider: 'nvml' });
-    expect(info.series.find((s: { key: string }) => s.key === 'gpu1.power')).toEqual({ key: 'gpu1.power', label: 'GPU 1 power draw', unit: 'W', scope: 'gpu1' });
+    expect(info.series.find((s: { key: string }) => s.key === 'gpu1.power')).toEqual({
+      key: 'gpu1.power',
+      label: 'GPU 1 power draw',
+      unit: 'W',
+      scope: 'gpu1',
+    });
   });
   test('snapshot: every GPU metric, nulls where unsupported, processes enriched from /proc', async () => {
     await Bun.sleep(5600); // the slow worker's first process round
     const s = await (await get('/v1/snapshot')).json();
     expect(s.gpus).toHaveLength(2);
     const g = s.gpus[0];
-    for (const k of ['util', 'mem_bw_util', 'mem_used', 'mem_total', 'temp_c', 'power_w', 'power_limit_w', 'clock_sm_mhz', 'clock_mem_mhz', 'enc_util', 'dec_util', 'pcie_rx_bps', 'pcie_tx_bps']) expect(typeof g[k]).toBe('number');
+    for (const k of [
+      'util',
+      'mem_bw_util',
+      'mem_used',
+      'mem_total',
+      'temp_c',
+      'power_w',
+      'power_limit_w',
+      'clock_sm_mhz',
+      'clock_mem_mhz',
+      'enc_util',
+      'dec_util',
+      'pcie_rx_bps',
+      'pcie_tx_bps',
+    ])
+      expect(typeof g[k]).toBe('number');
     expect(g.fan_pct).toBeNull();
     expect(g.pstate).toBe('P0');
     const me = g.processes.find((p: { pid: number }) => p.pid === process.pid);
@@ -102,7 +134,14 @@ describe('agent HTTP API', () => {
     const b = await (await get('/v1/history?step=1000&agg=minmax&keys=gpu0.util')).json();
     expect(b.step).toBe(1000);
     expect(b.min['gpu0.util'].length).toBe(b.t.length);
-    for (const [q, param] of [['since=x', 'since'], ['step=0', 'step'], ['limit=-1', 'limit'], ['since=10&until=5', 'since'], ['keys=gpu9.util', 'keys'], ['max_points=NaN', 'max_points']]) {
+    for (const [q, param] of [
+      ['since=x', 'since'],
+      ['step=0', 'step'],
+      ['limit=-1', 'limit'],
+      ['since=10&until=5', 'since'],
+      ['keys=gpu9.util', 'keys'],
+      ['max_points=NaN', 'max_points'],
+    ]) {
       const r = await get(`/v1/history?${q}`);
       expect(r.status).toBe(400);
       expect((await r.json()).param).toBe(param);
@@ -129,7 +168,11 @@ describe('agent HTTP API', () => {
       expect(got['gpu1.temp']!.get(t)).toBe(h.series['gpu1.temp'][i]);
       expect(got['gpu0.mem.used']!.get(t)).toBe(h.series['gpu0.mem.used'][i]);
     });
-    for (const [q, param] of [['tier=5m', 'tier'], ['keys=nope', 'keys'], ['since=x', 'since']]) {
+    for (const [q, param] of [
+      ['tier=5m', 'tier'],
+      ['keys=nope', 'keys'],
+      ['since=x', 'since'],
+    ]) {
       const bad = await get(`/v1/history/chunks?${q}`);
       expect(bad.status).toBe(400);
       expect((await bad.json()).param).toBe(param);
@@ -147,7 +190,15 @@ describe('agent HTTP API', () => {
     }
   });
   test('CORS preflight answers without auth, lists Authorization, and the private-network header', async () => {
-    const r = await fetch(a.url + '/v1/stream', { method: 'OPTIONS', headers: { origin: 'https://pwa.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization,last-event-id', 'access-control-request-private-network': 'true' } });
+    const r = await fetch(a.url + '/v1/stream', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://pwa.example',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization,last-event-id',
+        'access-control-request-private-network': 'true',
+      },
+    });
     expect(r.status).toBe(204);
     expect(r.headers.get('access-control-allow-origin')).toBe('*');
     expect(r.headers.get('access-control-allow-headers')).toContain('Authorization');
@@ -156,15 +207,25 @@ describe('agent HTTP API', () => {
   });
   test('events: annotate, edit, delete; bad bodies are 400 and change nothing; agent events are read-only', async () => {
     const before = (await (await get('/v1/events')).json()).events.length;
-    for (const [body, param] of [['not json', 'body'], ['{"label":""}', 'label'], ['{"label":"x","t":"soon"}', 't'], ['{"label":"x","color":"red;"}', 'color'], ['[1]', 'body']]) {
+    for (const [body, param] of [
+      ['not json', 'body'],
+      ['{"label":""}', 'label'],
+      ['{"label":"x","t":"soon"}', 't'],
+      ['{"label":"x","color":"red;"}', 'color'],
+      ['[1]', 'body'],
+    ]) {
       const r = await fetch(a.url + '/v1/events', { method: 'POST', body, ...auth(a.token, { 'content-type': 'application/json' }) });
       expect(r.status).toBe(400);
       expect((await r.json()).param).toBe(param);
     }
     expect((await (await get('/v1/events')).json()).events.length).toBe(before);
-    const ev = await (await fetch(a.url + '/v1/events', { method: 'POST', body: JSON.stringify({ label: 'run 42 start', color: '#ff8800' }), ...auth(a.token) })).json();
+    const ev = await (
+      await fetch(a.url + '/v1/events', { method: 'POST', body: JSON.stringify({ label: 'run 42 start', color: '#ff8800' }), ...auth(a.token) })
+    ).json();
     expect(ev).toMatchObject({ label: 'run 42 start', source: 'user', color: '#ff8800' });
-    const upd = await (await fetch(a.url + `/v1/events/${ev.id}`, { method: 'PUT', body: JSON.stringify({ label: 'run 42', end_t: ev.t + 1000 }), ...auth(a.token) })).json();
+    const upd = await (
+      await fetch(a.url + `/v1/events/${ev.id}`, { method: 'PUT', body: JSON.stringify({ label: 'run 42', end_t: ev.t + 1000 }), ...auth(a.token) })
+    ).json();
     expect(upd).toMatchObject({ id: ev.id, label: 'run 42', end_t: ev.t + 1000 });
     expect((await fetch(a.url + `/v1/events/${ev.id}`, { method: 'DELETE', ...auth(a.token) })).status).toBe(200);
     expect((await fetch(a.url + `/v1/events/${ev.id}`, { method: 'DELETE', ...auth(a.token) })).status).toBe(404);
@@ -174,7 +235,9 @@ describe('agent HTTP API', () => {
     expect(text).toContain('# TYPE DCGM_FI_DEV_GPU_UTIL gauge');
     const util = text.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_GPU_UTIL{'));
     expect(util).toHaveLength(2);
-    expect(util[1]).toMatch(/^DCGM_FI_DEV_GPU_UTIL\{gpu="1",UUID="GPU-fa4e0001-0000-4000-8000-000000abc001",pci_bus_id="00000000:18:00.0",device="nvidia1",modelName="NVIDIA H100 80GB HBM3",Hostname="[^"]+",DCGM_FI_DRIVER_VERSION="550.54.15-fake"\} \d+$/);
+    expect(util[1]).toMatch(
+      /^DCGM_FI_DEV_GPU_UTIL\{gpu="1",UUID="GPU-fa4e0001-0000-4000-8000-000000abc001",pci_bus_id="00000000:18:00.0",device="nvidia1",modelName="NVIDIA H100 80GB HBM3",Hostname="[^"]+",DCGM_FI_DRIVER_VERSION="550.54.15-fake"\} \d+$/,
+    );
     expect(text).not.toContain('DCGM_FI_DEV_FAN_SPEED{'); // unsupported: omitted, not 0
     expect(text).toMatch(/^node_load1\{Hostname="[^"]+"\} [\d.]+$/m);
     expect(text).toMatch(/^DCGM_FI_DEV_FB_TOTAL\{.*\} 81920$/m);
@@ -183,7 +246,11 @@ describe('agent HTTP API', () => {
 
 describe('faults', () => {
   test('a hung NVML call: ticks keep coming with null GPU values, HTTP keeps answering', async () => {
-    const b = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1', FAKE_NVML_HANG_AFTER: '3' });
+    const b = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], {
+      GPULSE_NVML_LIB: fakeNvml('default'),
+      FAKE_NVML_GPUS: '1',
+      FAKE_NVML_HANG_AFTER: '3',
+    });
     try {
       const msgs = await readSse(await fetch(b.url + '/v1/stream', auth(b.token)), (m) => m.filter((x) => x.event === 'sample').length >= 8);
       const schema = JSON.parse(msgs[0]!.data);
@@ -196,12 +263,17 @@ describe('faults', () => {
       const info = await (await fetch(b.url + '/v1/info', auth(b.token))).json();
       expect(info.collector_error).toMatch(/gpu:/);
       expect(info.status).toBe('ready');
-    } finally { await b.stop(); }
+    } finally {
+      await b.stop();
+    }
   });
   test('a GPU lost mid-run: an agent event, the device stays with nulls, the other keeps flowing', async () => {
     const b = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2', FAKE_NVML_LOST: '0:3' });
     try {
-      const msgs = await readSse(await fetch(b.url + '/v1/stream', auth(b.token)), (m) => m.some((x) => x.event === 'event' && x.data.includes('gpu_lost')) && m.filter((x) => x.event === 'sample').length >= 6);
+      const msgs = await readSse(
+        await fetch(b.url + '/v1/stream', auth(b.token)),
+        (m) => m.some((x) => x.event === 'event' && x.data.includes('gpu_lost')) && m.filter((x) => x.event === 'sample').length >= 6,
+      );
       const ev = JSON.parse(msgs.find((m) => m.event === 'event' && m.data.includes('gpu_lost'))!.data);
       expect(ev).toMatchObject({ kind: 'gpu_lost', source: 'agent', scope: 'gpu0' });
       const schema = JSON.parse(msgs[0]!.data);
@@ -211,7 +283,9 @@ describe('faults', () => {
       const info = await (await fetch(b.url + '/v1/info', auth(b.token))).json();
       expect(info.devices[0].lost).toBe(true);
       expect(info.devices).toHaveLength(2);
-    } finally { await b.stop(); }
+    } finally {
+      await b.stop();
+    }
   });
   test('no NVML library: falls back (here to host-only) and says why', async () => {
     const b = await startAgent(['--interval', '200ms'], { GPULSE_NVML_LIB: '/nonexistent/libnvidia-ml.so.1', PATH: '/usr/bin:/bin' }, {});
@@ -221,15 +295,27 @@ describe('faults', () => {
       expect(info.provider_notes.join(' ')).toMatch(/nvml: cannot load NVML/);
       expect(info.provider_notes.join(' ')).toMatch(/nvidia-smi: nvidia-smi not found/);
       expect(b.stderr()).toContain('no GPU provider was found');
-    } finally { await b.stop(); }
+    } finally {
+      await b.stop();
+    }
   });
 });
 
 describe('recovery', () => {
   test('a lost GPU that answers again (after a reset) comes back with a gpu_recovered event', async () => {
-    const b = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2', FAKE_NVML_LOST: '0:3', FAKE_NVML_RECOVER_AFTER: '2', GPULSE_NVML_LOST_RETRY_MS: '300' });
+    const b = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], {
+      GPULSE_NVML_LIB: fakeNvml('default'),
+      FAKE_NVML_GPUS: '2',
+      FAKE_NVML_LOST: '0:3',
+      FAKE_NVML_RECOVER_AFTER: '2',
+      GPULSE_NVML_LOST_RETRY_MS: '300',
+    });
     try {
-      const msgs = await readSse(await fetch(b.url + '/v1/stream', auth(b.token)), (m) => m.some((x) => x.event === 'event' && x.data.includes('gpu_recovered')) && m.filter((x) => x.event === 'sample').length >= 3, 15_000);
+      const msgs = await readSse(
+        await fetch(b.url + '/v1/stream', auth(b.token)),
+        (m) => m.some((x) => x.event === 'event' && x.data.includes('gpu_recovered')) && m.filter((x) => x.event === 'sample').length >= 3,
+        15_000,
+      );
       const kinds = msgs.filter((m) => m.event === 'event').map((m) => JSON.parse(m.data).kind);
       expect(kinds.indexOf('gpu_lost')).toBeGreaterThanOrEqual(0);
       expect(kinds.indexOf('gpu_recovered')).toBeGreaterThan(kinds.indexOf('gpu_lost'));
@@ -238,6 +324,8 @@ describe('recovery', () => {
       expect(info.devices[0].lost).toBe(false);
       const snap = await (await fetch(b.url + '/v1/snapshot', auth(b.token))).json();
       expect(snap.gpus[0].util).toBeNumber();
-    } finally { await b.stop(); }
+    } finally {
+      await b.stop();
+    }
   }, 30_000);
 });

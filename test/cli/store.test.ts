@@ -11,23 +11,35 @@ const DAY = 86_400_000;
 const RET = { raw: 14 * DAY, '1m': 90 * DAY, '1h': 730 * DAY };
 /** A fixed "now" well after the rows the tests write. */
 const T0 = 1_800_000_000_000; // aligned to the hour and to 10 days? no: tests only rely on 15-min windows
-const open = (dir: string | null, o: Partial<StoreOptions> = {}) => Store.open({ dir, intervalMs: 1000, retentionMs: RET, maxDiskBytes: 1 << 30, now: () => T0 + 30 * DAY, ...o });
+const open = (dir: string | null, o: Partial<StoreOptions> = {}) =>
+  Store.open({ dir, intervalMs: 1000, retentionMs: RET, maxDiskBytes: 1 << 30, now: () => T0 + 30 * DAY, ...o });
 
 /** n rows from `from`, one per second; value of key k at row i = f(k, i). */
 function write(s: Store, keys: string[], from: number, n: number, f: (k: number, i: number) => number = (k, i) => i + k / 10) {
   s.setKeys(keys);
   const row = new Float64Array(keys.length);
-  for (let i = 0; i < n; i++) { for (let k = 0; k < keys.length; k++) row[k] = f(k, i); s.append(from + i * 1000, row); }
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < keys.length; k++) row[k] = f(k, i);
+    s.append(from + i * 1000, row);
+  }
 }
 
 function allRows(s: Store, keys: string[]) {
-  const t: number[] = [], cols: number[][] = keys.map(() => []);
-  for (const b of rowBatches(s, keys, -Infinity, Infinity)) { t.push(...b.t); b.cols.forEach((c, j) => cols[j]!.push(...c)); }
+  const t: number[] = [],
+    cols: number[][] = keys.map(() => []);
+  for (const b of rowBatches(s, keys, -Infinity, Infinity)) {
+    t.push(...b.t);
+    b.cols.forEach((c, j) => cols[j]!.push(...c));
+  }
   return { t, cols };
 }
 
 const history = (s: Store, q: Record<string, string>) => {
-  const plan = planHistory(s, parseHistoryQuery(q, (k) => s.keys.includes(k)), 1000);
+  const plan = planHistory(
+    s,
+    parseHistoryQuery(q, (k) => s.keys.includes(k)),
+    1000,
+  );
   return JSON.parse(historyJson(s, plan, q.agg === 'minmax'));
 };
 
@@ -122,8 +134,17 @@ describe('history queries', () => {
     expect(q({ step: '10000', limit: '2', keys: 'a' }).t).toEqual([60000, 50000].reverse());
   });
   test.each([
-    [{ since: 'abc' }, 'since'], [{ until: 'NaN' }, 'until'], [{ step: '0' }, 'step'], [{ step: '-5' }, 'step'], [{ limit: '1.5' }, 'limit'],
-    [{ max_points: '0' }, 'max_points'], [{ since: '5', until: '4' }, 'since'], [{ agg: 'median' }, 'agg'], [{ keys: 'nope' }, 'keys'], [{ keys: '' }, 'keys'], [{ step: 'Infinity' }, 'step'],
+    [{ since: 'abc' }, 'since'],
+    [{ until: 'NaN' }, 'until'],
+    [{ step: '0' }, 'step'],
+    [{ step: '-5' }, 'step'],
+    [{ limit: '1.5' }, 'limit'],
+    [{ max_points: '0' }, 'max_points'],
+    [{ since: '5', until: '4' }, 'since'],
+    [{ agg: 'median' }, 'agg'],
+    [{ keys: 'nope' }, 'keys'],
+    [{ keys: '' }, 'keys'],
+    [{ step: 'Infinity' }, 'step'],
   ])('%p is a 400 naming %p', (params, name) => {
     expect(() => parseHistoryQuery(params as Record<string, string>, (k) => s.keys.includes(k))).toThrow(expect.objectContaining({ status: 400, param: name }));
   });
@@ -133,7 +154,11 @@ describe('history queries', () => {
     const t0 = 1_795_371_281_250;
     r.setKeys(['a']);
     for (let i = 0; i < 5; i++) r.append(t0 + i * 250, [i]);
-    const plan = planHistory(r, parseHistoryQuery({ since: String(t0 + 250), until: String(t0 + 750) }, () => true), 250);
+    const plan = planHistory(
+      r,
+      parseHistoryQuery({ since: String(t0 + 250), until: String(t0 + 750) }, () => true),
+      250,
+    );
     expect(JSON.parse(historyJson(r, plan, false)).t).toEqual([t0 + 250, t0 + 500, t0 + 750]);
   });
 });
@@ -149,7 +174,10 @@ describe('chunks as stored', () => {
     expect(bytes / (2000 * 3)).toBeLessThan(1.5);
     const buf = new Uint8Array(bytes);
     let o = 0;
-    for (const f of frames) { buf.set(f, o); o += f.length; }
+    for (const f of frames) {
+      buf.set(f, o);
+      o += f.length;
+    }
     let temp = 0;
     for (const h of splitChunks(buf)) {
       expect('header' in h).toBe(true);
@@ -262,13 +290,15 @@ describe('store faults', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
   });
 
-  test('a live process holding the dir is refused; a dead owner\'s lock is taken over', () => {
+  test("a live process holding the dir is refused; a dead owner's lock is taken over", () => {
     const dir = tmp();
     const sleeper = Bun.spawn(['sleep', '30']);
     try {
       writeFileSync(join(dir, 'LOCK'), String(sleeper.pid));
       expect(() => open(dir)).toThrow(StoreLockedError);
-    } finally { sleeper.kill(); }
+    } finally {
+      sleeper.kill();
+    }
     writeFileSync(join(dir, 'LOCK'), '999999999');
     expect(open(dir).state.kind).toBe('ok');
   });
@@ -309,7 +339,10 @@ describe('collector status events', () => {
       await agent.sampler.tick(Date.now());
       await Bun.sleep(1100);
       expect(agent.events.all().map((e) => e.kind)).toContain('collector_recovered');
-    } finally { Date.now = realNow; agent.stop(); }
+    } finally {
+      Date.now = realNow;
+      agent.stop();
+    }
   });
 });
 

@@ -13,15 +13,37 @@ import { auth, BUN, readSse, ROOT, startAgent, tmp, type RunningAgent } from '..
 let a: RunningAgent;
 let dir: string;
 const tf = () => join(dir, 'textfiles');
-const write = (name: string, text: string) => { const p = join(tf(), name); writeFileSync(p + '.tmp', text); renameSync(p + '.tmp', p); };
+const write = (name: string, text: string) => {
+  const p = join(tf(), name);
+  writeFileSync(p + '.tmp', text);
+  renameSync(p + '.tmp', p);
+};
 const get = (p: string) => fetch(a.url + p, auth(a.token));
-const info = async () => (await (await get('/v1/info')).json()) as { series: { key: string; scope: string; unit: string; help?: string }[]; user_metrics: { series: number; textfile: { files: Record<string, unknown>[] }; exec: Record<string, unknown>[] } };
-const cli = (args: string[], stdin?: string) => Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), ...args, '--url', a.url], { env: { PATH: process.env.PATH!, HOME: tmp(), GPULSE_TOKEN: a.token }, stdout: 'pipe', stderr: 'pipe', ...(stdin !== undefined ? { stdin: new TextEncoder().encode(stdin) } : {}) });
+const info = async () =>
+  (await (await get('/v1/info')).json()) as {
+    series: { key: string; scope: string; unit: string; help?: string }[];
+    user_metrics: { series: number; textfile: { files: Record<string, unknown>[] }; exec: Record<string, unknown>[] };
+  };
+const cli = (args: string[], stdin?: string) =>
+  Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), ...args, '--url', a.url], {
+    env: { PATH: process.env.PATH!, HOME: tmp(), GPULSE_TOKEN: a.token },
+    stdout: 'pipe',
+    stderr: 'pipe',
+    ...(stdin !== undefined ? { stdin: new TextEncoder().encode(stdin) } : {}),
+  });
 async function until<T>(f: () => Promise<T | null | undefined | false>, ms = 8000): Promise<T> {
   const end = Date.now() + ms;
-  for (;;) { const v = await f(); if (v) return v; if (Date.now() > end) throw new Error('timed out waiting'); await Bun.sleep(100); }
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await Bun.sleep(100);
+  }
 }
-const latest = async (key: string) => { const h = (await (await get(`/v1/history?keys=${key}&limit=1`)).json()) as { series?: Record<string, (number | null)[]> }; return h.series?.[key]?.[0] ?? null; };
+const latest = async (key: string) => {
+  const h = (await (await get(`/v1/history?keys=${key}&limit=1`)).json()) as { series?: Record<string, (number | null)[]> };
+  return h.series?.[key]?.[0] ?? null;
+};
 
 beforeAll(async () => {
   dir = tmp();
@@ -31,20 +53,48 @@ beforeAll(async () => {
   const script = join(dir, 'queue.sh');
   writeFileSync(script, `#!/bin/sh\necho '# TYPE queue_depth gauge'\necho "queue_depth{queue=\\"a\\"} $(cat ${join(dir, 'depth')})"\necho 'queue_ok 1'\n`);
   chmodSync(script, 0o755);
-  a = await startAgent(['--interval', '200ms', '--gpu', 'none', '--textfile-dir', tf(), '--exec', `queue=${script}`, '--exec', 'hang=sleep 30', '--exec', 'fails=echo oops >&2; exit 3', '--exec', 'garbage=echo "not a metric line"', '--exec-interval', '1s', '--exec-timeout', '500ms']);
+  a = await startAgent([
+    '--interval',
+    '200ms',
+    '--gpu',
+    'none',
+    '--textfile-dir',
+    tf(),
+    '--exec',
+    `queue=${script}`,
+    '--exec',
+    'hang=sleep 30',
+    '--exec',
+    'fails=echo oops >&2; exit 3',
+    '--exec',
+    'garbage=echo "not a metric line"',
+    '--exec-interval',
+    '1s',
+    '--exec-timeout',
+    '500ms',
+  ]);
 });
-afterAll(async () => { await a?.stop(); });
+afterAll(async () => {
+  await a?.stop();
+});
 
 describe('textfile directory', () => {
   test('a *.prom file: its series with HELP, unit from the _seconds suffix, unrounded values', async () => {
-    const i = await until(async () => { const x = await info(); return x.series.some((s) => s.key === 'user.step_seconds') && x; });
+    const i = await until(async () => {
+      const x = await info();
+      return x.series.some((s) => s.key === 'user.step_seconds') && x;
+    });
     expect(i.series.find((s) => s.key === 'user.train_loss.run-42')).toMatchObject({ scope: 'user', help: 'Training loss of the current run', unit: '' });
     expect(i.series.find((s) => s.key === 'user.step_seconds')).toMatchObject({ unit: 's' });
     expect(await until(() => latest('user.train_loss.run-42'))).toBe(0.0123457);
   });
   test('a file rewritten (write and rename) is read again; a new file joins mid-stream with a schema event first', async () => {
     const res = await get('/v1/stream');
-    const pending = readSse(res, (m) => m.some((x, i) => i > 0 && x.event === 'schema' && x.data.includes('user.new_metric')) && m.filter((x) => x.event === 'sample').length > 3, 8000);
+    const pending = readSse(
+      res,
+      (m) => m.some((x, i) => i > 0 && x.event === 'schema' && x.data.includes('user.new_metric')) && m.filter((x) => x.event === 'sample').length > 3,
+      8000,
+    );
     await Bun.sleep(500);
     write('new.prom', 'new_metric 3.14159265358979\n');
     const msgs = await pending;
@@ -71,7 +121,10 @@ describe('textfile directory', () => {
 
 describe('push', () => {
   test('a real curl push (Prometheus text), then the value in history, unrounded', async () => {
-    const r = Bun.spawnSync(['curl', '-sS', '-H', `Authorization: Bearer ${a.token}`, '--data-binary', 'curl_metric{host="a.b"} 0.000123456789\n', `${a.url}/v1/push`], { stdout: 'pipe', stderr: 'pipe' });
+    const r = Bun.spawnSync(
+      ['curl', '-sS', '-H', `Authorization: Bearer ${a.token}`, '--data-binary', 'curl_metric{host="a.b"} 0.000123456789\n', `${a.url}/v1/push`],
+      { stdout: 'pipe', stderr: 'pipe' },
+    );
     expect(r.exitCode).toBe(0);
     expect(JSON.parse(r.stdout.toString())).toEqual({ accepted: 1, keys: ['user.curl_metric.host-a~2Eb'] });
     expect(await until(() => latest('user.curl_metric.host-a~2Eb'))).toBe(0.000123456789);
@@ -80,7 +133,11 @@ describe('push', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const py = /```python\n([\s\S]*?)```/.exec(readme)![1]!;
     expect(py.trim().split('\n')).toHaveLength(3);
-    const r = Bun.spawnSync(['python3', '-c', py], { env: { PATH: process.env.PATH!, GPULSE_TOKEN: a.token, GPULSE_URL: a.url }, stdout: 'pipe', stderr: 'pipe' });
+    const r = Bun.spawnSync(['python3', '-c', py], {
+      env: { PATH: process.env.PATH!, GPULSE_TOKEN: a.token, GPULSE_URL: a.url },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
     expect(r.stderr.toString()).toBe('');
     expect(await until(async () => (await latest('user.step.run-42')) === 99)).toBe(true);
     expect(await latest('user.loss.run-42')).toBe(1 / 100);
@@ -102,7 +159,11 @@ describe('push', () => {
     const r = await fetch(`${a.url}/v1/push`, { method: 'POST', ...auth(a.token), body: 'fine_one 1\nfine_two 2\nbad one\n' });
     expect(r.status).toBe(400);
     expect(await r.json()).toEqual({ error: 'body: line 3: bad: bad value "one"', param: 'body' });
-    const j = await fetch(`${a.url}/v1/push`, { method: 'POST', ...auth(a.token, { 'content-type': 'application/json' }), body: '{"metrics": {"ok": 1, "no": "x"}}' });
+    const j = await fetch(`${a.url}/v1/push`, {
+      method: 'POST',
+      ...auth(a.token, { 'content-type': 'application/json' }),
+      body: '{"metrics": {"ok": 1, "no": "x"}}',
+    });
     expect(j.status).toBe(400);
     expect(((await j.json()) as { error: string }).error).toBe('body: metrics.no: value must be a finite number');
     expect((await fetch(`${a.url}/v1/push`, { method: 'POST', body: 'x 1\n' })).status).toBe(401);
@@ -120,7 +181,10 @@ describe('exec collectors', () => {
     expect(await until(async () => (await latest('user.queue_depth.queue-a')) === 9)).toBe(true);
   });
   test('hung, failing and garbage-printing commands: errors in /v1/info, and ticks never wait for them', async () => {
-    const e = await until(async () => { const x = (await info()).user_metrics.exec; return x.every((c) => c.state !== 'pending') && x; });
+    const e = await until(async () => {
+      const x = (await info()).user_metrics.exec;
+      return x.every((c) => c.state !== 'pending') && x;
+    });
     const by = Object.fromEntries(e.map((c) => [c.name, c]));
     expect(by.queue).toMatchObject({ state: 'ok', series: 2, error: null });
     expect(by.hang).toMatchObject({ state: 'timeout', error: 'timed out after 0.5 s (killed)' });
@@ -164,11 +228,16 @@ describe('the cap', () => {
     writeFileSync(join(d, 'tf', 'many.prom'), Array.from({ length: 6 }, (_, i) => `f${i} ${i}`).join('\n') + '\n');
     const b = await startAgent(['--interval', '200ms', '--gpu', 'none', '--max-series', '4', '--textfile-dir', join(d, 'tf')], {}, { dir: d });
     try {
-      const i = await until(async () => { const x = (await (await fetch(b.url + '/v1/info', auth(b.token))).json()) as { user_metrics: { series: number; warnings: string[] } }; return x.user_metrics.series === 4 && x; });
+      const i = await until(async () => {
+        const x = (await (await fetch(b.url + '/v1/info', auth(b.token))).json()) as { user_metrics: { series: number; warnings: string[] } };
+        return x.user_metrics.series === 4 && x;
+      });
       expect(i.user_metrics.warnings).toEqual(['textfile many.prom: 2 series not taken: --max-series 4 reached']);
       const r = await fetch(b.url + '/v1/push', { method: 'POST', ...auth(b.token), body: 'p 1\n' });
       expect(r.status).toBe(429);
       expect(((await r.json()) as { error: string }).error).toContain('--max-series 4 reached');
-    } finally { await b.stop(); }
+    } finally {
+      await b.stop();
+    }
   });
 });

@@ -31,7 +31,21 @@ describe.skipIf(!!why)('the container image', () => {
   }, 900_000);
 
   test('serves: /healthz, the API with the token, /metrics; the health check turns healthy', async () => {
-    const run = docker(['run', '-d', '-e', `GPULSE_TOKEN=${TOKEN}`, '-p', '127.0.0.1::9740', '--health-interval=1s', TAG, 'serve', '--gpu', 'none', '--ollama', 'off']);
+    const run = docker([
+      'run',
+      '-d',
+      '-e',
+      `GPULSE_TOKEN=${TOKEN}`,
+      '-p',
+      '127.0.0.1::9740',
+      '--health-interval=1s',
+      TAG,
+      'serve',
+      '--gpu',
+      'none',
+      '--ollama',
+      'off',
+    ]);
     expect(run.exitCode).toBe(0);
     container = run.stdout.toString().trim();
     const port = docker(['port', container, '9740/tcp']).stdout.toString().trim().split(':').at(-1);
@@ -39,7 +53,12 @@ describe.skipIf(!!why)('the container image', () => {
     let status = '';
     for (let i = 0; i < 60 && status !== 'ready'; i++) {
       await Bun.sleep(500);
-      status = await fetch(url + '/healthz').then((r) => r.json()).then((j) => j.status, () => '');
+      status = await fetch(url + '/healthz')
+        .then((r) => r.json())
+        .then(
+          (j) => j.status,
+          () => '',
+        );
     }
     expect(status).toBe('ready');
     expect((await fetch(url + '/v1/info')).status).toBe(401);
@@ -47,7 +66,10 @@ describe.skipIf(!!why)('the container image', () => {
     expect(info.storage.dir).toBe('/var/lib/gpulse/state');
     expect(await (await fetch(url + '/metrics', { headers: { authorization: `Bearer ${TOKEN}` } })).text()).toContain('node_cpu_seconds_total');
     let health = '';
-    for (let i = 0; i < 30 && health !== 'healthy'; i++) { await Bun.sleep(1000); health = docker(['inspect', '--format', '{{.State.Health.Status}}', container]).stdout.toString().trim(); }
+    for (let i = 0; i < 30 && health !== 'healthy'; i++) {
+      await Bun.sleep(1000);
+      health = docker(['inspect', '--format', '{{.State.Health.Status}}', container]).stdout.toString().trim();
+    }
     expect(health).toBe('healthy');
   }, 60_000);
 });

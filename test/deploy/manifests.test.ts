@@ -12,13 +12,25 @@ import { ROOT } from '../helpers.ts';
 import { parseYaml, type Yaml } from './yaml-subset.ts';
 
 type Obj = { [k: string]: Yaml };
-const obj = (y: Yaml | undefined): Obj => { if (!y || typeof y !== 'object' || Array.isArray(y)) throw new Error(`expected a map, got ${JSON.stringify(y)}`); return y; };
-const arr = (y: Yaml | undefined): Yaml[] => { if (!Array.isArray(y)) throw new Error(`expected a list, got ${JSON.stringify(y)}`); return y; };
+const obj = (y: Yaml | undefined): Obj => {
+  if (!y || typeof y !== 'object' || Array.isArray(y)) throw new Error(`expected a map, got ${JSON.stringify(y)}`);
+  return y;
+};
+const arr = (y: Yaml | undefined): Yaml[] => {
+  if (!Array.isArray(y)) throw new Error(`expected a list, got ${JSON.stringify(y)}`);
+  return y;
+};
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
 
 const VERSION = JSON.parse(read('package.json')).version;
 /** GPULSE_* variables the agent reads: one per serve flag with an env twin, plus the token. */
-const KNOWN_ENV = new Set([...Object.entries(SERVE_FLAGS).filter(([, s]) => 'env' in s && s.env).map(([f]) => `GPULSE_${f.replace(/-/g, '_').toUpperCase()}`), 'GPULSE_TOKEN', 'GPULSE_URL']);
+const KNOWN_ENV = new Set([
+  ...Object.entries(SERVE_FLAGS)
+    .filter(([, s]) => 'env' in s && s.env)
+    .map(([f]) => `GPULSE_${f.replace(/-/g, '_').toUpperCase()}`),
+  'GPULSE_TOKEN',
+  'GPULSE_URL',
+]);
 const DEFAULT_PORT = serveConfig(parseArgs([], {}).flags, { hostname: 'h', dataDir: null }).port;
 /** A serve command line must parse and pass serve's cross-checks. */
 const validServe = (args: string[], env: Record<string, string> = {}) => {
@@ -29,7 +41,12 @@ const validServe = (args: string[], env: Record<string, string> = {}) => {
 
 describe('the YAML-subset reader', () => {
   test('reads maps, lists of maps, scalars, flow lists and quoted strings; refuses what it does not know', () => {
-    expect(parseYaml('a: 1\nb:\n  - x: "q # not a comment"\n    y: [1, \'two\', "t,3"]\n  - plain # comment\nc: {}\nd:\n- e\n')).toEqual({ a: 1, b: [{ x: 'q # not a comment', y: [1, 'two', 't,3'] }, 'plain'], c: {}, d: ['e'] });
+    expect(parseYaml('a: 1\nb:\n  - x: "q # not a comment"\n    y: [1, \'two\', "t,3"]\n  - plain # comment\nc: {}\nd:\n- e\n')).toEqual({
+      a: 1,
+      b: [{ x: 'q # not a comment', y: [1, 'two', 't,3'] }, 'plain'],
+      c: {},
+      d: ['e'],
+    });
     expect(() => parseYaml('a: &anchor 1\n')).toThrow('line 1: unsupported YAML');
     expect(() => parseYaml('a: 1\na: 2\n')).toThrow('line 2: duplicate key a');
     expect(() => parseYaml('a:\n\tb: 1\n')).toThrow('line 2: tab character');
@@ -42,7 +59,11 @@ describe('deploy/kubernetes/daemonset.yaml', () => {
   const c = obj(arr(pod.containers).find((x) => obj(x).name === 'gpulse'));
   const volumes = new Map(arr(pod.volumes).map((v) => [obj(v).name as string, obj(v)]));
   const mounts = arr(c.volumeMounts).map(obj);
-  const env = Object.fromEntries(arr(c.env).map(obj).map((e) => [e.name as string, e]));
+  const env = Object.fromEntries(
+    arr(c.env)
+      .map(obj)
+      .map((e) => [e.name as string, e]),
+  );
 
   test('a DaemonSet selecting its own pods', () => {
     expect(ds).toMatchObject({ apiVersion: 'apps/v1', kind: 'DaemonSet' });
@@ -57,7 +78,11 @@ describe('deploy/kubernetes/daemonset.yaml', () => {
   test('/proc and /sys of the host read-only, its root for --host-root, a hostPath data dir', () => {
     for (const name of mounts.map((m) => m.name as string)) expect(volumes.has(name)).toBe(true);
     const at = (path: string) => mounts.find((m) => m.mountPath === path)!;
-    for (const [path, host] of [['/host/proc', '/proc'], ['/host/sys', '/sys'], ['/host', '/']] as const) {
+    for (const [path, host] of [
+      ['/host/proc', '/proc'],
+      ['/host/sys', '/sys'],
+      ['/host', '/'],
+    ] as const) {
       expect(at(path).readOnly).toBe(true);
       expect(obj(volumes.get(at(path).name as string)!.hostPath).path).toBe(host);
     }
@@ -68,7 +93,9 @@ describe('deploy/kubernetes/daemonset.yaml', () => {
     expect(cfg.hostRoot).toBe('/host');
   });
   test('probes on /healthz at the port the agent listens on', () => {
-    const port = arr(c.ports).map(obj).find((p) => p.name === 'http')!;
+    const port = arr(c.ports)
+      .map(obj)
+      .find((p) => p.name === 'http')!;
     expect(port.containerPort).toBe(Number(env.GPULSE_PORT!.value));
     for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) expect(obj(c[probe]).httpGet).toEqual({ path: '/healthz', port: 'http' });
   });
@@ -93,7 +120,9 @@ describe('deploy/docker-compose.yml and the Dockerfile', () => {
   test('compose: a valid serve command, host PID, the declared volume, NVIDIA devices, this version', () => {
     expect(validServe(arr(svc.command) as string[]).hostRoot).toBe('/host');
     expect(svc.pid).toBe('host');
-    const named = arr(svc.volumes).map((v) => String(v).split(':')[0]!).filter((v) => !v.startsWith('/'));
+    const named = arr(svc.volumes)
+      .map((v) => String(v).split(':')[0]!)
+      .filter((v) => !v.startsWith('/'));
     for (const v of named) expect(Object.keys(obj(compose.volumes))).toContain(v);
     expect(arr(svc.volumes)).toContain('/:/host:ro,rslave');
     expect(obj(arr(obj(obj(obj(svc.deploy).resources).reservations).devices)[0])).toMatchObject({ driver: 'nvidia', count: 'all' });
@@ -111,7 +140,7 @@ describe('deploy/docker-compose.yml and the Dockerfile', () => {
     expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${DEFAULT_PORT}$`, 'm'));
     for (const name of dockerfile.match(/\bGPULSE_[A-Z_]+(?==)/g)!) expect(KNOWN_ENV).toContain(name);
   });
-  test('the compose health check is the image\'s, on /healthz', () => {
+  test("the compose health check is the image's, on /healthz", () => {
     const m = /^HEALTHCHECK .*\\\n\s+CMD (\[.*\])$/m.exec(dockerfile)!;
     const image = JSON.parse(m[1]!) as string[];
     const composeTest = arr(obj(svc.healthcheck).test) as string[];

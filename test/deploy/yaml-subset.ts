@@ -6,14 +6,20 @@
  */
 export type Yaml = string | number | boolean | null | Yaml[] | { [k: string]: Yaml };
 
-interface Line { n: number; indent: number; text: string }
+interface Line {
+  n: number;
+  indent: number;
+  text: string;
+}
 
 function stripComment(s: string): string {
   let q: string | null = null;
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
-    if (q) { if (c === '\\' && q === '"') i++; else if (c === q) q = null; }
-    else if (c === '"' || c === "'") q = c;
+    if (q) {
+      if (c === '\\' && q === '"') i++;
+      else if (c === q) q = null;
+    } else if (c === '"' || c === "'") q = c;
     else if (c === '#' && (i === 0 || /\s/.test(s[i - 1]!))) return s.slice(0, i);
   }
   return s;
@@ -21,8 +27,17 @@ function stripComment(s: string): string {
 
 function scalar(raw: string, n: number): Yaml {
   const s = raw.trim();
-  if (s.startsWith('"')) { try { return JSON.parse(s); } catch { throw new Error(`line ${n}: bad double-quoted string ${s}`); } }
-  if (s.startsWith("'")) { if (!s.endsWith("'")) throw new Error(`line ${n}: bad single-quoted string`); return s.slice(1, -1).replace(/''/g, "'"); }
+  if (s.startsWith('"')) {
+    try {
+      return JSON.parse(s);
+    } catch {
+      throw new Error(`line ${n}: bad double-quoted string ${s}`);
+    }
+  }
+  if (s.startsWith("'")) {
+    if (!s.endsWith("'")) throw new Error(`line ${n}: bad single-quoted string`);
+    return s.slice(1, -1).replace(/''/g, "'");
+  }
   if (s.startsWith('[')) {
     if (!s.endsWith(']')) throw new Error(`line ${n}: a flow list must close on its line`);
     const inner = s.slice(1, -1).trim();
@@ -39,13 +54,21 @@ function scalar(raw: string, n: number): Yaml {
 /** Splits a flow list's inside on commas outside quotes. */
 function splitFlow(s: string): string[] {
   const out: string[] = [];
-  let q: string | null = null, cur = '';
+  let q: string | null = null,
+    cur = '';
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
-    if (q) { cur += c; if (c === '\\' && q === '"') cur += s[++i] ?? ''; else if (c === q) q = null; }
-    else if (c === '"' || c === "'") { q = c; cur += c; }
-    else if (c === ',') { out.push(cur); cur = ''; }
-    else cur += c;
+    if (q) {
+      cur += c;
+      if (c === '\\' && q === '"') cur += s[++i] ?? '';
+      else if (c === q) q = null;
+    } else if (c === '"' || c === "'") {
+      q = c;
+      cur += c;
+    } else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
   }
   out.push(cur);
   return out.map((x) => x.trim());

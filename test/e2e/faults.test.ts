@@ -5,15 +5,21 @@ import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { auth, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
-
 describe.skipIf(!HAVE_BROWSER)('browser faults', () => {
   let agent: RunningAgent;
   let ctx: BrowserContext;
   beforeAll(async () => {
-    agent = await startAgent(['--interval', '250ms', '--gpu', 'nvml', '--retention', '2h'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '8', GPULSE_BENCH_FILL: '2h' }, { dir: tmp() });
+    agent = await startAgent(
+      ['--interval', '250ms', '--gpu', 'nvml', '--retention', '2h'],
+      { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '8', GPULSE_BENCH_FILL: '2h' },
+      { dir: tmp() },
+    );
     ctx = await launchBrowser(tmp('gpulse-faults-'));
   }, 60_000);
-  afterAll(async () => { await ctx?.close(); await agent?.stop(); });
+  afterAll(async () => {
+    await ctx?.close();
+    await agent?.stop();
+  });
 
   test('quota exceeded: the oldest raw data is pruned, the user is told, live data keeps flowing', async () => {
     const page = await ctx.newPage();
@@ -60,10 +66,20 @@ describe.skipIf(!HAVE_BROWSER)('browser faults', () => {
         expect(ts).toEqual(hist.t);
         expect(new Set(ts).size).toBe(ts.length);
         // never written twice: the series' records do not overlap
-        const spans: [number, number][] = await follower.evaluate(async () => (await (globalThis as any).gpulse.db.getAll('chunks3')).filter((c: any) => c.tier === 'raw' && c.key === 'host.cpu.util').map((c: any) => [c.t0, c.t1]));
+        const spans: [number, number][] = await follower.evaluate(async () =>
+          (await (globalThis as any).gpulse.db.getAll('chunks3'))
+            .filter((c: any) => c.tier === 'raw' && c.key === 'host.cpu.util')
+            .map((c: any) => [c.t0, c.t1]),
+        );
         spans.sort((x, y) => x[0] - y[0]);
-        spans.forEach(([t0], i) => { if (i) expect(t0).toBeGreaterThan(spans[i - 1]![1]); });
-      } finally { await a.stop(); }
-    } finally { await ctx2.close(); }
+        spans.forEach(([t0], i) => {
+          if (i) expect(t0).toBeGreaterThan(spans[i - 1]![1]);
+        });
+      } finally {
+        await a.stop();
+      }
+    } finally {
+      await ctx2.close();
+    }
   }, 60_000);
 });

@@ -13,7 +13,11 @@ import { windowStart } from '../../shared/chunk/windows.ts';
 import { auth, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
 const SHOTS = join(ROOT, 'test/.build/screens');
-const GPU_ENV = (n: number) => ({ GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: String(n), FAKE_NVML_NAMES: 'NVIDIA H100 80GB HBM3,NVIDIA H100 80GB HBM3' });
+const GPU_ENV = (n: number) => ({
+  GPULSE_NVML_LIB: fakeNvml('default'),
+  FAKE_NVML_GPUS: String(n),
+  FAKE_NVML_NAMES: 'NVIDIA H100 80GB HBM3,NVIDIA H100 80GB HBM3',
+});
 
 /** The agent's chunks of one tier, as frames keyed "key@t0". */
 async function agentFrames(a: RunningAgent, tier: string, q = ''): Promise<Map<string, { h: ChunkHeader; bytes: Uint8Array }>> {
@@ -33,14 +37,31 @@ async function browserRecords(p: Page, tier: string): Promise<Map<string, Uint8A
   const recs: [string, string][] = await p.evaluate(async (tier) => {
     const app = (globalThis as any).gpulse;
     const all = (await app.db.getAll('chunks3')).filter((r: any) => r.tier === tier && r.ep === app.order[0]);
-    const b64 = (b: ArrayBuffer) => { let s = ''; const u = new Uint8Array(b); for (let i = 0; i < u.length; i++) s += String.fromCharCode(u[i]!); return btoa(s); };
+    const b64 = (b: ArrayBuffer) => {
+      let s = '';
+      const u = new Uint8Array(b);
+      for (let i = 0; i < u.length; i++) s += String.fromCharCode(u[i]!);
+      return btoa(s);
+    };
     return all.map((r: any) => [`${r.key}@${r.t0}`, b64(r.bytes)]);
   }, tier);
   return new Map(recs.map(([k, b]) => [k, new Uint8Array(Buffer.from(b, 'base64'))]));
 }
 
-const marks = (p: Page, prefix: string): Promise<string[]> => p.evaluate((x) => performance.getEntriesByType('mark').map((m) => m.name).filter((n) => n.startsWith(x)), prefix);
-const watermark = (p: Page): Promise<number | undefined> => p.evaluate(async () => { const app = (globalThis as any).gpulse; return app.db.get('meta', `fold:${app.order[0]}`); });
+const marks = (p: Page, prefix: string): Promise<string[]> =>
+  p.evaluate(
+    (x) =>
+      performance
+        .getEntriesByType('mark')
+        .map((m) => m.name)
+        .filter((n) => n.startsWith(x)),
+    prefix,
+  );
+const watermark = (p: Page): Promise<number | undefined> =>
+  p.evaluate(async () => {
+    const app = (globalThis as any).gpulse;
+    return app.db.get('meta', `fold:${app.order[0]}`);
+  });
 /** Waits (polling from here: the predicate reads IndexedDB) until the fold watermark moves past `w`. */
 async function watermarkPast(p: Page, w: number, timeoutMs: number): Promise<number> {
   const end = Date.now() + timeoutMs;
@@ -53,7 +74,10 @@ async function watermarkPast(p: Page, w: number, timeoutMs: number): Promise<num
 }
 
 const pageErrors: string[] = [];
-const watch = (p: Page) => { p.on('pageerror', (e) => pageErrors.push(`${e.message}\n${e.stack ?? ''}`)); return p; };
+const watch = (p: Page) => {
+  p.on('pageerror', (e) => pageErrors.push(`${e.message}\n${e.stack ?? ''}`));
+  return p;
+};
 
 describe.skipIf(!HAVE_BROWSER)('history engine in Chromium', () => {
   let agent: RunningAgent;
@@ -67,9 +91,12 @@ describe.skipIf(!HAVE_BROWSER)('history engine in Chromium', () => {
     ctx = await launchBrowser(tmp('gpulse-history-'), { viewport: { width: 1400, height: 1000 } });
     page = watch(await ctx.newPage());
   }, 60_000);
-  afterAll(async () => { await ctx?.close(); await agent?.stop(); });
+  afterAll(async () => {
+    await ctx?.close();
+    await agent?.stop();
+  });
 
-  test('pairing backfills from /v1/history/chunks: every sealed chunk stored with exactly the agent\'s bytes', async () => {
+  test("pairing backfills from /v1/history/chunks: every sealed chunk stored with exactly the agent's bytes", async () => {
     await page.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
     await page.waitForSelector('[data-status="live"]', { timeout: 30_000 });
     await page.waitForFunction(() => performance.getEntriesByType('mark').some((m) => m.name.startsWith('gpulse:backfill:')), null, { timeout: 120_000 });
@@ -95,19 +122,26 @@ describe.skipIf(!HAVE_BROWSER)('history engine in Chromium', () => {
   }, 180_000);
 
   test('a reload keeps the history and does not backfill it again', async () => {
-    const before = await page.evaluate(async () => (await (globalThis as any).gpulse.db.count('chunks3')));
+    const before = await page.evaluate(async () => await (globalThis as any).gpulse.db.count('chunks3'));
     await page.reload();
     await page.waitForSelector('[data-status="live"]', { timeout: 30_000 });
     await page.waitForTimeout(1000);
     expect(await marks(page, 'gpulse:backfill-recent')).toEqual([]);
-    const after = await page.evaluate(async () => (await (globalThis as any).gpulse.db.count('chunks3')));
+    const after = await page.evaluate(async () => await (globalThis as any).gpulse.db.count('chunks3'));
     expect(after).toBeGreaterThanOrEqual(before);
   }, 60_000);
 
   test('screenshots: a day of history (1-minute tier) and a live hour, light and dark', async () => {
-    for (const [range, min] of [['24h', 1000], ['1h', 3000]] as const) {
+    for (const [range, min] of [
+      ['24h', 1000],
+      ['1h', 3000],
+    ] as const) {
       await page.goto(`${agent.url}/#/e/${id}?range=${range}`);
-      await page.waitForFunction(([r, n]) => performance.getEntriesByType('mark').some((m) => m.name.startsWith(`gpulse:shown:${r}:`) && Number(m.name.split(':')[3]) >= (n as number)), [range, min], { timeout: 30_000 });
+      await page.waitForFunction(
+        ([r, n]) => performance.getEntriesByType('mark').some((m) => m.name.startsWith(`gpulse:shown:${r}:`) && Number(m.name.split(':')[3]) >= (n as number)),
+        [range, min],
+        { timeout: 30_000 },
+      );
       await page.waitForTimeout(1200);
       for (const scheme of ['light', 'dark'] as const) {
         await page.emulateMedia({ colorScheme: scheme });
@@ -129,9 +163,12 @@ describe.skipIf(!HAVE_BROWSER)('rollups across a leader handover and a reload', 
     agent = await startAgent(['--interval', '100ms', '--gpu', 'nvml'], GPU_ENV(1));
     ctx = await launchBrowser(tmp('gpulse-handover-'), { viewport: { width: 1200, height: 900 } });
   }, 60_000);
-  afterAll(async () => { await ctx?.close(); await agent?.stop(); });
+  afterAll(async () => {
+    await ctx?.close();
+    await agent?.stop();
+  });
 
-  test('no gap: the browser\'s 1-minute rollups and sealed raw chunks equal the agent\'s', async () => {
+  test("no gap: the browser's 1-minute rollups and sealed raw chunks equal the agent's", async () => {
     const leader = watch(await ctx.newPage());
     await leader.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
     await leader.waitForSelector('[data-status="live"]', { timeout: 30_000 });
@@ -158,7 +195,12 @@ describe.skipIf(!HAVE_BROWSER)('rollups across a leader handover and a reload', 
       const out: Record<string, number[][]> = {};
       for (const k of s.keys as string[]) {
         const h = await app.readHistory(app.order[0], '1m', [k], -Infinity, w - 1);
-        out[k] = [Array.from(h.t), Array.from(h.cols.get(k), (v: number) => (v === v ? v : null)), Array.from(h.min.get(k), (v: number) => (v === v ? v : null)), Array.from(h.max.get(k), (v: number) => (v === v ? v : null))] as number[][];
+        out[k] = [
+          Array.from(h.t),
+          Array.from(h.cols.get(k), (v: number) => (v === v ? v : null)),
+          Array.from(h.min.get(k), (v: number) => (v === v ? v : null)),
+          Array.from(h.max.get(k), (v: number) => (v === v ? v : null)),
+        ] as number[][];
       }
       return out;
     }, w2);
@@ -204,7 +246,10 @@ describe.skipIf(!HAVE_BROWSER)('upgrade from a v2 database', () => {
     agent = await startAgent(['--interval', '1s', '--gpu', 'none']);
     ctx = await launchBrowser(tmp('gpulse-v2-'), { viewport: { width: 1200, height: 900 } });
   }, 60_000);
-  afterAll(async () => { await ctx?.close(); await agent?.stop(); });
+  afterAll(async () => {
+    await ctx?.close();
+    await agent?.stop();
+  });
 
   test('a v2 database with two hours of history: reloaded with the new app, every sample is there', async () => {
     const page = watch(await ctx.newPage());
@@ -228,22 +273,71 @@ describe.skipIf(!HAVE_BROWSER)('upgrade from a v2 database', () => {
       const now = Math.floor(Date.now() / 1000) * 1000;
       const start = now - 7200_000;
       const tx = db.transaction(['endpoints', 'chunks', 'meta'], 'readwrite');
-      tx.objectStore('endpoints').put({ id: 'v2-box', name: 'old box (import)', url: 'http://import.invalid/v2', token: '', order: 0, added: start, readOnly: true });
-      tx.objectStore('meta').put({ version: '0.1.0', hostname: 'old-box', interval_ms: 1000, retention_s: 86400, capacity: 86400, provider: 'none', driver_version: null, cuda_version: null, host: { cpu_model: null, cores: 2, threads: 2, os: null }, devices: [], series: keys.map((key) => ({ key, label: key, unit: key === 'host.cpu.util' ? '%' : 'B', scope: 'host' })) }, 'schema:v2-box');
+      tx.objectStore('endpoints').put({
+        id: 'v2-box',
+        name: 'old box (import)',
+        url: 'http://import.invalid/v2',
+        token: '',
+        order: 0,
+        added: start,
+        readOnly: true,
+      });
+      tx.objectStore('meta').put(
+        {
+          version: '0.1.0',
+          hostname: 'old-box',
+          interval_ms: 1000,
+          retention_s: 86400,
+          capacity: 86400,
+          provider: 'none',
+          driver_version: null,
+          cuda_version: null,
+          host: { cpu_model: null, cores: 2, threads: 2, os: null },
+          devices: [],
+          series: keys.map((key) => ({ key, label: key, unit: key === 'host.cpu.util' ? '%' : 'B', scope: 'host' })),
+        },
+        'schema:v2-box',
+      );
       let rows = 0;
       // v2 cut 10-minute windows (the last one as segments) and folded each closed window into 1-minute rollups.
       for (let a = start; a < now; a += 600_000) {
         const n = Math.min(600, (now - a) / 1000);
-        const segs = a + 600_000 >= now ? [[0, 100], [100, n]] : [[0, n]];
+        const segs =
+          a + 600_000 >= now
+            ? [
+                [0, 100],
+                [100, n],
+              ]
+            : [[0, n]];
         for (const [i0, i1] of segs) {
           const t = Float64Array.from({ length: i1! - i0! }, (_, i) => a + (i0! + i) * 1000);
-          tx.objectStore('chunks').put({ ep: 'v2-box', tier: 'raw', t0: t[0], t1: t[t.length - 1], keys, t, v: [Float32Array.from(t, (x) => 50 + 40 * Math.sin(x / 300_000)), Float32Array.from(t, () => 8.5e9), Float32Array.from(t, () => 3.2e10)] });
+          tx.objectStore('chunks').put({
+            ep: 'v2-box',
+            tier: 'raw',
+            t0: t[0],
+            t1: t[t.length - 1],
+            keys,
+            t,
+            v: [Float32Array.from(t, (x) => 50 + 40 * Math.sin(x / 300_000)), Float32Array.from(t, () => 8.5e9), Float32Array.from(t, () => 3.2e10)],
+          });
           rows += t.length;
         }
         const m = Float64Array.from({ length: 10 }, (_, i) => a + i * 60_000);
-        tx.objectStore('chunks').put({ ep: 'v2-box', tier: '1m', t0: m[0], t1: m[9], keys, t: m, v: keys.map(() => new Float32Array(10).fill(50)), min: keys.map(() => new Float32Array(10).fill(10)), max: keys.map(() => new Float32Array(10).fill(90)) });
+        tx.objectStore('chunks').put({
+          ep: 'v2-box',
+          tier: '1m',
+          t0: m[0],
+          t1: m[9],
+          keys,
+          t: m,
+          v: keys.map(() => new Float32Array(10).fill(50)),
+          min: keys.map(() => new Float32Array(10).fill(10)),
+          max: keys.map(() => new Float32Array(10).fill(90)),
+        });
       }
-      await new Promise((r) => { tx.oncomplete = r; });
+      await new Promise((r) => {
+        tx.oncomplete = r;
+      });
       db.close();
       return { rows, start };
     });
@@ -255,10 +349,21 @@ describe.skipIf(!HAVE_BROWSER)('upgrade from a v2 database', () => {
       const s = await app.readHistory('v2-box', 'raw', ['host.cpu.util', 'host.mem.used']);
       const m = await app.readHistory('v2-box', '1m', ['host.cpu.util']);
       const f32 = new Float32Array(1);
-      const want = (x: number) => { f32[0] = 50 + 40 * Math.sin(x / 300_000); return f32[0]; };
+      const want = (x: number) => {
+        f32[0] = 50 + 40 * Math.sin(x / 300_000);
+        return f32[0];
+      };
       let worst = 0;
       for (let i = 0; i < s.t.length; i++) worst = Math.max(worst, Math.abs(s.cols.get('host.cpu.util')[i] - want(s.t[i])));
-      return { version: app.db.version, stores: [...app.db.objectStoreNames], n: s.t.length, first: s.t[0] - start, worst, mem: s.cols.get('host.mem.used')[5], minutes: m.t.length };
+      return {
+        version: app.db.version,
+        stores: [...app.db.objectStoreNames],
+        n: s.t.length,
+        first: s.t[0] - start,
+        worst,
+        mem: s.cols.get('host.mem.used')[5],
+        minutes: m.t.length,
+      };
     }, made.start);
     expect(after.version).toBe(3);
     expect(after.stores).not.toContain('chunks');

@@ -10,14 +10,33 @@ import { startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
 type Mode = 'hostname' | 'endless-line' | 'endless-frame';
 const enc = new TextEncoder();
-const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'authorization, content-type', 'access-control-allow-private-network': 'true', 'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE' };
-const schema = (hostname: unknown) => ({ version: '0.1.0', hostname, interval_ms: 1000, retention_s: 60, capacity: 60, provider: 'none', driver_version: null, cuda_version: null, host: { cpu_model: null, cores: 1, threads: 1, os: null }, devices: [], series: [{ key: 'host.cpu.util', label: 'CPU', unit: '%', scope: 'host' }] });
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-headers': 'authorization, content-type',
+  'access-control-allow-private-network': 'true',
+  'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE',
+};
+const schema = (hostname: unknown) => ({
+  version: '0.1.0',
+  hostname,
+  interval_ms: 1000,
+  retention_s: 60,
+  capacity: 60,
+  provider: 'none',
+  driver_version: null,
+  cuda_version: null,
+  host: { cpu_model: null, cores: 1, threads: 1, os: null },
+  devices: [],
+  series: [{ key: 'host.cpu.util', label: 'CPU', unit: '%', scope: 'host' }],
+});
 
 /** A hostile agent on 127.0.0.1. Every stream it sends is bounded (256 MiB) and stops when the client cancels. */
 function hostileAgent(mode: Mode) {
   const stats = { cancelled: 0, streams: 0, maxPerStream: 0 };
   const server = Bun.serve({
-    hostname: '127.0.0.1', port: 0, development: false,
+    hostname: '127.0.0.1',
+    port: 0,
+    development: false,
     fetch(req) {
       const path = new URL(req.url).pathname;
       if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS });
@@ -31,21 +50,37 @@ function hostileAgent(mode: Mode) {
       const piece = enc.encode(mode === 'endless-line' ? '1,'.repeat(32 * 1024) : `data: ${'2'.repeat(64 * 1024 - 7)}\n`);
       let timer: ReturnType<typeof setInterval> | undefined;
       let sent = 0;
-      return new Response(new ReadableStream<Uint8Array>({
-        start(c) {
-          c.enqueue(enc.encode(head + (mode === 'endless-line' ? 'id: 1\nevent: sample\ndata: [' : mode === 'endless-frame' ? 'event: sample\n' : '')));
-          // The hostname agent then idles with heartbeats (bounded by the test's life).
-          if (mode === 'hostname') timer = setInterval(() => { try { c.enqueue(enc.encode(': hb\n\n')); } catch { clearInterval(timer); } }, 500);
-        },
-        pull(c) {
-          if (mode === 'hostname') return new Promise<void>(() => {});
-          if (sent >= 256 << 20) return new Promise<void>(() => {}); // the bound: hold the line open, send no more
-          c.enqueue(piece);
-          sent += piece.byteLength;
-          stats.maxPerStream = Math.max(stats.maxPerStream, sent);
-        },
-        cancel() { stats.cancelled++; clearInterval(timer); },
-      }, { highWaterMark: 0 }), { headers: { ...CORS, 'content-type': 'text/event-stream' } });
+      return new Response(
+        new ReadableStream<Uint8Array>(
+          {
+            start(c) {
+              c.enqueue(enc.encode(head + (mode === 'endless-line' ? 'id: 1\nevent: sample\ndata: [' : mode === 'endless-frame' ? 'event: sample\n' : '')));
+              // The hostname agent then idles with heartbeats (bounded by the test's life).
+              if (mode === 'hostname')
+                timer = setInterval(() => {
+                  try {
+                    c.enqueue(enc.encode(': hb\n\n'));
+                  } catch {
+                    clearInterval(timer);
+                  }
+                }, 500);
+            },
+            pull(c) {
+              if (mode === 'hostname') return new Promise<void>(() => {});
+              if (sent >= 256 << 20) return new Promise<void>(() => {}); // the bound: hold the line open, send no more
+              c.enqueue(piece);
+              sent += piece.byteLength;
+              stats.maxPerStream = Math.max(stats.maxPerStream, sent);
+            },
+            cancel() {
+              stats.cancelled++;
+              clearInterval(timer);
+            },
+          },
+          { highWaterMark: 0 },
+        ),
+        { headers: { ...CORS, 'content-type': 'text/event-stream' } },
+      );
     },
   });
   return { url: `http://127.0.0.1:${server.port}`, host: `127.0.0.1:${server.port}`, stats, stop: () => server.stop(true) };
@@ -70,7 +105,10 @@ describe.skipIf(!HAVE_BROWSER)('hostile agents in the PWA', () => {
     await page.goto(`${a.url}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`);
     await page.waitForSelector('[data-status="live"]');
   }, 60_000);
-  afterAll(async () => { await ctx?.close(); await a?.stop(); });
+  afterAll(async () => {
+    await ctx?.close();
+    await a?.stop();
+  });
 
   test('a non-string hostname: that endpoint shows error with the reason; the app keeps working, also after a reload', async () => {
     const h = hostileAgent('hostname');
@@ -80,7 +118,10 @@ describe.skipIf(!HAVE_BROWSER)('hostile agents in the PWA', () => {
       expect(await statusTitle(h.host)).toContain('agent sent a malformed schema: hostname: expected a string, got number');
       await page.waitForSelector(`${tile('good-agent')} [data-status="live"]`);
       // Nothing of it was stored: after a reload the app still renders both endpoints.
-      const id = await page.evaluate((url) => (globalThis as any).gpulse.order.find((i: string) => (globalThis as any).gpulse.eps.get(i).ep.url === url), h.url);
+      const id = await page.evaluate(
+        (url) => (globalThis as any).gpulse.order.find((i: string) => (globalThis as any).gpulse.eps.get(i).ep.url === url),
+        h.url,
+      );
       expect(await page.evaluate((i) => (globalThis as any).gpulse.db.get('meta', `schema:${i}`), id)).toBeUndefined();
       await page.reload();
       await page.waitForSelector(`${tile('good-agent')} [data-status="live"]`, { timeout: 15_000 });
@@ -88,7 +129,9 @@ describe.skipIf(!HAVE_BROWSER)('hostile agents in the PWA', () => {
       await page.click(tile('good-agent'));
       await page.waitForSelector('.chart canvas');
       expect(errors).toEqual([]);
-    } finally { h.stop(); }
+    } finally {
+      h.stop();
+    }
   }, 60_000);
 
   for (const mode of ['endless-line', 'endless-frame'] as const) {
@@ -98,20 +141,28 @@ describe.skipIf(!HAVE_BROWSER)('hostile agents in the PWA', () => {
         await add(h.url);
         // Its schema is valid, so the tile takes the agent's hostname.
         await page.waitForSelector(`${tile('hostile')} [data-status="error"]`, { timeout: 30_000 });
-        expect(await statusTitle('hostile')).toContain(mode === 'endless-line' ? 'agent sent an SSE line longer than 16 MiB' : 'agent sent an SSE frame longer than 16 MiB');
+        expect(await statusTitle('hostile')).toContain(
+          mode === 'endless-line' ? 'agent sent an SSE line longer than 16 MiB' : 'agent sent an SSE frame longer than 16 MiB',
+        );
         // The browser cancelled the body: the hostile agent stopped well short of its 256 MiB a stream.
         for (let i = 0; i < 50 && h.stats.cancelled < 1; i++) await Bun.sleep(100);
         expect(h.stats.cancelled).toBeGreaterThanOrEqual(1);
         expect(h.stats.maxPerStream).toBeLessThan(48 << 20);
         const cdp = await ctx.newCDPSession(page);
-        const heap = await cdp.send('Runtime.getHeapUsage') as { usedSize: number };
+        const heap = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
         expect(heap.usedSize).toBeLessThan(256 << 20);
         expect(await page.evaluate(() => 1 + 1)).toBe(2);
         await page.waitForSelector(`${tile('good-agent')} [data-status="live"]`);
         expect(errors).toEqual([]);
         // Remove it so the next hostile agent is judged on its own.
-        await page.evaluate((url) => { const g = (globalThis as any).gpulse; const id = g.order.find((i: string) => g.eps.get(i).ep.url === url); return g.removeEndpoint(id); }, h.url);
-      } finally { h.stop(); }
+        await page.evaluate((url) => {
+          const g = (globalThis as any).gpulse;
+          const id = g.order.find((i: string) => g.eps.get(i).ep.url === url);
+          return g.removeEndpoint(id);
+        }, h.url);
+      } finally {
+        h.stop();
+      }
     }, 60_000);
   }
 });

@@ -18,7 +18,11 @@ describe.skipIf(!HAVE_BROWSER)('managing endpoints', () => {
     page = await ctx.newPage();
     page.on('dialog', (d) => void d.accept());
   }, 60_000);
-  afterAll(async () => { await ctx?.close(); await a?.stop(); await b?.stop(); });
+  afterAll(async () => {
+    await ctx?.close();
+    await a?.stop();
+    await b?.stop();
+  });
 
   test('opened from an agent with nothing stored, the app offers that agent; URL + token adds it', async () => {
     await page.goto(a.url + '/');
@@ -47,7 +51,9 @@ describe.skipIf(!HAVE_BROWSER)('managing endpoints', () => {
     await page.waitForSelector('[data-endpoint="rack 1 / box A"]');
     await page.click('[data-endpoint="lab-b"] button[aria-label="move up"]');
     await page.goto(a.url + '/#/');
-    await page.waitForFunction(() => [...document.querySelectorAll('.tile strong')].map((e) => e.textContent).join('|') === 'lab-b|rack 1 / box A', null, { timeout: 10_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('.tile strong')].map((e) => e.textContent).join('|') === 'lab-b|rack 1 / box A', null, {
+      timeout: 10_000,
+    });
     await page.waitForTimeout(2500); // let lab-b store something
     const bId = await page.evaluate(() => (globalThis as any).gpulse.order[0]);
     await page.goto(a.url + '/#/settings');
@@ -59,7 +65,9 @@ describe.skipIf(!HAVE_BROWSER)('managing endpoints', () => {
 
   test('import a JSON export as a read-only endpoint that renders offline data', async () => {
     const file = join(tmp(), 'export.json');
-    const r = Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), 'export', '--format', 'json', '--url', a.url], { env: { PATH: process.env.PATH!, GPULSE_TOKEN: a.token } });
+    const r = Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), 'export', '--format', 'json', '--url', a.url], {
+      env: { PATH: process.env.PATH!, GPULSE_TOKEN: a.token },
+    });
     writeFileSync(file, r.stdout);
     await page.goto(a.url + '/#/settings');
     await page.setInputFiles('input[type="file"]', file);
@@ -70,7 +78,13 @@ describe.skipIf(!HAVE_BROWSER)('managing endpoints', () => {
       const id = app.order.find((x: string) => app.eps.get(x).ep.readOnly);
       const recs = (await app.db.getAll('chunks3')).filter((r: any) => r.ep === id);
       const raw = await app.readHistory(id, 'raw', ['host.cpu.util']);
-      return { raw: recs.filter((r: any) => r.tier === 'raw').length, m: recs.filter((r: any) => r.tier === '1m').length, rows: raw.t.length, fold: await app.db.get('meta', `fold:${id}`), last: raw.t[raw.t.length - 1] };
+      return {
+        raw: recs.filter((r: any) => r.tier === 'raw').length,
+        m: recs.filter((r: any) => r.tier === '1m').length,
+        rows: raw.t.length,
+        fold: await app.db.get('meta', `fold:${id}`),
+        last: raw.t[raw.t.length - 1],
+      };
     });
     expect(imported.raw).toBeGreaterThan(0);
     expect(imported.m).toBeGreaterThan(0);

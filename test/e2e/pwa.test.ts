@@ -7,7 +7,13 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { auth, BUN, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
 const SHOTS = join(ROOT, 'test/.build/screens');
-const GPU_ENV = () => ({ GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2', FAKE_NVML_NAMES: 'NVIDIA H100 80GB HBM3,NVIDIA A100-SXM4-40GB', FAKE_NVML_PROCS: `0:${process.pid}:4096`, FAKE_NVML_THROTTLE: '1:0x4' });
+const GPU_ENV = () => ({
+  GPULSE_NVML_LIB: fakeNvml('default'),
+  FAKE_NVML_GPUS: '2',
+  FAKE_NVML_NAMES: 'NVIDIA H100 80GB HBM3,NVIDIA A100-SXM4-40GB',
+  FAKE_NVML_PROCS: `0:${process.pid}:4096`,
+  FAKE_NVML_THROTTLE: '1:0x4',
+});
 
 let agent: RunningAgent;
 let ctx: BrowserContext;
@@ -41,7 +47,10 @@ describe.skipIf(!HAVE_BROWSER)('PWA in Chromium', () => {
     page = await ctx.newPage();
     watch(page);
   }, 60_000);
-  afterAll(async () => { await ctx?.close(); await agent?.stop(); });
+  afterAll(async () => {
+    await ctx?.close();
+    await agent?.stop();
+  });
 
   test('opening the pairing link adds the agent, drops the token from the address bar, shows every GPU live', async () => {
     const pair = Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), 'pair', '--url', agent.url], { env: { PATH: process.env.PATH!, GPULSE_TOKEN: agent.token } });
@@ -61,7 +70,9 @@ describe.skipIf(!HAVE_BROWSER)('PWA in Chromium', () => {
     expect(text).toMatch(/80\.0 GiB/);
     console.log(`pairing link → live GPUs in ${Date.now() - t0} ms`);
     // the process list shows this test's pid with its user and command (slow cadence: wait for it)
-    await page.waitForFunction((pid) => document.querySelector('.gpu[data-gpu="0"] .procs')?.textContent?.includes(String(pid)), process.pid, { timeout: 15_000 });
+    await page.waitForFunction((pid) => document.querySelector('.gpu[data-gpu="0"] .procs')?.textContent?.includes(String(pid)), process.pid, {
+      timeout: 15_000,
+    });
   }, 30_000);
 
   test('charts render with data; screenshots of host and overview, light and dark', async () => {
@@ -142,22 +153,32 @@ describe.skipIf(!HAVE_BROWSER)('PWA in Chromium', () => {
     await ctx.setOffline(true);
     try {
       await page.reload();
-      await page.waitForSelector('.chart canvas', { timeout: 15_000 }).catch(async (e) => { await page.screenshot({ path: join(SHOTS, 'browser-offline-fail.png') }); throw e; });
+      await page.waitForSelector('.chart canvas', { timeout: 15_000 }).catch(async (e) => {
+        await page.screenshot({ path: join(SHOTS, 'browser-offline-fail.png') });
+        throw e;
+      });
       await page.waitForSelector('[data-status="offline"], [data-status="connecting"]', { timeout: 15_000 });
       expect(await page.textContent('main')).toContain('NVIDIA H100 80GB HBM3');
       await page.screenshot({ path: join(SHOTS, 'browser-offline.png') });
-    } finally { await ctx.setOffline(false); }
+    } finally {
+      await ctx.setOffline(false);
+    }
   }, 40_000);
 
   test('a rejected token shows "unauthorized" with a way to fix it', async () => {
     await page.goto(page.url().replace(/#.*$/, `#/add?url=${encodeURIComponent(agent.url.replace('127.0.0.1', 'localhost'))}&token=wrong-token-000000000000`));
-    await page.waitForSelector('[data-status="unauthorized"]', { timeout: 15_000 }).catch(async (e) => { await page.screenshot({ path: join(SHOTS, 'unauthorized-fail.png') }); throw e; });
+    await page.waitForSelector('[data-status="unauthorized"]', { timeout: 15_000 }).catch(async (e) => {
+      await page.screenshot({ path: join(SHOTS, 'unauthorized-fail.png') });
+      throw e;
+    });
     expect(await page.textContent('main')).toContain('Fix token');
   }, 30_000);
 
   test('a mark made from a shell shows on the host page; the user can end it', async () => {
     await page.goto(hostUrl);
-    const r = Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), 'mark', 'run 42 start', '--url', agent.url], { env: { PATH: process.env.PATH!, GPULSE_TOKEN: agent.token } });
+    const r = Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), 'mark', 'run 42 start', '--url', agent.url], {
+      env: { PATH: process.env.PATH!, GPULSE_TOKEN: agent.token },
+    });
     expect(r.exitCode).toBe(0);
     await page.waitForSelector('[data-event="run 42 start"]', { timeout: 10_000 });
     await page.click('[data-event="run 42 start"] >> text=End now');
@@ -167,7 +188,9 @@ describe.skipIf(!HAVE_BROWSER)('PWA in Chromium', () => {
   test('an alert rule fires on live data: listed, counted in the nav, notified', async () => {
     await page.evaluate(() => {
       (window as any).__notes = [];
-      const N = function (this: unknown, title: string, o: NotificationOptions) { (window as any).__notes.push({ title, body: o?.body }); } as unknown as typeof Notification;
+      const N = function (this: unknown, title: string, o: NotificationOptions) {
+        (window as any).__notes.push({ title, body: o?.body });
+      } as unknown as typeof Notification;
       Object.defineProperty(N, 'permission', { get: () => 'granted' });
       (window as any).Notification = N;
     });

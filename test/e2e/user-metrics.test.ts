@@ -17,14 +17,22 @@ describe.skipIf(!HAVE_BROWSER)('your metrics and GPU users in the PWA', () => {
     dir = tmp();
     worker = Bun.spawn(['sleep', '600'], { env: { PATH: process.env.PATH!, SLURM_JOB_ID: '77' } });
     writeFileSync(join(dir, 'procs'), `0:${worker.pid}:3072:c:55:20\n`);
-    a = await startAgent(['--interval', '500ms', '--gpu', 'nvml', '--textfile-dir', dir], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1', FAKE_NVML_PROCS_FILE: join(dir, 'procs'), GPULSE_NVML_SLOW_MS: '500' }, { dir });
+    a = await startAgent(
+      ['--interval', '500ms', '--gpu', 'nvml', '--textfile-dir', dir],
+      { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1', FAKE_NVML_PROCS_FILE: join(dir, 'procs'), GPULSE_NVML_SLOW_MS: '500' },
+      { dir },
+    );
     ctx = await launchBrowser(tmp('gpulse-user-'), { viewport: { width: 1300, height: 1600 } });
     page = await ctx.newPage();
     page.setDefaultTimeout(15_000);
     await page.goto(`${a.url}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`);
     await page.waitForSelector('[data-status="live"]');
   }, 60_000);
-  afterAll(async () => { await ctx?.close(); await a?.stop(); worker?.kill(); });
+  afterAll(async () => {
+    await ctx?.close();
+    await a?.stop();
+    worker?.kill();
+  });
 
   test('a pushed metric and a new textfile appear on the host view without a reload, unrounded; rows are stored under the new keys', async () => {
     await page.goto(`${a.url}/#/`);
@@ -44,18 +52,30 @@ describe.skipIf(!HAVE_BROWSER)('your metrics and GPU users in the PWA', () => {
     await page.waitForFunction(() => document.querySelectorAll('.user-series .chart canvas').length >= 2);
     expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(loads); // no reload
     // The leader switched keys on the mid-stream schema and stores the new series, unrounded.
-    await page.waitForFunction(async () => {
-      const g = (globalThis as any).gpulse;
-      const id = [...g.eps.keys()][0];
-      const chunks = await g.db.getAll('chunks3');
-      return g.eps.get(id).keys.includes('user.queue_depth') && chunks.some((c: { key: string }) => c.key === 'user.queue_depth');
-    }, undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      async () => {
+        const g = (globalThis as any).gpulse;
+        const id = [...g.eps.keys()][0];
+        const chunks = await g.db.getAll('chunks3');
+        return g.eps.get(id).keys.includes('user.queue_depth') && chunks.some((c: { key: string }) => c.key === 'user.queue_depth');
+      },
+      undefined,
+      { timeout: 20_000 },
+    );
     // Its stored raw chunks hold the pushed value exactly (polled: rows reach IndexedDB in batches).
     let values: number[] = [];
     for (let i = 0; i < 40 && !values.length; i++, await Bun.sleep(250)) {
-      const frames = await page.evaluate(async () => ((await (globalThis as any).gpulse.db.getAll('chunks3')) as { key: string; tier: string; bytes: ArrayBuffer }[])
-        .filter((c) => c.key === 'user.loss.run-42' && c.tier === 'raw').map((c) => Array.from(new Uint8Array(c.bytes))));
-      values = frames.flatMap((f) => { const d = decodeChunk(new Uint8Array(f)); return d.ok && d.value.tier === 'raw' ? [...d.value.v] : []; }).filter((v) => v === v);
+      const frames = await page.evaluate(async () =>
+        ((await (globalThis as any).gpulse.db.getAll('chunks3')) as { key: string; tier: string; bytes: ArrayBuffer }[])
+          .filter((c) => c.key === 'user.loss.run-42' && c.tier === 'raw')
+          .map((c) => Array.from(new Uint8Array(c.bytes))),
+      );
+      values = frames
+        .flatMap((f) => {
+          const d = decodeChunk(new Uint8Array(f));
+          return d.ok && d.value.tier === 'raw' ? [...d.value.v] : [];
+        })
+        .filter((v) => v === v);
     }
     expect(values.length).toBeGreaterThan(0);
     expect([...new Set(values)]).toEqual([0.0123457]);

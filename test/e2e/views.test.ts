@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
-
 describe.skipIf(!HAVE_BROWSER)('views', () => {
   let a: RunningAgent, ctx: BrowserContext, page: Page;
   beforeAll(async () => {
@@ -15,13 +14,18 @@ describe.skipIf(!HAVE_BROWSER)('views', () => {
     await page.goto(`${a.url}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`);
     await page.waitForSelector('[data-status="live"]');
   }, 60_000);
-  afterAll(async () => { await ctx?.close(); await a?.stop(); });
+  afterAll(async () => {
+    await ctx?.close();
+    await a?.stop();
+  });
 
   test('an agent that stops sending (connection still open) turns "stale" within 3 intervals, then live again', async () => {
     process.kill(a.proc.pid, 'SIGSTOP');
     try {
       await page.waitForSelector('[data-status="stale"]', { timeout: 10_000 });
-    } finally { process.kill(a.proc.pid, 'SIGCONT'); }
+    } finally {
+      process.kill(a.proc.pid, 'SIGCONT');
+    }
     await page.waitForSelector('[data-status="live"]', { timeout: 10_000 });
   }, 30_000);
 
@@ -51,7 +55,10 @@ describe.skipIf(!HAVE_BROWSER)('views', () => {
     expect(await page.inputValue('input[name="raw"]')).toBe('7d');
     await page.fill('input[name="raw"]', '2d');
     await page.click('button:text-is("Save")');
-    await page.waitForSelector('text=retention saved', { timeout: 8000 }).catch(async (e) => { await page.screenshot({ path: join(ROOT, 'test/.build/screens/retention-fail.png') }); throw e; });
+    await page.waitForSelector('text=retention saved', { timeout: 8000 }).catch(async (e) => {
+      await page.screenshot({ path: join(ROOT, 'test/.build/screens/retention-fail.png') });
+      throw e;
+    });
     expect(await page.evaluate(() => (globalThis as any).gpulse.retention.raw)).toBe(2 * 86_400_000);
     await page.fill('input[name="1m"]', 'forever');
     await page.click('button:text-is("Save")');
@@ -62,7 +69,10 @@ describe.skipIf(!HAVE_BROWSER)('views', () => {
     await page.fill('input[name="ep-raw"]', '1d');
     await page.click('button:text-is("Save retention")');
     await page.waitForSelector('button:text-is("Retention (custom)")');
-    const r = await page.evaluate(() => { const app = (globalThis as any).gpulse; return app.retentionFor(app.order[0]); });
+    const r = await page.evaluate(() => {
+      const app = (globalThis as any).gpulse;
+      return app.retentionFor(app.order[0]);
+    });
     expect(r).toEqual({ raw: 86_400_000, '1m': 90 * 86_400_000, '1h': 730 * 86_400_000 });
   }, 30_000);
 });

@@ -7,10 +7,25 @@ import { SseParser } from '../../shared/sse.ts';
 
 describe('parseDuration()', () => {
   test.each([
-    ['1s', 1000], ['100ms', 100], ['0.1s', 100], ['5m', 300_000], ['5min', 300_000], ['24h', 86_400_000], ['7d', 604_800_000], ['30', 30_000], ['1.5', 1500], [' 2H ', 7_200_000],
-    ['30min', 1_800_000], ['90 sec', 90_000], ['12 hours', 43_200_000], ['1day', 86_400_000], ['2 hrs', 7_200_000],
+    ['1s', 1000],
+    ['100ms', 100],
+    ['0.1s', 100],
+    ['5m', 300_000],
+    ['5min', 300_000],
+    ['24h', 86_400_000],
+    ['7d', 604_800_000],
+    ['30', 30_000],
+    ['1.5', 1500],
+    [' 2H ', 7_200_000],
+    ['30min', 1_800_000],
+    ['90 sec', 90_000],
+    ['12 hours', 43_200_000],
+    ['1day', 86_400_000],
+    ['2 hrs', 7_200_000],
   ])('parses %p as %p ms', (s, ms) => expect(parseDuration(s)).toBe(ms));
-  test.each(['', 'abc', '1x', '-1s', '1e3', 'NaN', 's', '1 s s', 'Infinity', '5constructor', '1 fortnight'])('rejects %p', (s) => expect(parseDuration(s)).toBeNull());
+  test.each(['', 'abc', '1x', '-1s', '1e3', 'NaN', 's', '1 s s', 'Infinity', '5constructor', '1 fortnight'])('rejects %p', (s) =>
+    expect(parseDuration(s)).toBeNull(),
+  );
   test('formats back', () => {
     expect(formatDuration(86_400_000)).toBe('1d');
     expect(formatDuration(1500)).toBe('1.5s');
@@ -22,8 +37,40 @@ describe('catalog', () => {
   test('host metrics, one per CPU, then each GPU block in contract order', () => {
     const c = buildCatalog(2, [0, 3]);
     const keys = c.map((s) => s.key);
-    for (const k of ['cpu.util', 'cpu0.util', 'cpu1.util', 'mem.used', 'mem.total', 'swap.used', 'swap.total', 'load1', 'load5', 'load15', 'net.rx', 'net.tx', 'disk.read', 'disk.write']) expect(keys).toContain(`host.${k}`);
-    for (const m of ['util', 'mem_bw.util', 'mem.used', 'mem.total', 'temp', 'power', 'power.limit', 'fan', 'clock.sm', 'clock.mem', 'enc.util', 'dec.util', 'pcie.rx', 'pcie.tx', 'energy']) {
+    for (const k of [
+      'cpu.util',
+      'cpu0.util',
+      'cpu1.util',
+      'mem.used',
+      'mem.total',
+      'swap.used',
+      'swap.total',
+      'load1',
+      'load5',
+      'load15',
+      'net.rx',
+      'net.tx',
+      'disk.read',
+      'disk.write',
+    ])
+      expect(keys).toContain(`host.${k}`);
+    for (const m of [
+      'util',
+      'mem_bw.util',
+      'mem.used',
+      'mem.total',
+      'temp',
+      'power',
+      'power.limit',
+      'fan',
+      'clock.sm',
+      'clock.mem',
+      'enc.util',
+      'dec.util',
+      'pcie.rx',
+      'pcie.tx',
+      'energy',
+    ]) {
       expect(keys).toContain(`gpu0.${m}`);
       expect(keys).toContain(`gpu3.${m}`);
     }

@@ -3,9 +3,36 @@ import { describe, expect, test } from 'bun:test';
 import { wireNum } from '../../shared/json.ts';
 import {
   ChunkBuffers,
-  type Chunk, type ChunkHeader, type Decoded, type RawChunk, type RollupChunk,
-  BitReader, BitWriter, crc32, decExponent, decodeChunk, DecAppender, DecIterator, encodeChunk, encodeInts, IntIterator,
-  MAX_SAMPLES, MAX_TIME, MIN_FRAME, quantize, readHeader, splitChunks, TIER_STEP_MS, varintSize, XorAppender, XorIterator, zigzag, unzigzag, bitLength, bitsAt, window32,
+  type Chunk,
+  type ChunkHeader,
+  type Decoded,
+  type RawChunk,
+  type RollupChunk,
+  BitReader,
+  BitWriter,
+  crc32,
+  decExponent,
+  decodeChunk,
+  DecAppender,
+  DecIterator,
+  encodeChunk,
+  encodeInts,
+  IntIterator,
+  MAX_SAMPLES,
+  MAX_TIME,
+  MIN_FRAME,
+  quantize,
+  readHeader,
+  splitChunks,
+  TIER_STEP_MS,
+  varintSize,
+  XorAppender,
+  XorIterator,
+  zigzag,
+  unzigzag,
+  bitLength,
+  bitsAt,
+  window32,
 } from '../../shared/chunk/index.ts';
 
 /** mulberry32: small, seeded, good enough to drive fuzzing reproducibly. */
@@ -25,7 +52,8 @@ const raw = (key: string, t: Float64Array, v: Float64Array): RawChunk => ({ tier
 function expectSameValues(got: Float64Array, want: Float64Array, what: string) {
   expect(got.length).toBe(want.length);
   for (let i = 0; i < want.length; i++) {
-    const a = got[i]!, b = want[i]!;
+    const a = got[i]!,
+      b = want[i]!;
     if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)) || (Object.is(b, -0) && Object.is(a, 0))) continue;
     throw new Error(`${what}[${i}]: got ${a}, want ${b}`);
   }
@@ -46,7 +74,14 @@ function roundTrip(c: Chunk): Uint8Array {
   const h = readHeader(bytes);
   expect(h.ok).toBe(true);
   if (h.ok) {
-    expect(h.value).toEqual({ tier: c.tier, key: c.key, n: c.t.length, t0: c.t.length ? c.t[0]! : NaN, t1: c.t.length ? c.t[c.t.length - 1]! : NaN, size: bytes.length });
+    expect(h.value).toEqual({
+      tier: c.tier,
+      key: c.key,
+      n: c.t.length,
+      t0: c.t.length ? c.t[0]! : NaN,
+      t1: c.t.length ? c.t[c.t.length - 1]! : NaN,
+      size: bytes.length,
+    });
     expect(h.size).toBe(bytes.length);
   }
   return bytes;
@@ -84,7 +119,10 @@ describe('bits', () => {
     expect(rd.remaining).toBe(0);
 
     const one = new BitWriter();
-    one.writeBit(1); one.writeBits(0b0110, 4); one.align(); one.writeVarint(300);
+    one.writeBit(1);
+    one.writeBits(0b0110, 4);
+    one.align();
+    one.writeVarint(300);
     expect([...one.view()]).toEqual([0b10110000, 0xac, 0x02]);
     one.reset();
     one.writeBits(1, 3);
@@ -139,20 +177,43 @@ describe('crc32', () => {
   test('slicing-by-8 equals the bit-at-a-time definition at every length and alignment', () => {
     const slow = (b: Uint8Array) => {
       let c = 0xffffffff;
-      for (const x of b) { c ^= x; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; }
+      for (const x of b) {
+        c ^= x;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      }
       return (c ^ 0xffffffff) >>> 0;
     };
     const r = rng(4);
     const big = Uint8Array.from({ length: 300 }, () => Math.floor(r() * 256));
-    for (let start = 0; start < 9; start++) for (let len = 0; len < 140; len++) expect(crc32(big.subarray(start, start + len))).toBe(slow(big.subarray(start, start + len)));
+    for (let start = 0; start < 9; start++)
+      for (let len = 0; len < 140; len++) expect(crc32(big.subarray(start, start + len))).toBe(slow(big.subarray(start, start + len)));
   });
 });
 
 describe('dec', () => {
   test('decExponent picks the smallest exact exponent, refuses what is not a short decimal', () => {
     const cases: [number, number][] = [
-      [0, 0], [-0, 0], [42, 0], [-7, 0], [0.5, 1], [12.3, 1], [12.34, 2], [-0.01, 2], [1e-9, 9], [123456.789, 3], [2 ** 50 - 1, 0],
-      [1 / 3, -1], [0.1 + 0.2, -1], [1e-10, -1], [2 ** 50, -1], [1e20, -1], [5e-324, -1], [Infinity, -1], [-Infinity, -1], [NaN, -1], [Math.fround(12.3), -1],
+      [0, 0],
+      [-0, 0],
+      [42, 0],
+      [-7, 0],
+      [0.5, 1],
+      [12.3, 1],
+      [12.34, 2],
+      [-0.01, 2],
+      [1e-9, 9],
+      [123456.789, 3],
+      [2 ** 50 - 1, 0],
+      [1 / 3, -1],
+      [0.1 + 0.2, -1],
+      [1e-10, -1],
+      [2 ** 50, -1],
+      [1e20, -1],
+      [5e-324, -1],
+      [Infinity, -1],
+      [-Infinity, -1],
+      [NaN, -1],
+      [Math.fround(12.3), -1],
     ];
     for (const [v, e] of cases) expect([v, decExponent(v)]).toEqual([v, e]);
   });
@@ -228,10 +289,27 @@ describe('dec', () => {
 describe('xor', () => {
   test('XorAppender/XorIterator are lossless for every bit pattern but NaN payloads', () => {
     const r = rng(3);
-    const f = new Float64Array(1), u = new Uint32Array(f.buffer);
-    const vals: number[] = [0, -0, Infinity, -Infinity, 5e-324, -5e-324, 2.2250738585072014e-308, Number.MAX_VALUE, -Number.MAX_VALUE, 1, 1, 1 / 3, 0.0123457, 0.0123456];
+    const f = new Float64Array(1),
+      u = new Uint32Array(f.buffer);
+    const vals: number[] = [
+      0,
+      -0,
+      Infinity,
+      -Infinity,
+      5e-324,
+      -5e-324,
+      2.2250738585072014e-308,
+      Number.MAX_VALUE,
+      -Number.MAX_VALUE,
+      1,
+      1,
+      1 / 3,
+      0.0123457,
+      0.0123456,
+    ];
     while (vals.length < 5000) {
-      u[0] = Math.floor(r() * 2 ** 32); u[1] = Math.floor(r() * 2 ** 32);
+      u[0] = Math.floor(r() * 2 ** 32);
+      u[1] = Math.floor(r() * 2 ** 32);
       if (!Number.isNaN(f[0]!)) vals.push(r() < 0.5 ? f[0]! : vals[vals.length - 1]! * (1 + (r() - 0.5) * 1e-6));
     }
     const w = new BitWriter();
@@ -261,7 +339,8 @@ describe('xor', () => {
 // ----------------------------------------------------------------------------------------------
 
 type Gen = (r: () => number, n: number) => Float64Array;
-const f64 = new Float64Array(1), u32 = new Uint32Array(f64.buffer);
+const f64 = new Float64Array(1),
+  u32 = new Uint32Array(f64.buffer);
 const GENS: Record<string, Gen> = {
   int_noise: (r, n) => Float64Array.from({ length: n }, () => 95 + Math.floor(r() * 6)),
   zero_spikes: (r, n) => Float64Array.from({ length: n }, () => (r() < 0.03 ? Math.floor(r() * 100) : 0)),
@@ -269,18 +348,34 @@ const GENS: Record<string, Gen> = {
   two_decimals: (r, n) => Float64Array.from({ length: n }, () => Math.round(r() * 10000) / 100),
   negative_decimals: (r, n) => Float64Array.from({ length: n }, () => Math.round((r() - 0.7) * 1e5) / 1000),
   nine_decimals: (r, n) => Float64Array.from({ length: n }, () => Math.round(r() * 1e9) / 1e9),
-  bytes_mib: (r, n) => { let m = 8e10 - 2 ** 30; return Float64Array.from({ length: n }, () => (m += r() < 0.1 ? 2 ** 20 * Math.floor(r() * 64 - 32) : 0)); },
-  monotone: (r, n) => { let c = 1e12; return Float64Array.from({ length: n }, () => (c += 600 + Math.floor(r() * 100))); },
+  bytes_mib: (r, n) => {
+    let m = 8e10 - 2 ** 30;
+    return Float64Array.from({ length: n }, () => (m += r() < 0.1 ? 2 ** 20 * Math.floor(r() * 64 - 32) : 0));
+  },
+  monotone: (r, n) => {
+    let c = 1e12;
+    return Float64Array.from({ length: n }, () => (c += 600 + Math.floor(r() * 100)));
+  },
   noisy_big: (r, n) => Float64Array.from({ length: n }, () => Math.floor(r() * 1e10)),
   near_limit: (r, n) => Float64Array.from({ length: n }, () => (r() < 0.5 ? 1 : -1) * (2 ** 50 - 1 - Math.floor(r() * 1000))),
   beyond_limit: (r, n) => Float64Array.from({ length: n }, () => (r() < 0.5 ? 2 ** 50 : 2 ** 53 - 1) + Math.floor(r() * 10)),
   full_precision: (r, n) => Float64Array.from({ length: n }, (_, i) => 2 * Math.exp(-i / 500) + r() * 1e-3),
   thirds: (_r, n) => Float64Array.from({ length: n }, (_, i) => i / 3),
-  specials: (r, n) => { const s = [Infinity, -Infinity, -0, 0, 5e-324, -5e-324, 1e308, -1e308, 1e-308, 2.5]; return Float64Array.from({ length: n }, () => s[Math.floor(r() * s.length)]!); },
+  specials: (r, n) => {
+    const s = [Infinity, -Infinity, -0, 0, 5e-324, -5e-324, 1e308, -1e308, 1e-308, 2.5];
+    return Float64Array.from({ length: n }, () => s[Math.floor(r() * s.length)]!);
+  },
   inf_and_ints: (r, n) => Float64Array.from({ length: n }, () => (r() < 0.1 ? Infinity : Math.floor(r() * 10))),
   negzero_ints: (r, n) => Float64Array.from({ length: n }, () => (r() < 0.3 ? -0 : Math.floor(r() * 3))),
   huge_tiny: (r, n) => Float64Array.from({ length: n }, () => (r() < 0.5 ? 1e300 : 1e-300) * r()),
-  random_bits: (r, n) => Float64Array.from({ length: n }, () => { do { u32[0] = r() * 2 ** 32; u32[1] = r() * 2 ** 32; } while (Number.isNaN(f64[0]!)); return f64[0]!; }),
+  random_bits: (r, n) =>
+    Float64Array.from({ length: n }, () => {
+      do {
+        u32[0] = r() * 2 ** 32;
+        u32[1] = r() * 2 ** 32;
+      } while (Number.isNaN(f64[0]!));
+      return f64[0]!;
+    }),
   constant: (r, n) => new Float64Array(n).fill(Math.floor(r() * 1e6) / 100),
   constant_f64: (_r, n) => new Float64Array(n).fill(Math.PI),
   constant_inf: (_r, n) => new Float64Array(n).fill(-Infinity),
@@ -290,26 +385,49 @@ const GAPS: Record<string, Gaps> = {
   none: () => {},
   leading: (r, v) => v.fill(NaN, 0, Math.floor(r() * v.length)),
   trailing: (r, v) => v.fill(NaN, Math.floor(r() * v.length)),
-  alternating: (_r, v) => { for (let i = 0; i < v.length; i += 2) v[i] = NaN; },
-  sparse: (r, v) => { for (let i = 0; i < v.length; i++) if (r() < 0.1) v[i] = NaN; },
-  runs: (r, v) => { for (let i = 0; i < v.length; i++) if (r() < 0.01) v.fill(NaN, i, (i += Math.floor(r() * 100))); },
+  alternating: (_r, v) => {
+    for (let i = 0; i < v.length; i += 2) v[i] = NaN;
+  },
+  sparse: (r, v) => {
+    for (let i = 0; i < v.length; i++) if (r() < 0.1) v[i] = NaN;
+  },
+  runs: (r, v) => {
+    for (let i = 0; i < v.length; i++) if (r() < 0.01) v.fill(NaN, i, (i += Math.floor(r() * 100)));
+  },
   all: (_r, v) => v.fill(NaN),
-  one_present: (r, v) => { const k = Math.floor(r() * v.length); const x = v[k]!; v.fill(NaN); v[k] = x; },
+  one_present: (r, v) => {
+    const k = Math.floor(r() * v.length);
+    const x = v[k]!;
+    v.fill(NaN);
+    v[k] = x;
+  },
 };
 type Times = (r: () => number, n: number) => Float64Array;
 const TIMES: Record<string, Times> = {
   regular: (_r, n) => regular(n),
   regular_odd: (r, n) => regular(n, 1 + Math.floor(r() * 100_000), Math.floor(r() * 1e9)),
-  jitter: (r, n) => { let t = T0; return Float64Array.from({ length: n }, () => (t += 1000 + Math.floor(r() * 7) - 3)); },
-  big_jumps: (r, n) => { let t = 0; return Float64Array.from({ length: n }, () => (t += r() < 0.05 ? 1 + Math.floor(r() * 1e9) : 1000)); },
+  jitter: (r, n) => {
+    let t = T0;
+    return Float64Array.from({ length: n }, () => (t += 1000 + Math.floor(r() * 7) - 3));
+  },
+  big_jumps: (r, n) => {
+    let t = 0;
+    return Float64Array.from({ length: n }, () => (t += r() < 0.05 ? 1 + Math.floor(r() * 1e9) : 1000));
+  },
   near_max: (_r, n) => regular(n, 1000, MAX_TIME - 1 - (n - 1) * 1000),
-  near_max_irregular: (r, n) => { const t = Float64Array.from({ length: n }, (_, i) => MAX_TIME - 1 - (n - 1 - i) * 1000); if (n > 2) t[1] = t[1]! - Math.floor(r() * 999); return t; },
+  near_max_irregular: (r, n) => {
+    const t = Float64Array.from({ length: n }, (_, i) => MAX_TIME - 1 - (n - 1 - i) * 1000);
+    if (n > 2) t[1] = t[1]! - Math.floor(r() * 999);
+    return t;
+  },
 };
 
 describe('round trips', () => {
   test('seeded fuzz over value classes × gap patterns × timestamp layouts, raw and rollup, lengths 1..2000', () => {
     const r = rng(42);
-    const gens = Object.entries(GENS), gaps = Object.entries(GAPS), times = Object.entries(TIMES);
+    const gens = Object.entries(GENS),
+      gaps = Object.entries(GAPS),
+      times = Object.entries(TIMES);
     for (let k = 0; k < 600; k++) {
       const n = k < 40 ? 1 + (k % 4) : 1 + Math.floor(r() ** 2 * 2000);
       const [gn, gen] = gens[k % gens.length]!;
@@ -319,18 +437,39 @@ describe('round trips', () => {
       gap(r, v);
       const tt = time(r, n);
       // Every fifth case is a rollup whose four columns come from different classes and gap patterns.
-      const c: Chunk = k % 5 !== 4 ? raw(`fuzz.${gn}`, tt, v) : {
-        tier: r() < 0.5 ? '1m' : '1h', key: `fuzz.${gn}`, t: tt, avg: v,
-        min: (() => { const x = gens[(k + 3) % gens.length]![1](r, n); gap(r, x); return x; })(),
-        max: gens[(k + 7) % gens.length]![1](r, n),
-        count: Float64Array.from({ length: n }, () => (r() < 0.2 ? 0 : 60)),
-      };
-      try { roundTrip(c); } catch (e) { throw new Error(`case ${k} (${c.tier}, ${gn}, ${pn}, ${tn}, n=${n}): ${(e as Error).message}`); }
+      const c: Chunk =
+        k % 5 !== 4
+          ? raw(`fuzz.${gn}`, tt, v)
+          : {
+              tier: r() < 0.5 ? '1m' : '1h',
+              key: `fuzz.${gn}`,
+              t: tt,
+              avg: v,
+              min: (() => {
+                const x = gens[(k + 3) % gens.length]![1](r, n);
+                gap(r, x);
+                return x;
+              })(),
+              max: gens[(k + 7) % gens.length]![1](r, n),
+              count: Float64Array.from({ length: n }, () => (r() < 0.2 ? 0 : 60)),
+            };
+      try {
+        roundTrip(c);
+      } catch (e) {
+        throw new Error(`case ${k} (${c.tier}, ${gn}, ${pn}, ${tn}, n=${n}): ${(e as Error).message}`);
+      }
     }
   });
 
   test('edge shapes: empty, one sample, two samples, all NaN, non-ASCII key', () => {
-    for (const n of [0, 1, 2, 3]) roundTrip(raw('gpu0.temp', regular(n), Float64Array.from({ length: n }, (_, i) => 40 + i)));
+    for (const n of [0, 1, 2, 3])
+      roundTrip(
+        raw(
+          'gpu0.temp',
+          regular(n),
+          Float64Array.from({ length: n }, (_, i) => 40 + i),
+        ),
+      );
     const e = encodeChunk(raw('x', new Float64Array(0), new Float64Array(0)));
     expect(e.length).toBe(MIN_FRAME);
     const h = readHeader(e);
@@ -356,8 +495,17 @@ describe('round trips', () => {
       const d = decodeChunk(bytes);
       expect(d.ok && d.value.tier === tier && Number.isNaN((d.value as RollupChunk).avg[count.indexOf(0)]!)).toBe(true);
     }
-    const n = 60, t = regular(n, 60_000, 0);
-    const all = roundTrip({ tier: '1m', key: 'k', t, avg: new Float64Array(n).fill(NaN), min: new Float64Array(n).fill(NaN), max: new Float64Array(n).fill(NaN), count: new Float64Array(n) });
+    const n = 60,
+      t = regular(n, 60_000, 0);
+    const all = roundTrip({
+      tier: '1m',
+      key: 'k',
+      t,
+      avg: new Float64Array(n).fill(NaN),
+      min: new Float64Array(n).fill(NaN),
+      max: new Float64Array(n).fill(NaN),
+      count: new Float64Array(n),
+    });
     expect(all.length).toBeLessThan(40);
   });
 
@@ -374,14 +522,24 @@ describe('byte layout (FORMAT.md)', () => {
   test('a hand-assembled frame matches encodeChunk byte for byte', () => {
     // raw, key "k", 3 samples every 1000 ms from t0 = 1000, value 7 constant.
     const body = [
-      0x67, 0x63, 0x01, 0, 0, 0, 0, // magic "gc", version 1, length (patched)
+      0x67,
+      0x63,
+      0x01,
+      0,
+      0,
+      0,
+      0, // magic "gc", version 1, length (patched)
       0x00, // flags: tier raw, regular
-      0x01, 0x6b, // key length 1, "k"
+      0x01,
+      0x6b, // key length 1, "k"
       0x03, // n = 3
-      0xe8, 0x07, // t0 = 1000
-      0xe8, 0x07, // interval 1000
+      0xe8,
+      0x07, // t0 = 1000
+      0xe8,
+      0x07, // interval 1000
       0x01, // stream tag: CONST, no gaps
-      0x00, 0x0e, // exponent 0, zigzag(7) = 14
+      0x00,
+      0x0e, // exponent 0, zigzag(7) = 14
     ];
     const size = body.length + 4;
     body[3] = size;
@@ -394,16 +552,31 @@ describe('byte layout (FORMAT.md)', () => {
   test('irregular timestamps, presence map and dec stream, byte for byte', () => {
     // t = 0, 10, 30 (deltas 10, 20); v = NaN, 1.5, 2.
     const body = [
-      0x67, 0x63, 0x01, 0, 0, 0, 0,
+      0x67,
+      0x63,
+      0x01,
+      0,
+      0,
+      0,
+      0,
       0x04, // flags: raw, irregular
-      0x01, 0x6b, 0x03, 0x00, // key "k", n = 3, t0 = 0
+      0x01,
+      0x6b,
+      0x03,
+      0x00, // key "k", n = 3, t0 = 0
       30, // span t1 - t0
       // deltas [10, 20] as an integer stream: order 2 is cheapest (two warm-ups, no residuals):
-      0x02, 20, 20, // order 2, width 0; zigzag(x0 = 10), zigzag(d1 = 10)
+      0x02,
+      20,
+      20, // order 2, width 0; zigzag(x0 = 10), zigzag(d1 = 10)
       0x02 | 0x08, // value stream: DEC with a presence map
-      0, 1, 2, // runs: 0 present, 1 absent, 2 present
+      0,
+      1,
+      2, // runs: 0 present, 1 absent, 2 present
       0x01, // exponent 1: ints [15, 20]
-      0x02, 30, 10, // order 2; zigzag(15), zigzag(5)
+      0x02,
+      30,
+      10, // order 2; zigzag(15), zigzag(5)
     ];
     body[3] = body.length + 4;
     const want = withCrc(new Uint8Array([...body, 0, 0, 0, 0]));
@@ -413,22 +586,41 @@ describe('byte layout (FORMAT.md)', () => {
     const got = encodeChunk(raw('k', regular(5), new Float64Array([50, 52, 48, 50, 51])));
     const s = streamOffset('k', 5, T0, 1000);
     expect([...got.subarray(s, got.length - 4)]).toEqual([
-      0x02, 0x00, // DEC, exponent 0
+      0x02,
+      0x00, // DEC, exponent 0
       0x00 | (3 << 2), // order 0, width 3
       100, // zigzag(ref 50)
       1, // GCD
-      0b00000100, 0b00110000, 0b00100000, // '0'+000 '0'+100 '0'+011 '0'+000 '0'+010, zero padding
+      0b00000100,
+      0b00110000,
+      0b00100000, // '0'+000 '0'+100 '0'+011 '0'+000 '0'+010, zero padding
     ]);
   });
 
   test('encodings chosen per stream: const, dec, xor, all-NaN; constants cost a few bytes', () => {
-    const n = 900, t = regular(n);
+    const n = 900,
+      t = regular(n);
     const tag = (key: string, v: Float64Array) => encodeChunk(raw(key, t, v))[streamOffset(key, n, T0, 1000)]!;
     expect(tag('a', new Float64Array(n).fill(85899345920))).toBe(0x01);
     expect(tag('a', new Float64Array(n).fill(1 / 3))).toBe(0x01);
-    expect(tag('a', Float64Array.from({ length: n }, (_, i) => quantize(600 + Math.sin(i) * 40)))).toBe(0x02);
-    expect(tag('a', Float64Array.from({ length: n }, (_, i) => 2 * Math.exp(-i / 300)))).toBe(0x03);
-    expect(tag('a', Float64Array.from({ length: n }, (_, i) => (i % 2 ? NaN : 1 / (i + 1))))).toBe(0x03 | 0x08);
+    expect(
+      tag(
+        'a',
+        Float64Array.from({ length: n }, (_, i) => quantize(600 + Math.sin(i) * 40)),
+      ),
+    ).toBe(0x02);
+    expect(
+      tag(
+        'a',
+        Float64Array.from({ length: n }, (_, i) => 2 * Math.exp(-i / 300)),
+      ),
+    ).toBe(0x03);
+    expect(
+      tag(
+        'a',
+        Float64Array.from({ length: n }, (_, i) => (i % 2 ? NaN : 1 / (i + 1))),
+      ),
+    ).toBe(0x03 | 0x08);
     expect(tag('a', new Float64Array(n).fill(NaN))).toBe(0x00);
     // mem.total: prefix 7, flags 1, key 1+13, n 2, t0 6, interval 2, tag 1, exponent 1, zigzag varint 6, CRC 4.
     const c = encodeChunk(raw('gpu0.mem.total', t, new Float64Array(n).fill(85899345920)));
@@ -438,7 +630,9 @@ describe('byte layout (FORMAT.md)', () => {
   });
 
   test('sizes for typical 900-sample series stay small', () => {
-    const r = rng(9), n = 900, t = regular(n);
+    const r = rng(9),
+      n = 900,
+      t = regular(n);
     const size = (v: Float64Array) => encodeChunk(raw('gpu0.x', t, v)).length / n;
     expect(size(Float64Array.from({ length: n }, () => 95 + Math.floor(r() * 6)))).toBeLessThan(0.55);
     expect(size(Float64Array.from({ length: n }, () => quantize(600 + r() * 40)))).toBeLessThan(1.5);
@@ -473,7 +667,8 @@ describe('quantize()', () => {
 });
 
 describe('encodeChunk() rejects programming errors', () => {
-  const t = regular(3), v = new Float64Array(3);
+  const t = regular(3),
+    v = new Float64Array(3);
   test.each([
     ['decreasing t', () => raw('k', new Float64Array([3, 2, 1]), v)],
     ['repeated t', () => raw('k', new Float64Array([1, 1, 2]), v)],
@@ -494,7 +689,8 @@ describe('encodeChunk() rejects programming errors', () => {
 
 /** A frame that exercises every stream kind: irregular time, gaps, dec, xor (rollup). */
 function richFrame(): Uint8Array {
-  const r = rng(5), n = 40;
+  const r = rng(5),
+    n = 40;
   const t = new Float64Array(n);
   let x = T0;
   for (let i = 0; i < n; i++) t[i] = x += 60_000 * (r() < 0.2 ? 3 : 1);
@@ -504,7 +700,10 @@ function richFrame(): Uint8Array {
   const avg = count.map((c) => (c ? 45 + r() : NaN));
   return encodeChunk({ tier: '1m', key: 'gpu3.power', t, avg, min, max, count });
 }
-const withCrc = (b: Uint8Array) => { new DataView(b.buffer, b.byteOffset).setUint32(b.length - 4, crc32(b.subarray(0, b.length - 4)), true); return b; };
+const withCrc = (b: Uint8Array) => {
+  new DataView(b.buffer, b.byteOffset).setUint32(b.length - 4, crc32(b.subarray(0, b.length - 4)), true);
+  return b;
+};
 const KINDS = ['truncated', 'bad_magic', 'bad_version', 'checksum', 'corrupt'];
 /** 'ok' or the error kind: one value to assert on. */
 const kindOf = (d: Decoded<unknown>) => (d.ok ? 'ok' : d.error.kind);
@@ -523,7 +722,11 @@ describe('hostile input: typed errors, never a throw', () => {
     const r = rng(13);
     for (let k = 0; k < 3000; k++) {
       const b = Uint8Array.from({ length: Math.floor(r() * 300) }, () => Math.floor(r() * 256));
-      if (k % 3 === 0 && b.length >= 7) { b[0] = 0x67; b[1] = 0x63; b[2] = 1; } // get past the magic
+      if (k % 3 === 0 && b.length >= 7) {
+        b[0] = 0x67;
+        b[1] = 0x63;
+        b[2] = 1;
+      } // get past the magic
       if (k % 6 === 0 && b.length >= 7) new DataView(b.buffer).setUint32(3, b.length, true); // and the length
       const d = decodeChunk(b);
       const h = readHeader(b);
@@ -580,15 +783,26 @@ describe('hostile input: typed errors, never a throw', () => {
 
   test('valid CRC over a corrupted payload: "corrupt" or an in-bounds decode', () => {
     const r = rng(17);
-    let corrupt = 0, decoded = 0;
+    let corrupt = 0,
+      decoded = 0;
     // Three shapes: the rollup above; raw xor with gaps and jittered time; dec with > 32-bit residuals.
-    const xorFrame = encodeChunk(raw('x', TIMES.jitter!(r, 60), Float64Array.from({ length: 60 }, (_, i) => (i % 9 === 0 ? NaN : Math.sin(i) * 1e3))));
+    const xorFrame = encodeChunk(
+      raw(
+        'x',
+        TIMES.jitter!(r, 60),
+        Float64Array.from({ length: 60 }, (_, i) => (i % 9 === 0 ? NaN : Math.sin(i) * 1e3)),
+      ),
+    );
     const wide = () => Math.floor(r() * 2 ** 26) * 2 ** 24 + Math.floor(r() * 2 ** 24) - 2 ** 49; // all 50 bits random (r() alone has 32)
     const wideFrame = encodeChunk(raw('w', regular(60), Float64Array.from({ length: 60 }, wide)));
     expect(wideFrame[streamOffset('w', 60, T0, 1000) + 2]! >>> 2).toBeGreaterThan(32); // the integer stream's width
     const check = (b: Uint8Array) => {
       const d = decodeChunk(withCrc(b));
-      if (!d.ok) { expect(d.error.kind).toBe('corrupt'); corrupt++; return; }
+      if (!d.ok) {
+        expect(d.error.kind).toBe('corrupt');
+        corrupt++;
+        return;
+      }
       decoded++;
       expect(d.size).toBe(b.length);
       const c = d.value;
@@ -601,7 +815,12 @@ describe('hostile input: typed errors, never a throw', () => {
     for (const f of [frame, xorFrame, wideFrame]) {
       corrupt = decoded = 0;
       // Every byte of header and body set to a few values, CRC recomputed.
-      for (let i = 7; i < f.length - 4; i++) for (const x of [0x00, 0xff, 0x80, 0x7f, f[i]! ^ 1, f[i]! ^ 0x10]) { const b = f.slice(); b[i] = x; check(b); }
+      for (let i = 7; i < f.length - 4; i++)
+        for (const x of [0x00, 0xff, 0x80, 0x7f, f[i]! ^ 1, f[i]! ^ 0x10]) {
+          const b = f.slice();
+          b[i] = x;
+          check(b);
+        }
       // Random multi-byte damage.
       for (let k = 0; k < 1500; k++) {
         const b = f.slice();
@@ -618,8 +837,20 @@ describe('hostile input: typed errors, never a throw', () => {
   });
 
   test('forged headers: huge n, bad UTF-8 key, reserved flags, offsets and non-buffers', () => {
-    const frameOf = (bytes: number[]) => { const b = new Uint8Array([0x67, 0x63, 1, 0, 0, 0, 0, ...bytes, 0, 0, 0, 0]); new DataView(b.buffer).setUint32(3, b.length, true); return withCrc(b); };
-    const varint = (x: number) => { const o: number[] = []; while (x >= 128) { o.push((x % 128) | 128); x = Math.floor(x / 128); } o.push(x); return o; };
+    const frameOf = (bytes: number[]) => {
+      const b = new Uint8Array([0x67, 0x63, 1, 0, 0, 0, 0, ...bytes, 0, 0, 0, 0]);
+      new DataView(b.buffer).setUint32(3, b.length, true);
+      return withCrc(b);
+    };
+    const varint = (x: number) => {
+      const o: number[] = [];
+      while (x >= 128) {
+        o.push((x % 128) | 128);
+        x = Math.floor(x / 128);
+      }
+      o.push(x);
+      return o;
+    };
     // MAX_SAMPLES samples of a constant: legal, all zero payload.
     const big = decodeChunk(frameOf([0, 1, 0x6b, ...varint(MAX_SAMPLES), 0, 1, 0x01, 0, 2]));
     expect(big.ok && big.value.t.length === MAX_SAMPLES && (big.value as RawChunk).v[MAX_SAMPLES - 1] === 1).toBe(true);
@@ -634,7 +865,10 @@ describe('hostile input: typed errors, never a throw', () => {
       expect(kindOf(d)).toBe('corrupt');
     }
     // Regular with interval 0, and t1 past 2^50.
-    for (const bytes of [[0, 1, 0x6b, 2, 0, 0, 0x01, 0, 2], [0, 1, 0x6b, 2, ...varint(MAX_TIME - 1), 1, 0x01, 0, 2]]) {
+    for (const bytes of [
+      [0, 1, 0x6b, 2, 0, 0, 0x01, 0, 2],
+      [0, 1, 0x6b, 2, ...varint(MAX_TIME - 1), 1, 0x01, 0, 2],
+    ]) {
       const d = decodeChunk(frameOf(bytes));
       expect(kindOf(d)).toBe('corrupt');
     }
@@ -654,7 +888,8 @@ describe('hostile input: typed errors, never a throw', () => {
     expect(decodeChunk(f, f.length).ok).toBe(false);
     const notBuf = decodeChunk([1, 2, 3] as unknown as Uint8Array);
     expect(kindOf(notBuf)).toBe('corrupt');
-    const wrongVersion = f.slice(); wrongVersion[2] = 2;
+    const wrongVersion = f.slice();
+    wrongVersion[2] = 2;
     const dv = readHeader(wrongVersion);
     expect(kindOf(dv)).toBe('bad_version');
   });
@@ -663,10 +898,26 @@ describe('hostile input: typed errors, never a throw', () => {
 describe('readHeader() / splitChunks()', () => {
   const r = rng(23);
   const chunks: Chunk[] = [
-    raw('gpu0.util', regular(900), Float64Array.from({ length: 900 }, () => Math.floor(r() * 100))),
-    raw('host.uptime', TIMES.jitter!(r, 50), Float64Array.from({ length: 50 }, (_, i) => 1000 + i)),
+    raw(
+      'gpu0.util',
+      regular(900),
+      Float64Array.from({ length: 900 }, () => Math.floor(r() * 100)),
+    ),
+    raw(
+      'host.uptime',
+      TIMES.jitter!(r, 50),
+      Float64Array.from({ length: 50 }, (_, i) => 1000 + i),
+    ),
     raw('empty', new Float64Array(0), new Float64Array(0)),
-    { tier: '1h', key: 'gpu0.power', t: regular(24, 3_600_000, 0), avg: new Float64Array(24).fill(1 / 3), min: new Float64Array(24).fill(1), max: new Float64Array(24).fill(2), count: new Float64Array(24).fill(3600) },
+    {
+      tier: '1h',
+      key: 'gpu0.power',
+      t: regular(24, 3_600_000, 0),
+      avg: new Float64Array(24).fill(1 / 3),
+      min: new Float64Array(24).fill(1),
+      max: new Float64Array(24).fill(2),
+      count: new Float64Array(24).fill(3600),
+    },
     raw('one', new Float64Array([5]), new Float64Array([NaN])),
   ];
   const frames = chunks.map(encodeChunk);
@@ -676,8 +927,19 @@ describe('readHeader() / splitChunks()', () => {
   const joined = backing.subarray(5, 5 + total);
   let o = 0;
   const offsets: number[] = [];
-  for (const f of frames) { offsets.push(o); joined.set(f, o); o += f.length; }
-  const want = (c: Chunk, size: number): ChunkHeader => ({ tier: c.tier, key: c.key, n: c.t.length, t0: c.t.length ? c.t[0]! : NaN, t1: c.t.length ? c.t[c.t.length - 1]! : NaN, size });
+  for (const f of frames) {
+    offsets.push(o);
+    joined.set(f, o);
+    o += f.length;
+  }
+  const want = (c: Chunk, size: number): ChunkHeader => ({
+    tier: c.tier,
+    key: c.key,
+    n: c.t.length,
+    t0: c.t.length ? c.t[0]! : NaN,
+    t1: c.t.length ? c.t[c.t.length - 1]! : NaN,
+    size,
+  });
 
   test('yields each frame in order with its header and offset, decodable in place', () => {
     const got = [...splitChunks(joined)];
@@ -691,7 +953,10 @@ describe('readHeader() / splitChunks()', () => {
       expect(h.ok && h.size).toBe(frames[i]!.length);
       const d = decodeChunk(joined, g.offset);
       expect(d.ok).toBe(true);
-      if (d.ok) { expect(d.size).toBe(frames[i]!.length); expectSameValues(d.value.t, chunks[i]!.t, 't'); }
+      if (d.ok) {
+        expect(d.size).toBe(frames[i]!.length);
+        expectSameValues(d.value.t, chunks[i]!.t, 't');
+      }
     });
     expect([...splitChunks(new Uint8Array(0))]).toEqual([]);
   });
@@ -722,9 +987,18 @@ describe('decoding into reused buffers', () => {
     const t = Float64Array.from({ length: 900 }, (_, i) => 1_800_000_000_000 + i * 1000);
     const raw = encodeChunk({ tier: 'raw', key: 'a', t, v: Float64Array.from(t, (_, i) => (i % 7 ? i / 4 : NaN)) });
     const t2 = t.subarray(0, 5);
-    const roll = encodeChunk({ tier: '1m', key: 'b', t: t2, avg: Float64Array.of(1, 2, NaN, 4, 5), min: Float64Array.of(0, 1, NaN, 3, 4), max: Float64Array.of(2, 3, NaN, 5, 6), count: Float64Array.of(60, 60, 0, 60, 59) });
+    const roll = encodeChunk({
+      tier: '1m',
+      key: 'b',
+      t: t2,
+      avg: Float64Array.of(1, 2, NaN, 4, 5),
+      min: Float64Array.of(0, 1, NaN, 3, 4),
+      max: Float64Array.of(2, 3, NaN, 5, 6),
+      count: Float64Array.of(60, 60, 0, 60, 59),
+    });
     for (const frame of [raw, roll, raw]) {
-      const a = decodeChunk(frame), b = decodeChunk(frame, 0, bufs);
+      const a = decodeChunk(frame),
+        b = decodeChunk(frame, 0, bufs);
       if (!a.ok || !b.ok) throw new Error('decode failed');
       const plain = (c: Chunk) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v instanceof Float64Array ? Array.from(v) : v]));
       expect(plain(b.value)).toEqual(plain(a.value));

@@ -25,11 +25,17 @@ describe('userKey()', () => {
     expect(encodeURIComponent(k)).toBe(k);
   });
   test('parseUserKey undoes userKey (round trip over awkward values)', () => {
-    const cases: [string, Record<string, string>][] = [['loss', { run: '42' }], ['a:b', { x: '.-~', y: 'ä😀\n"' }], ['n', {}], ['n', { l: '-' }]];
+    const cases: [string, Record<string, string>][] = [
+      ['loss', { run: '42' }],
+      ['a:b', { x: '.-~', y: 'ä😀\n"' }],
+      ['n', {}],
+      ['n', { l: '-' }],
+    ];
     for (const [m, l] of cases) expect(parseUserKey(userKey(m, l))).toEqual({ metric: m, labels: Object.fromEntries(Object.entries(l).sort()) });
   });
   test('parseUserKey refuses what userKey never makes', () => {
-    for (const k of ['host.cpu.util', 'user.', 'user.1abc', 'user.m.b-1.a-2', 'user.m.a-1.a-2', 'user.m.a-', 'user.m.a', 'user.m.a-~ZZ', 'user.m.a-~FF']) expect(parseUserKey(k)).toBeNull();
+    for (const k of ['host.cpu.util', 'user.', 'user.1abc', 'user.m.b-1.a-2', 'user.m.a-1.a-2', 'user.m.a-', 'user.m.a', 'user.m.a-~ZZ', 'user.m.a-~FF'])
+      expect(parseUserKey(k)).toBeNull();
   });
   test('foldPart / unfoldPart', () => {
     expect(foldPart('llama3.1:8b')).toBe('llama3~2E1~3A8b');

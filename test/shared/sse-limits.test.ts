@@ -10,7 +10,14 @@ describe('SseParser limits', () => {
     let pushed = 6;
     const kib = 'x'.repeat(1024);
     let err: unknown = null;
-    for (let i = 0; i < 1000 && !err; i++) { try { p.push(kib); pushed += 1024; } catch (e) { err = e; } }
+    for (let i = 0; i < 1000 && !err; i++) {
+      try {
+        p.push(kib);
+        pushed += 1024;
+      } catch (e) {
+        err = e;
+      }
+    }
     expect(err).toBeInstanceOf(SseLimitError);
     expect((err as Error).message).toBe('an SSE line longer than 64 KiB');
     expect(pushed).toBeLessThanOrEqual(64 * 1024); // what was accepted never passed the cap
@@ -22,7 +29,9 @@ describe('SseParser limits', () => {
   });
   test('a message whose data lines never end in a blank line: refused past maxFrame', () => {
     const p = new SseParser({ maxLine: 1024, maxFrame: 10 * 1024 });
-    expect(() => { for (let i = 0; i < 1000; i++) p.push(`data: ${'y'.repeat(100)}\n`); }).toThrow('an SSE frame longer than 10 KiB');
+    expect(() => {
+      for (let i = 0; i < 1000; i++) p.push(`data: ${'y'.repeat(100)}\n`);
+    }).toThrow('an SSE frame longer than 10 KiB');
   });
   test('under the limits nothing changes: messages, CRLF, split chunks, defaults of 16 MiB', () => {
     const p = new SseParser({ maxLine: 100, maxFrame: 100 });
@@ -36,18 +45,50 @@ describe('SseParser limits', () => {
 describe('LiveConnection with an endless SSE line', () => {
   test('drops the connection (the body is cancelled) and shows the endpoint as an error naming the limit', async () => {
     const enc = new TextEncoder();
-    let sent = 0, cancelled = false;
-    const schema = { version: '0.1.0', hostname: 'h', interval_ms: 1000, retention_s: 60, capacity: 60, provider: 'none', driver_version: null, cuda_version: null, host: { cpu_model: null, cores: 1, threads: 1, os: null }, devices: [], series: [{ key: 'host.cpu.util', label: 'CPU', unit: '%', scope: 'host' }] };
-    const fetchImpl = (async () => new Response(new ReadableStream<Uint8Array>({
-      start(c) { c.enqueue(enc.encode(`event: schema\ndata: ${JSON.stringify(schema)}\n\nid: 1\nevent: sample\ndata: [`)); },
-      // Bounded: at most 64 MiB, far past the 1 MiB cap under test.
-      pull(c) { if (sent < 64 << 20) { c.enqueue(enc.encode('1,'.repeat(32 * 1024))); sent += 64 * 1024; } },
-      cancel() { cancelled = true; },
-    }))) as unknown as typeof fetch;
+    let sent = 0,
+      cancelled = false;
+    const schema = {
+      version: '0.1.0',
+      hostname: 'h',
+      interval_ms: 1000,
+      retention_s: 60,
+      capacity: 60,
+      provider: 'none',
+      driver_version: null,
+      cuda_version: null,
+      host: { cpu_model: null, cores: 1, threads: 1, os: null },
+      devices: [],
+      series: [{ key: 'host.cpu.util', label: 'CPU', unit: '%', scope: 'host' }],
+    };
+    const fetchImpl = (async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(enc.encode(`event: schema\ndata: ${JSON.stringify(schema)}\n\nid: 1\nevent: sample\ndata: [`));
+          },
+          // Bounded: at most 64 MiB, far past the 1 MiB cap under test.
+          pull(c) {
+            if (sent < 64 << 20) {
+              c.enqueue(enc.encode('1,'.repeat(32 * 1024)));
+              sent += 64 * 1024;
+            }
+          },
+          cancel() {
+            cancelled = true;
+          },
+        }),
+      )) as unknown as typeof fetch;
     const statuses: EndpointStatus[] = [];
-    const c = new LiveConnection({ url: 'http://agent', token: 't', resumeFrom: async () => 1, fetchImpl, sseLimits: { maxLine: 1 << 20 } }, {
-      status: (s) => statuses.push(s), schema() {}, rows() {}, snapshot() {}, event() {},
-    });
+    const c = new LiveConnection(
+      { url: 'http://agent', token: 't', resumeFrom: async () => 1, fetchImpl, sseLimits: { maxLine: 1 << 20 } },
+      {
+        status: (s) => statuses.push(s),
+        schema() {},
+        rows() {},
+        snapshot() {},
+        event() {},
+      },
+    );
     c.start();
     for (let i = 0; i < 100 && !statuses.some((s) => s.kind === 'error'); i++) await Bun.sleep(20);
     c.stop();

@@ -1,16 +1,31 @@
 /** shared/validate.ts: real agent payloads pass; each wrong type is refused with the path of the first bad field. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { validateEvent, validateEvents, validateHistory, validateInfo, validateRow, validateSchema, validateSnapshotExtras, validateStreamEvent } from '../../shared/validate.ts';
+import {
+  validateEvent,
+  validateEvents,
+  validateHistory,
+  validateInfo,
+  validateRow,
+  validateSchema,
+  validateSnapshotExtras,
+  validateStreamEvent,
+} from '../../shared/validate.ts';
 import { auth, fakeNvml, readSse, startAgent, type RunningAgent } from '../helpers.ts';
 
 describe('payloads from a real agent pass', () => {
   let a: RunningAgent;
   beforeAll(async () => {
-    a = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2', FAKE_NVML_PROCS: `0:${process.pid}:512` });
+    a = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], {
+      GPULSE_NVML_LIB: fakeNvml('default'),
+      FAKE_NVML_GPUS: '2',
+      FAKE_NVML_PROCS: `0:${process.pid}:512`,
+    });
     await fetch(a.url + '/v1/events', { method: 'POST', body: JSON.stringify({ label: 'run', end_t: Date.now() + 1000, color: '#0f0' }), ...auth(a.token) });
     await Bun.sleep(800);
   });
-  afterAll(async () => { await a?.stop(); });
+  afterAll(async () => {
+    await a?.stop();
+  });
   const get = async (p: string) => (await fetch(a.url + p, auth(a.token))).json();
 
   test('info, history (plain and minmax), events', async () => {
@@ -31,7 +46,19 @@ describe('payloads from a real agent pass', () => {
   });
 });
 
-const schema = { version: '0.1.0', hostname: 'h', interval_ms: 1000, retention_s: 60, capacity: 60, provider: 'nvml', driver_version: null, cuda_version: null, host: { cpu_model: null, cores: 1, threads: 1, os: null }, devices: [{ index: 0, name: 'GPU', uuid: 'GPU-1', memory_total: 1, provider: 'nvml' }], series: [{ key: 'host.cpu.util', label: 'CPU', unit: '%', scope: 'host' }] };
+const schema = {
+  version: '0.1.0',
+  hostname: 'h',
+  interval_ms: 1000,
+  retention_s: 60,
+  capacity: 60,
+  provider: 'nvml',
+  driver_version: null,
+  cuda_version: null,
+  host: { cpu_model: null, cores: 1, threads: 1, os: null },
+  devices: [{ index: 0, name: 'GPU', uuid: 'GPU-1', memory_total: 1, provider: 'nvml' }],
+  series: [{ key: 'host.cpu.util', label: 'CPU', unit: '%', scope: 'host' }],
+};
 const reason = (r: { ok: boolean; reason?: string }) => (r.ok ? 'ok' : r.reason);
 
 describe('wrong types are refused with the path of the first bad field', () => {
@@ -51,7 +78,9 @@ describe('wrong types are refused with the path of the first bad field', () => {
   test('snapshot extras, events, history and rows', () => {
     const gpu = { index: 0, pstate: 'P0', throttle: [], processes: [], lost: false, mig: null };
     expect(reason(validateSnapshotExtras({ gpus: [gpu], workloads: { ollama: [] } }))).toBe('ok');
-    expect(reason(validateSnapshotExtras({ gpus: [{ ...gpu, processes: [{ pid: 'x' }] }], workloads: { ollama: [] } }))).toBe('gpus[0].processes[0].pid: expected a finite number, got string');
+    expect(reason(validateSnapshotExtras({ gpus: [{ ...gpu, processes: [{ pid: 'x' }] }], workloads: { ollama: [] } }))).toBe(
+      'gpus[0].processes[0].pid: expected a finite number, got string',
+    );
     expect(reason(validateSnapshotExtras({ gpus: [gpu] }))).toBe('workloads: expected an object, got undefined');
     const ev = { id: 'u-1', t: 1000, label: 'x', source: 'user' };
     expect(reason(validateEvent(ev))).toBe('ok');

@@ -1,14 +1,25 @@
 import { describe, expect, test } from 'bun:test';
 import { AlertEngine, instances, validateRule, type AlertRule } from '../../web/lib/alerts.ts';
 
-const keys = ['host.cpu.util', 'host.mem.used', 'host.mem.total', 'gpu0.temp', 'gpu0.mem.used', 'gpu0.mem.total', 'gpu1.temp', 'gpu1.mem.used', 'gpu1.mem.total'];
+const keys = [
+  'host.cpu.util',
+  'host.mem.used',
+  'host.mem.total',
+  'gpu0.temp',
+  'gpu0.mem.used',
+  'gpu0.mem.total',
+  'gpu1.temp',
+  'gpu1.mem.used',
+  'gpu1.mem.total',
+];
 const rule = (p: Partial<AlertRule>): AlertRule => ({ id: 'r1', ep: '*', metric: 'gpu*.temp', op: '>', threshold: 85, forS: 60, label: 'GPU hot', ...p });
 
 describe('AlertEngine', () => {
   test('"GPU temp > 85 °C for 60 s" fires per GPU after 60 s and resolves when it cools', () => {
     const e = new AlertEngine();
     e.setRules([rule({})], 0);
-    const at = (t: number, t0: number, t1: number) => e.sample('ep', t, keys, (k) => ({ 'gpu0.temp': t0, 'gpu1.temp': t1 } as Record<string, number>)[k] ?? null);
+    const at = (t: number, t0: number, t1: number) =>
+      e.sample('ep', t, keys, (k) => (({ 'gpu0.temp': t0, 'gpu1.temp': t1 }) as Record<string, number>)[k] ?? null);
     expect(at(0, 90, 50)).toEqual([]);
     expect(at(59_000, 91, 50)).toEqual([]);
     const fired = at(60_000, 92, 50);
@@ -22,14 +33,16 @@ describe('AlertEngine', () => {
     const e = new AlertEngine();
     e.setRules([rule({ forS: 10 })], 0);
     const at = (t: number, v: number) => e.sample('ep', t, keys, (k) => (k === 'gpu0.temp' ? v : null));
-    at(0, 90); at(5000, 80); at(6000, 90);
+    at(0, 90);
+    at(5000, 80);
+    at(6000, 90);
     expect(at(15_000, 90)).toEqual([]);
     expect(at(16_000, 90)).toHaveLength(1);
   });
   test('"GPU memory > 95 %" uses used/total; rules can target one endpoint', () => {
     const e = new AlertEngine();
     e.setRules([rule({ id: 'm', ep: 'a', metric: 'gpu*.mem.pct', threshold: 95, forS: 0, label: 'VRAM full' })], 0);
-    const g = (k: string) => ({ 'gpu1.mem.used': 96, 'gpu1.mem.total': 100, 'gpu0.mem.used': 1, 'gpu0.mem.total': 100 } as Record<string, number>)[k] ?? null;
+    const g = (k: string) => (({ 'gpu1.mem.used': 96, 'gpu1.mem.total': 100, 'gpu0.mem.used': 1, 'gpu0.mem.total': 100 }) as Record<string, number>)[k] ?? null;
     expect(e.sample('b', 0, keys, g)).toEqual([]);
     const f = e.sample('a', 0, keys, g);
     expect(f.map((x) => x.alert.instance)).toEqual(['gpu1']);

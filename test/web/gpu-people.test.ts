@@ -19,10 +19,33 @@ describe('usersOn()', () => {
 });
 
 describe('mergeByUser()', () => {
-  const doc = (groups: [string | null, number][]): Accounting => ({ since: 0, until: 1, by: 'user', tier: '1m', step_ms: 60000, interval_ms: 1000, gpus: [], total: { gpu_seconds: 0, util_gpu_seconds: 0, mem_gib_hours: 0, energy_j: 0 },
-    groups: groups.map(([group, s]) => ({ group, processes: 1, gpus: [], total: { gpu_seconds: s, util_gpu_seconds: s / 2, mem_gib_hours: 1, energy_j: 3.6e6 } })) });
-  test('sums across hosts, keeps each host\'s share, most GPU hours first', () => {
-    const rows = mergeByUser([{ host: 'a', doc: doc([['alice', 3600], [null, 7200]]) }, { host: 'b', doc: doc([['alice', 7200]]) }]);
+  const doc = (groups: [string | null, number][]): Accounting => ({
+    since: 0,
+    until: 1,
+    by: 'user',
+    tier: '1m',
+    step_ms: 60000,
+    interval_ms: 1000,
+    gpus: [],
+    total: { gpu_seconds: 0, util_gpu_seconds: 0, mem_gib_hours: 0, energy_j: 0 },
+    groups: groups.map(([group, s]) => ({
+      group,
+      processes: 1,
+      gpus: [],
+      total: { gpu_seconds: s, util_gpu_seconds: s / 2, mem_gib_hours: 1, energy_j: 3.6e6 },
+    })),
+  });
+  test("sums across hosts, keeps each host's share, most GPU hours first", () => {
+    const rows = mergeByUser([
+      {
+        host: 'a',
+        doc: doc([
+          ['alice', 3600],
+          [null, 7200],
+        ]),
+      },
+      { host: 'b', doc: doc([['alice', 7200]]) },
+    ]);
     expect(rows).toEqual([
       { user: 'alice', gpuH: 3, utilH: 1.5, memGibH: 2, kwh: 2, hosts: { a: 1, b: 2 } },
       { user: '(unknown)', gpuH: 2, utilH: 1, memGibH: 1, kwh: 1, hosts: { a: 2 } },

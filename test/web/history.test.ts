@@ -29,15 +29,40 @@ function fakeAgent(start: number) {
     }
     const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
     let o = 0;
-    for (const p of parts) { out.set(p, o); o += p.length; }
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
     return out;
   };
-  const schema: Schema = { version: '0', hostname: 'fake', interval_ms: 1000, retention_s: 86400, capacity: 0, provider: 'nvml', driver_version: null, cuda_version: null, host: { cpu_model: null, cores: 1, threads: 1, os: null }, devices: [], series: KEYS.map((key) => ({ key, label: key, unit: '%', scope: 'host' })) } as unknown as Schema;
+  const schema: Schema = {
+    version: '0',
+    hostname: 'fake',
+    interval_ms: 1000,
+    retention_s: 86400,
+    capacity: 0,
+    provider: 'nvml',
+    driver_version: null,
+    cuda_version: null,
+    host: { cpu_model: null, cores: 1, threads: 1, os: null },
+    devices: [],
+    series: KEYS.map((key) => ({ key, label: key, unit: '%', scope: 'host' })),
+  } as unknown as Schema;
   globalThis.fetch = (async (input: string) => {
     const u = new URL(String(input));
     a.requests.push(u.pathname + u.search);
-    if (u.pathname === '/v1/info') return Response.json({ ...schema, tiers: [{ tier: 'raw', step_ms: 1000, retention_s: 86400, oldest: start, newest: a.newest }, { tier: '1m', step_ms: 60000, retention_s: 1, oldest: null, newest: null }] });
-    if (u.pathname === '/v1/history/chunks') return new Response(frames(Number(u.searchParams.get('since')), Number(u.searchParams.get('until'))), { headers: { 'content-type': 'application/vnd.gpulse.chunks' } });
+    if (u.pathname === '/v1/info')
+      return Response.json({
+        ...schema,
+        tiers: [
+          { tier: 'raw', step_ms: 1000, retention_s: 86400, oldest: start, newest: a.newest },
+          { tier: '1m', step_ms: 60000, retention_s: 1, oldest: null, newest: null },
+        ],
+      });
+    if (u.pathname === '/v1/history/chunks')
+      return new Response(frames(Number(u.searchParams.get('since')), Number(u.searchParams.get('until'))), {
+        headers: { 'content-type': 'application/vnd.gpulse.chunks' },
+      });
     return new Response('no', { status: 404 });
   }) as unknown as typeof fetch;
   return { a, frames };
@@ -47,15 +72,34 @@ function host(db: DB, writer: ChunkWriter) {
   const ep: Endpoint = { id: 'ep', name: 'fake', url: 'http://agent', token: 't', order: 0, added: 0 };
   const h = { tail: [] as (number | null)[][], storedCount: 0, schema: null as Schema | null, notice: null as string | null };
   const sync: SyncHost = {
-    db, endpoint: () => ({ ep, schema: h.schema, keys: h.schema ? KEYS : [] }), writer: () => writer,
-    retentionFor: () => DEFAULT_RETENTION, stored: () => { h.storedCount++; }, schema: (_id, s) => { h.schema = s; },
-    rows: (_id, _keys, rows) => { h.tail.push(...rows); }, get notice() { return h.notice; }, set notice(n) { h.notice = n; }, emit() {},
+    db,
+    endpoint: () => ({ ep, schema: h.schema, keys: h.schema ? KEYS : [] }),
+    writer: () => writer,
+    retentionFor: () => DEFAULT_RETENTION,
+    stored: () => {
+      h.storedCount++;
+    },
+    schema: (_id, s) => {
+      h.schema = s;
+    },
+    rows: (_id, _keys, rows) => {
+      h.tail.push(...rows);
+    },
+    get notice() {
+      return h.notice;
+    },
+    set notice(n) {
+      h.notice = n;
+    },
+    emit() {},
   };
   return { h, sync: new HistorySync(sync) };
 }
 
 const realFetch = globalThis.fetch;
-afterEach(() => { globalThis.fetch = realFetch; });
+afterEach(() => {
+  globalThis.fetch = realFetch;
+});
 const T0 = 1_800_000_000_000 - (1_800_000_000_000 % (6 * 3_600_000));
 
 describe('HistorySync', () => {
@@ -87,7 +131,7 @@ describe('HistorySync', () => {
     expect(m.t.length).toBe((windowStart('raw', a.newest, 1000) - T0) / 60_000);
   });
 
-  test('after a long gap: backfilled as chunks, the writer\'s open window merged, rollups folded with no hole', async () => {
+  test("after a long gap: backfilled as chunks, the writer's open window merged, rollups folded with no hole", async () => {
     const db = await openDb(`sync-${Math.random()}`);
     const { a } = fakeAgent(T0);
     a.newest = T0 + 1_800_000 + 10_000; // 30 min 10 s
@@ -112,8 +156,13 @@ describe('HistorySync', () => {
     expect(ts.length).toBe((a.newest + W - T0) / 1000 + 1); // every second, once
     expect(ts.every((t, i) => !i || t - ts[i - 1]! === 1000)).toBe(true);
     // No two records of a series overlap.
-    const spans = (await db.getAll(CHUNKS)).filter((r) => r.tier === 'raw' && r.key === 'gpu0.temp').map((r) => [r.t0, r.t1]).sort((x, y) => x[0]! - y[0]!);
-    spans.forEach(([t0], i) => { if (i) expect(t0).toBeGreaterThan(spans[i - 1]![1]!); });
+    const spans = (await db.getAll(CHUNKS))
+      .filter((r) => r.tier === 'raw' && r.key === 'gpu0.temp')
+      .map((r) => [r.t0, r.t1])
+      .sort((x, y) => x[0]! - y[0]!);
+    spans.forEach(([t0], i) => {
+      if (i) expect(t0).toBeGreaterThan(spans[i - 1]![1]!);
+    });
     const fold = (await db.get('meta', foldKey('ep'))) as number;
     const m = await readSeries(db, 'ep', '1m', ['gpu0.temp'], 0, fold - 1);
     expect(m.t.length).toBe((fold - T0) / 60_000); // a bucket for every minute up to the watermark

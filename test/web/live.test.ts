@@ -2,24 +2,62 @@
 import { describe, expect, test } from 'bun:test';
 import { LiveConnection, validRow, validSchema, type EndpointStatus } from '../../web/lib/live.ts';
 
-const schema = { version: '0.1.0', hostname: 'h', interval_ms: 1000, retention_s: 60, capacity: 60, provider: 'none', driver_version: null, cuda_version: null, host: { cpu_model: null, cores: 1, threads: 1, os: null }, devices: [], series: [{ key: 'host.cpu.util', label: 'CPU', unit: '%', scope: 'host' }, { key: 'host.mem.used', label: 'mem', unit: 'B', scope: 'host' }] };
+const schema = {
+  version: '0.1.0',
+  hostname: 'h',
+  interval_ms: 1000,
+  retention_s: 60,
+  capacity: 60,
+  provider: 'none',
+  driver_version: null,
+  cuda_version: null,
+  host: { cpu_model: null, cores: 1, threads: 1, os: null },
+  devices: [],
+  series: [
+    { key: 'host.cpu.util', label: 'CPU', unit: '%', scope: 'host' },
+    { key: 'host.mem.used', label: 'mem', unit: 'B', scope: 'host' },
+  ],
+};
 
 function fakeFetch(chunks: string[], status = 200, history = { t: [], series: {} }) {
   return (async (url: string) => {
     if (String(url).includes('/v1/history')) return Response.json(history, { status });
     if (status !== 200) return Response.json({ error: 'nope' }, { status });
     const enc = new TextEncoder();
-    return new Response(new ReadableStream({ start(c) { for (const x of chunks) c.enqueue(enc.encode(x)); c.close(); } }), { headers: { 'content-type': 'text/event-stream' } });
+    return new Response(
+      new ReadableStream({
+        start(c) {
+          for (const x of chunks) c.enqueue(enc.encode(x));
+          c.close();
+        },
+      }),
+      { headers: { 'content-type': 'text/event-stream' } },
+    );
   }) as unknown as typeof fetch;
 }
 
-async function run(chunks: string[], opts: { status?: number; resume?: number | null; history?: { t: number[]; series: Record<string, (number | null)[]> } } = {}) {
+async function run(
+  chunks: string[],
+  opts: { status?: number; resume?: number | null; history?: { t: number[]; series: Record<string, (number | null)[]> } } = {},
+) {
   const rows: (number | null)[][] = [];
   const statuses: EndpointStatus[] = [];
   let schemas = 0;
-  const c = new LiveConnection({ url: 'http://agent', token: 't', resumeFrom: async () => opts.resume === undefined ? 1 : opts.resume, fetchImpl: fakeFetch(chunks, opts.status, opts.history as never) }, {
-    status: (s) => statuses.push(s), schema: () => schemas++, rows: (_k, r) => rows.push(...r), snapshot() {}, event() {},
-  });
+  const c = new LiveConnection(
+    {
+      url: 'http://agent',
+      token: 't',
+      resumeFrom: async () => (opts.resume === undefined ? 1 : opts.resume),
+      fetchImpl: fakeFetch(chunks, opts.status, opts.history as never),
+    },
+    {
+      status: (s) => statuses.push(s),
+      schema: () => schemas++,
+      rows: (_k, r) => rows.push(...r),
+      snapshot() {},
+      event() {},
+    },
+  );
   c.start();
   await Bun.sleep(50);
   c.stop();
@@ -32,7 +70,10 @@ const sample = (t: number, ...v: unknown[]) => `id: ${t}\nevent: sample\ndata: $
 describe('LiveConnection', () => {
   test('valid frames become rows; status goes live', async () => {
     const r = await run([S, sample(1000, 5, 100), sample(2000, null, 200)]);
-    expect(r.rows).toEqual([[1000, 5, 100], [2000, null, 200]]);
+    expect(r.rows).toEqual([
+      [1000, 5, 100],
+      [2000, null, 200],
+    ]);
     expect(r.statuses.some((s) => s.kind === 'live')).toBe(true);
   });
   test('truncated SSE: the partial frame at the end is never delivered', async () => {
@@ -41,7 +82,17 @@ describe('LiveConnection', () => {
   });
   test('wrong width, NaN, strings, non-increasing times and huge frames are dropped; good rows still pass', async () => {
     const huge = `event: sample\ndata: [3000,${'1,'.repeat(5_000_000)}1]\n\n`;
-    const r = await run([S, sample(1000, 1), 'event: sample\ndata: [1500, NaN, 1]\n\n', sample(1600, '7', 1), sample(1700, 1, 2, 3), huge, sample(4000, 4, 4), sample(3500, 9, 9), sample(4000, 8, 8)]);
+    const r = await run([
+      S,
+      sample(1000, 1),
+      'event: sample\ndata: [1500, NaN, 1]\n\n',
+      sample(1600, '7', 1),
+      sample(1700, 1, 2, 3),
+      huge,
+      sample(4000, 4, 4),
+      sample(3500, 9, 9),
+      sample(4000, 8, 8),
+    ]);
     expect(r.rows).toEqual([[4000, 4, 4]]);
   });
   test('staleness is timed on the browser clock: an agent whose clock is an hour behind is still live', async () => {
@@ -69,20 +120,41 @@ describe('LiveConnection', () => {
   });
   test('malformed snapshot extras and events are dropped frame by frame', async () => {
     const got: unknown[] = [];
-    const c = new LiveConnection({ url: 'http://agent', token: 't', resumeFrom: async () => 1, fetchImpl: fakeFetch([S,
-      `event: snapshot\ndata: {"gpus":"x"}\n\n`, `event: event\ndata: {"id":1}\n\n`,
-      `event: snapshot\ndata: {"gpus":[],"workloads":{"ollama":[]}}\n\n`, `event: event\ndata: {"id":"u-1","t":5,"label":"ok","source":"user"}\n\n`]) }, {
-      status() {}, schema() {}, rows() {}, snapshot: (x) => got.push(['snapshot', x]), event: (e) => got.push(['event', e]),
-    });
+    const c = new LiveConnection(
+      {
+        url: 'http://agent',
+        token: 't',
+        resumeFrom: async () => 1,
+        fetchImpl: fakeFetch([
+          S,
+          `event: snapshot\ndata: {"gpus":"x"}\n\n`,
+          `event: event\ndata: {"id":1}\n\n`,
+          `event: snapshot\ndata: {"gpus":[],"workloads":{"ollama":[]}}\n\n`,
+          `event: event\ndata: {"id":"u-1","t":5,"label":"ok","source":"user"}\n\n`,
+        ]),
+      },
+      {
+        status() {},
+        schema() {},
+        rows() {},
+        snapshot: (x) => got.push(['snapshot', x]),
+        event: (e) => got.push(['event', e]),
+      },
+    );
     c.start();
     await Bun.sleep(50);
     c.stop();
-    expect(got).toEqual([['snapshot', { gpus: [], workloads: { ollama: [] } }], ['event', { id: 'u-1', t: 5, label: 'ok', source: 'user' }]]);
+    expect(got).toEqual([
+      ['snapshot', { gpus: [], workloads: { ollama: [] } }],
+      ['event', { id: 'u-1', t: 5, label: 'ok', source: 'user' }],
+    ]);
   });
   test('malformed history on first contact: an error naming the field, no rows', async () => {
     const r = await run([S], { resume: null, history: { t: [1000, 2000], series: { 'host.cpu.util': [1, 'x'] } } as never });
     expect(r.rows).toEqual([]);
-    expect((r.statuses.at(-1) as { message: string }).message).toBe('agent sent malformed history: series.host.cpu.util[1]: expected a finite number, got string');
+    expect((r.statuses.at(-1) as { message: string }).message).toBe(
+      'agent sent malformed history: series.host.cpu.util[1]: expected a finite number, got string',
+    );
   });
   test('401 → unauthorized, no retry loop', async () => {
     const r = await run([], { status: 401 });
@@ -90,7 +162,10 @@ describe('LiveConnection', () => {
   });
   test('a new endpoint is backfilled from /v1/history first; NaN-ish values become null', async () => {
     const r = await run([S], { resume: null, history: { t: [1000, 2000], series: { 'host.cpu.util': [1, null], 'host.mem.used': [5, 6] } } });
-    expect(r.rows).toEqual([[1000, 1, 5], [2000, null, 6]]);
+    expect(r.rows).toEqual([
+      [1000, 1, 5],
+      [2000, null, 6],
+    ]);
   });
   test('validators', () => {
     expect(validRow([1, 2, null], 2)).toBe(true);

@@ -8,14 +8,27 @@
 import type { AlertRule } from './db.ts';
 
 export type { AlertRule };
-export interface Alert { id: string; rule: string; ep: string; instance: string; label: string; start: number; end: number | null; value: number | null }
+export interface Alert {
+  id: string;
+  rule: string;
+  ep: string;
+  instance: string;
+  label: string;
+  start: number;
+  end: number | null;
+  value: number | null;
+}
 export type Transition = { kind: 'fire' | 'resolve'; alert: Alert };
 
 type Getter = (key: string) => number | null;
 
 /** Instances a rule covers on one endpoint, each with how to read its value. */
 export function instances(metric: string, keys: readonly string[]): { instance: string; read: (g: Getter) => number | null }[] {
-  const derive = (prefix: string) => (g: Getter) => { const u = g(prefix + 'mem.used'), t = g(prefix + 'mem.total'); return u == null || !t ? null : (u / t) * 100; };
+  const derive = (prefix: string) => (g: Getter) => {
+    const u = g(prefix + 'mem.used'),
+      t = g(prefix + 'mem.total');
+    return u == null || !t ? null : (u / t) * 100;
+  };
   if (metric.startsWith('gpu*.')) {
     const m = metric.slice(5);
     const gpus = [...new Set(keys.map((k) => /^gpu(\d+)\./.exec(k)?.[1]).filter((x): x is string => !!x))];
@@ -31,7 +44,9 @@ export class AlertEngine {
   #pending = new Map<string, number>(); // condition true since
   #firing = new Map<string, Alert>();
 
-  get firing(): Alert[] { return [...this.#firing.values()]; }
+  get firing(): Alert[] {
+    return [...this.#firing.values()];
+  }
 
   /** Feeds one sample of endpoint `ep` at time t. */
   sample(ep: string, t: number, keys: readonly string[], get: Getter): Transition[] {
@@ -60,13 +75,26 @@ export class AlertEngine {
       const since = this.#pending.get(key) ?? t;
       this.#pending.set(key, since);
       if (!firing && t - since >= r.forS * 1000) {
-        const alert: Alert = { id: `${key}|${since}`, rule: r.id, ep, instance, label: r.label || `${r.metric} ${r.op} ${r.threshold}`, start: since, end: null, value: v };
+        const alert: Alert = {
+          id: `${key}|${since}`,
+          rule: r.id,
+          ep,
+          instance,
+          label: r.label || `${r.metric} ${r.op} ${r.threshold}`,
+          start: since,
+          end: null,
+          value: v,
+        };
         this.#firing.set(key, alert);
         out.push({ kind: 'fire', alert });
       } else if (firing) firing.value = v;
     } else {
       this.#pending.delete(key);
-      if (firing) { this.#firing.delete(key); firing.end = t; out.push({ kind: 'resolve', alert: firing }); }
+      if (firing) {
+        this.#firing.delete(key);
+        firing.end = t;
+        out.push({ kind: 'resolve', alert: firing });
+      }
     }
   }
 
@@ -74,7 +102,12 @@ export class AlertEngine {
   setRules(rules: AlertRule[], t: number): Transition[] {
     const ids = new Set(rules.map((r) => r.id));
     const out: Transition[] = [];
-    for (const [k, a] of this.#firing) if (!ids.has(a.rule)) { this.#firing.delete(k); a.end = t; out.push({ kind: 'resolve', alert: a }); }
+    for (const [k, a] of this.#firing)
+      if (!ids.has(a.rule)) {
+        this.#firing.delete(k);
+        a.end = t;
+        out.push({ kind: 'resolve', alert: a });
+      }
     for (const k of this.#pending.keys()) if (!ids.has(k.split('|')[0]!)) this.#pending.delete(k);
     this.rules = rules;
     return out;
@@ -82,8 +115,9 @@ export class AlertEngine {
 }
 
 export function validateRule(r: Partial<AlertRule>): string | null {
-  if (!r.metric || !/^(status\.offline|host\.[\w.]+|gpu(\d+|\*)\.[\w.]+)$/.test(r.metric)) return 'metric: choose one from the list or type a series key like gpu0.temp';
-  if (r.metric !== 'status.offline' && (r.op !== '>' && r.op !== '<')) return 'comparison: > or <';
+  if (!r.metric || !/^(status\.offline|host\.[\w.]+|gpu(\d+|\*)\.[\w.]+)$/.test(r.metric))
+    return 'metric: choose one from the list or type a series key like gpu0.temp';
+  if (r.metric !== 'status.offline' && r.op !== '>' && r.op !== '<') return 'comparison: > or <';
   if (r.metric !== 'status.offline' && (typeof r.threshold !== 'number' || !Number.isFinite(r.threshold))) return 'threshold: a number';
   if (typeof r.forS !== 'number' || !Number.isFinite(r.forS) || r.forS < 0 || r.forS > 86400) return 'for: 0 to 86400 seconds';
   return null;

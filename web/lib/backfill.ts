@@ -26,7 +26,11 @@ export type { TierInfo };
 const BATCH_RECORDS = 500;
 const BATCH_BYTES = 1 << 20;
 
-export interface Framed { records: ChunkRecord[]; bad: string[]; bytes: number }
+export interface Framed {
+  records: ChunkRecord[];
+  bad: string[];
+  bytes: number;
+}
 
 /** Splits a response body into records of endpoint `ep`, validating every frame (header, CRC). */
 export function frameRecords(ep: string, buf: Uint8Array, tier?: Tier): Framed {
@@ -50,7 +54,10 @@ export function frameRecords(ep: string, buf: Uint8Array, tier?: Tier): Framed {
   return out;
 }
 
-export interface StoreResult { stored: number; replaced: number }
+export interface StoreResult {
+  stored: number;
+  replaced: number;
+}
 
 /**
  * Writes records in batched transactions. `localEnd` per tier is the newest t1 this browser held
@@ -59,7 +66,8 @@ export interface StoreResult { stored: number; replaced: number }
 export async function storeRecords(db: DB, recs: ChunkRecord[], localEnd: Partial<Record<Tier, number | null>>): Promise<StoreResult> {
   const res: StoreResult = { stored: 0, replaced: 0 };
   for (let i = 0; i < recs.length;) {
-    let j = i, bytes = 0;
+    let j = i,
+      bytes = 0;
     while (j < recs.length && j - i < BATCH_RECORDS && bytes < BATCH_BYTES) bytes += recs[j++]!.bytes.byteLength;
     const tx = db.transaction(CHUNKS, 'readwrite', { durability: 'relaxed' });
     const native = unwrap(tx.store); // no promise per put: a failed one fails the transaction
@@ -68,7 +76,10 @@ export async function storeRecords(db: DB, recs: ChunkRecord[], localEnd: Partia
       const r = recs[k]!;
       const end = localEnd[r.tier];
       if (end != null && r.t0 <= end) ops.push(replaceCovered(tx.store, r, res));
-      else { native.put(r); res.stored++; }
+      else {
+        native.put(r);
+        res.stored++;
+      }
     }
     await Promise.all([...ops, tx.done]);
     i = j;
@@ -81,12 +92,22 @@ async function replaceCovered(store: IDBPObjectStore<GpulseDB, ['chunks3'], 'chu
   let keep = true;
   for (let c = await store.openCursor(keyRange(r.ep, r.tier, r.key, r.t0, r.t1)); c; c = await c.continue()) {
     const v = c.value as ChunkRecord;
-    if (v.t1 <= r.t1) { void c.delete(); res.replaced++; } else if (v.t0 === r.t0) keep = false;
+    if (v.t1 <= r.t1) {
+      void c.delete();
+      res.replaced++;
+    } else if (v.t0 === r.t0) keep = false;
   }
-  if (keep) { await store.put(r); res.stored++; }
+  if (keep) {
+    await store.put(r);
+    res.stored++;
+  }
 }
 
-export interface BackfillPlan { tier: Tier; since: number; until: number }
+export interface BackfillPlan {
+  tier: Tier;
+  since: number;
+  until: number;
+}
 
 /**
  * A backfill in two steps: the most recent raw hour first (what a view opens on: the chart can be
@@ -94,7 +115,11 @@ export interface BackfillPlan { tier: Tier; since: number; until: number }
  * The split is at a raw window boundary, so no window is fetched twice. `localEnd` is what this
  * browser held before (per tier): only frames starting at or before it can overlap local records.
  */
-export interface BackfillJob { recent: BackfillPlan | null; later: BackfillPlan[]; localEnd: Record<Tier, number | null> }
+export interface BackfillJob {
+  recent: BackfillPlan | null;
+  later: BackfillPlan[];
+  localEnd: Record<Tier, number | null>;
+}
 
 export const RECENT_MS = 3_600_000;
 
@@ -109,7 +134,10 @@ export function splitRecent(plans: BackfillPlan[], rawWindow: number, localEnd: 
 
 /** Fetches one tier's chunks over [since, until]. */
 export async function fetchChunks(url: string, token: string, p: BackfillPlan, fetchImpl: typeof fetch = fetch): Promise<Uint8Array> {
-  const res = await fetchImpl(`${url}/v1/history/chunks?tier=${p.tier}&since=${Math.floor(p.since)}&until=${Math.ceil(p.until)}`, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
+  const res = await fetchImpl(`${url}/v1/history/chunks?tier=${p.tier}&since=${Math.floor(p.since)}&until=${Math.ceil(p.until)}`, {
+    headers: { authorization: `Bearer ${token}` },
+    cache: 'no-store',
+  });
   if (!res.ok) throw new HttpError(res.status, `history chunks: ${res.statusText}`);
   const type = res.headers.get('content-type') ?? '';
   if (!type.startsWith(CHUNKS_TYPE)) throw new Error(`history chunks: unexpected content-type ${type}`);

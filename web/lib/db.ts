@@ -23,9 +23,35 @@ export interface ChunkRecord {
   bytes: ArrayBuffer;
 }
 
-export interface Endpoint { id: string; name: string; url: string; token: string; order: number; readOnly?: boolean; added: number }
-export interface StoredEvent { ep: string; id: string; t: number; label: string; end_t?: number | null; source: 'agent' | 'user' | 'local'; color?: string | null; kind?: string; scope?: string }
-export interface AlertRule { id: string; ep: string | '*'; metric: string; op: '>' | '<'; threshold: number; forS: number; label: string }
+export interface Endpoint {
+  id: string;
+  name: string;
+  url: string;
+  token: string;
+  order: number;
+  readOnly?: boolean;
+  added: number;
+}
+export interface StoredEvent {
+  ep: string;
+  id: string;
+  t: number;
+  label: string;
+  end_t?: number | null;
+  source: 'agent' | 'user' | 'local';
+  color?: string | null;
+  kind?: string;
+  scope?: string;
+}
+export interface AlertRule {
+  id: string;
+  ep: string | '*';
+  metric: string;
+  op: '>' | '<';
+  threshold: number;
+  forS: number;
+  label: string;
+}
 
 export const CHUNKS = 'chunks3';
 
@@ -65,11 +91,16 @@ export function openDb(name = DB_NAME, onBlocking?: () => void): Promise<DB> {
         // (encoding is sync), so the transaction stays alive until the old store is gone.
         void migrateV2Chunks(tx).then(
           () => db.deleteObjectStore('chunks'),
-          (e) => { console.error('gpulse: history migration failed; keeping the old database', e); tx.abort(); },
+          (e) => {
+            console.error('gpulse: history migration failed; keeping the old database', e);
+            tx.abort();
+          },
         );
       }
     },
-    blocking() { onBlocking?.(); },
+    blocking() {
+      onBlocking?.();
+    },
   });
 }
 
@@ -80,7 +111,10 @@ export const endRange = (ep: string, tier: Tier, a: number, b: number) => IDBKey
 
 /** Newest stored time of a tier (the t1 of its newest record), or null. */
 export async function lastTime(db: DB, ep: string, tier: Tier = 'raw'): Promise<number | null> {
-  const cur = await db.transaction(CHUNKS).store.index('byEnd').openKeyCursor(endRange(ep, tier, -Infinity, Infinity), 'prev');
+  const cur = await db
+    .transaction(CHUNKS)
+    .store.index('byEnd')
+    .openKeyCursor(endRange(ep, tier, -Infinity, Infinity), 'prev');
   return cur ? (cur.key[2] as number) : null;
 }
 

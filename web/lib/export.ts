@@ -31,5 +31,15 @@ export async function exportJson(app: AppState, s: EpState, from: number, to: nu
   const history = await rangeHistory(app, s, from, to);
   const events = await app.db.getAllFromIndex('events', 'byTime', IDBKeyRange.bound([s.ep.id, from], [s.ep.id, to]));
   const info = { ...(s.schema ?? {}), hostname: s.schema?.hostname ?? s.ep.name };
-  download(`gpulse-${s.ep.name}-${stamp(from)}.json`, 'application/json', JSON.stringify(exportDoc(info, history, events.map(({ ep: _ep, ...e }) => e))));
+  download(
+    `gpulse-${s.ep.name}-${stamp(from)}.json`,
+    'application/json',
+    JSON.stringify(
+      exportDoc(
+        info,
+        history,
+        events.map(({ ep: _ep, ...e }) => e),
+      ),
+    ),
+  );
 }

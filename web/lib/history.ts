@@ -45,12 +45,17 @@ export class HistorySync {
 
   constructor(readonly host: SyncHost) {}
 
-  get #db() { return this.host.db; }
+  get #db() {
+    return this.host.db;
+  }
 
   /** Runs `fn` after every earlier queued job of endpoint `id` (whether that one failed or not). */
   serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const next = (this.#queues.get(id) ?? Promise.resolve()).then(fn, fn);
-    this.#queues.set(id, next.catch(() => {}));
+    this.#queues.set(
+      id,
+      next.catch(() => {}),
+    );
     return next;
   }
 
@@ -62,14 +67,19 @@ export class HistorySync {
    * (and kept in `meta` until done, so a reload finishes it). null = an agent without chunk
    * history: the stream client falls back to its JSON backfill.
    */
-  resume(id: string): Promise<number | null> { return this.serial(id, () => this.#resume(id)); }
+  resume(id: string): Promise<number | null> {
+    return this.serial(id, () => this.#resume(id));
+  }
 
   async #resume(id: string): Promise<number | null> {
     const s = this.host.endpoint(id);
     // Everything local at once (each IDB request is a round trip to the browser process), and the agent's info alongside.
     const [stored, e1m, e1h, w, pending, r] = await Promise.all([
-      lastTime(this.#db, id, 'raw'), lastTime(this.#db, id, '1m'), lastTime(this.#db, id, '1h'),
-      this.#db.get('meta', foldKey(id)) as Promise<number | undefined>, this.#db.get('meta', backfillKey(id)) as Promise<SavedJob | undefined>,
+      lastTime(this.#db, id, 'raw'),
+      lastTime(this.#db, id, '1m'),
+      lastTime(this.#db, id, '1h'),
+      this.#db.get('meta', foldKey(id)) as Promise<number | undefined>,
+      this.#db.get('meta', backfillKey(id)) as Promise<SavedJob | undefined>,
       s ? agentFetch(s.ep, '/v1/info') : null,
     ]);
     const held = this.host.writer(id)?.lastT ?? null;
@@ -79,7 +89,10 @@ export class HistorySync {
     if (!r.ok) throw new HttpError(r.status, r.statusText);
     const info = (await r.json()) as Partial<Info>;
     // The catalog is known now, before the stream's schema event: views can lay out their charts.
-    if (!s.schema) { const sc = schemaOf(info); if (sc) this.host.schema(id, sc); }
+    if (!s.schema) {
+      const sc = schemaOf(info);
+      if (sc) this.host.schema(id, sc);
+    }
     const raw = Array.isArray(info.tiers) ? info.tiers.find((x) => x.tier === 'raw') : undefined;
     if (!raw) return t;
     const interval = info.interval_ms && info.interval_ms > 0 ? info.interval_ms : 1000;
@@ -90,7 +103,7 @@ export class HistorySync {
     const t0 = performance.now();
     const localEnd = { raw: stored, '1m': e1m, '1h': e1h };
     // After a gap, rollups from the fold watermark on: the agent's then replace folding them here.
-    const from = { raw: t, '1m': t === null ? null : w ?? t, '1h': t === null ? null : w ?? t };
+    const from = { raw: t, '1m': t === null ? null : (w ?? t), '1h': t === null ? null : (w ?? t) };
     const job = splitRecent(planBackfill(info.tiers!, from, this.host.retentionFor(id)), rawWindowMs(interval), localEnd);
     // An earlier backfill's unfinished part (the tab closed meanwhile) is still owed.
     if (pending) job.later.push(...pending.later);
@@ -169,7 +182,10 @@ export class HistorySync {
       // The agent folded its raw rows up to its newest 1-minute bucket (per series: the least of them).
       const last = new Map<string, number>();
       let first = Infinity;
-      for (const r of f.records) { last.set(r.key, Math.max(last.get(r.key) ?? -Infinity, r.t1)); first = Math.min(first, r.t0); }
+      for (const r of f.records) {
+        last.set(r.key, Math.max(last.get(r.key) ?? -Infinity, r.t1));
+        first = Math.min(first, r.t0);
+      }
       await advanceWatermark(this.#db, id, windowStart('raw', Math.min(...last.values()), interval), first);
     }
     this.host.stored(id);
@@ -186,7 +202,10 @@ export class HistorySync {
       const h = w.foldHorizon;
       if (r.closed && h !== null) await this.#fold(id, h);
     }).catch((e) => {
-      if (!isQuotaError(e)) { console.warn('gpulse: flush failed', e); return; }
+      if (!isQuotaError(e)) {
+        console.warn('gpulse: flush failed', e);
+        return;
+      }
       // Full even with nothing of this endpoint left to prune: keep memory bounded, keep showing live data.
       this.storageFull(id, `${w.discardClosed()} row(s) not saved`);
     });

@@ -19,7 +19,10 @@ export type EndpointStatus =
   | { kind: 'unauthorized' }
   | { kind: 'error'; message: string; retryAt: number; attempt: number };
 
-export type Schema = Pick<Info, 'version' | 'hostname' | 'interval_ms' | 'retention_s' | 'capacity' | 'provider' | 'driver_version' | 'cuda_version' | 'host' | 'devices' | 'series'>;
+export type Schema = Pick<
+  Info,
+  'version' | 'hostname' | 'interval_ms' | 'retention_s' | 'capacity' | 'provider' | 'driver_version' | 'cuda_version' | 'host' | 'devices' | 'series'
+>;
 
 export interface LiveHandlers {
   status(s: EndpointStatus): void;
@@ -31,7 +34,8 @@ export interface LiveHandlers {
 }
 
 export interface LiveOptions {
-  url: string; token: string;
+  url: string;
+  token: string;
   /** The time to resume the stream after (0: no replay), or null: nothing stored, backfill from /v1/history. */
   resumeFrom: () => Promise<number | null>;
   fetchImpl?: typeof fetch;
@@ -59,7 +63,10 @@ export class LiveConnection {
   #lastT = 0;
   #status: EndpointStatus = { kind: 'connecting', attempt: 0 };
 
-  constructor(readonly opts: LiveOptions, readonly on: LiveHandlers) {}
+  constructor(
+    readonly opts: LiveOptions,
+    readonly on: LiveHandlers,
+  ) {}
 
   start() {
     this.#stopped = false;
@@ -75,16 +82,26 @@ export class LiveConnection {
   }
 
   /** Reconnect now (e.g. the browser came back online, or the user fixed the token). */
-  kick() { if (this.#timer) clearTimeout(this.#timer); this.#abort?.abort(); this.#attempt = 0; void this.#connect(); }
+  kick() {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#abort?.abort();
+    this.#attempt = 0;
+    void this.#connect();
+  }
 
-  #set(s: EndpointStatus) { this.#status = s; this.on.status(s); }
+  #set(s: EndpointStatus) {
+    this.#status = s;
+    this.on.status(s);
+  }
 
   #checkStale() {
     const s = this.#status;
     if (s.kind === 'live' && this.#schema && Date.now() - s.lastT > 3 * this.#schema.interval_ms + 1000) this.#set({ kind: 'stale', lastT: s.lastT });
   }
 
-  #headers(): Record<string, string> { return { authorization: `Bearer ${this.opts.token}` }; }
+  #headers(): Record<string, string> {
+    return { authorization: `Bearer ${this.opts.token}` };
+  }
 
   async #connect() {
     if (this.#stopped) return;
@@ -97,7 +114,10 @@ export class LiveConnection {
       let since = await this.opts.resumeFrom();
       if (since === null) since = await this.#backfill(base, abort.signal);
       const res = await f(`${base}/v1/stream${since ? `?since=${since}` : ''}`, { headers: this.#headers(), signal: abort.signal, cache: 'no-store' });
-      if (res.status === 401) { this.#set({ kind: 'unauthorized' }); return; }
+      if (res.status === 401) {
+        this.#set({ kind: 'unauthorized' });
+        return;
+      }
       if (!res.ok || !res.body) throw new HttpError(res.status, await errorText(res));
       await this.#read(res.body, abort.signal);
       if (!this.#stopped && !abort.signal.aborted) throw new Error('stream ended');
@@ -105,7 +125,10 @@ export class LiveConnection {
       if (this.#stopped || abort.signal.aborted) return;
       const err = e as Error;
       // A rejected token will not fix itself: say so and wait for the user (kick() retries).
-      if (err instanceof HttpError && err.status === 401) { this.#set({ kind: 'unauthorized' }); return; }
+      if (err instanceof HttpError && err.status === 401) {
+        this.#set({ kind: 'unauthorized' });
+        return;
+      }
       const attempt = this.#attempt++;
       const retryAt = Date.now() + backoffMs(attempt);
       const msg = describe(err);
@@ -139,7 +162,9 @@ export class LiveConnection {
     const parser = new SseParser(this.opts.sseLimits);
     const dec = new TextDecoder();
     const reader = body.getReader();
-    try { await this.#readFrames(reader, parser, dec, signal); } catch (e) {
+    try {
+      await this.#readFrames(reader, parser, dec, signal);
+    } catch (e) {
       // Stop the bytes at the source: an endless line must not keep arriving while we wait to retry.
       void reader.cancel().catch(() => {});
       if (e instanceof SseLimitError) throw new ProtocolError(`agent sent ${e.message}`);
@@ -150,14 +175,26 @@ export class LiveConnection {
   async #readFrames(reader: ReadableStreamDefaultReader<Uint8Array>, parser: SseParser, dec: TextDecoder, signal: AbortSignal) {
     const max = this.opts.maxFrameBytes ?? 8 << 20;
     let batch: (number | null)[][] = [];
-    const flush = () => { if (batch.length && this.#schema) { this.on.rows(this.#schema.series.map((s) => s.key), batch); batch = []; } };
+    const flush = () => {
+      if (batch.length && this.#schema) {
+        this.on.rows(
+          this.#schema.series.map((s) => s.key),
+          batch,
+        );
+        batch = [];
+      }
+    };
     while (!signal.aborted) {
       const r = await reader.read();
       if (r.done) break;
       for (const m of parser.push(dec.decode(r.value, { stream: true }))) {
         if (m.data.length > max) continue; // a huge frame is dropped, not parsed
         let data: unknown;
-        try { data = JSON.parse(m.data); } catch { continue; }
+        try {
+          data = JSON.parse(m.data);
+        } catch {
+          continue;
+        }
         if (m.event === 'schema') {
           // Nothing of a bad schema reaches the app (or IndexedDB): the endpoint shows the reason instead.
           const s = validateSchema(data);
@@ -189,16 +226,29 @@ export class LiveConnection {
   }
 }
 
-export class HttpError extends Error { constructor(readonly status: number, message: string) { super(`HTTP ${status}: ${message}`); } }
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(`HTTP ${status}: ${message}`);
+  }
+}
 
 async function errorText(res: Response): Promise<string> {
-  try { const j = await res.json(); return typeof j?.error === 'string' ? j.error : res.statusText; } catch { return res.statusText; }
+  try {
+    const j = await res.json();
+    return typeof j?.error === 'string' ? j.error : res.statusText;
+  } catch {
+    return res.statusText;
+  }
 }
 
 /** Turns browser network errors into something a person can act on. */
 export function describe(err: Error): string {
   const m = err.message || String(err);
-  if (/local network|loopback|address space|ERR_BLOCKED_BY_LOCAL_NETWORK/i.test(m)) return 'the browser blocked the connection (local network permission): allow it in the site settings';
+  if (/local network|loopback|address space|ERR_BLOCKED_BY_LOCAL_NETWORK/i.test(m))
+    return 'the browser blocked the connection (local network permission): allow it in the site settings';
   if (/mixed content/i.test(m)) return 'blocked as mixed content: open the PWA from the agent itself or over http://localhost, or serve the agent over https';
   if (/Failed to fetch|NetworkError|Load failed|ECONNREFUSED/i.test(m)) return 'agent unreachable';
   return m;

@@ -14,17 +14,34 @@ import type { ChunkRecord, GpulseDB } from './db.ts';
 
 /** A v2 record (web/lib/db.ts before v3). */
 export interface V2Chunk {
-  ep: string; tier: Tier; t0: number; t1: number; keys: string[]; t: Float64Array;
+  ep: string;
+  tier: Tier;
+  t0: number;
+  t1: number;
+  keys: string[];
+  t: Float64Array;
   /** avg for rollups; the value for raw */
-  v: Float32Array[]; min?: Float32Array[]; max?: Float32Array[];
+  v: Float32Array[];
+  min?: Float32Array[];
+  max?: Float32Array[];
 }
 
 type UpgradeTx = IDBPTransaction<GpulseDB, StoreNames<GpulseDB>[], 'versionchange'>;
 
 /** One series' rows of the window being filled (plain arrays: this runs once per install). */
-interface Acc { t: number[]; v: number[]; min: number[]; max: number[] }
+interface Acc {
+  t: number[];
+  v: number[];
+  min: number[];
+  max: number[];
+}
 
-export interface MigrateReport { records: number; chunks: number; samples: number; skipped: number }
+export interface MigrateReport {
+  records: number;
+  chunks: number;
+  samples: number;
+  skipped: number;
+}
 
 export async function migrateV2Chunks(tx: UpgradeTx): Promise<MigrateReport> {
   const report: MigrateReport = { records: 0, chunks: 0, samples: 0, skipped: 0 };
@@ -36,18 +53,36 @@ export async function migrateV2Chunks(tx: UpgradeTx): Promise<MigrateReport> {
     if (m && typeof iv === 'number' && iv > 0) intervals.set(m[1]!, iv);
   }
   const out = tx.objectStore('chunks3');
-  let ep = '', tier: Tier = 'raw', interval = 1000, ws = NaN;
+  let ep = '',
+    tier: Tier = 'raw',
+    interval = 1000,
+    ws = NaN;
   let acc = new Map<string, Acc>();
   const lastRaw = new Map<string, number>();
   const emit = () => {
     for (const [key, a] of acc) {
       if (!a.t.length) continue;
       const t = Float64Array.from(a.t);
-      const chunk: Chunk = tier === 'raw'
-        ? { tier, key, t, v: Float64Array.from(a.v) }
-        : { tier, key, t, avg: Float64Array.from(a.v), min: Float64Array.from(a.min), max: Float64Array.from(a.max), count: Float64Array.from(a.v, (x) => (x === x ? Math.max(1, Math.round(TIER_STEP_MS[tier] / interval)) : 0)) };
+      const chunk: Chunk =
+        tier === 'raw'
+          ? { tier, key, t, v: Float64Array.from(a.v) }
+          : {
+              tier,
+              key,
+              t,
+              avg: Float64Array.from(a.v),
+              min: Float64Array.from(a.min),
+              max: Float64Array.from(a.max),
+              count: Float64Array.from(a.v, (x) => (x === x ? Math.max(1, Math.round(TIER_STEP_MS[tier] / interval)) : 0)),
+            };
       let bytes: Uint8Array;
-      try { bytes = encodeChunk(chunk); } catch (e) { report.skipped += a.t.length; console.warn(`gpulse: migration skipped ${key} ${tier} @${a.t[0]}: ${(e as Error).message}`); continue; }
+      try {
+        bytes = encodeChunk(chunk);
+      } catch (e) {
+        report.skipped += a.t.length;
+        console.warn(`gpulse: migration skipped ${key} ${tier} @${a.t[0]}: ${(e as Error).message}`);
+        continue;
+      }
       const rec: ChunkRecord = { ep, tier, key, t0: a.t[0]!, t1: a.t[a.t.length - 1]!, n: a.t.length, bytes: bytes.slice().buffer };
       // A failed put aborts the upgrade (and keeps v2); the rejection itself needs no handler.
       out.put(rec).catch(() => {});
@@ -59,13 +94,25 @@ export async function migrateV2Chunks(tx: UpgradeTx): Promise<MigrateReport> {
   for (let cur = await tx.objectStore('chunks').openCursor(); cur; cur = await cur.continue()) {
     const c = cur.value;
     report.records++;
-    if (!c || !Array.isArray(c.keys) || !(c.t instanceof Float64Array) || !Array.isArray(c.v)) { report.skipped++; continue; }
-    if (c.ep !== ep || c.tier !== tier) { emit(); ep = c.ep; tier = c.tier; interval = intervals.get(ep) ?? 1000; ws = NaN; }
+    if (!c || !Array.isArray(c.keys) || !(c.t instanceof Float64Array) || !Array.isArray(c.v)) {
+      report.skipped++;
+      continue;
+    }
+    if (c.ep !== ep || c.tier !== tier) {
+      emit();
+      ep = c.ep;
+      tier = c.tier;
+      interval = intervals.get(ep) ?? 1000;
+      ws = NaN;
+    }
     for (let i = 0; i < c.t.length; i++) {
       const ti = c.t[i]!;
       if (tier === 'raw') lastRaw.set(ep, Math.max(lastRaw.get(ep) ?? -Infinity, ti));
       const w = windowStart(tier, ti, interval);
-      if (w !== ws) { emit(); ws = w; }
+      if (w !== ws) {
+        emit();
+        ws = w;
+      }
       for (let k = 0; k < c.keys.length; k++) {
         const key = c.keys[k]!;
         let a = acc.get(key);
@@ -75,7 +122,10 @@ export async function migrateV2Chunks(tx: UpgradeTx): Promise<MigrateReport> {
         // v2 stored Float32: user series keep what they had (no wire rounding on top).
         const q = isExactKey(key) ? (x: number) => x : quantize;
         a.v.push(q(c.v[k]?.[i] ?? NaN));
-        if (tier !== 'raw') { a.min.push(q(c.min?.[k]?.[i] ?? NaN)); a.max.push(q(c.max?.[k]?.[i] ?? NaN)); }
+        if (tier !== 'raw') {
+          a.min.push(q(c.min?.[k]?.[i] ?? NaN));
+          a.max.push(q(c.max?.[k]?.[i] ?? NaN));
+        }
       }
     }
   }

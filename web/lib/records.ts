@@ -26,7 +26,13 @@ export function encodeRecord(ep: string, c: Chunk): ChunkRecord {
 }
 
 /** Columns of one series: raw has v; rollups have avg/min/max/count. */
-export interface Run { t: Float64Array; v: Float64Array; min?: Float64Array; max?: Float64Array; count?: Float64Array }
+export interface Run {
+  t: Float64Array;
+  v: Float64Array;
+  min?: Float64Array;
+  max?: Float64Array;
+  count?: Float64Array;
+}
 
 /** Decoded records that fail their checksum are left out (and reported), never thrown. */
 function decodeRecord(r: ChunkRecord): Chunk | null {
@@ -50,28 +56,48 @@ export function mergeRuns(runs: Run[]): Run {
   let total = 0;
   let ordered = true;
   let last = -Infinity;
-  for (const r of live) { total += r.t.length; if (r.t[0]! <= last) ordered = false; last = r.t[r.t.length - 1]!; }
-  const out: Run = { t: new Float64Array(total), v: new Float64Array(total), ...(rollup ? { min: new Float64Array(total), max: new Float64Array(total), count: new Float64Array(total) } : {}) };
+  for (const r of live) {
+    total += r.t.length;
+    if (r.t[0]! <= last) ordered = false;
+    last = r.t[r.t.length - 1]!;
+  }
+  const out: Run = {
+    t: new Float64Array(total),
+    v: new Float64Array(total),
+    ...(rollup ? { min: new Float64Array(total), max: new Float64Array(total), count: new Float64Array(total) } : {}),
+  };
   if (ordered) {
     let o = 0;
     for (const r of live) {
-      out.t.set(r.t, o); out.v.set(r.v, o);
-      if (rollup) { out.min!.set(r.min ?? r.v, o); out.max!.set(r.max ?? r.v, o); out.count!.set(r.count ?? new Float64Array(r.t.length).fill(1), o); }
+      out.t.set(r.t, o);
+      out.v.set(r.v, o);
+      if (rollup) {
+        out.min!.set(r.min ?? r.v, o);
+        out.max!.set(r.max ?? r.v, o);
+        out.count!.set(r.count ?? new Float64Array(r.t.length).fill(1), o);
+      }
       o += r.t.length;
     }
     return out;
   }
   // Overlap: index every (run, row) by time, later runs first on ties, and keep the first of each time.
   const idx: [number, number, number][] = [];
-  live.forEach((r, j) => { for (let i = 0; i < r.t.length; i++) idx.push([r.t[i]!, -j, i]); });
+  live.forEach((r, j) => {
+    for (let i = 0; i < r.t.length; i++) idx.push([r.t[i]!, -j, i]);
+  });
   idx.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let w = 0;
   for (let k = 0; k < idx.length; k++) {
     const [t, nj, i] = idx[k]!;
     if (w && out.t[w - 1] === t) continue;
     const r = live[-nj]!;
-    out.t[w] = t; out.v[w] = r.v[i]!;
-    if (rollup) { out.min![w] = (r.min ?? r.v)[i]!; out.max![w] = (r.max ?? r.v)[i]!; out.count![w] = r.count ? r.count[i]! : 1; }
+    out.t[w] = t;
+    out.v[w] = r.v[i]!;
+    if (rollup) {
+      out.min![w] = (r.min ?? r.v)[i]!;
+      out.max![w] = (r.max ?? r.v)[i]!;
+      out.count![w] = r.count ? r.count[i]! : 1;
+    }
     w++;
   }
   const cut = (a?: Float64Array) => a?.subarray(0, w);
@@ -81,7 +107,10 @@ export function mergeRuns(runs: Run[]): Run {
 /** Decodes and merges one series' records (sorted by t0), leaving out unreadable ones. */
 export function decodeRun(recs: ChunkRecord[]): Run {
   const runs: Run[] = [];
-  for (const r of recs) { const c = decodeRecord(r); if (c) runs.push(asRun(c)); }
+  for (const r of recs) {
+    const c = decodeRecord(r);
+    if (c) runs.push(asRun(c));
+  }
   if (!runs.length) return { t: new Float64Array(0), v: new Float64Array(0) };
   return mergeRuns(runs);
 }

@@ -6,7 +6,11 @@
 import type { Tier } from '../../shared/chunk/index.ts';
 import { CHUNKS, endRange, type DB } from './db.ts';
 
-export interface Retention { raw: number; '1m': number; '1h': number }
+export interface Retention {
+  raw: number;
+  '1m': number;
+  '1h': number;
+}
 export const DEFAULT_RETENTION: Retention = { raw: 7 * 86_400_000, '1m': 90 * 86_400_000, '1h': 730 * 86_400_000 };
 export const retentionKey = (ep: string) => `retention:${ep}`;
 
@@ -30,8 +34,14 @@ export async function applyRetention(db: DB, ep: string, r: Retention, now = Dat
  * no raw, its oldest six hours of 1-minute rollups. Returns what went (0 records: nothing to give).
  */
 export async function pruneOldest(db: DB, ep: string): Promise<{ tier: Tier; records: number }> {
-  for (const [tier, span] of [['raw', 3_600_000], ['1m', 6 * 3_600_000]] as const) {
-    const first = await db.transaction(CHUNKS).store.index('byEnd').openKeyCursor(endRange(ep, tier, -Infinity, Infinity));
+  for (const [tier, span] of [
+    ['raw', 3_600_000],
+    ['1m', 6 * 3_600_000],
+  ] as const) {
+    const first = await db
+      .transaction(CHUNKS)
+      .store.index('byEnd')
+      .openKeyCursor(endRange(ep, tier, -Infinity, Infinity));
     if (!first) continue;
     const records = await pruneTier(db, ep, tier, (first.key[2] as number) + span);
     if (records) return { tier, records };
@@ -47,7 +57,9 @@ export const isQuotaError = (e: unknown) => (e as DOMException)?.name === 'Quota
  */
 export async function withQuotaRelief<T>(db: DB, ep: string, write: () => Promise<T>, onPrune: (p: { tier: Tier; records: number }) => void): Promise<T> {
   for (let attempt = 0; ; attempt++) {
-    try { return await write(); } catch (e) {
+    try {
+      return await write();
+    } catch (e) {
       if (!isQuotaError(e) || attempt >= 50) throw e;
       const p = await pruneOldest(db, ep);
       if (!p.records) throw e;

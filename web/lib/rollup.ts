@@ -22,7 +22,11 @@ export const foldKey = (ep: string) => `fold:${ep}`;
 const M = ROLLUP_STEP_MS['1m'];
 const H = ROLLUP_STEP_MS['1h'];
 
-export interface FoldResult { groups: number; keys: number; watermark: number | null }
+export interface FoldResult {
+  groups: number;
+  keys: number;
+  watermark: number | null;
+}
 
 /** Folds endpoint `ep`'s raw rows in [watermark, horizon) into its 1m and 1h tiers. */
 export async function foldRollups(db: DB, ep: string, horizon: number): Promise<FoldResult> {
@@ -35,11 +39,17 @@ export async function foldRollups(db: DB, ep: string, horizon: number): Promise<
     let w = (await meta.get(foldKey(ep))) as number | undefined;
     if (w === undefined) {
       const first = await byEnd.openCursor(endRange(ep, 'raw', -Infinity, Infinity));
-      if (!first) { await tx.done; return res; }
+      if (!first) {
+        await tx.done;
+        return res;
+      }
       w = Math.floor(first.value.t0 / M) * M;
     }
     res.watermark = w;
-    if (w >= horizon) { await tx.done; return res; }
+    if (w >= horizon) {
+      await tx.done;
+      return res;
+    }
     const end = Math.min(horizon, windowStart('1m', w, 0) + ROLLUP_WINDOW_MS['1m']);
     const raws = (await byEnd.getAll(endRange(ep, 'raw', w, end + MAX_WINDOW_MS.raw))).filter((r) => r.t0 < end);
     if (!raws.length) {
@@ -53,7 +63,8 @@ export async function foldRollups(db: DB, ep: string, horizon: number): Promise<
       continue;
     }
     const byKey = groupByKey(raws);
-    const ws1m = windowStart('1m', w, 0), ws1h = windowStart('1h', w, 0);
+    const ws1m = windowStart('1m', w, 0),
+      ws1h = windowStart('1h', w, 0);
     const keys = [...byKey.keys()];
     const [old1m, old1h] = await Promise.all([
       Promise.all(keys.map((k) => store.getAll(keyRange(ep, '1m', k, ws1m, ws1m + ROLLUP_WINDOW_MS['1m'] - 1)))),
@@ -88,14 +99,19 @@ export async function advanceWatermark(db: DB, ep: string, t: number, coveredFro
 
 function groupByKey(recs: ChunkRecord[]): Map<string, ChunkRecord[]> {
   const m = new Map<string, ChunkRecord[]>();
-  for (const r of recs) { let a = m.get(r.key); if (!a) m.set(r.key, (a = [])); a.push(r); }
+  for (const r of recs) {
+    let a = m.get(r.key);
+    if (!a) m.set(r.key, (a = []));
+    a.push(r);
+  }
   for (const a of m.values()) a.sort((x, y) => x.t0 - y.t0);
   return m;
 }
 
 /** Rows of a run with from ≤ t < to (a view, no copy). */
 function clip(r: Run, from: number, to: number): Run {
-  let a = 0, b = r.t.length;
+  let a = 0,
+    b = r.t.length;
   while (a < b && r.t[a]! < from) a++;
   while (b > a && r.t[b - 1]! >= to) b--;
   const s = (x?: Float64Array) => x?.subarray(a, b);
@@ -110,14 +126,19 @@ function splice(old: Run, from: number, to: number, fresh: Run): Run {
   while (b < old.t.length && old.t[b]! < to) b++;
   const n = a + fresh.t.length + (old.t.length - b);
   const out: Run = { t: new Float64Array(n), v: new Float64Array(n), min: new Float64Array(n), max: new Float64Array(n), count: new Float64Array(n) };
-  const parts: [Run, number, number][] = [[old, 0, a], [fresh, 0, fresh.t.length], [old, b, old.t.length]];
+  const parts: [Run, number, number][] = [
+    [old, 0, a],
+    [fresh, 0, fresh.t.length],
+    [old, b, old.t.length],
+  ];
   let o = 0;
   for (const [r, i, j] of parts) {
     out.t.set(r.t.subarray(i, j), o);
     out.v.set(r.v.subarray(i, j), o);
     out.min!.set((r.min ?? r.v).subarray(i, j), o);
     out.max!.set((r.max ?? r.v).subarray(i, j), o);
-    if (r.count) out.count!.set(r.count.subarray(i, j), o); else out.count!.fill(1, o, o + j - i);
+    if (r.count) out.count!.set(r.count.subarray(i, j), o);
+    else out.count!.fill(1, o, o + j - i);
     o += j - i;
   }
   return out;
@@ -126,10 +147,7 @@ function splice(old: Run, from: number, to: number, fresh: Run): Run {
 /** Deletes a series' records in one rollup window and writes the run as one chunk. */
 function replaceWindow(store: ChunkStore, ep: string, tier: Exclude<Tier, 'raw'>, key: string, ws: number, run: Run): Promise<unknown>[] {
   if (!run.t.length) return [];
-  return [
-    store.delete(keyRange(ep, tier, key, ws, ws + ROLLUP_WINDOW_MS[tier] - 1)),
-    store.put(encodeRecord(ep, runChunk(tier, key, run))),
-  ];
+  return [store.delete(keyRange(ep, tier, key, ws, ws + ROLLUP_WINDOW_MS[tier] - 1)), store.put(encodeRecord(ep, runChunk(tier, key, run)))];
 }
 
 /**
@@ -148,21 +166,46 @@ export function bucketRollup(r: Run, step: number, exact = false): Run {
 
 function buckets(r: Run, step: number, weighted: boolean, exact: boolean): Run {
   let n = 0;
-  for (let i = 0, last = NaN; i < r.t.length; i++) { const b = Math.floor(r.t[i]! / step) * step; if (b !== last) { n++; last = b; } }
+  for (let i = 0, last = NaN; i < r.t.length; i++) {
+    const b = Math.floor(r.t[i]! / step) * step;
+    if (b !== last) {
+      n++;
+      last = b;
+    }
+  }
   const out = { t: new Float64Array(n), v: new Float64Array(n), min: new Float64Array(n), max: new Float64Array(n), count: new Float64Array(n) };
-  let k = -1, last = NaN, sum = 0, cnt = 0, mn = NaN, mx = NaN;
+  let k = -1,
+    last = NaN,
+    sum = 0,
+    cnt = 0,
+    mn = NaN,
+    mx = NaN;
   const close = () => {
     if (k < 0) return;
-    out.v[k] = cnt ? (exact ? sum / cnt : quantize(sum / cnt)) : NaN; out.min[k] = cnt ? mn : NaN; out.max[k] = cnt ? mx : NaN; out.count[k] = cnt;
+    out.v[k] = cnt ? (exact ? sum / cnt : quantize(sum / cnt)) : NaN;
+    out.min[k] = cnt ? mn : NaN;
+    out.max[k] = cnt ? mx : NaN;
+    out.count[k] = cnt;
   };
   for (let i = 0; i < r.t.length; i++) {
     const b = Math.floor(r.t[i]! / step) * step;
-    if (b !== last) { close(); k++; out.t[k] = b; last = b; sum = 0; cnt = 0; mn = NaN; mx = NaN; }
+    if (b !== last) {
+      close();
+      k++;
+      out.t[k] = b;
+      last = b;
+      sum = 0;
+      cnt = 0;
+      mn = NaN;
+      mx = NaN;
+    }
     const v = r.v[i]!;
-    const c = weighted ? r.count?.[i] ?? 1 : 1;
+    const c = weighted ? (r.count?.[i] ?? 1) : 1;
     if (v !== v || !c) continue;
-    sum += v * c; cnt += c;
-    const lo = weighted ? r.min?.[i] ?? v : v, hi = weighted ? r.max?.[i] ?? v : v;
+    sum += v * c;
+    cnt += c;
+    const lo = weighted ? (r.min?.[i] ?? v) : v,
+      hi = weighted ? (r.max?.[i] ?? v) : v;
     if (!(mn <= lo)) mn = lo;
     if (!(mx >= hi)) mx = hi;
   }

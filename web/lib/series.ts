@@ -43,19 +43,32 @@ export async function readSeries(db: DB, ep: string, tier: Tier, keys: readonly 
  */
 export function joinRuns(runs: Map<string, Run>, keys: readonly string[], from: number, to: number, rollup: boolean): Series {
   let base: Float64Array | null = null;
-  for (const k of keys) { const r = runs.get(k); if (r && (!base || r.t.length > base.length)) base = r.t; }
+  for (const k of keys) {
+    const r = runs.get(k);
+    if (r && (!base || r.t.length > base.length)) base = r.t;
+  }
   let axis = base ?? new Float64Array(0);
-  const shared = keys.every((k) => { const r = runs.get(k); return !r || !r.t.length || sameTimes(r.t, axis); });
+  const shared = keys.every((k) => {
+    const r = runs.get(k);
+    return !r || !r.t.length || sameTimes(r.t, axis);
+  });
   if (!shared) {
     const all = new Float64Array(keys.reduce((s, k) => s + (runs.get(k)?.t.length ?? 0), 0));
     let o = 0;
-    for (const k of keys) { const r = runs.get(k); if (r) { all.set(r.t, o); o += r.t.length; } }
+    for (const k of keys) {
+      const r = runs.get(k);
+      if (r) {
+        all.set(r.t, o);
+        o += r.t.length;
+      }
+    }
     all.sort();
     let w = 0;
     for (let i = 0; i < all.length; i++) if (!w || all[i] !== all[w - 1]) all[w++] = all[i]!;
     axis = all.subarray(0, w);
   }
-  let a = 0, b = axis.length;
+  let a = 0,
+    b = axis.length;
   while (a < b && axis[a]! < from) a++;
   while (b > a && axis[b - 1]! > to) b--;
   const t = axis.slice(a, b);
@@ -67,7 +80,10 @@ export function joinRuns(runs: Map<string, Run>, keys: readonly string[], from: 
     const place = (src: Float64Array | undefined) => {
       const out = new Float64Array(t.length).fill(NaN);
       if (!r || !src || !r.t.length) return out;
-      if (shared) { out.set(src.subarray(a, b)); return out; }
+      if (shared) {
+        out.set(src.subarray(a, b));
+        return out;
+      }
       for (let i = 0, j = 0; i < r.t.length; i++) {
         const ti = r.t[i]!;
         if (ti < from || ti > to) continue;
@@ -77,7 +93,10 @@ export function joinRuns(runs: Map<string, Run>, keys: readonly string[], from: 
       return out;
     };
     cols.set(k, place(r?.v));
-    if (rollup) { min!.set(k, place(r?.min ?? r?.v)); max!.set(k, place(r?.max ?? r?.v)); }
+    if (rollup) {
+      min!.set(k, place(r?.min ?? r?.v));
+      max!.set(k, place(r?.max ?? r?.v));
+    }
   }
   return { t, cols, ...(rollup ? { min, max } : {}) };
 }
@@ -94,7 +113,15 @@ function sameTimes(x: Float64Array, y: Float64Array): boolean {
  * rollup tier they become buckets of the tier's step (the stored rollups end where the last closed
  * raw window ends, so the open window's buckets are computed here, from memory).
  */
-export function withTail(stored: Series, tail: readonly (readonly (number | null)[])[], rowKeys: readonly string[], keys: readonly string[], tier: Tier, from: number, to: number): Series {
+export function withTail(
+  stored: Series,
+  tail: readonly (readonly (number | null)[])[],
+  rowKeys: readonly string[],
+  keys: readonly string[],
+  tier: Tier,
+  from: number,
+  to: number,
+): Series {
   const step = tier === 'raw' ? 0 : ROLLUP_STEP_MS[tier];
   const lastStored = stored.t.length ? stored.t[stored.t.length - 1]! : -Infinity;
   const after = step ? lastStored + step : lastStored + 1;
@@ -110,22 +137,35 @@ export function withTail(stored: Series, tail: readonly (readonly (number | null
   const col = (j: number) => {
     const c = new Float64Array(m);
     const s = idx[j]!;
-    for (let i = 0; i < m; i++) { const v = s < 0 ? null : tail[i0 + i]![s + 1]; c[i] = typeof v === 'number' ? v : NaN; }
+    for (let i = 0; i < m; i++) {
+      const v = s < 0 ? null : tail[i0 + i]![s + 1];
+      c[i] = typeof v === 'number' ? v : NaN;
+    }
     return c;
   };
   const extra: { t: Float64Array; v: Float64Array[]; min?: Float64Array[]; max?: Float64Array[] } = { t: rt, v: keys.map((_, j) => col(j)) };
   if (step) {
     const bs = extra.v.map((v, j) => bucketRaw({ t: rt, v }, step, isExactKey(keys[j]!)));
     extra.t = bs[0]?.t ?? new Float64Array(0);
-    extra.v = bs.map((b) => b.v); extra.min = bs.map((b) => b.min!); extra.max = bs.map((b) => b.max!);
+    extra.v = bs.map((b) => b.v);
+    extra.min = bs.map((b) => b.min!);
+    extra.max = bs.map((b) => b.max!);
   }
-  const n0 = stored.t.length, n = n0 + extra.t.length;
-  const cat = (a: Float64Array | undefined, b: Float64Array) => { const o = new Float64Array(n); if (a) o.set(a.subarray(0, n0)); else o.fill(NaN, 0, n0); o.set(b, n0); return o; };
+  const n0 = stored.t.length,
+    n = n0 + extra.t.length;
+  const cat = (a: Float64Array | undefined, b: Float64Array) => {
+    const o = new Float64Array(n);
+    if (a) o.set(a.subarray(0, n0));
+    else o.fill(NaN, 0, n0);
+    o.set(b, n0);
+    return o;
+  };
   const t = cat(stored.t, extra.t);
   const cols = new Map(keys.map((k, j) => [k, cat(stored.cols.get(k), extra.v[j]!)]));
   if (!step) return { t, cols };
   return {
-    t, cols,
+    t,
+    cols,
     min: new Map(keys.map((k, j) => [k, cat(stored.min?.get(k) ?? stored.cols.get(k), extra.min![j]!)])),
     max: new Map(keys.map((k, j) => [k, cat(stored.max?.get(k) ?? stored.cols.get(k), extra.max![j]!)])),
   };
@@ -138,7 +178,10 @@ export function seriesRows(s: Series, keys: readonly string[]): (number | null)[
   for (let i = 0; i < s.t.length; i++) {
     const r: (number | null)[] = new Array(keys.length + 1);
     r[0] = s.t[i]!;
-    for (let k = 0; k < cols.length; k++) { const v = cols[k]?.[i]; r[k + 1] = v === undefined || v !== v ? null : v; }
+    for (let k = 0; k < cols.length; k++) {
+      const v = cols[k]?.[i];
+      r[k + 1] = v === undefined || v !== v ? null : v;
+    }
     rows[i] = r;
   }
   return rows;

@@ -4,7 +4,10 @@ import type { EpState } from './state.ts';
 const cache = new WeakMap<string[], Map<string, number>>();
 export function indexOf(keys: string[], key: string): number {
   let m = cache.get(keys);
-  if (!m) { m = new Map(keys.map((k, i) => [k, i])); cache.set(keys, m); }
+  if (!m) {
+    m = new Map(keys.map((k, i) => [k, i]));
+    cache.set(keys, m);
+  }
   return m.get(key) ?? -1;
 }
 

@@ -46,7 +46,12 @@ export class ChunkWriter {
   /** End of the last window closed (and so complete as far as this writer knows). */
   #closedUpTo: number | null = null;
 
-  constructor(readonly ep: string, intervalMs = 1000) { this.#interval = intervalMs; }
+  constructor(
+    readonly ep: string,
+    intervalMs = 1000,
+  ) {
+    this.#interval = intervalMs;
+  }
 
   /** The agent's sampling interval sets the raw window; a change closes the open window. */
   setInterval(ms: number) {
@@ -62,8 +67,17 @@ export class ChunkWriter {
   append(t: number, keys: readonly string[], row: ArrayLike<number | null>, offset = 1) {
     if (!(t > this.#lastT) || !Number.isInteger(t)) return;
     let o = this.#open;
-    if (o && keys !== o.seen) { if (sameKeys(keys, o.keys)) o.seen = keys; else { this.#close(); o = null; } }
-    if (o && t >= o.we) { this.#close(); o = null; }
+    if (o && keys !== o.seen) {
+      if (sameKeys(keys, o.keys)) o.seen = keys;
+      else {
+        this.#close();
+        o = null;
+      }
+    }
+    if (o && t >= o.we) {
+      this.#close();
+      o = null;
+    }
     if (!o) o = this.#start(t, keys);
     if (o.len === o.t.length) grow(o);
     const i = o.len;
@@ -84,21 +98,36 @@ export class ChunkWriter {
   }
 
   /** Closes the open window now (an import's last rows: no later row will close it). */
-  closeAll() { this.#close(); }
+  closeAll() {
+    this.#close();
+  }
 
   #start(t: number, keys: readonly string[]): Win {
     const ws = windowStart('raw', t, this.#interval);
     const w = rawWindowMs(this.#interval);
     const cap = Math.min(4096, Math.ceil(w / this.#interval) + 8);
     const merge = this.#lastT === -Infinity || this.#lastT >= ws || this.#foreignUpTo >= ws;
-    const o: Win = { ws, we: ws + w, keys: [...keys], seen: keys, t: new Float64Array(cap), cols: keys.map(() => new Float64Array(cap)), len: 0, flushed: 0, merge };
+    const o: Win = {
+      ws,
+      we: ws + w,
+      keys: [...keys],
+      seen: keys,
+      t: new Float64Array(cap),
+      cols: keys.map(() => new Float64Array(cap)),
+      len: 0,
+      flushed: 0,
+      merge,
+    };
     this.#open = o;
     return o;
   }
 
   #close() {
     const o = this.#open;
-    if (o && o.len) { this.#closed.push(o); this.#closedUpTo = o.we; }
+    if (o && o.len) {
+      this.#closed.push(o);
+      this.#closedUpTo = o.we;
+    }
     this.#open = null;
   }
 
@@ -144,7 +173,11 @@ export class ChunkWriter {
       for (const p of puts) native.put(p);
       await tx.done;
     } catch (e) {
-      try { tx?.abort(); } catch { /* already finished */ }
+      try {
+        tx?.abort();
+      } catch {
+        /* already finished */
+      }
       this.#closed = closed.concat(this.#closed);
       if (o) o.flushed = Math.min(o.flushed, segFrom);
       throw e;
@@ -160,22 +193,34 @@ export class ChunkWriter {
   }
 
   /** Time of the newest row this writer holds (written or not); null before the first. */
-  get lastT(): number | null { return this.#lastT === -Infinity ? null : this.#lastT; }
+  get lastT(): number | null {
+    return this.#lastT === -Infinity ? null : this.#lastT;
+  }
 
   /**
    * Where folding may go up to: the start of the open window, or with none open the end of the
    * last closed one (never further: a backfill may have stored a newer window that is still open).
    */
-  get foldHorizon(): number | null { return this.#open ? this.#open.ws : this.#closedUpTo; }
+  get foldHorizon(): number | null {
+    return this.#open ? this.#open.ws : this.#closedUpTo;
+  }
 
   /** Rows held in memory but not yet written (for "what would a crash lose"). */
-  get pending(): number { return this.#closed.reduce((s, c) => s + c.len, 0) + (this.#open ? this.#open.len - this.#open.flushed : 0); }
+  get pending(): number {
+    return this.#closed.reduce((s, c) => s + c.len, 0) + (this.#open ? this.#open.len - this.#open.flushed : 0);
+  }
 }
 
 function grow(o: Win) {
   const n = o.t.length * 2;
-  const t = new Float64Array(n); t.set(o.t); o.t = t;
-  o.cols = o.cols.map((c) => { const x = new Float64Array(n); x.set(c); return x; });
+  const t = new Float64Array(n);
+  t.set(o.t);
+  o.t = t;
+  o.cols = o.cols.map((c) => {
+    const x = new Float64Array(n);
+    x.set(c);
+    return x;
+  });
 }
 
 const sameKeys = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((k, i) => k === b[i]);

@@ -15,21 +15,46 @@ export function AddForm({ app, navigate, sameOrigin }: { app: AppState; navigate
       const ep = await app.addEndpoint(url, token.trim(), name.trim() || undefined);
       sessionStorage.removeItem('gpulse.add.url');
       navigate(`#/e/${ep.id}`);
-    } catch (x) { setErr((x as Error).message); }
+    } catch (x) {
+      setErr((x as Error).message);
+    }
   };
   return (
     <section class="card narrow">
       <h2>Add an agent</h2>
-      {sameOrigin && <p>This page is served by a gpulse agent: its URL is filled in. Paste its token (<code>gpulse token</code> on that machine).</p>}
+      {sameOrigin && (
+        <p>
+          This page is served by a gpulse agent: its URL is filled in. Paste its token (<code>gpulse token</code> on that machine).
+        </p>
+      )}
       <form onSubmit={submit} class="form">
-        <label>Agent URL <input name="url" required placeholder="http://gpu-box:9740" value={url} onInput={(e) => { const v = (e.target as HTMLInputElement).value; setUrl(v); sessionStorage.setItem('gpulse.add.url', v); }} /></label>
+        <label>
+          Agent URL{' '}
+          <input
+            name="url"
+            required
+            placeholder="http://gpu-box:9740"
+            value={url}
+            onInput={(e) => {
+              const v = (e.target as HTMLInputElement).value;
+              setUrl(v);
+              sessionStorage.setItem('gpulse.add.url', v);
+            }}
+          />
+        </label>
         {warn && <p class="warn">{warn}</p>}
-        <label>Token <input name="token" required autocomplete="off" value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} /></label>
-        <label>Name (optional) <input name="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} /></label>
+        <label>
+          Token <input name="token" required autocomplete="off" value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Name (optional) <input name="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+        </label>
         {err && <p class="warn">{err}</p>}
         <button type="submit">Add</button>
       </form>
-      <p class="muted small">Quicker: run <code>gpulse pair --url http://HOST:9740</code> on the GPU machine and open the link (or scan its QR code).</p>
+      <p class="muted small">
+        Quicker: run <code>gpulse pair --url http://HOST:9740</code> on the GPU machine and open the link (or scan its QR code).
+      </p>
     </section>
   );
 }

@@ -1,9 +1,26 @@
 /** Small presentational pieces: status badge, bars, formatted numbers. */
 import type { EndpointStatus } from '../lib/live.ts';
 
-export const COLORS = { util: '#3b82f6', mem: '#8b5cf6', membw: '#14b8a6', power: '#f97316', temp: '#ef4444', fan: '#6b7280', clock: '#22c55e', cpu: '#3b82f6', ram: '#8b5cf6' } as const;
+export const COLORS = {
+  util: '#3b82f6',
+  mem: '#8b5cf6',
+  membw: '#14b8a6',
+  power: '#f97316',
+  temp: '#ef4444',
+  fan: '#6b7280',
+  clock: '#22c55e',
+  cpu: '#3b82f6',
+  ram: '#8b5cf6',
+} as const;
 
-const STATUS_TEXT: Record<EndpointStatus['kind'], string> = { connecting: 'connecting', live: 'live', stale: 'stale', offline: 'offline', unauthorized: 'unauthorized', error: 'error' };
+const STATUS_TEXT: Record<EndpointStatus['kind'], string> = {
+  connecting: 'connecting',
+  live: 'live',
+  stale: 'stale',
+  offline: 'offline',
+  unauthorized: 'unauthorized',
+  error: 'error',
+};
 
 export function StatusBadge({ status }: { status: EndpointStatus }) {
   let detail = '';
@@ -12,15 +29,36 @@ export function StatusBadge({ status }: { status: EndpointStatus }) {
     detail = `${status.kind === 'error' ? status.message + ' — ' : ''}retrying in ${s} s (attempt ${status.attempt + 1})`;
   }
   if (status.kind === 'unauthorized') detail = 'the token was rejected';
-  return <span class={`badge st-${status.kind}`} title={detail} data-status={status.kind}>{STATUS_TEXT[status.kind]}{detail && <small> · {detail}</small>}</span>;
+  return (
+    <span class={`badge st-${status.kind}`} title={detail} data-status={status.kind}>
+      {STATUS_TEXT[status.kind]}
+      {detail && <small> · {detail}</small>}
+    </span>
+  );
 }
 
-export function Bar({ label, value, max = 100, color, text, title }: { label: string; value: number | null | undefined; max?: number | null; color: string; text: string; title?: string }) {
+export function Bar({
+  label,
+  value,
+  max = 100,
+  color,
+  text,
+  title,
+}: {
+  label: string;
+  value: number | null | undefined;
+  max?: number | null;
+  color: string;
+  text: string;
+  title?: string;
+}) {
   const pct = value == null || !max ? 0 : Math.max(0, Math.min(100, (value / max) * 100));
   return (
     <div class="bar" title={title ?? text}>
       <span class="bar-label">{label}</span>
-      <span class="bar-track"><span class="bar-fill" style={{ transform: `scaleX(${pct / 100})`, background: color }} /></span>
+      <span class="bar-track">
+        <span class="bar-fill" style={{ transform: `scaleX(${pct / 100})`, background: color }} />
+      </span>
       <span class="bar-text num">{value == null ? 'N/A' : text}</span>
     </div>
   );

@@ -11,7 +11,13 @@ import { agentFetch } from '../lib/agent-api.ts';
 import type { EpState } from '../lib/state.ts';
 import { PALETTE } from './user-series.tsx';
 
-interface UserOnGpu { user: string; procs: number; mem: number; sm: number | null; what: string[] }
+interface UserOnGpu {
+  user: string;
+  procs: number;
+  mem: number;
+  sm: number | null;
+  what: string[];
+}
 
 /** A GPU's processes folded by user: count, memory, SM % (null when the agent cannot tell), what they run. */
 export function usersOn(procs: readonly GpuProcess[]): UserOnGpu[] {
@@ -22,7 +28,15 @@ export function usersOn(procs: readonly GpuProcess[]): UserOnGpu[] {
     e.procs++;
     e.mem += p.gpu_mem ?? 0;
     if (typeof p.sm_util === 'number') e.sm = (e.sm ?? 0) + p.sm_util;
-    const what = p.job ? `job ${p.job}` : p.pod ? `pod ${p.namespace ? p.namespace + '/' : ''}${p.pod}` : (p.command ?? '').split(' ').slice(0, 2).map((w) => w.slice(w.lastIndexOf('/') + 1)).join(' ');
+    const what = p.job
+      ? `job ${p.job}`
+      : p.pod
+        ? `pod ${p.namespace ? p.namespace + '/' : ''}${p.pod}`
+        : (p.command ?? '')
+            .split(' ')
+            .slice(0, 2)
+            .map((w) => w.slice(w.lastIndexOf('/') + 1))
+            .join(' ');
     if (what && !e.what.includes(what)) e.what.push(what);
     m.set(u, e);
   }
@@ -36,12 +50,30 @@ export function WhoIsOnGpus({ s }: { s: EpState }) {
     <div class="card who">
       <h3>Who is on the GPUs</h3>
       <table>
-        <thead><tr><th>GPU</th><th>user</th><th>processes</th><th>memory</th><th>SM</th><th>running</th></tr></thead>
-        <tbody>{gpus.flatMap((g) => usersOn(g.processes).map((u, i) => (
-          <tr data-gpu={g.index} data-user={u.user}>
-            <td class="num">{i === 0 ? g.index : ''}</td><td>{u.user}</td><td class="num">{u.procs}</td>
-            <td class="num">{fmtBytes(u.mem)}</td><td class="num">{fmtNum(u.sm, '%')}</td><td class="muted small">{u.what.slice(0, 3).join(', ')}</td>
-          </tr>)))}</tbody>
+        <thead>
+          <tr>
+            <th>GPU</th>
+            <th>user</th>
+            <th>processes</th>
+            <th>memory</th>
+            <th>SM</th>
+            <th>running</th>
+          </tr>
+        </thead>
+        <tbody>
+          {gpus.flatMap((g) =>
+            usersOn(g.processes).map((u, i) => (
+              <tr data-gpu={g.index} data-user={u.user}>
+                <td class="num">{i === 0 ? g.index : ''}</td>
+                <td>{u.user}</td>
+                <td class="num">{u.procs}</td>
+                <td class="num">{fmtBytes(u.mem)}</td>
+                <td class="num">{fmtNum(u.sm, '%')}</td>
+                <td class="muted small">{u.what.slice(0, 3).join(', ')}</td>
+              </tr>
+            )),
+          )}
+        </tbody>
       </table>
     </div>
   );
@@ -55,9 +87,24 @@ export function MemoryByUser({ s, from, to, refresh }: { s: EpState; from: numbe
     if (s.ep.readOnly) return;
     let cancelled = false;
     agentFetch(s.ep, `/v1/accounting/timeline?by=user&metric=mem&since=${Math.floor(from)}&until=${Math.ceil(to)}&max_points=300`)
-      .then(async (r) => { if (!r.ok) throw new Error(r.status === 404 ? 'this agent is too old for accounting' : `HTTP ${r.status}`); return (await r.json()) as AccountingTimeline; })
-      .then((d) => { if (!cancelled) { setDoc(d); setErr(''); } }, (e) => { if (!cancelled) setErr((e as Error).message); });
-    return () => { cancelled = true; };
+      .then(async (r) => {
+        if (!r.ok) throw new Error(r.status === 404 ? 'this agent is too old for accounting' : `HTTP ${r.status}`);
+        return (await r.json()) as AccountingTimeline;
+      })
+      .then(
+        (d) => {
+          if (!cancelled) {
+            setDoc(d);
+            setErr('');
+          }
+        },
+        (e) => {
+          if (!cancelled) setErr((e as Error).message);
+        },
+      );
+    return () => {
+      cancelled = true;
+    };
   }, [s.ep.id, Math.floor(from / 60_000), Math.floor(to / 60_000), refresh]);
   if (s.ep.readOnly || (!doc?.groups.length && !err)) return null;
   return (
@@ -80,22 +127,38 @@ function Stacked({ doc, from, to }: { doc: AccountingTimeline; from: number; to:
     const cum: number[][] = [];
     doc.groups.forEach((g, i) => cum.push(g.values.map((v, j) => v + (i ? cum[i - 1]![j]! : 0))));
     const order = cum.map((_, i) => cum.length - 1 - i); // top of the stack drawn first, the rest over it
-    const p = new uPlot({
-      width: host.clientWidth || 600, height: 200, ms: 1,
-      scales: { x: { time: true, range: () => range.current }, y: { range: (_u, _a, max) => [0, Math.max(1, max)] } },
-      axes: [{}, { size: 70, values: (_u, v) => v.map((x) => fmtBytes(x, 0)) }],
-      legend: { live: true },
-      series: [{}, ...order.map((i) => ({
-        label: names[i]!, stroke: PALETTE[i % PALETTE.length]!, fill: PALETTE[i % PALETTE.length]! + 'cc', width: 1, points: { show: false },
-        // A bucket holds from its start to the next: steps, not slopes.
-        paths: uPlot.paths.stepped!({ align: 1 }),
-        // The legend shows the user's own memory, not the running total.
-        value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) => (idx == null ? '—' : fmtBytes(doc.groups[i]!.values[idx] ?? null)),
-      }))],
-    }, [[...doc.t, doc.t.at(-1)! + doc.step_ms], ...order.map((i) => [...cum[i]!, cum[i]!.at(-1)!])], host); // the last bucket drawn to its end
+    const p = new uPlot(
+      {
+        width: host.clientWidth || 600,
+        height: 200,
+        ms: 1,
+        scales: { x: { time: true, range: () => range.current }, y: { range: (_u, _a, max) => [0, Math.max(1, max)] } },
+        axes: [{}, { size: 70, values: (_u, v) => v.map((x) => fmtBytes(x, 0)) }],
+        legend: { live: true },
+        series: [
+          {},
+          ...order.map((i) => ({
+            label: names[i]!,
+            stroke: PALETTE[i % PALETTE.length]!,
+            fill: PALETTE[i % PALETTE.length]! + 'cc',
+            width: 1,
+            points: { show: false },
+            // A bucket holds from its start to the next: steps, not slopes.
+            paths: uPlot.paths.stepped!({ align: 1 }),
+            // The legend shows the user's own memory, not the running total.
+            value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) => (idx == null ? '—' : fmtBytes(doc.groups[i]!.values[idx] ?? null)),
+          })),
+        ],
+      },
+      [[...doc.t, doc.t.at(-1)! + doc.step_ms], ...order.map((i) => [...cum[i]!, cum[i]!.at(-1)!])],
+      host,
+    ); // the last bucket drawn to its end
     const ro = new ResizeObserver(() => p.setSize({ width: host.clientWidth, height: 200 }));
     ro.observe(host);
-    return () => { ro.disconnect(); p.destroy(); };
+    return () => {
+      ro.disconnect();
+      p.destroy();
+    };
   }, [doc]);
   return <div ref={el} />;
 }

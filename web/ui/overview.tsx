@@ -11,9 +11,16 @@ const SEVERITY: Record<string, number> = { unauthorized: 0, error: 1, offline: 2
 
 function Spark({ values, color }: { values: number[]; color: string }) {
   if (values.length < 2) return <svg class="spark" />;
-  const w = 120, h = 24;
-  const pts = values.map((v, i) => `${((i / (values.length - 1)) * w).toFixed(1)},${Number.isFinite(v) ? (h - (Math.min(100, v) / 100) * h).toFixed(1) : h}`).join(' ');
-  return <svg class="spark" viewBox={`0 0 ${w} ${h}`} preserveAspectRatio="none"><polyline points={pts} fill="none" stroke={color} stroke-width="1.5" /></svg>;
+  const w = 120,
+    h = 24;
+  const pts = values
+    .map((v, i) => `${((i / (values.length - 1)) * w).toFixed(1)},${Number.isFinite(v) ? (h - (Math.min(100, v) / 100) * h).toFixed(1) : h}`)
+    .join(' ');
+  return (
+    <svg class="spark" viewBox={`0 0 ${w} ${h}`} preserveAspectRatio="none">
+      <polyline points={pts} fill="none" stroke={color} stroke-width="1.5" />
+    </svg>
+  );
 }
 
 function Tile({ s }: { s: EpState }) {
@@ -22,21 +29,34 @@ function Tile({ s }: { s: EpState }) {
   const mem = pct(val(s, 'host.mem.used'), val(s, 'host.mem.total'));
   return (
     <a class={`tile st-${s.status.kind}`} href={`#/e/${s.ep.id}`} data-endpoint={s.ep.name}>
-      <header><strong>{s.ep.name}</strong><StatusBadge status={s.status} /></header>
-      {s.schema && <div class="muted small">{s.schema.hostname} · {s.schema.provider === 'none' ? 'no GPU' : `${gpus.length} GPU`}</div>}
+      <header>
+        <strong>{s.ep.name}</strong>
+        <StatusBadge status={s.status} />
+      </header>
+      {s.schema && (
+        <div class="muted small">
+          {s.schema.hostname} · {s.schema.provider === 'none' ? 'no GPU' : `${gpus.length} GPU`}
+        </div>
+      )}
       <Bar label="CPU" value={cpu} color={COLORS.cpu} text={fmtNum(cpu, '%')} />
       <Bar label="MEM" value={mem} color={COLORS.ram} text={fmtNum(mem, '%')} />
       {gpus.map((d) => {
         const p = `gpu${d.index}.`;
         const util = val(s, p + 'util');
-        const used = val(s, p + 'mem.used'), total = val(s, p + 'mem.total');
+        const used = val(s, p + 'mem.used'),
+          total = val(s, p + 'mem.total');
         const extras = s.extras?.gpus.find((g) => g.index === d.index);
         return (
           <div class="gpu-row" data-gpu={d.index}>
-            <span class="gpu-name" title={d.name}>{d.index} · {shortName(d.name)}{extras?.lost && <b class="warn"> LOST</b>}</span>
+            <span class="gpu-name" title={d.name}>
+              {d.index} · {shortName(d.name)}
+              {extras?.lost && <b class="warn"> LOST</b>}
+            </span>
             <Bar label="util" value={util} color={COLORS.util} text={fmtNum(util, '%')} />
             <Bar label="mem" value={used} max={total} color={COLORS.mem} text={`${fmtBytes(used, 0)} / ${fmtBytes(total, 0)}`} />
-            <span class="num small">{fmtNum(val(s, p + 'temp'), '°C')} · {fmtNum(val(s, p + 'power'), 'W')}</span>
+            <span class="num small">
+              {fmtNum(val(s, p + 'temp'), '°C')} · {fmtNum(val(s, p + 'power'), 'W')}
+            </span>
           </div>
         );
       })}
@@ -65,14 +85,35 @@ export function Overview({ app }: { app: AppState }) {
   const list = app.order.map((id) => app.eps.get(id)!).filter((s) => s && s.ep.name.toLowerCase().includes(filter.toLowerCase()));
   if (sort === 'name') list.sort((a, b) => a.ep.name.localeCompare(b.ep.name));
   else if (sort === 'problems') list.sort((a, b) => SEVERITY[a.status.kind]! - SEVERITY[b.status.kind]!);
-  else if (sort === 'busiest') list.sort((a, b) => (val(b, 'gpu0.util') ?? val(b, 'host.cpu.util') ?? 0) - (val(a, 'gpu0.util') ?? val(a, 'host.cpu.util') ?? 0));
+  else if (sort === 'busiest')
+    list.sort((a, b) => (val(b, 'gpu0.util') ?? val(b, 'host.cpu.util') ?? 0) - (val(a, 'gpu0.util') ?? val(a, 'host.cpu.util') ?? 0));
   if (!app.order.length) return <Welcome />;
   return (
     <section>
       <div class="toolbar">
-        <input id="filter" type="search" placeholder="Filter (/)" value={filter} onInput={(e) => { const v = (e.target as HTMLInputElement).value; setFilter(v); sessionStorage.setItem('gpulse.filter', v); }} />
-        <select value={sort} onChange={(e) => { const v = (e.target as HTMLSelectElement).value; setSort(v); sessionStorage.setItem('gpulse.sort', v); }}>
-          <option value="problems">problems first</option><option value="name">name</option><option value="busiest">busiest</option><option value="custom">your order</option>
+        <input
+          id="filter"
+          type="search"
+          placeholder="Filter (/)"
+          value={filter}
+          onInput={(e) => {
+            const v = (e.target as HTMLInputElement).value;
+            setFilter(v);
+            sessionStorage.setItem('gpulse.filter', v);
+          }}
+        />
+        <select
+          value={sort}
+          onChange={(e) => {
+            const v = (e.target as HTMLSelectElement).value;
+            setSort(v);
+            sessionStorage.setItem('gpulse.sort', v);
+          }}
+        >
+          <option value="problems">problems first</option>
+          <option value="name">name</option>
+          <option value="busiest">busiest</option>
+          <option value="custom">your order</option>
         </select>
       </div>
       <div class="tiles">{list.map(cachedTile)}</div>
@@ -85,9 +126,15 @@ function Welcome() {
   return (
     <section class="welcome">
       <h2>Watch your GPU boxes live, with history that stays in this browser.</h2>
-      <p>On the GPU machine, run <code>gpulse</code> (it serves this app too), then open the pairing link it gives you:</p>
-      <pre><code>gpulse pair --url http://THIS-HOST:9740</code></pre>
-      <p>Or <a href="#/add">add an agent by URL and token</a>.</p>
+      <p>
+        On the GPU machine, run <code>gpulse</code> (it serves this app too), then open the pairing link it gives you:
+      </p>
+      <pre>
+        <code>gpulse pair --url http://THIS-HOST:9740</code>
+      </pre>
+      <p>
+        Or <a href="#/add">add an agent by URL and token</a>.
+      </p>
     </section>
   );
 }

@@ -9,7 +9,11 @@ import { ROLLUP_STEP_MS } from '../../shared/chunk/windows.ts';
 import { readSeries, tierFor, withTail, type Series } from '../lib/series.ts';
 import type { AppState, EpState } from '../lib/state.ts';
 
-export interface RangeView { range: string; from?: number; to?: number }
+export interface RangeView {
+  range: string;
+  from?: number;
+  to?: number;
+}
 
 /** A re-read for a live view at most this often (it only happens when memory no longer covers the gap). */
 const REREAD_MS = 30_000;
@@ -33,7 +37,9 @@ export function useRangeSeries(app: AppState, s: EpState | undefined, keys: stri
       setStored({ series, at: Date.now() });
       performance.mark(`gpulse:series:${view.range}:${series.t.length}`);
     });
-    return () => { cancelled = true; };
+    return () => {
+      cancelled = true;
+    };
   }, [readKey]);
 
   useEffect(() => {
@@ -66,9 +72,16 @@ export function useRangeSeries(app: AppState, s: EpState | undefined, keys: stri
   const shown = useRef({ key: '', first: false, full: false });
   if (series && series.t.length) {
     const m = shown.current;
-    if (m.key !== readKey) { m.key = readKey; m.first = m.full = false; }
+    if (m.key !== readKey) {
+      m.key = readKey;
+      m.first = m.full = false;
+    }
     const full = series.t.length >= 0.9 * Math.min(span / (tier === 'raw' ? interval : ROLLUP_STEP_MS[tier]), 1e9);
-    if (!m.first || (full && !m.full)) { performance.mark(`gpulse:shown:${view.range}:${series.t.length}`); m.first = true; m.full ||= full; }
+    if (!m.first || (full && !m.full)) {
+      performance.mark(`gpulse:shown:${view.range}:${series.t.length}`);
+      m.first = true;
+      m.full ||= full;
+    }
   }
   return series;
 }

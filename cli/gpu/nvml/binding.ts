@@ -7,27 +7,93 @@
 import { dlopen, type Library } from 'bun:ffi';
 import { G, GPU_WIDTH } from '../../../shared/catalog.ts';
 import { decodeThrottle } from '../provider.ts';
-import { BUF, CLOCK, ECC, EVENT_DATA, EVENT_XID_CRITICAL, FI, FIELD_VALUE, MEMORY_V1, MEMORY_V2, PCI_INFO_V3, PCIE, PROCESS, PROCESS_UTIL_SAMPLE, RET, RET_NAMES, UTILIZATION, VALUE_TYPE } from './structs.ts';
+import {
+  BUF,
+  CLOCK,
+  ECC,
+  EVENT_DATA,
+  EVENT_XID_CRITICAL,
+  FI,
+  FIELD_VALUE,
+  MEMORY_V1,
+  MEMORY_V2,
+  PCI_INFO_V3,
+  PCIE,
+  PROCESS,
+  PROCESS_UTIL_SAMPLE,
+  RET,
+  RET_NAMES,
+  UTILIZATION,
+  VALUE_TYPE,
+} from './structs.ts';
 import type { FastCounters, ProcessUtil, SlowCounters } from '../../../shared/nvml-messages.ts';
 import { OPTIONAL, REQUIRED, type OptionalName } from './symbols.ts';
 
 export class NvmlError extends Error {
   override name = 'NvmlError';
-  constructor(readonly code: number, readonly fn: string) { super(`${fn}: ${RET_NAMES[code] ?? `error ${code}`}`); }
+  constructor(
+    readonly code: number,
+    readonly fn: string,
+  ) {
+    super(`${fn}: ${RET_NAMES[code] ?? `error ${code}`}`);
+  }
 }
 
 /** Fields that can be switched off per device once the driver says it will never answer them. */
-const F = { util: 0, mem: 1, temp: 2, power: 3, limit: 4, fan: 5, clockSm: 6, clockMem: 7, enc: 8, dec: 9, energy: 10, pcie: 11, pstate: 12, throttle: 13, procs: 14, gprocs: 15, ecc: 16, mig: 17, eccAgg: 18, replay: 19, remap: 20, memTemp: 21, putil: 22 } as const;
+const F = {
+  util: 0,
+  mem: 1,
+  temp: 2,
+  power: 3,
+  limit: 4,
+  fan: 5,
+  clockSm: 6,
+  clockMem: 7,
+  enc: 8,
+  dec: 9,
+  energy: 10,
+  pcie: 11,
+  pstate: 12,
+  throttle: 13,
+  procs: 14,
+  gprocs: 15,
+  ecc: 16,
+  mig: 17,
+  eccAgg: 18,
+  replay: 19,
+  remap: 20,
+  memTemp: 21,
+  putil: 22,
+} as const;
 type Field = keyof typeof F;
 
-interface Dev { index: number; handle: number; name: string; uuid: string; busId: string | null; memTotal: number | null; lost: boolean; lostAt: number; off: number; mig: boolean | null; utilSeen: bigint }
+interface Dev {
+  index: number;
+  handle: number;
+  name: string;
+  uuid: string;
+  busId: string | null;
+  memTotal: number | null;
+  lost: boolean;
+  lostAt: number;
+  off: number;
+  mig: boolean | null;
+  utilSeen: bigint;
+}
 
 type Syms = Record<string, (...a: unknown[]) => number>;
 
 const dec = new TextDecoder();
-const cstr = (b: Uint8Array) => { const z = b.indexOf(0); return dec.decode(z < 0 ? b : b.subarray(0, z)); };
+const cstr = (b: Uint8Array) => {
+  const z = b.indexOf(0);
+  return dec.decode(z < 0 ? b : b.subarray(0, z));
+};
 
-export interface ProcessInfo { pid: number; gpu_mem: number | null; type: 'compute' | 'graphics' }
+export interface ProcessInfo {
+  pid: number;
+  gpu_mem: number | null;
+  type: 'compute' | 'graphics';
+}
 
 /** What the per-tick read learns besides the catalog columns (see GpuCounters). NaN = unknown. */
 export type { FastCounters, SlowCounters } from '../../../shared/nvml-messages.ts';
@@ -64,7 +130,11 @@ export class Nvml {
     let path = '';
     const errors: string[] = [];
     for (const c of candidates) {
-      try { lib = dlopen(c, REQUIRED); path = c; break; } catch (e) {
+      try {
+        lib = dlopen(c, REQUIRED);
+        path = c;
+        break;
+      } catch (e) {
         const msg = (e as Error).message.split('\n')[0]!;
         // Bun's message names a cwd-relative path even for a bare name the loader searched for: say what matters.
         errors.push(/cannot open shared object file/.test(msg) ? `${c} not found` : `${c}: ${msg}`);
@@ -74,7 +144,12 @@ export class Nvml {
     lib.close();
     const has = new Set<OptionalName>();
     for (const name of Object.keys(OPTIONAL) as OptionalName[]) {
-      try { dlopen(path, { [name]: OPTIONAL[name] }).close(); has.add(name); } catch { /* older driver: symbol absent */ }
+      try {
+        dlopen(path, { [name]: OPTIONAL[name] }).close();
+        has.add(name);
+      } catch {
+        /* older driver: symbol absent */
+      }
     }
     this.has = has;
     const table: Record<string, (typeof OPTIONAL)[OptionalName] | (typeof REQUIRED)[keyof typeof REQUIRED]> = { ...REQUIRED };
@@ -83,7 +158,10 @@ export class Nvml {
     this.#s = this.#lib.symbols as unknown as Syms;
 
     const r = this.#s.nvmlInit_v2!();
-    if (r !== RET.SUCCESS) { this.#lib.close(); throw new NvmlError(r, 'nvmlInit_v2'); }
+    if (r !== RET.SUCCESS) {
+      this.#lib.close();
+      throw new NvmlError(r, 'nvmlInit_v2');
+    }
 
     const vb = new Uint8Array(BUF.driverVersion);
     this.driverVersion = this.#s.nvmlSystemGetDriverVersion!(vb, vb.length) === 0 ? cstr(vb) : null;
@@ -100,9 +178,17 @@ export class Nvml {
     const v2 = has.has('nvmlDeviceGetComputeRunningProcesses_v2');
     const cc535 = v3 && !has.has('nvmlDeviceGetRunningProcessDetailList') && has.has('nvmlDeviceGetConfComputeMemSizeInfo');
     this.processApi = v3
-      ? { compute: 'nvmlDeviceGetComputeRunningProcesses_v3', graphics: has.has('nvmlDeviceGetGraphicsRunningProcesses_v3') ? 'nvmlDeviceGetGraphicsRunningProcesses_v3' : null, stride: cc535 ? PROCESS.CC535 : PROCESS.V2 }
+      ? {
+          compute: 'nvmlDeviceGetComputeRunningProcesses_v3',
+          graphics: has.has('nvmlDeviceGetGraphicsRunningProcesses_v3') ? 'nvmlDeviceGetGraphicsRunningProcesses_v3' : null,
+          stride: cc535 ? PROCESS.CC535 : PROCESS.V2,
+        }
       : v2
-        ? { compute: 'nvmlDeviceGetComputeRunningProcesses_v2', graphics: has.has('nvmlDeviceGetGraphicsRunningProcesses_v2') ? 'nvmlDeviceGetGraphicsRunningProcesses_v2' : null, stride: PROCESS.V2 }
+        ? {
+            compute: 'nvmlDeviceGetComputeRunningProcesses_v2',
+            graphics: has.has('nvmlDeviceGetGraphicsRunningProcesses_v2') ? 'nvmlDeviceGetGraphicsRunningProcesses_v2' : null,
+            stride: PROCESS.V2,
+          }
         : { compute: has.has('nvmlDeviceGetComputeRunningProcesses') ? 'nvmlDeviceGetComputeRunningProcesses' : null, graphics: null, stride: PROCESS.V1 };
 
     this.#check(this.#s.nvmlDeviceGetCount_v2!(this.#u32), 'nvmlDeviceGetCount_v2');
@@ -118,7 +204,8 @@ export class Nvml {
     const hbuf = new BigUint64Array(1);
     if (this.#s.nvmlDeviceGetHandleByIndex_v2!(i, hbuf) !== RET.SUCCESS) return null;
     const handle = Number(hbuf[0]);
-    const nb = new Uint8Array(BUF.name), ub = new Uint8Array(BUF.uuid);
+    const nb = new Uint8Array(BUF.name),
+      ub = new Uint8Array(BUF.uuid);
     const name = this.#s.nvmlDeviceGetName!(handle, nb, nb.length) === 0 ? cstr(nb) : `GPU ${i}`;
     const uuid = this.#s.nvmlDeviceGetUUID!(handle, ub, ub.length) === 0 ? cstr(ub) : `GPU-index-${i}`;
     let busId: string | null = null;
@@ -127,7 +214,8 @@ export class Nvml {
       if (this.#s.nvmlDeviceGetPciInfo_v3!(handle, pb) === 0) busId = cstr(pb.subarray(PCI_INFO_V3.busId, PCI_INFO_V3.busId + PCI_INFO_V3.busIdLen));
     }
     const dev: Dev = { index: i, handle, name, uuid, busId, memTotal: null, lost: false, lostAt: 0, off: 0, mig: null, utilSeen: 0n };
-    if (this.has.has('nvmlDeviceGetMigMode') && this.#ok(dev, 'mig', this.#s.nvmlDeviceGetMigMode!(handle, this.#u32, this.#u32.subarray(1)))) dev.mig = this.#u32[0] === 1;
+    if (this.has.has('nvmlDeviceGetMigMode') && this.#ok(dev, 'mig', this.#s.nvmlDeviceGetMigMode!(handle, this.#u32, this.#u32.subarray(1))))
+      dev.mig = this.#u32[0] === 1;
     this.#readMemory(dev);
     return dev;
   }
@@ -153,20 +241,35 @@ export class Nvml {
     return added;
   }
 
-  #check(r: number, fn: string) { if (r !== RET.SUCCESS) throw new NvmlError(r, fn); }
+  #check(r: number, fn: string) {
+    if (r !== RET.SUCCESS) throw new NvmlError(r, fn);
+  }
 
   /** true on success; remembers permanent refusals per device and field, and loss of the device. */
   #ok(d: Dev, f: Field, r: number): boolean {
     if (r === RET.SUCCESS) return true;
     if (r === RET.NOT_SUPPORTED || r === RET.NO_PERMISSION || r === RET.FUNCTION_NOT_FOUND) d.off |= 1 << F[f];
-    else if (r === RET.GPU_IS_LOST && !d.lost) { d.lost = true; d.lostAt = Date.now(); this.#lostEvents.push(d.index); }
+    else if (r === RET.GPU_IS_LOST && !d.lost) {
+      d.lost = true;
+      d.lostAt = Date.now();
+      this.#lostEvents.push(d.index);
+    }
     return false;
   }
-  #on(d: Dev, f: Field) { return !d.lost && !(d.off & (1 << F[f])); }
+  #on(d: Dev, f: Field) {
+    return !d.lost && !(d.off & (1 << F[f]));
+  }
   /** Which fields a device has stopped answering (for tests and /v1/info debugging). */
-  disabled(i: number): string[] { const d = this.devices[i]!; return (Object.keys(F) as Field[]).filter((f) => d.off & (1 << F[f])); }
-  drainLost(): number[] { return this.#lostEvents.splice(0); }
-  drainRecovered(): number[] { return this.#recoveredEvents.splice(0); }
+  disabled(i: number): string[] {
+    const d = this.devices[i]!;
+    return (Object.keys(F) as Field[]).filter((f) => d.off & (1 << F[f]));
+  }
+  drainLost(): number[] {
+    return this.#lostEvents.splice(0);
+  }
+  drainRecovered(): number[] {
+    return this.#recoveredEvents.splice(0);
+  }
 
   /** Re-probes a lost device: a fresh handle and one cheap call; success clears the lost state. */
   #probeLost(d: Dev) {
@@ -193,9 +296,17 @@ export class Nvml {
         const total = Number(this.#memView.getBigUint64(MEMORY_V2.total, true));
         d.memTotal = total;
         const v = this.#memView;
-        return [Number(v.getBigUint64(MEMORY_V2.used, true)), total, Number(v.getBigUint64(MEMORY_V2.free, true)), Number(v.getBigUint64(MEMORY_V2.reserved, true))];
+        return [
+          Number(v.getBigUint64(MEMORY_V2.used, true)),
+          total,
+          Number(v.getBigUint64(MEMORY_V2.free, true)),
+          Number(v.getBigUint64(MEMORY_V2.reserved, true)),
+        ];
       }
-      if (r === RET.GPU_IS_LOST) { this.#ok(d, 'mem', r); return null; }
+      if (r === RET.GPU_IS_LOST) {
+        this.#ok(d, 'mem', r);
+        return null;
+      }
       // Any other refusal of v2 (e.g. an old driver's FUNCTION_NOT_FOUND): fall back to v1 for good.
       (this.has as Set<OptionalName>).delete('nvmlDeviceGetMemoryInfo_v2');
     }
@@ -230,9 +341,16 @@ export class Nvml {
         out[o + G['mem_bw.util']] = this.#util[1]!;
       }
       const mem = this.#readMemory(d);
-      if (mem) { out[o + G['mem.used']] = mem[0]; out[o + G['mem.total']] = mem[1]; }
+      if (mem) {
+        out[o + G['mem.used']] = mem[0];
+        out[o + G['mem.total']] = mem[1];
+      }
       const fc = fast?.[i];
-      if (fc) { fc.fbFree = mem ? mem[2] : NaN; fc.fbReserved = mem ? mem[3] : NaN; fc.throttleMask = NaN; }
+      if (fc) {
+        fc.fbFree = mem ? mem[2] : NaN;
+        fc.fbReserved = mem ? mem[3] : NaN;
+        fc.throttleMask = NaN;
+      }
       out[o + G.temp] = this.#u32call(d, 'temp', 'nvmlDeviceGetTemperature', 0);
       out[o + G.power] = this.#u32call(d, 'power', 'nvmlDeviceGetPowerUsage') / 1000;
       out[o + G['power.limit']] = this.#u32call(d, 'limit', 'nvmlDeviceGetEnforcedPowerLimit') / 1000;
@@ -241,18 +359,27 @@ export class Nvml {
       out[o + G['clock.mem']] = this.#u32call(d, 'clockMem', 'nvmlDeviceGetClockInfo', CLOCK.MEM);
       out[o + G['enc.util']] = this.#encDec(d, 'enc', 'nvmlDeviceGetEncoderUtilization');
       out[o + G['dec.util']] = this.#encDec(d, 'dec', 'nvmlDeviceGetDecoderUtilization');
-      if (this.has.has('nvmlDeviceGetTotalEnergyConsumption') && this.#on(d, 'energy') && this.#ok(d, 'energy', s.nvmlDeviceGetTotalEnergyConsumption!(d.handle, this.#u64))) {
+      if (
+        this.has.has('nvmlDeviceGetTotalEnergyConsumption') &&
+        this.#on(d, 'energy') &&
+        this.#ok(d, 'energy', s.nvmlDeviceGetTotalEnergyConsumption!(d.handle, this.#u64))
+      ) {
         out[o + G.energy] = Number(this.#u64[0]) / 1000; // mJ → J
       }
       const ps = this.#u32call(d, 'pstate', 'nvmlDeviceGetPerformanceState');
       st.pstate = Number.isFinite(ps) && ps < 32 ? `P${ps}` : null;
-      const reasons = this.has.has('nvmlDeviceGetCurrentClocksEventReasons') ? 'nvmlDeviceGetCurrentClocksEventReasons' : 'nvmlDeviceGetCurrentClocksThrottleReasons';
+      const reasons = this.has.has('nvmlDeviceGetCurrentClocksEventReasons')
+        ? 'nvmlDeviceGetCurrentClocksEventReasons'
+        : 'nvmlDeviceGetCurrentClocksThrottleReasons';
       const masked = !!this.#s[reasons] && this.#on(d, 'throttle') && this.#ok(d, 'throttle', this.#s[reasons]!(d.handle, this.#u64));
       st.throttle = masked ? decodeThrottle(this.#u64[0]!) : [];
       if (fc && masked) fc.throttleMask = Number(this.#u64[0]!);
       st.lost = d.lost;
       st.mig = d.mig;
-      if (d.lost) { out.fill(NaN, o, o + GPU_WIDTH); if (fc) fc.fbFree = fc.fbReserved = fc.throttleMask = NaN; }
+      if (d.lost) {
+        out.fill(NaN, o, o + GPU_WIDTH);
+        if (fc) fc.fbFree = fc.fbReserved = fc.throttleMask = NaN;
+      }
     }
   }
 
@@ -287,7 +414,15 @@ export class Nvml {
    */
   readCounters(i: number): SlowCounters {
     const d = this.devices[i]!;
-    const c: SlowCounters = { pcieReplay: NaN, eccSbeAgg: NaN, eccDbeAgg: NaN, remapCorrectable: NaN, remapUncorrectable: NaN, remapFailure: NaN, memTempC: NaN };
+    const c: SlowCounters = {
+      pcieReplay: NaN,
+      eccSbeAgg: NaN,
+      eccDbeAgg: NaN,
+      remapCorrectable: NaN,
+      remapUncorrectable: NaN,
+      remapFailure: NaN,
+      memTempC: NaN,
+    };
     c.pcieReplay = this.#u32call(d, 'replay', 'nvmlDeviceGetPcieReplayCounter');
     const ecc = this.#s.nvmlDeviceGetTotalEccErrors;
     if (ecc && this.#on(d, 'eccAgg') && this.#ok(d, 'eccAgg', ecc(d.handle, ECC.CORRECTED, ECC.AGGREGATE, this.#u64))) c.eccSbeAgg = Number(this.#u64[0]);
@@ -295,7 +430,9 @@ export class Nvml {
     const rows = this.#s.nvmlDeviceGetRemappedRows;
     const r = this.#rows;
     if (rows && this.#on(d, 'remap') && this.#ok(d, 'remap', rows(d.handle, r, r.subarray(1), r.subarray(2), r.subarray(3)))) {
-      c.remapCorrectable = r[0]!; c.remapUncorrectable = r[1]!; c.remapFailure = r[3]!;
+      c.remapCorrectable = r[0]!;
+      c.remapUncorrectable = r[1]!;
+      c.remapFailure = r[3]!;
     }
     c.memTempC = this.#fieldValue(d, 'memTemp', FI.MEMORY_TEMP);
     return c;
@@ -311,13 +448,21 @@ export class Nvml {
     if (!this.#ok(d, f, sym(d.handle, 1, this.#field)) || !this.#ok(d, f, v.getUint32(FIELD_VALUE.nvmlReturn, true))) return NaN;
     const at = FIELD_VALUE.value;
     switch (v.getUint32(FIELD_VALUE.valueType, true)) {
-      case VALUE_TYPE.DOUBLE: return v.getFloat64(at, true);
-      case VALUE_TYPE.UINT: return v.getUint32(at, true);
-      case VALUE_TYPE.ULONG: case VALUE_TYPE.ULONGLONG: return Number(v.getBigUint64(at, true));
-      case VALUE_TYPE.SLONGLONG: return Number(v.getBigInt64(at, true));
-      case VALUE_TYPE.SINT: return v.getInt32(at, true);
-      case VALUE_TYPE.USHORT: return v.getUint16(at, true);
-      default: return NaN;
+      case VALUE_TYPE.DOUBLE:
+        return v.getFloat64(at, true);
+      case VALUE_TYPE.UINT:
+        return v.getUint32(at, true);
+      case VALUE_TYPE.ULONG:
+      case VALUE_TYPE.ULONGLONG:
+        return Number(v.getBigUint64(at, true));
+      case VALUE_TYPE.SLONGLONG:
+        return Number(v.getBigInt64(at, true));
+      case VALUE_TYPE.SINT:
+        return v.getInt32(at, true);
+      case VALUE_TYPE.USHORT:
+        return v.getUint16(at, true);
+      default:
+        return NaN;
     }
   }
 
@@ -387,11 +532,14 @@ export class Nvml {
         const o = k * PROCESS_UTIL_SAMPLE.size;
         const pid = v.getUint32(o + PROCESS_UTIL_SAMPLE.pid, true);
         const ts = v.getBigUint64(o + PROCESS_UTIL_SAMPLE.timeStamp, true);
-        const sm = v.getUint32(o + PROCESS_UTIL_SAMPLE.smUtil, true), mem = v.getUint32(o + PROCESS_UTIL_SAMPLE.memUtil, true);
+        const sm = v.getUint32(o + PROCESS_UTIL_SAMPLE.smUtil, true),
+          mem = v.getUint32(o + PROCESS_UTIL_SAMPLE.memUtil, true);
         if (pid === 0 || ts <= d.utilSeen || sm > 100 || mem > 100) continue;
         if (ts > newest) newest = ts;
         const a = acc.get(pid) ?? { sm: 0, mem: 0, n: 0 };
-        a.sm += sm; a.mem += mem; a.n++;
+        a.sm += sm;
+        a.mem += mem;
+        a.n++;
         acc.set(pid, a);
       }
       d.utilSeen = newest;
@@ -410,7 +558,8 @@ export class Nvml {
       const b = new BigUint64Array(1);
       if (s.nvmlEventSetCreate(b) !== 0) return [];
       this.#eventSet = Number(b[0]);
-      for (const d of this.devices) this.xidWatched[this.devices.indexOf(d)] = s.nvmlDeviceRegisterEvents(d.handle, EVENT_XID_CRITICAL, this.#eventSet) === RET.SUCCESS;
+      for (const d of this.devices)
+        this.xidWatched[this.devices.indexOf(d)] = s.nvmlDeviceRegisterEvents(d.handle, EVENT_XID_CRITICAL, this.#eventSet) === RET.SUCCESS;
     }
     const out: { index: number; xid: number }[] = [];
     const v = new DataView(this.#eventBuf.buffer);
@@ -426,7 +575,12 @@ export class Nvml {
   }
 
   close() {
-    try { if (this.#eventSet !== null) this.#s.nvmlEventSetFree?.(this.#eventSet); this.#s.nvmlShutdown!(); } catch { /* shutting down */ }
+    try {
+      if (this.#eventSet !== null) this.#s.nvmlEventSetFree?.(this.#eventSet);
+      this.#s.nvmlShutdown!();
+    } catch {
+      /* shutting down */
+    }
     this.#lib.close();
   }
 }

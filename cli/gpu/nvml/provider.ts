@@ -2,10 +2,25 @@
 import { G, GPU_WIDTH } from '../../../shared/catalog.ts';
 import type { FromWorker, ProcessUtil, RawProcess, ToWorker } from '../../../shared/nvml-messages.ts';
 import type { DeviceInfo } from '../../../shared/wire.ts';
-import { emptyExtras, unknownCounters, type GpuCounters, type GpuExtras, type GpuProvider, type GpuReading, type ProviderEvent, type ProviderProcess } from '../provider.ts';
+import {
+  emptyExtras,
+  unknownCounters,
+  type GpuCounters,
+  type GpuExtras,
+  type GpuProvider,
+  type GpuReading,
+  type ProviderEvent,
+  type ProviderProcess,
+} from '../provider.ts';
 import type { FastCounters, SlowCounters } from './binding.ts';
 
-export interface NvmlOptions { lib: string | null; intervalMs: number; slowMs?: number; initTimeoutMs?: number; lostRetryMs?: number }
+export interface NvmlOptions {
+  lib: string | null;
+  intervalMs: number;
+  slowMs?: number;
+  initTimeoutMs?: number;
+  lostRetryMs?: number;
+}
 
 type Ready = Extract<FromWorker, { op: 'ready' }>;
 const post = (w: Worker, m: ToWorker) => w.postMessage(m);
@@ -13,7 +28,7 @@ const post = (w: Worker, m: ToWorker) => w.postMessage(m);
 /** Driver process lists joined with their utilization: listed but absent from the samples = idle (0 %). */
 export function withUtil(procs: RawProcess[], util: ProcessUtil[] | null): ProviderProcess[] {
   const by = new Map(util?.map((u) => [u.pid, u]) ?? []);
-  return procs.map((p) => ({ ...p, sm_util: util ? by.get(p.pid)?.sm ?? 0 : null, mem_util: util ? by.get(p.pid)?.mem ?? 0 : null }));
+  return procs.map((p) => ({ ...p, sm_util: util ? (by.get(p.pid)?.sm ?? 0) : null, mem_util: util ? (by.get(p.pid)?.mem ?? 0) : null }));
 }
 
 /**
@@ -25,14 +40,30 @@ const workerUrl = () => (import.meta.url.startsWith('file:///$bunfs/') ? './cli/
 function spawn(opts: NvmlOptions, role: 'fast' | 'slow'): Promise<{ worker: Worker; ready: Ready }> {
   const worker = new Worker(workerUrl());
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { worker.terminate(); reject(new Error('NVML init timed out')); }, opts.initTimeoutMs ?? 10_000);
+    const timer = setTimeout(() => {
+      worker.terminate();
+      reject(new Error('NVML init timed out'));
+    }, opts.initTimeoutMs ?? 10_000);
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       clearTimeout(timer);
       if (e.data.op === 'ready') resolve({ worker, ready: e.data });
-      else { worker.terminate(); reject(new Error(e.data.op === 'fail' ? e.data.message : `unexpected ${e.data.op} before ready`)); }
+      else {
+        worker.terminate();
+        reject(new Error(e.data.op === 'fail' ? e.data.message : `unexpected ${e.data.op} before ready`));
+      }
     };
-    worker.onerror = (e) => { clearTimeout(timer); worker.terminate(); reject(new Error(e.message)); };
-    post(worker, { op: 'init', lib: opts.lib, role, slowMs: opts.slowMs ?? (Number(process.env.GPULSE_NVML_SLOW_MS) || Math.max(5000, opts.intervalMs)), lostRetryMs: opts.lostRetryMs ?? (Number(process.env.GPULSE_NVML_LOST_RETRY_MS) || 30_000) });
+    worker.onerror = (e) => {
+      clearTimeout(timer);
+      worker.terminate();
+      reject(new Error(e.message));
+    };
+    post(worker, {
+      op: 'init',
+      lib: opts.lib,
+      role,
+      slowMs: opts.slowMs ?? (Number(process.env.GPULSE_NVML_SLOW_MS) || Math.max(5000, opts.intervalMs)),
+      lostRetryMs: opts.lostRetryMs ?? (Number(process.env.GPULSE_NVML_LOST_RETRY_MS) || 30_000),
+    });
   });
 }
 
@@ -61,7 +92,11 @@ class NvmlProvider implements GpuProvider {
   /** The last XID per device since start (dcgm-exporter's DCGM_FI_DEV_XID_ERRORS is "the last XID seen"). */
   #lastXid: number[];
 
-  constructor(private fast: Worker, private slow: Worker | null, ready: Ready) {
+  constructor(
+    private fast: Worker,
+    private slow: Worker | null,
+    ready: Ready,
+  ) {
     this.devices = ready.devices.map((d) => ({ ...d, provider: 'nvml' }));
     this.driverVersion = ready.driver;
     this.cudaVersion = ready.cuda;
@@ -97,7 +132,10 @@ class NvmlProvider implements GpuProvider {
       }
       const extras: GpuExtras[] = m.state.map((s, i) => ({
         // A device the slow worker has not reached yet (it just appeared) has no processes or ECC yet.
-        ...emptyExtras(), ...s, processes: s.lost ? [] : this.#slowExtras[i]?.processes ?? [], ecc: this.#slowExtras[i]?.ecc ?? null,
+        ...emptyExtras(),
+        ...s,
+        processes: s.lost ? [] : (this.#slowExtras[i]?.processes ?? []),
+        ecc: this.#slowExtras[i]?.ecc ?? null,
       }));
       this.#pending.get(m.seq)?.({ values, extras });
       this.#pending.delete(m.seq);
@@ -139,7 +177,9 @@ class NvmlProvider implements GpuProvider {
     });
   }
 
-  drainEvents() { return this.#events.splice(0); }
+  drainEvents() {
+    return this.#events.splice(0);
+  }
 
   /** Fast fields from the newest reading, slow ones from the newest slow round; a lost GPU has none. */
   counters(): GpuCounters[] {

@@ -1,7 +1,10 @@
 /** The dlopen symbol table, as data. Versioned names only where NVML has them (nvml.md §1.1). */
 import { FFIType as T } from 'bun:ffi';
 
-const p = T.ptr, u32 = T.u32, i32 = T.i32, u64 = T.u64;
+const p = T.ptr,
+  u32 = T.u32,
+  i32 = T.i32,
+  u64 = T.u64;
 
 /** Present in every driver this agent supports (R450+); a missing one fails the provider. */
 export const REQUIRED = {

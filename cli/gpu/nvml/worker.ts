@@ -14,7 +14,8 @@ import { Nvml, type FastCounters } from './binding.ts';
 declare const self: Worker;
 
 let nvml: Nvml | null = null;
-let lookEveryMs = 30_000, lookedAt = Date.now();
+let lookEveryMs = 30_000,
+  lookedAt = Date.now();
 const info = (d: Nvml['devices'][number]) => ({ index: d.index, name: d.name, uuid: d.uuid, pci_bus_id: d.busId, memory_total: d.memTotal, mig: d.mig });
 const send = (m: FromWorker, transfer: Transferable[] = []) => postMessage(m, transfer);
 
@@ -30,7 +31,10 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       return;
     }
     send({
-      op: 'ready', driver: nvml.driverVersion, cuda: nvml.cudaVersion, processApi: nvml.processApi,
+      op: 'ready',
+      driver: nvml.driverVersion,
+      cuda: nvml.cudaVersion,
+      processApi: nvml.processApi,
       devices: nvml.devices.map(info),
     });
     if (m.role === 'slow') void slowLoop(nvml, m.slowMs);
@@ -44,7 +48,20 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     const state: FastState[] = nvml.devices.map(() => ({ pstate: null, throttle: [], lost: false, mig: null }));
     const fast: FastCounters[] = nvml.devices.map(() => ({ fbFree: NaN, fbReserved: NaN, throttleMask: NaN }));
     nvml.readFast(values, state, fast);
-    send({ op: 'reading', seq: m.seq, values, state, fast, lost: nvml.drainLost(), recovered: nvml.drainRecovered(), disabled: nvml.devices.map((_, i) => nvml!.disabled(i)), added: added.map(info) }, [values.buffer]);
+    send(
+      {
+        op: 'reading',
+        seq: m.seq,
+        values,
+        state,
+        fast,
+        lost: nvml.drainLost(),
+        recovered: nvml.drainRecovered(),
+        disabled: nvml.devices.map((_, i) => nvml!.disabled(i)),
+        added: added.map(info),
+      },
+      [values.buffer],
+    );
   }
 };
 
@@ -64,13 +81,16 @@ async function slowLoop(nv: Nvml, slowMs: number) {
     const counters: SlowCounters[] = [];
     for (let i = 0; i < n; i++) {
       const [rx, tx] = nv.readPcie(i);
-      pcie[2 * i] = rx; pcie[2 * i + 1] = tx;
+      pcie[2 * i] = rx;
+      pcie[2 * i + 1] = tx;
       processes.push(nv.readProcesses(i));
       putil.push(nv.readProcessUtil(i));
       ecc.push(nv.readEcc(i));
       counters.push(nv.readCounters(i));
     }
-    send({ op: 'slow', pcie, processes, putil, ecc, counters, xidWatched: nv.devices.map((_, i) => nv.xidWatched[i] ?? false), lost: nv.drainLost() }, [pcie.buffer]);
+    send({ op: 'slow', pcie, processes, putil, ecc, counters, xidWatched: nv.devices.map((_, i) => nv.xidWatched[i] ?? false), lost: nv.drainLost() }, [
+      pcie.buffer,
+    ]);
     // Wait out the rest of the period on the event set, so an XID arrives within a second.
     while (Date.now() - started < slowMs) {
       const xids = nv.pollXid(Math.min(1000, Math.max(1, slowMs - (Date.now() - started))));

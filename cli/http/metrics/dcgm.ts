@@ -49,8 +49,13 @@ const r3 = (v: number) => Math.round(v * 1000) / 1000;
 
 export function gpuLabels(gpu: GpuProvider, hostname: string): Record<string, string>[] {
   return gpu.devices.map((d) => ({
-    gpu: String(d.index), UUID: d.uuid, pci_bus_id: d.pci_bus_id ?? '', device: `nvidia${d.index}`, modelName: d.name,
-    Hostname: hostname, DCGM_FI_DRIVER_VERSION: gpu.driverVersion ?? '',
+    gpu: String(d.index),
+    UUID: d.uuid,
+    pci_bus_id: d.pci_bus_id ?? '',
+    device: `nvidia${d.index}`,
+    modelName: d.name,
+    Hostname: hostname,
+    DCGM_FI_DRIVER_VERSION: gpu.driverVersion ?? '',
   }));
 }
 

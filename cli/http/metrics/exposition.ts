@@ -2,10 +2,20 @@
 
 /** untyped: a user metric given without # TYPE. */
 export type MetricType = 'gauge' | 'counter' | 'untyped';
-export interface Family { name: string; help: string; type: MetricType; lines: string[] }
+export interface Family {
+  name: string;
+  help: string;
+  type: MetricType;
+  lines: string[];
+}
 
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-export const labels = (l: Record<string, string>) => '{' + Object.entries(l).map(([k, v]) => `${k}="${esc(v)}"`).join(',') + '}';
+export const labels = (l: Record<string, string>) =>
+  '{' +
+  Object.entries(l)
+    .map(([k, v]) => `${k}="${esc(v)}"`)
+    .join(',') +
+  '}';
 
 /**
  * Integers as they are; other values to 10 significant digits, except from a million up, where
@@ -15,7 +25,10 @@ export const labels = (l: Record<string, string>) => '{' + Object.entries(l).map
 export function num(x: number): string {
   if (Number.isInteger(x)) return String(x);
   if (Math.abs(x) >= 1e6) return x.toFixed(3).replace(/\.?0+$/, '');
-  return x.toPrecision(10).replace(/\.?0+$/, '').replace(/\.?0+e/, 'e');
+  return x
+    .toPrecision(10)
+    .replace(/\.?0+$/, '')
+    .replace(/\.?0+e/, 'e');
 }
 
 /** Collects families in order; `sample` skips non-finite values (unknown is omitted, never 0). */

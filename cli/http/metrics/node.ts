@@ -19,7 +19,11 @@ let uname: Record<string, string> | null = null;
 function unameLabels(): Record<string, string> {
   if (uname) return uname;
   let domain = '(none)';
-  try { domain = readFileSync('/proc/sys/kernel/domainname', 'latin1').trim() || '(none)'; } catch { /* not Linux */ }
+  try {
+    domain = readFileSync('/proc/sys/kernel/domainname', 'latin1').trim() || '(none)';
+  } catch {
+    /* not Linux */
+  }
   return (uname = { domainname: domain, machine: os.machine(), nodename: os.hostname(), release: os.release(), sysname: os.type(), version: os.version() });
 }
 
@@ -36,7 +40,11 @@ export function nodeFamilies(x: Exposition, host: HostSource, values: Float64Arr
   });
 
   // System
-  for (const [name, help, v] of [['node_load1', '1m load average.', values[H.load1]!], ['node_load5', '5m load average.', values[H.load5]!], ['node_load15', '15m load average.', values[H.load15]!]] as const) {
+  for (const [name, help, v] of [
+    ['node_load1', '1m load average.', values[H.load1]!],
+    ['node_load5', '5m load average.', values[H.load5]!],
+    ['node_load15', '15m load average.', values[H.load15]!],
+  ] as const) {
     S(x.family(name, help, 'gauge'), H_, v);
   }
   S(x.family('node_boot_time_seconds', 'Node boot time, in unixtime.', 'gauge'), H_, d?.stat.btime ?? NaN);
@@ -60,13 +68,31 @@ export function nodeFamilies(x: Exposition, host: HostSource, values: Float64Arr
   }
 
   // Network: every interface, as node_exporter (dashboards filter lo and virtual devices themselves).
-  const net = ([['receive', 'rx'], ['transmit', 'tx']] as const).flatMap(([dir, k]) =>
-    ([['bytes', 'Bytes'], ['packets', 'Packets'], ['errs', 'Errs'], ['drop', 'Drop']] as const).map(([what, field]) =>
-      [x.family(`node_network_${dir}_${what}_total`, `Network device statistic ${dir}_${what}.`, 'counter'), `${k}${field}` as const] as const));
+  const net = (
+    [
+      ['receive', 'rx'],
+      ['transmit', 'tx'],
+    ] as const
+  ).flatMap(([dir, k]) =>
+    (
+      [
+        ['bytes', 'Bytes'],
+        ['packets', 'Packets'],
+        ['errs', 'Errs'],
+        ['drop', 'Drop'],
+      ] as const
+    ).map(
+      ([what, field]) =>
+        [x.family(`node_network_${dir}_${what}_total`, `Network device statistic ${dir}_${what}.`, 'counter'), `${k}${field}` as const] as const,
+    ),
+  );
   for (const n of d?.net ?? []) for (const [f, field] of net) S(f, { device: n.name, ...H_ }, n[field]);
 
   // Disks: node_exporter's default device exclusion (partitions, loop, ram, fd).
-  const disk = (name: string, help: string, type: 'gauge' | 'counter', get: (c: NonNullable<typeof d>['disks'][number]) => number) => ({ f: x.family(name, help, type), get });
+  const disk = (name: string, help: string, type: 'gauge' | 'counter', get: (c: NonNullable<typeof d>['disks'][number]) => number) => ({
+    f: x.family(name, help, type),
+    get,
+  });
   const disks = [
     disk('node_disk_reads_completed_total', 'The total number of reads completed successfully.', 'counter', (c) => c.reads),
     disk('node_disk_reads_merged_total', 'The total number of reads merged.', 'counter', (c) => c.readsMerged),
@@ -98,7 +124,13 @@ export function nodeFamilies(x: Exposition, host: HostSource, values: Float64Arr
   };
   for (const f of host.filesystems?.() ?? []) {
     const l = { device: f.device, fstype: f.fstype, mountpoint: f.mount, ...H_ };
-    S(fs.size, l, f.size); S(fs.free, l, f.free); S(fs.avail, l, f.avail); S(fs.files, l, f.files); S(fs.filesFree, l, f.filesFree);
-    S(fs.ro, l, f.readonly ? 1 : 0); S(fs.err, l, f.error); S(fs.used, l, dfUsage(f).used);
+    S(fs.size, l, f.size);
+    S(fs.free, l, f.free);
+    S(fs.avail, l, f.avail);
+    S(fs.files, l, f.files);
+    S(fs.filesFree, l, f.filesFree);
+    S(fs.ro, l, f.readonly ? 1 : 0);
+    S(fs.err, l, f.error);
+    S(fs.used, l, dfUsage(f).used);
   }
 }

@@ -10,7 +10,10 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../errors.ts';
 
-export interface BodyLimitOptions { maxBytes: number; timeoutMs?: number }
+export interface BodyLimitOptions {
+  maxBytes: number;
+  timeoutMs?: number;
+}
 
 const describeLimit = (n: number) => (n % 1024 === 0 ? `${n / 1024} KiB (${n} bytes)` : `${n} bytes`);
 
@@ -32,7 +35,9 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
     const parts: Uint8Array[] = [];
     let size = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
     try {
       for (;;) {
         const r = await Promise.race([reader.read(), deadline]);
@@ -46,10 +51,15 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
       reader.cancel().catch(() => {});
       if (e instanceof ApiError) throw e;
       throw new ApiError(400, 'body: the connection failed while it was being sent', 'body');
-    } finally { clearTimeout(timer); }
+    } finally {
+      clearTimeout(timer);
+    }
     const body = new Uint8Array(size);
     let o = 0;
-    for (const p of parts) { body.set(p, o); o += p.byteLength; }
+    for (const p of parts) {
+      body.set(p, o);
+      o += p.byteLength;
+    }
     c.req.raw = new Request(req, { body });
     return next();
   };

@@ -21,12 +21,19 @@ export function safePath(req: Request): string {
   if (start < 0) return '/';
   const end = u.search(/[?#]/);
   // Control characters and overlong paths are cut so a log line stays one short line.
-  return u.slice(start, end > start ? end : undefined).replace(/[\x00-\x1f\x7f]/g, '?').slice(0, 200);
+  return u
+    .slice(start, end > start ? end : undefined)
+    .replace(/[\x00-\x1f\x7f]/g, '?')
+    .slice(0, 200);
 }
 
 /** For Bun.serve({ error }): never rethrows, never shows the error to the client. */
 export function serverErrorResponse(err: unknown): Response {
-  try { console.error(`gpulse: unhandled error: ${(err as Error)?.message ?? String(err)}`); } catch { /* logging must not fail the answer */ }
+  try {
+    console.error(`gpulse: unhandled error: ${(err as Error)?.message ?? String(err)}`);
+  } catch {
+    /* logging must not fail the answer */
+  }
   return jsonResponse({ error: 'internal error' }, 500);
 }
 

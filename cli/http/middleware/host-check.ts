@@ -11,7 +11,9 @@ import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../errors.ts';
 
 /** `*` in the list turns the check off (e.g. behind a reverse proxy that rewrites Host). */
-export interface HostCheckOptions { allowed: readonly string[] }
+export interface HostCheckOptions {
+  allowed: readonly string[];
+}
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const HOST_RE = /^(\[[0-9a-f:.]+(%[\w.-]+)?\]|[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?\.?)(:\d{1,5})?$/i;
@@ -42,13 +44,17 @@ export function defaultAllowedHosts(bind: string, names: readonly string[]): str
   const out = new Set(['localhost', '127.0.0.1', '[::1]']);
   const all = bind === '0.0.0.0' || bind === '::' || bind === '[::]';
   if (!all) out.add(normalizeHostname(bind));
-  else for (const n of names) {
-    const h = normalizeHostname(n);
-    if (!h) continue;
-    out.add(h);
-    const short = h.split('.')[0]!;
-    if (!h.startsWith('[')) { out.add(short); out.add(`${short}.local`); }
-  }
+  else
+    for (const n of names) {
+      const h = normalizeHostname(n);
+      if (!h) continue;
+      out.add(h);
+      const short = h.split('.')[0]!;
+      if (!h.startsWith('[')) {
+        out.add(short);
+        out.add(`${short}.local`);
+      }
+    }
   return [...out];
 }
 

@@ -10,12 +10,20 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { ApiError } from '../errors.ts';
 
-export interface OriginCheckOptions { allowOrigins: readonly string[]; tls: boolean }
+export interface OriginCheckOptions {
+  allowOrigins: readonly string[];
+  tls: boolean;
+}
 
 const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
 export function isLoopbackOrigin(origin: string): boolean {
-  try { const u = new URL(origin); return (u.protocol === 'http:' || u.protocol === 'https:') && LOOPBACK_HOST.test(u.hostname); } catch { return false; }
+  try {
+    const u = new URL(origin);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && LOOPBACK_HOST.test(u.hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** Same scheme, host and port as the request itself (the Host header has already been checked). */
@@ -33,7 +41,11 @@ export function originCheck(opts: OriginCheckOptions): MiddlewareHandler {
   return async function originCheck(c, next) {
     const origin = c.req.header('origin');
     if (origin !== undefined && !originAllowedWithoutToken(origin, c, opts)) {
-      throw new ApiError(403, `origin ${JSON.stringify(origin.slice(0, 200))} may not use an agent running with --no-auth (allowed: its own origin, loopback, --allow-origin)`, 'origin');
+      throw new ApiError(
+        403,
+        `origin ${JSON.stringify(origin.slice(0, 200))} may not use an agent running with --no-auth (allowed: its own origin, loopback, --allow-origin)`,
+        'origin',
+      );
     }
     return next();
   };

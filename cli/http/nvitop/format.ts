@@ -2,7 +2,11 @@
  * nvitop's human-readable formats, so monitor-web's JSON reads the same from gpulse:
  * bytes2human (nvitop.api.utils) and monitor-web's format_duration.
  */
-const KiB = 1024, MiB = KiB ** 2, GiB = KiB ** 3, TiB = KiB ** 4, PiB = KiB ** 5;
+const KiB = 1024,
+  MiB = KiB ** 2,
+  GiB = KiB ** 3,
+  TiB = KiB ** 4,
+  PiB = KiB ** 5;
 export const UNITS = { KiB, MiB, GiB, TiB, PiB } as const;
 
 /** nvitop's bytes2human: the unit and decimals by size, never below `minUnit`; "N/A" for an unknown value. */
@@ -24,7 +28,11 @@ export function bytes2human(bytes: number, minUnit = 1): string {
 
 /** monitor-web's format_duration: the largest unit that divides exactly (1d, 12h, 30m), else seconds as Python's "%g". */
 export function formatRetention(seconds: number): string {
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
   }
   return `${pyG(seconds)}s`;
@@ -39,5 +47,8 @@ function pyG(x: number): string {
     const n = Number(e);
     return `${m!.replace(/\.?0+$/, '')}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
   }
-  return x.toPrecision(6).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+  return x
+    .toPrecision(6)
+    .replace(/(\.\d*?)0+$/, '$1')
+    .replace(/\.$/, '');
 }

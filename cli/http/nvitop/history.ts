@@ -12,7 +12,12 @@ import { bufferStats, compatMetrics, compatSourceKeys, metricsDict, PROCESS_STAR
 /** At most this many of the newest selected rows are considered: monitor-web's default buffer (a day at 1 s). */
 export const HISTORY_CAP = 86_400;
 
-export interface CompatHistoryQuery { bucketSeconds: number | null; limit: number | null; maxSamples: number | null; since: number | null }
+export interface CompatHistoryQuery {
+  bucketSeconds: number | null;
+  limit: number | null;
+  maxSamples: number | null;
+  since: number | null;
+}
 
 const INT = /^\s*[+-]?\d+\s*$/;
 const FLOAT = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
@@ -38,7 +43,13 @@ export function parseCompatHistoryQuery(q: Record<string, string>): CompatHistor
 }
 
 /** Which rows, and how they are grouped: `bucket(t, i)` names the output sample row i of time t falls in. */
-interface Plan { from: number; to: number; n: number; bucket: ((t: number, i: number) => number) | null; timeBuckets: boolean }
+interface Plan {
+  from: number;
+  to: number;
+  n: number;
+  bucket: ((t: number, i: number) => number) | null;
+  timeBuckets: boolean;
+}
 
 function plan(agent: Agent, q: CompatHistoryQuery): Plan {
   const store = agent.store;
@@ -58,7 +69,18 @@ function plan(agent: Agent, q: CompatHistoryQuery): Plan {
     // start would overflow to Infinity and be written as null); both ends answer as monitor-web would.
     const clamp = (w: number) => Math.min(1e15, Math.max(1, w));
     let ms = clamp(q.bucketSeconds * 1000);
-    const count = (w: number) => { let c = 0, last = NaN; for (const t of times) { const b = Math.floor(t / w); if (b !== last) { c++; last = b; } } return c; };
+    const count = (w: number) => {
+      let c = 0,
+        last = NaN;
+      for (const t of times) {
+        const b = Math.floor(t / w);
+        if (b !== last) {
+          c++;
+          last = b;
+        }
+      }
+      return c;
+    };
     for (let c = count(ms); c > m && ms < 1e15; c = count(ms)) ms = clamp(ms * Math.ceil(c / m));
     return { from, to, n, bucket: (t) => Math.floor(t / ms) * ms, timeBuckets: true };
   }
@@ -83,7 +105,10 @@ export function* compatHistoryPieces(agent: Agent, q: CompatHistoryQuery): Gener
   const flush = () => {
     if (!cur) return;
     const t = p.timeBuckets ? cur.start : Math.round(cur.tSum / cur.rows);
-    emit(t, cur.sum.map((s, j) => (cur!.cnt[j] ? s / cur!.cnt[j]! : NaN)));
+    emit(
+      t,
+      cur.sum.map((s, j) => (cur!.cnt[j] ? s / cur!.cnt[j]! : NaN)),
+    );
     cur = null;
   };
   let i = 0;
@@ -97,10 +122,19 @@ export function* compatHistoryPieces(agent: Agent, q: CompatHistoryQuery): Gener
         const id = p.bucket(t, i);
         if (cur && cur.id !== id) flush();
         cur ??= { id, tSum: 0, rows: 0, start: id, sum: values.map(() => 0), cnt: values.map(() => 0) };
-        cur.tSum += t; cur.rows++;
-        values.forEach((v, j) => { if (Number.isFinite(v)) { cur!.sum[j]! += v; cur!.cnt[j]!++; } });
+        cur.tSum += t;
+        cur.rows++;
+        values.forEach((v, j) => {
+          if (Number.isFinite(v)) {
+            cur!.sum[j]! += v;
+            cur!.cnt[j]!++;
+          }
+        });
       }
-      if (out.length >= 65536) { yield out; out = ''; }
+      if (out.length >= 65536) {
+        yield out;
+        out = '';
+      }
     }
   }
   flush();

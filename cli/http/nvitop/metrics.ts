@@ -10,7 +10,10 @@ import { bytes2human, formatRetention, UNITS } from './format.ts';
 export const PREFIX = 'monitor';
 
 /** One collector metric: its key (scope/name (unit)) and how to compute it from catalog values. */
-export interface CompatMetric { key: string; value: (get: (catalogKey: string) => number) => number }
+export interface CompatMetric {
+  key: string;
+  value: (get: (catalogKey: string) => number) => number;
+}
 
 const pct = (a: number, b: number) => (b > 0 ? (a / b) * 100 : NaN);
 
@@ -82,8 +85,12 @@ export function bufferStats(agent: Agent) {
   const span = agent.store.span('raw');
   const retention = agent.opts.retentionMs / 1000;
   return {
-    count: agent.store.rawRows, max_count: agent.capacity, retention_seconds: retention, retention_human: formatRetention(retention),
-    oldest_epoch: span.oldest === null ? 0.0 : span.oldest / 1000, newest_epoch: span.newest === null ? 0.0 : span.newest / 1000,
+    count: agent.store.rawRows,
+    max_count: agent.capacity,
+    retention_seconds: retention,
+    retention_human: formatRetention(retention),
+    oldest_epoch: span.oldest === null ? 0.0 : span.oldest / 1000,
+    newest_epoch: span.newest === null ? 0.0 : span.newest / 1000,
   };
 }
 
@@ -96,9 +103,20 @@ export function metricsJson(agent: Agent, now = Date.now()) {
   const defs = compatMetrics(gpus);
   const index = new Map(agent.sampler.catalog.map((s, i) => [s.key, i]));
   const v = agent.sampler.values;
-  const get = (key: string) => { const i = index.get(key); return i === undefined ? NaN : v[i]!; };
+  const get = (key: string) => {
+    const i = index.get(key);
+    return i === undefined ? NaN : v[i]!;
+  };
   const t = agent.sampler.latestT;
-  const metrics = t === null ? {} : metricsDict(defs, defs.map((d) => d.value(get)), t, PROCESS_STARTED_AT);
+  const metrics =
+    t === null
+      ? {}
+      : metricsDict(
+          defs,
+          defs.map((d) => d.value(get)),
+          t,
+          PROCESS_STARTED_AT,
+        );
   return {
     interval: agent.opts.intervalMs / 1000,
     hostname: agent.opts.hostname,
@@ -109,7 +127,8 @@ export function metricsJson(agent: Agent, now = Date.now()) {
     collector_error: agent.sampler.collectorError,
     buffer: bufferStats(agent),
     devices: agent.gpu.devices.map((d) => ({
-      index: d.index, name: d.name,
+      index: d.index,
+      name: d.name,
       memory_total_mib: d.memory_total === null ? 0 : Math.floor(d.memory_total / UNITS.MiB),
       memory_total_human: d.memory_total === null ? 'N/A' : bytes2human(d.memory_total),
       uuid: d.uuid,
