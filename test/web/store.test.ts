@@ -35,14 +35,17 @@ describe('backoffMs()', () => {
 });
 
 describe('ChunkWriter', () => {
-  test('rows land in the agent\'s windows, one record per key and window, quantized as the agent does', async () => {
+  test("rows land in the agent's windows, one record per key and window, quantized as the agent does", async () => {
     const db = await freshDb();
     const w = new ChunkWriter('ep', 1000);
     write(w, 0, 1300, ['a', 'b'], (i, k) => (k ? (i % 2 ? null : 2 * i + 0.123456) : i));
     expect((await w.flush(db)).closed).toBe(1);
     const recs = await all(db);
     // window 1 closed: one record per key; window 2 open: one segment per key
-    expect(recs.filter((r) => r.t0 === T0).map((r) => [r.key, r.n])).toEqual([['a', 900], ['b', 900]]);
+    expect(recs.filter((r) => r.t0 === T0).map((r) => [r.key, r.n])).toEqual([
+      ['a', 900],
+      ['b', 900],
+    ]);
     expect(recs.filter((r) => r.t0 === T0 + W).map((r) => r.n)).toEqual([400, 400]);
     const s = await readSeries(db, 'ep', 'raw', ['b', 'a', 'missing'], T0, T0 + 1300 * 1000);
     expect(s.t.length).toBe(1300);
@@ -128,7 +131,11 @@ describe('ChunkWriter', () => {
     const db = await freshDb();
     const w = new ChunkWriter('ep', 1000);
     write(w, 0, 950, ['a'], (i) => i);
-    const broken = { transaction: () => { throw new DOMException('full', 'QuotaExceededError'); } } as unknown as DB;
+    const broken = {
+      transaction: () => {
+        throw new DOMException('full', 'QuotaExceededError');
+      },
+    } as unknown as DB;
     await expect(w.flush(broken)).rejects.toThrow();
     expect(w.pending).toBe(950);
     await w.flush(db);
@@ -219,21 +226,27 @@ describe('rollups: fold + watermark', () => {
 
 describe('schema upgrade', () => {
   async function v2Database(name: string) {
-    const v2 = await openDB(name, 2, { upgrade(db) {
-      db.createObjectStore('endpoints', { keyPath: 'id' });
-      const chunks = db.createObjectStore('chunks', { keyPath: ['ep', 'tier', 't0'] });
-      chunks.createIndex('byEnd', ['ep', 'tier', 't1']);
-      db.createObjectStore('meta');
-      const ev = db.createObjectStore('events', { keyPath: ['ep', 'id'] });
-      ev.createIndex('byTime', ['ep', 't']);
-      db.createObjectStore('alerts', { keyPath: 'id' });
-    } });
+    const v2 = await openDB(name, 2, {
+      upgrade(db) {
+        db.createObjectStore('endpoints', { keyPath: 'id' });
+        const chunks = db.createObjectStore('chunks', { keyPath: ['ep', 'tier', 't0'] });
+        chunks.createIndex('byEnd', ['ep', 'tier', 't1']);
+        db.createObjectStore('meta');
+        const ev = db.createObjectStore('events', { keyPath: ['ep', 'id'] });
+        ev.createIndex('byTime', ['ep', 't']);
+        db.createObjectStore('alerts', { keyPath: 'id' });
+      },
+    });
     await v2.put('endpoints', { id: 'e1', name: 'box', url: 'http://box:9740', token: 't', order: 0, added: 1 });
     await v2.put('meta', { interval_ms: 1000, series: [] }, 'schema:e1');
     // v2 raw: 10-minute columnar chunks of two keys (Float32), then two segments of the open window
     const t0 = T0 - 600_000; // starts 10 min before a 15-min window boundary
     const chunk = (from: number, len: number) => ({
-      ep: 'e1', tier: 'raw', t0: t0 + from * 1000, t1: t0 + (from + len - 1) * 1000, keys: ['a', 'b'],
+      ep: 'e1',
+      tier: 'raw',
+      t0: t0 + from * 1000,
+      t1: t0 + (from + len - 1) * 1000,
+      keys: ['a', 'b'],
       t: Float64Array.from({ length: len }, (_, i) => t0 + (from + i) * 1000),
       v: [Float32Array.from({ length: len }, (_, i) => (from + i) * 0.25), Float32Array.from({ length: len }, (_, i) => ((from + i) % 3 ? 1e9 : NaN))],
     });
@@ -241,7 +254,17 @@ describe('schema upgrade', () => {
     await v2.put('chunks', chunk(600, 600));
     await v2.put('chunks', chunk(1200, 17));
     await v2.put('chunks', chunk(1217, 3));
-    await v2.put('chunks', { ep: 'e1', tier: '1m', t0, t1: t0 + 9 * 60_000, keys: ['a'], t: Float64Array.from({ length: 10 }, (_, i) => t0 + i * 60_000), v: [new Float32Array(10).fill(7.5)], min: [new Float32Array(10).fill(1)], max: [new Float32Array(10).fill(9)] });
+    await v2.put('chunks', {
+      ep: 'e1',
+      tier: '1m',
+      t0,
+      t1: t0 + 9 * 60_000,
+      keys: ['a'],
+      t: Float64Array.from({ length: 10 }, (_, i) => t0 + i * 60_000),
+      v: [new Float32Array(10).fill(7.5)],
+      min: [new Float32Array(10).fill(1)],
+      max: [new Float32Array(10).fill(9)],
+    });
     v2.close();
   }
 
@@ -259,7 +282,12 @@ describe('schema upgrade', () => {
     expect(s.cols.get('b')![1]).toBe(1e9);
     // re-cut at the v3 windows: [t0, T0) and [T0, …)
     const raw = (await db.getAll(CHUNKS)).filter((r) => r.tier === 'raw');
-    expect(raw.map((r) => [r.key, r.t0, r.n])).toEqual([['a', T0 - 600_000, 600], ['a', T0, 620], ['b', T0 - 600_000, 600], ['b', T0, 620]]);
+    expect(raw.map((r) => [r.key, r.t0, r.n])).toEqual([
+      ['a', T0 - 600_000, 600],
+      ['a', T0, 620],
+      ['b', T0 - 600_000, 600],
+      ['b', T0, 620],
+    ]);
     const m = await readSeries(db, 'e1', '1m', ['a'], 0, Infinity);
     expect(m.t.length).toBe(10);
     expect(m.cols.get('a')![0]).toBe(7.5);
@@ -275,11 +303,22 @@ describe('schema upgrade', () => {
 });
 
 describe('backfill: frames from the agent stored as received', () => {
-  const frame = (key: string, t0: number, n: number, f = (i: number) => i) => encodeChunk({ tier: 'raw', key, t: Float64Array.from({ length: n }, (_, i) => t0 + i * 1000), v: Float64Array.from({ length: n }, (_, i) => f(i)) });
-  const body = (...fs: Uint8Array[]) => { const out = new Uint8Array(fs.reduce((s, f) => s + f.length, 0)); let o = 0; for (const f of fs) { out.set(f, o); o += f.length; } return out; };
+  const frame = (key: string, t0: number, n: number, f = (i: number) => i) =>
+    encodeChunk({ tier: 'raw', key, t: Float64Array.from({ length: n }, (_, i) => t0 + i * 1000), v: Float64Array.from({ length: n }, (_, i) => f(i)) });
+  const body = (...fs: Uint8Array[]) => {
+    const out = new Uint8Array(fs.reduce((s, f) => s + f.length, 0));
+    let o = 0;
+    for (const f of fs) {
+      out.set(f, o);
+      o += f.length;
+    }
+    return out;
+  };
 
   test('every frame is validated; a frame with a bad checksum is skipped and reported, the rest kept byte for byte', async () => {
-    const a = frame('a', T0, 900), b = frame('b', T0, 900), c = frame('c', T0, 900);
+    const a = frame('a', T0, 900),
+      b = frame('b', T0, 900),
+      c = frame('c', T0, 900);
     const buf = body(a, b, c);
     buf[a.length + 20]! ^= 0xff; // corrupt frame b's payload
     const f = frameRecords('ep', buf, 'raw');
@@ -295,7 +334,8 @@ describe('backfill: frames from the agent stored as received', () => {
   });
 
   test('a truncated body keeps the whole frames before the cut', () => {
-    const a = frame('a', T0, 10), b = frame('b', T0, 10);
+    const a = frame('a', T0, 10),
+      b = frame('b', T0, 10);
     const f = frameRecords('ep', body(a, b).subarray(0, a.length + 5), 'raw');
     expect(f.records.map((r) => r.key)).toEqual(['a']);
     expect(f.bad[0]).toMatch(/truncated/);
@@ -317,10 +357,17 @@ describe('backfill: frames from the agent stored as received', () => {
     expect(new Uint8Array(stored[0]!.bytes)).toEqual(frame('a', T0, 600) as Uint8Array<ArrayBuffer>);
   });
 
-  test('plan: from local data (or the retention) to the agent\'s newest, per tier', () => {
-    const tiers = [{ tier: 'raw' as const, step_ms: 1000, retention_s: 86400, oldest: 1000, newest: 5_000_000 }, { tier: '1m' as const, step_ms: 60000, retention_s: 1, oldest: null, newest: null }];
-    expect(planBackfill(tiers, { raw: null, '1m': null, '1h': null }, { raw: 3_000_000, '1m': 1, '1h': 1 })).toEqual([{ tier: 'raw', since: 2_000_000, until: 5_000_000 }]);
-    expect(planBackfill(tiers, { raw: 4_000_000, '1m': null, '1h': null }, { raw: 3_000_000, '1m': 1, '1h': 1 })).toEqual([{ tier: 'raw', since: 4_000_000, until: 5_000_000 }]);
+  test("plan: from local data (or the retention) to the agent's newest, per tier", () => {
+    const tiers = [
+      { tier: 'raw' as const, step_ms: 1000, retention_s: 86400, oldest: 1000, newest: 5_000_000 },
+      { tier: '1m' as const, step_ms: 60000, retention_s: 1, oldest: null, newest: null },
+    ];
+    expect(planBackfill(tiers, { raw: null, '1m': null, '1h': null }, { raw: 3_000_000, '1m': 1, '1h': 1 })).toEqual([
+      { tier: 'raw', since: 2_000_000, until: 5_000_000 },
+    ]);
+    expect(planBackfill(tiers, { raw: 4_000_000, '1m': null, '1h': null }, { raw: 3_000_000, '1m': 1, '1h': 1 })).toEqual([
+      { tier: 'raw', since: 4_000_000, until: 5_000_000 },
+    ]);
   });
 });
 
@@ -354,43 +401,111 @@ describe('retention and quota, per endpoint', () => {
     expect((await readSeries(db, 'y', 'raw', ['a'], 0, Infinity)).t.length).toBe(3 * 3600 + 1);
   });
 
-  test('QuotaExceededError: that endpoint\'s oldest raw goes, then its oldest 1m; never another endpoint\'s data', async () => {
+  test("QuotaExceededError: that endpoint's oldest raw goes, then its oldest 1m; never another endpoint's data", async () => {
     const db = await twoEndpoints();
     let failures = 4; // x holds 3 hours of raw (3 prunes of its oldest hour): the fourth takes its 1-minute rollups
     const pruned: string[] = [];
-    await withQuotaRelief(db, 'x', async () => { if (failures-- > 0) throw new DOMException('full', 'QuotaExceededError'); return 1; }, (p) => pruned.push(p.tier));
+    await withQuotaRelief(
+      db,
+      'x',
+      async () => {
+        if (failures-- > 0) throw new DOMException('full', 'QuotaExceededError');
+        return 1;
+      },
+      (p) => pruned.push(p.tier),
+    );
     expect(pruned).toEqual(['raw', 'raw', 'raw', '1m']);
     expect(await count(db, 'x', 'raw')).toBe(0);
     expect(await count(db, 'y', 'raw')).toBe(26);
     expect(await count(db, 'y', '1m')).toBe(2);
     expect((await pruneOldest(db, 'y')).tier).toBe('raw');
     // nothing left to give: the error goes to the caller
-    await expect(withQuotaRelief(db, 'x', async () => { throw new DOMException('full', 'QuotaExceededError'); }, () => {})).rejects.toThrow('full');
+    await expect(
+      withQuotaRelief(
+        db,
+        'x',
+        async () => {
+          throw new DOMException('full', 'QuotaExceededError');
+        },
+        () => {},
+      ),
+    ).rejects.toThrow('full');
   });
 
   test('a write that fails for another reason is not retried', async () => {
     const db = await twoEndpoints();
-    await expect(withQuotaRelief(db, 'x', async () => { throw new Error('nope'); }, () => {})).rejects.toThrow('nope');
+    await expect(
+      withQuotaRelief(
+        db,
+        'x',
+        async () => {
+          throw new Error('nope');
+        },
+        () => {},
+      ),
+    ).rejects.toThrow('nope');
     expect(await count(db, 'x', 'raw')).toBe(26);
   });
 });
 
 describe('reading series', () => {
   test('series with different timestamps join on the union of times', () => {
-    const s = joinRuns(new Map([['a', { t: Float64Array.from([1, 2, 3]), v: Float64Array.from([1, 2, 3]) }], ['b', { t: Float64Array.from([2, 4]), v: Float64Array.from([20, 40]) }]]), ['a', 'b', 'c'], 0, 10, false);
+    const s = joinRuns(
+      new Map([
+        ['a', { t: Float64Array.from([1, 2, 3]), v: Float64Array.from([1, 2, 3]) }],
+        ['b', { t: Float64Array.from([2, 4]), v: Float64Array.from([20, 40]) }],
+      ]),
+      ['a', 'b', 'c'],
+      0,
+      10,
+      false,
+    );
     expect(Array.from(s.t)).toEqual([1, 2, 3, 4]);
     expect(Array.from(s.cols.get('b')!)).toEqual([NaN, 20, NaN, 40]);
     expect(Array.from(s.cols.get('c')!)).toEqual([NaN, NaN, NaN, NaN]);
   });
 
   test('the live tail is added after what is stored; for a rollup tier as buckets', () => {
-    const stored = joinRuns(new Map([['a', { t: Float64Array.from([0, 60_000]), v: Float64Array.from([1, 2]), min: Float64Array.from([1, 2]), max: Float64Array.from([1, 2]), count: Float64Array.from([60, 60]) }]]), ['a'], 0, Infinity, true);
-    const tail = [[60_000, 9], [120_000, 3], [150_000, 5], [180_000, 7]];
+    const stored = joinRuns(
+      new Map([
+        [
+          'a',
+          {
+            t: Float64Array.from([0, 60_000]),
+            v: Float64Array.from([1, 2]),
+            min: Float64Array.from([1, 2]),
+            max: Float64Array.from([1, 2]),
+            count: Float64Array.from([60, 60]),
+          },
+        ],
+      ]),
+      ['a'],
+      0,
+      Infinity,
+      true,
+    );
+    const tail = [
+      [60_000, 9],
+      [120_000, 3],
+      [150_000, 5],
+      [180_000, 7],
+    ];
     const s = withTail(stored, tail, ['a'], ['a'], '1m', 0, Infinity);
     expect(Array.from(s.t)).toEqual([0, 60_000, 120_000, 180_000]);
     expect(Array.from(s.cols.get('a')!)).toEqual([1, 2, 4, 7]);
     expect(Array.from(s.max!.get('a')!)).toEqual([1, 2, 5, 7]);
-    const r = withTail(joinRuns(new Map([['a', { t: Float64Array.from([1000]), v: Float64Array.from([1]) }]]), ['a'], 0, Infinity, false), [[1000, 1], [2000, 2]], ['a'], ['a'], 'raw', 0, Infinity);
+    const r = withTail(
+      joinRuns(new Map([['a', { t: Float64Array.from([1000]), v: Float64Array.from([1]) }]]), ['a'], 0, Infinity, false),
+      [
+        [1000, 1],
+        [2000, 2],
+      ],
+      ['a'],
+      ['a'],
+      'raw',
+      0,
+      Infinity,
+    );
     expect(Array.from(r.cols.get('a')!)).toEqual([1, 2]);
   });
 
@@ -409,6 +524,33 @@ describe('reading series', () => {
     await db.put(CHUNKS, bad);
     const warn = console.warn;
     console.warn = () => {};
-    try { expect(Array.from((await rowsOf(db)).t)).toEqual([T0]); } finally { console.warn = warn; }
+    try {
+      expect(Array.from((await rowsOf(db)).t)).toEqual([T0]);
+    } finally {
+      console.warn = warn;
+    }
+  });
+});
+
+describe('per-endpoint event budget', () => {
+  test('an endpoint that floods events keeps only its newest within its budget; another endpoint keeps all of its own', async () => {
+    const { boundedEvent, keepEventBudget } = await import('../../web/lib/event-budget.ts');
+    const db = await openDb(`budget-${Math.random()}`);
+    const ev = (ep: string, i: number) =>
+      boundedEvent({ ep, id: `a-${i}`, t: 1_800_000_000_000 + i, label: i === 0 ? 'x'.repeat(10_000) : `e${i}`, source: 'agent' as const });
+    const tx = db.transaction('events', 'readwrite');
+    await Promise.all([
+      ...Array.from({ length: 300 }, (_, i) => tx.store.put(ev('flood', i))),
+      ...Array.from({ length: 20 }, (_, i) => tx.store.put(ev('calm', i))),
+      tx.done,
+    ]);
+    expect((await db.get('events', ['flood', 'a-0']))!.label.length).toBe(500);
+    expect(await keepEventBudget(db, 'flood', 100)).toBe(200);
+    expect(await keepEventBudget(db, 'calm', 100)).toBe(0);
+    const flood = await db.getAllFromIndex('events', 'byTime', IDBKeyRange.bound(['flood', -Infinity], ['flood', Infinity]));
+    expect(flood.length).toBe(100);
+    expect(flood[0]!.id).toBe('a-200'); // the oldest went
+    expect((await db.getAllFromIndex('events', 'byTime', IDBKeyRange.bound(['calm', -Infinity], ['calm', Infinity]))).length).toBe(20);
+    db.close();
   });
 });

@@ -4,6 +4,7 @@
  * history is never written twice and the browser's six-connections-per-host limit is not eaten
  * by tabs. When the leader closes, the next tab takes the lock and resumes from what is stored.
  */
+import { boundedEvent, EVENT_BUDGET, keepEventBudget } from './event-budget.ts';
 import { agentFetch } from './agent-api.ts';
 import type { GpuSnapshot, Snapshot } from '../../shared/wire.ts';
 import { deleteEndpointData, openDb, type AlertRule, type DB, type Endpoint, type StoredEvent, type Tier } from './db.ts';
@@ -16,7 +17,11 @@ import { ChunkWriter } from './writer.ts';
 
 /** The stream's `snapshot` event: the non-numeric state of each GPU, and workloads. */
 export interface SnapshotExtras {
-  gpus: (Pick<GpuSnapshot, 'index' | 'pstate' | 'throttle' | 'processes'> & { lost: boolean; mig: boolean | null; ecc_volatile: GpuSnapshot['ecc_volatile'] | null })[];
+  gpus: (Pick<GpuSnapshot, 'index' | 'pstate' | 'throttle' | 'processes'> & {
+    lost: boolean;
+    mig: boolean | null;
+    ecc_volatile: GpuSnapshot['ecc_volatile'] | null;
+  })[];
   workloads: Snapshot['workloads'];
 }
 
@@ -70,23 +75,34 @@ export class AppState {
   #chan: BroadcastChannel | null = null;
   #flushTimer: ReturnType<typeof setInterval> | null = null;
   /** Backfills, writes, folds and the quota, one endpoint at a time (the leader's job). */
-  history = ((app: AppState) => new HistorySync({
-    get db() { return app.db; },
-    endpoint: (id) => app.eps.get(id),
-    writer: (id) => app.#writers.get(id),
-    retentionFor: (id) => app.retentionFor(id),
-    stored: (id) => app.#send({ type: 'stored', id }),
-    schema: (id, schema) => app.#send({ type: 'schema', id, schema }),
-    rows: (id, keys, rows) => app.#send({ type: 'rows', id, keys, rows, history: true }),
-    get notice() { return app.notice; },
-    set notice(n) { app.notice = n; },
-    emit: () => app.emit(),
-  }))(this);
+  history = ((app: AppState) =>
+    new HistorySync({
+      get db() {
+        return app.db;
+      },
+      endpoint: (id) => app.eps.get(id),
+      writer: (id) => app.#writers.get(id),
+      retentionFor: (id) => app.retentionFor(id),
+      stored: (id) => app.#send({ type: 'stored', id }),
+      schema: (id, schema) => app.#send({ type: 'schema', id, schema }),
+      rows: (id, keys, rows) => app.#send({ type: 'rows', id, keys, rows, history: true }),
+      get notice() {
+        return app.notice;
+      },
+      set notice(n) {
+        app.notice = n;
+      },
+      emit: () => app.emit(),
+    }))(this);
   alerts = new AlertEngine();
   alertLog: Alert[] = [];
 
   async init(dbName?: string) {
-    this.db = await openDb(dbName, () => { this.db.close(); this.notice = 'gpulse was updated in another tab: reload this one.'; this.emit(); });
+    this.db = await openDb(dbName, () => {
+      this.db.close();
+      this.notice = 'gpulse was updated in another tab: reload this one.';
+      this.emit();
+    });
     this.retention = ((await this.db.get('meta', 'retention')) as Retention | undefined) ?? DEFAULT_RETENTION;
     await this.#loadEndpoints();
     this.alertLog = ((await this.db.get('meta', 'alertlog')) as Alert[] | undefined) ?? [];
@@ -98,12 +114,23 @@ export class AppState {
     void navigator.storage?.persist?.().catch(() => {});
     if (navigator.locks) {
       // Queued until this tab is the leader; held for the tab's life.
-      void navigator.locks.request('gpulse-leader', () => new Promise<void>(() => { this.#becomeLeader(); }));
+      void navigator.locks.request(
+        'gpulse-leader',
+        () =>
+          new Promise<void>(() => {
+            this.#becomeLeader();
+          }),
+      );
     } else this.#becomeLeader();
-    addEventListener('online', () => { for (const c of this.#conns.values()) c.kick(); });
+    addEventListener('online', () => {
+      for (const c of this.#conns.values()) c.kick();
+    });
   }
 
-  subscribe(fn: () => void) { this.#subs.add(fn); return () => this.#subs.delete(fn); }
+  subscribe(fn: () => void) {
+    this.#subs.add(fn);
+    return () => this.#subs.delete(fn);
+  }
   #lastRender = 0;
   /**
    * Many SSE rows become one render: at most one per animation frame, at most four a second, and
@@ -112,14 +139,25 @@ export class AppState {
    */
   emit(urgent = false) {
     const frame = () => (typeof requestAnimationFrame !== 'undefined' && !document.hidden ? requestAnimationFrame(run) : run());
-    const run = () => { this.#queued = false; this.#waiting = null; this.#lastRender = performance.now(); for (const f of this.#subs) f(); };
+    const run = () => {
+      this.#queued = false;
+      this.#waiting = null;
+      this.#lastRender = performance.now();
+      for (const f of this.#subs) f();
+    };
     // Urgent (history a view is waiting for, e.g. a backfill's recent hour): the next frame, not the next slot.
-    if (urgent && this.#waiting) { clearTimeout(this.#waiting); this.#waiting = null; frame(); return; }
+    if (urgent && this.#waiting) {
+      clearTimeout(this.#waiting);
+      this.#waiting = null;
+      frame();
+      return;
+    }
     if (this.#queued) return;
     this.#queued = true;
     const gap = Math.min(1000, Math.max(250, this.order.length * 20));
     const wait = urgent ? 0 : Math.max(0, gap - (performance.now() - this.#lastRender));
-    if (wait > 0) this.#waiting = setTimeout(frame, wait); else frame();
+    if (wait > 0) this.#waiting = setTimeout(frame, wait);
+    else frame();
   }
   #waiting: ReturnType<typeof setTimeout> | null = null;
 
@@ -127,14 +165,31 @@ export class AppState {
     const list = (await this.db.getAll('endpoints')).sort((a, b) => a.order - b.order);
     const stored = new Map<string, Schema | null>();
     for (const ep of list) if (!this.eps.has(ep.id)) stored.set(ep.id, ((await this.db.get('meta', `schema:${ep.id}`)) as Schema | undefined) ?? null);
-    for (const ep of list) { const r = (await this.db.get('meta', retentionKey(ep.id))) as Partial<Retention> | undefined; if (r) this.epRetention.set(ep.id, r); else this.epRetention.delete(ep.id); }
+    for (const ep of list) {
+      const r = (await this.db.get('meta', retentionKey(ep.id))) as Partial<Retention> | undefined;
+      if (r) this.epRetention.set(ep.id, r);
+      else this.epRetention.delete(ep.id);
+    }
     // Built after the awaits, from the state as it is now: a schema or rows that arrived meanwhile are kept.
     const next = new Map<string, EpState>();
     for (const ep of list) {
       const cur = this.eps.get(ep.id);
-      if (cur) { cur.ep = ep; next.set(ep.id, cur); continue; }
+      if (cur) {
+        cur.ep = ep;
+        next.set(ep.id, cur);
+        continue;
+      }
       const schema = stored.get(ep.id) ?? null;
-      next.set(ep.id, { ep, status: ep.readOnly ? { kind: 'stale', lastT: 0 } : { kind: 'connecting', attempt: 0 }, schema, keys: schema ? schema.series.map((x) => x.key) : [], last: null, tail: [], extras: null, rev: 0 });
+      next.set(ep.id, {
+        ep,
+        status: ep.readOnly ? { kind: 'stale', lastT: 0 } : { kind: 'connecting', attempt: 0 },
+        schema,
+        keys: schema ? schema.series.map((x) => x.key) : [],
+        last: null,
+        tail: [],
+        extras: null,
+        rev: 0,
+      });
     }
     this.eps = next;
     this.order = list.map((e) => e.id);
@@ -145,7 +200,10 @@ export class AppState {
     this.leader = true;
     for (const id of this.order) this.#connect(id);
     // Whatever the previous leader (or an interrupted import) stored but did not fold yet.
-    for (const id of this.order) { const s = this.eps.get(id)!; void this.history.foldStored(id, s.schema?.interval_ms ?? 1000, !!s.ep.readOnly); }
+    for (const id of this.order) {
+      const s = this.eps.get(id)!;
+      void this.history.foldStored(id, s.schema?.interval_ms ?? 1000, !!s.ep.readOnly);
+    }
     // Closed windows are written within 2 s; segments of open windows every 10 s (each costs a put
     // per series on the main thread, and rows not yet written are replayed by the agent after a crash).
     let tick = 0;
@@ -153,7 +211,8 @@ export class AppState {
     // Connection-state rules ("offline for 2 min") need a clock, not data.
     setInterval(() => {
       const now = Date.now();
-      for (const [id, s] of this.eps) if (!s.ep.readOnly) this.#onAlerts(this.alerts.status(id, now, ['offline', 'error', 'unauthorized', 'stale'].includes(s.status.kind)));
+      for (const [id, s] of this.eps)
+        if (!s.ep.readOnly) this.#onAlerts(this.alerts.status(id, now, ['offline', 'error', 'unauthorized', 'stale'].includes(s.status.kind)));
     }, 1000);
     addEventListener('pagehide', () => void this.flush());
     this.emit();
@@ -163,38 +222,58 @@ export class AppState {
     const s = this.eps.get(id);
     if (!s || s.ep.readOnly || this.#conns.has(id)) return;
     this.#writers.set(id, new ChunkWriter(id, s.schema?.interval_ms ?? 1000));
-    const conn = new LiveConnection({ url: s.ep.url, token: s.ep.token, resumeFrom: () => this.history.resume(id) }, {
-      status: (status) => this.#send({ type: 'status', id, status }),
-      schema: (schema) => {
-        void this.db.put('meta', schema, `schema:${id}`);
-        this.#writers.get(id)?.setInterval(schema.interval_ms);
-        void this.#backfillEvents(id);
-        this.#send({ type: 'schema', id, schema });
-        // An endpoint still named after its address takes the agent's hostname (a rename by the user wins).
-        const cur = this.eps.get(id)?.ep;
-        if (cur && cur.name === new URL(cur.url).host && schema.hostname) void this.updateEndpoint(id, { name: schema.hostname });
+    const conn = new LiveConnection(
+      { url: s.ep.url, token: s.ep.token, resumeFrom: () => this.history.resume(id) },
+      {
+        status: (status) => this.#send({ type: 'status', id, status }),
+        schema: (schema) => {
+          void this.db.put('meta', schema, `schema:${id}`);
+          this.#writers.get(id)?.setInterval(schema.interval_ms);
+          void this.#backfillEvents(id);
+          this.#send({ type: 'schema', id, schema });
+          // An endpoint still named after its address takes the agent's hostname (a rename by the user wins).
+          const cur = this.eps.get(id)?.ep;
+          if (cur && cur.name === new URL(cur.url).host && schema.hostname) void this.updateEndpoint(id, { name: schema.hostname });
+        },
+        rows: (keys, rows) => {
+          const w = this.#writers.get(id)!;
+          for (const r of rows) w.append(r[0] as number, keys, r);
+          // Alerts look at the newest row of each batch: a live batch is one row, and a backfill or
+          // gap replay must not fire an hour of stale alerts. (No clock comparison: agents' clocks may be skewed.)
+          const r = rows[rows.length - 1];
+          if (r) {
+            const idx = new Map(keys.map((k, i) => [k, i + 1]));
+            this.#onAlerts(
+              this.alerts.sample(id, r[0] as number, keys, (k) => {
+                const i = idx.get(k);
+                const v = i === undefined ? null : r[i];
+                return typeof v === 'number' ? v : null;
+              }),
+            );
+          }
+          this.#send({ type: 'rows', id, keys, rows: rows.slice(-TAIL) });
+        },
+        snapshot: (extras) => this.#send({ type: 'extras', id, extras: extras as SnapshotExtras }),
+        event: (e) => {
+          const ev = e as StoredEvent & { op?: string };
+          if (!ev || typeof ev.id !== 'string' || typeof ev.t !== 'number' || typeof ev.label !== 'string') return;
+          const stored: StoredEvent = {
+            ep: id,
+            id: ev.id,
+            t: ev.t,
+            label: ev.label,
+            end_t: ev.end_t ?? null,
+            source: ev.source === 'user' ? 'user' : 'agent',
+            color: ev.color ?? null,
+            kind: ev.kind,
+            scope: ev.scope,
+          };
+          if (ev.op === 'delete') void this.db.delete('events', [id, ev.id]);
+          else void this.db.put('events', boundedEvent(stored)).then(() => keepEventBudget(this.db, id));
+          this.#send({ type: 'event', id, event: stored });
+        },
       },
-      rows: (keys, rows) => {
-        const w = this.#writers.get(id)!;
-        for (const r of rows) w.append(r[0] as number, keys, r);
-        // Alerts look at the newest row of each batch: a live batch is one row, and a backfill or
-        // gap replay must not fire an hour of stale alerts. (No clock comparison: agents' clocks may be skewed.)
-        const r = rows[rows.length - 1];
-        if (r) {
-          const idx = new Map(keys.map((k, i) => [k, i + 1]));
-          this.#onAlerts(this.alerts.sample(id, r[0] as number, keys, (k) => { const i = idx.get(k); const v = i === undefined ? null : r[i]; return typeof v === 'number' ? v : null; }));
-        }
-        this.#send({ type: 'rows', id, keys, rows: rows.slice(-TAIL) });
-      },
-      snapshot: (extras) => this.#send({ type: 'extras', id, extras: extras as SnapshotExtras }),
-      event: (e) => {
-        const ev = e as StoredEvent & { op?: string };
-        if (!ev || typeof ev.id !== 'string' || typeof ev.t !== 'number' || typeof ev.label !== 'string') return;
-        const stored: StoredEvent = { ep: id, id: ev.id, t: ev.t, label: ev.label, end_t: ev.end_t ?? null, source: ev.source === 'user' ? 'user' : 'agent', color: ev.color ?? null, kind: ev.kind, scope: ev.scope };
-        if (ev.op === 'delete') void this.db.delete('events', [id, ev.id]); else void this.db.put('events', stored);
-        this.#send({ type: 'event', id, event: stored });
-      },
-    });
+    );
     this.#conns.set(id, conn);
     conn.start();
   }
@@ -209,13 +288,36 @@ export class AppState {
       const { events } = (await r.json()) as { events: StoredEvent[] };
       if (!Array.isArray(events)) return;
       const tx = this.db.transaction('events', 'readwrite');
-      const keep = events.filter((e) => e && typeof e.id === 'string' && typeof e.t === 'number' && typeof e.label === 'string').slice(-5000);
-      await Promise.all([...keep.map((e) => tx.store.put({ ep: id, id: e.id, t: e.t, label: e.label, end_t: e.end_t ?? null, source: e.source === 'user' ? 'user' : 'agent', color: e.color ?? null, kind: e.kind, scope: e.scope })), tx.done]);
+      const keep = events.filter((e) => e && typeof e.id === 'string' && typeof e.t === 'number' && typeof e.label === 'string').slice(-EVENT_BUDGET);
+      await Promise.all([
+        ...keep.map((e) =>
+          tx.store.put(
+            boundedEvent({
+              ep: id,
+              id: e.id,
+              t: e.t,
+              label: e.label,
+              end_t: e.end_t ?? null,
+              source: e.source === 'user' ? 'user' : 'agent',
+              color: e.color ?? null,
+              kind: e.kind,
+              scope: e.scope,
+            }),
+          ),
+        ),
+        tx.done,
+      ]);
+      await keepEventBudget(this.db, id);
       this.#send({ type: 'stored', id });
-    } catch { /* the stream will report the connection problem */ }
+    } catch {
+      /* the stream will report the connection problem */
+    }
   }
 
-  #send(m: Msg) { this.#apply(m, true); this.#chan?.postMessage(m); }
+  #send(m: Msg) {
+    this.#apply(m, true);
+    this.#chan?.postMessage(m);
+  }
 
   #onAlerts(ts: Transition[]) {
     if (!ts.length) return;
@@ -224,7 +326,14 @@ export class AppState {
         this.alertLog.unshift({ ...t.alert });
         const name = this.eps.get(t.alert.ep)?.ep.name ?? t.alert.ep;
         if (typeof Notification !== 'undefined' && Notification.permission === 'granted') {
-          try { new Notification(`gpulse: ${t.alert.label}`, { body: `${name} ${t.alert.instance}${t.alert.value != null ? ` = ${t.alert.value.toFixed(1)}` : ''}`, tag: t.alert.id }); } catch { /* some platforms only allow SW notifications */ }
+          try {
+            new Notification(`gpulse: ${t.alert.label}`, {
+              body: `${name} ${t.alert.instance}${t.alert.value != null ? ` = ${t.alert.value.toFixed(1)}` : ''}`,
+              tag: t.alert.id,
+            });
+          } catch {
+            /* some platforms only allow SW notifications */
+          }
         }
       } else {
         const a = this.alertLog.find((x) => x.id === t.alert.id);
@@ -237,7 +346,9 @@ export class AppState {
   }
 
   /** Reconnect now (from any tab: the leader holds the connection). */
-  reconnect(id: string) { this.#send({ type: 'kick', id }); }
+  reconnect(id: string) {
+    this.#send({ type: 'kick', id });
+  }
 
   /**
    * Chrome's local-network permission can only be asked from a page, on a user gesture: this is
@@ -257,23 +368,58 @@ export class AppState {
     }
   }
 
-  async saveRule(r: AlertRule) { await this.db.put('alerts', r); await this.#reloadRules(); this.#chan?.postMessage({ type: 'rules' } satisfies Msg); }
-  async deleteRule(id: string) { await this.db.delete('alerts', id); await this.#reloadRules(); this.#chan?.postMessage({ type: 'rules' } satisfies Msg); }
-  async #reloadRules() { this.#onAlerts(this.alerts.setRules(await this.db.getAll('alerts'), Date.now())); this.emit(); }
+  async saveRule(r: AlertRule) {
+    await this.db.put('alerts', r);
+    await this.#reloadRules();
+    this.#chan?.postMessage({ type: 'rules' } satisfies Msg);
+  }
+  async deleteRule(id: string) {
+    await this.db.delete('alerts', id);
+    await this.#reloadRules();
+    this.#chan?.postMessage({ type: 'rules' } satisfies Msg);
+  }
+  async #reloadRules() {
+    this.#onAlerts(this.alerts.setRules(await this.db.getAll('alerts'), Date.now()));
+    this.emit();
+  }
 
   #apply(m: Msg, local: boolean) {
-    if (m.type === 'endpoints') { void this.#loadEndpoints(); return; }
-    if (m.type === 'rules') { void this.#reloadRules(); return; }
-    if (m.type === 'kick') { this.#conns.get(m.id)?.kick(); return; }
-    if (m.type === 'alerts') { if (!local) this.alertLog = m.log; this.emit(); return; }
+    if (m.type === 'endpoints') {
+      void this.#loadEndpoints();
+      return;
+    }
+    if (m.type === 'rules') {
+      void this.#reloadRules();
+      return;
+    }
+    if (m.type === 'kick') {
+      this.#conns.get(m.id)?.kick();
+      return;
+    }
+    if (m.type === 'alerts') {
+      if (!local) this.alertLog = m.log;
+      this.emit();
+      return;
+    }
     const s = this.eps.get(m.id);
     if (!s) return;
     switch (m.type) {
-      case 'status': s.status = m.status; break;
-      case 'schema': s.schema = m.schema; s.keys = m.schema.series.map((x) => x.key); break;
-      case 'extras': s.extras = m.extras; break;
-      case 'stored': s.rev++; break;
-      case 'event': s.rev++; break;
+      case 'status':
+        s.status = m.status;
+        break;
+      case 'schema':
+        s.schema = m.schema;
+        s.keys = m.schema.series.map((x) => x.key);
+        break;
+      case 'extras':
+        s.extras = m.extras;
+        break;
+      case 'stored':
+        s.rev++;
+        break;
+      case 'event':
+        s.rev++;
+        break;
       case 'rows': {
         if (m.keys.join() !== s.keys.join()) s.keys = m.keys;
         // A new leader's replay repeats rows this tab already shows.
@@ -292,7 +438,9 @@ export class AppState {
     await Promise.all([...this.#writers].map(([id, w]) => this.history.flush(id, w, segments)));
   }
 
-  retentionFor(id: string): Retention { return { ...this.retention, ...this.epRetention.get(id) }; }
+  retentionFor(id: string): Retention {
+    return { ...this.retention, ...this.epRetention.get(id) };
+  }
 
   async applyRetention(now = Date.now()) {
     let n = 0;
@@ -300,11 +448,22 @@ export class AppState {
     return n;
   }
 
-  async setRetention(r: Retention) { this.retention = r; await this.db.put('meta', r, 'retention'); await this.applyRetention(); this.emit(); }
+  async setRetention(r: Retention) {
+    this.retention = r;
+    await this.db.put('meta', r, 'retention');
+    await this.applyRetention();
+    this.emit();
+  }
 
   /** Per-endpoint retention (null: back to the default for every tier). */
   async setEndpointRetention(id: string, r: Partial<Retention> | null) {
-    if (r && Object.keys(r).length) { await this.db.put('meta', r, retentionKey(id)); this.epRetention.set(id, r); } else { await this.db.delete('meta', retentionKey(id)); this.epRetention.delete(id); }
+    if (r && Object.keys(r).length) {
+      await this.db.put('meta', r, retentionKey(id));
+      this.epRetention.set(id, r);
+    } else {
+      await this.db.delete('meta', retentionKey(id));
+      this.epRetention.delete(id);
+    }
     await this.applyRetention();
     this.#chan?.postMessage({ type: 'endpoints' } satisfies Msg);
     this.emit();
@@ -314,9 +473,20 @@ export class AppState {
   async addEndpoint(url: string, token: string, name?: string, readOnly = false): Promise<Endpoint> {
     const clean = readOnly ? url : normalizeUrl(url);
     const existing = readOnly ? undefined : [...this.eps.values()].find((s) => s.ep.url === clean);
-    if (existing) { await this.updateEndpoint(existing.ep.id, { token }); return existing.ep; }
+    if (existing) {
+      await this.updateEndpoint(existing.ep.id, { token });
+      return existing.ep;
+    }
     performance.mark('gpulse:add');
-    const ep: Endpoint = { id: crypto.randomUUID(), name: name || new URL(clean).host, url: clean, token, order: this.order.length, added: Date.now(), readOnly };
+    const ep: Endpoint = {
+      id: crypto.randomUUID(),
+      name: name || new URL(clean).host,
+      url: clean,
+      token,
+      order: this.order.length,
+      added: Date.now(),
+      readOnly,
+    };
     await this.db.put('endpoints', ep);
     await this.#loadEndpoints();
     this.#send({ type: 'endpoints' });
@@ -330,16 +500,27 @@ export class AppState {
     await this.db.put('endpoints', { ...ep, ...patch });
     await this.#loadEndpoints();
     this.#chan?.postMessage({ type: 'endpoints' } satisfies Msg);
-    if (patch.token && this.leader) { this.#conns.get(id)?.stop(); this.#conns.delete(id); this.#connect(id); }
+    if (patch.token && this.leader) {
+      this.#conns.get(id)?.stop();
+      this.#conns.delete(id);
+      this.#connect(id);
+    }
   }
 
   async move(id: string, delta: number) {
-    const i = this.order.indexOf(id), j = i + delta;
+    const i = this.order.indexOf(id),
+      j = i + delta;
     if (i < 0 || j < 0 || j >= this.order.length) return;
     const ids = [...this.order];
     [ids[i], ids[j]] = [ids[j]!, ids[i]!];
     const tx = this.db.transaction('endpoints', 'readwrite');
-    await Promise.all([...ids.map(async (eid, k) => { const ep = await tx.store.get(eid); if (ep) await tx.store.put({ ...ep, order: k }); }), tx.done]);
+    await Promise.all([
+      ...ids.map(async (eid, k) => {
+        const ep = await tx.store.get(eid);
+        if (ep) await tx.store.put({ ...ep, order: k });
+      }),
+      tx.done,
+    ]);
     await this.#loadEndpoints();
     this.#chan?.postMessage({ type: 'endpoints' } satisfies Msg);
   }
@@ -367,7 +548,10 @@ export class AppState {
     await this.history.writeAll(ep.id, w);
     await this.#loadEndpoints();
     const s = this.eps.get(ep.id);
-    if (s) { s.rev++; s.last = rows[rows.length - 1] ?? null; }
+    if (s) {
+      s.rev++;
+      s.last = rows[rows.length - 1] ?? null;
+    }
     this.emit();
   }
 }
@@ -375,9 +559,17 @@ export class AppState {
 /** An export without its agent's info: the sampling interval is the most common step between rows. */
 function guessInterval(rows: (number | null)[][]): number {
   const counts = new Map<number, number>();
-  for (let i = 1; i < Math.min(rows.length, 1000); i++) { const d = (rows[i]![0] as number) - (rows[i - 1]![0] as number); if (d > 0) counts.set(d, (counts.get(d) ?? 0) + 1); }
-  let best = 1000, n = 0;
-  for (const [d, c] of counts) if (c > n) { best = d; n = c; }
+  for (let i = 1; i < Math.min(rows.length, 1000); i++) {
+    const d = (rows[i]![0] as number) - (rows[i - 1]![0] as number);
+    if (d > 0) counts.set(d, (counts.get(d) ?? 0) + 1);
+  }
+  let best = 1000,
+    n = 0;
+  for (const [d, c] of counts)
+    if (c > n) {
+      best = d;
+      n = c;
+    }
   return best;
 }
 
@@ -390,10 +582,15 @@ export function normalizeUrl(url: string): string {
 /** Before connecting: will an https page be allowed to reach this agent at all? */
 export function mixedContentProblem(pageProtocol: string, agentUrl: string): string | null {
   let u: URL;
-  try { u = new URL(agentUrl); } catch { return null; }
+  try {
+    u = new URL(agentUrl);
+  } catch {
+    return null;
+  }
   if (pageProtocol !== 'https:' || u.protocol === 'https:') return null;
   const h = u.hostname;
   if (h === 'localhost' || h.endsWith('.localhost') || /^127\./.test(h) || h === '[::1]') return null;
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(h) || h.startsWith('[') || h.endsWith('.local')) return 'Chrome will ask for permission to reach your local network; other browsers block http agents from an https page.';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(h) || h.startsWith('[') || h.endsWith('.local'))
+    return 'Chrome will ask for permission to reach your local network; other browsers block http agents from an https page.';
   return `The browser will block http://${h} from this https page (mixed content). Open gpulse from the agent itself, from http://localhost, use the agent's IP address, or serve the agent over https (--tls-cert/--tls-key).`;
 }
