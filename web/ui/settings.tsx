@@ -26,9 +26,11 @@ export function Settings({ app, fix }: { app: AppState; fix?: string }) {
               return (
                 <tr data-endpoint={s.ep.name}>
                   <td>
+                    {/* Uncontrolled: a controlled value was reset by every status re-render, wiping a name being typed. */}
                     <input
                       aria-label="name"
-                      value={s.ep.name}
+                      key={s.ep.name}
+                      defaultValue={s.ep.name}
                       onChange={(e) => void app.updateEndpoint(id, { name: (e.target as HTMLInputElement).value || s.ep.name })}
                     />
                   </td>
