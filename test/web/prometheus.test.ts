@@ -1,5 +1,6 @@
 /** The PWA's Prometheus API client against a fake fetch: parsing, NaN, and each kind of failure. */
 import { describe, expect, test } from 'bun:test';
+import { pollFleet } from '../../web/lib/prom-fleet.ts';
 import { PromClient, PromError, parseMatrix, parseVector } from '../../web/lib/prometheus.ts';
 
 type Seen = { url: string; headers: Record<string, string> };
@@ -121,5 +122,41 @@ describe('Prometheus client', () => {
     expect(() => parseVector({ resultType: 'matrix', result: [] })).toThrow(PromError);
     expect(() => parseMatrix({ resultType: 'vector', result: [] })).toThrow(PromError);
     expect(() => parseVector({ resultType: 'vector', result: [{ metric: {}, value: 'x' }] })).toThrow(PromError);
+  });
+});
+
+describe('Prometheus fleet', () => {
+  test('hosts from node_uname_info, GPUs from DCGM labels joined on instance, memory in bytes, CPU from the rate', async () => {
+    const answers: Record<string, unknown[]> = {
+      node_uname_info: [
+        { metric: { instance: '127.0.0.1:1', nodename: 'box-b' }, value: [1, '1'] },
+        { metric: { instance: '127.0.0.1:2' }, value: [1, '1'] },
+      ],
+      DCGM_FI_DEV_GPU_UTIL: [
+        { metric: { instance: '127.0.0.1:1', gpu: '1', modelName: 'A100', Hostname: 'box-b' }, value: [1, '20'] },
+        { metric: { instance: '127.0.0.1:1', gpu: '0', modelName: 'H100', Hostname: 'box-b' }, value: [1, '10'] },
+        { metric: { instance: '127.0.0.1:3', gpu: '0', modelName: 'L4', Hostname: 'box-c' }, value: [1, 'NaN'] },
+      ],
+      DCGM_FI_DEV_FB_USED: [{ metric: { instance: '127.0.0.1:1', gpu: '0' }, value: [1, '1024'] }],
+      DCGM_FI_DEV_FB_FREE: [{ metric: { instance: '127.0.0.1:1', gpu: '0' }, value: [1, '3072'] }],
+      DCGM_FI_DEV_GPU_TEMP: [{ metric: { instance: '127.0.0.1:1', gpu: '0' }, value: [1, '55'] }],
+      DCGM_FI_DEV_POWER_USAGE: [{ metric: { instance: '127.0.0.1:1', gpu: '0' }, value: [1, '300.5'] }],
+    };
+    const c = new PromClient('http://p', {
+      fetch: fake((u) => {
+        const q = u.searchParams.get('query')!;
+        const result = answers[q] ?? (q.includes('node_cpu_seconds_total') ? [{ metric: { instance: '127.0.0.1:2' }, value: [1, '12.5'] }] : []);
+        return ok({ resultType: 'vector', result });
+      }),
+    });
+    const fleet = await pollFleet(c);
+    expect(fleet.map((h) => [h.name, h.instance, h.cpu, h.gpus.map((g) => g.gpu)])).toEqual([
+      ['127.0.0.1:2', '127.0.0.1:2', 12.5, []],
+      ['box-b', '127.0.0.1:1', null, ['0', '1']],
+      ['box-c', '127.0.0.1:3', null, ['0']],
+    ]);
+    expect(fleet[1]!.gpus[0]).toEqual({ gpu: '0', model: 'H100', util: 10, memUsed: 1024 * 2 ** 20, memTotal: 4096 * 2 ** 20, temp: 55, power: 300.5 });
+    expect(fleet[1]!.gpus[1]).toMatchObject({ model: 'A100', util: 20, memUsed: null, memTotal: null, temp: null });
+    expect(fleet[2]!.gpus[0]!.util).toBeNull();
   });
 });
