@@ -126,10 +126,10 @@ describe('Prometheus client', () => {
 });
 
 describe('Prometheus fleet', () => {
-  test('hosts from node_uname_info, GPUs from DCGM labels joined on instance, memory in bytes, CPU from the rate', async () => {
+  test('hosts from node_uname_info, GPUs from DCGM labels joined on instance (their Hostname names the host), memory in bytes, CPU from the rate', async () => {
     const answers: Record<string, unknown[]> = {
       node_uname_info: [
-        { metric: { instance: '127.0.0.1:1', nodename: 'box-b' }, value: [1, '1'] },
+        { metric: { instance: '127.0.0.1:1', nodename: 'kernel-name' }, value: [1, '1'] },
         { metric: { instance: '127.0.0.1:2' }, value: [1, '1'] },
       ],
       DCGM_FI_DEV_GPU_UTIL: [

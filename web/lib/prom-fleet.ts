@@ -1,7 +1,9 @@
 /**
  * A Prometheus endpoint's fleet, read from the dcgm-exporter and node_exporter families any gpulse
  * agent (or the real exporters) exposes: hosts from node_uname_info (nodename, else instance), GPUs
- * from DCGM_FI_DEV_GPU_UTIL's labels (gpu, modelName, Hostname), joined on `instance`. One poll is a
+ * from DCGM_FI_DEV_GPU_UTIL's labels (gpu, modelName, Hostname), joined on `instance`; a host with
+ * GPUs is named by their Hostname label (the node name given to the agent or dcgm-exporter; uname's
+ * nodename is the kernel's, the same for every container on one machine). One poll is a
  * handful of instant queries; nothing is stored (read-only, no IndexedDB history in this slice).
  */
 import type { PromClient, PromSample } from './prometheus.ts';
@@ -39,10 +41,11 @@ const MIB = 1024 * 1024;
 /** Build the host list from one poll's answers (pure: unit-tested without a server). */
 export function buildFleet(r: Record<keyof typeof FLEET_QUERIES, PromSample[]>): PromHost[] {
   const hosts = new Map<string, PromHost>();
-  const host = (instance: string, name?: string) => {
+  /** `strong`: a name from DCGM's Hostname label (the node name the agent or dcgm-exporter was given), which wins over uname's. */
+  const host = (instance: string, name?: string, strong = false) => {
     let h = hosts.get(instance);
     if (!h) hosts.set(instance, (h = { instance, name: name || instance, cpu: null, gpus: [] }));
-    else if (name && h.name === instance) h.name = name;
+    else if (name && (strong || h.name === instance)) h.name = name;
     return h;
   };
   for (const s of r.uname) {
@@ -59,7 +62,7 @@ export function buildFleet(r: Record<keyof typeof FLEET_QUERIES, PromSample[]>):
     const k = gpuKey(s);
     const u = used.get(k) ?? null,
       f = free.get(k) ?? null;
-    host(s.labels.instance ?? s.labels.Hostname ?? '', s.labels.Hostname).gpus.push({
+    host(s.labels.instance ?? s.labels.Hostname ?? '', s.labels.Hostname, true).gpus.push({
       gpu: s.labels.gpu ?? '?',
       model: s.labels.modelName ?? '',
       util: s.v,
