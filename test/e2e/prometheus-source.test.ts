@@ -108,4 +108,17 @@ scrape_configs:
     expect(eps).toEqual([{ kind: 'prometheus', url: promUrl, token: 'prom-secret-token' }]);
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  test('the Add form takes a Prometheus without a token; one that cannot be reached says why on its tile', async () => {
+    await page.goto(`${a.url}/#/add`);
+    await page.selectOption('select[name="kind"]', 'prometheus');
+    await page.fill('input[name="url"]', 'http://127.0.0.1:9/');
+    await page.fill('input[name="name"]', 'nowhere');
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('[data-endpoint="nowhere"] [data-status="error"]', { timeout: 20_000 });
+    expect(await page.textContent('[data-endpoint="nowhere"]')).toContain('unreachable, or blocked by CORS');
+    // The working source is still live next to it.
+    expect(await page.locator('[data-prom-host="gpu-a"]').count()).toBe(1);
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
 });
