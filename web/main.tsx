@@ -16,11 +16,24 @@ async function servedByAgent(): Promise<boolean> {
   }
 }
 
-/** #/add?url=…&token=… — add the agent, then drop the token from the address bar and history. */
+/** #/add?url=…&token=… (or ?prometheus=…[&token=…]) — add the endpoint, then drop the token from the address bar and history. */
 async function takePairingLink(app: AppState): Promise<boolean> {
   const m = /^#\/add\?(.+)$/.exec(location.hash);
   if (!m) return false;
   const q = new URLSearchParams(m[1]);
+  const prom = q.get('prometheus');
+  if (prom) {
+    // #/add?prometheus=URL[&token=…]: a Prometheus-compatible source; the token leaves the address bar too.
+    try {
+      await app.addPrometheus(prom, q.get('token') ?? '', q.get('name') ?? undefined);
+      history.replaceState(null, '', `${location.pathname}#/`);
+    } catch (e) {
+      history.replaceState(null, '', `${location.pathname}#/add`);
+      app.notice = `That Prometheus link could not be used: ${(e as Error).message}`;
+      app.emit();
+    }
+    return true;
+  }
   const url = q.get('url'),
     token = q.get('token');
   if (!url || !token) return false;

@@ -30,6 +30,8 @@ export interface Endpoint {
   token: string;
   order: number;
   readOnly?: boolean;
+  /** Absent: a gpulse agent. 'prometheus': a Prometheus-compatible API base URL, polled read-only (web/lib/prom-fleet.ts). */
+  kind?: 'prometheus';
   added: number;
 }
 export interface StoredEvent {

@@ -220,7 +220,8 @@ export class AppState {
 
   #connect(id: string) {
     const s = this.eps.get(id);
-    if (!s || s.ep.readOnly || this.#conns.has(id)) return;
+    // A Prometheus endpoint has no stream: its view polls it (web/ui/prom-tiles.tsx).
+    if (!s || s.ep.readOnly || s.ep.kind === 'prometheus' || this.#conns.has(id)) return;
     this.#writers.set(id, new ChunkWriter(id, s.schema?.interval_ms ?? 1000));
     const conn = new LiveConnection(
       { url: s.ep.url, token: s.ep.token, resumeFrom: () => this.history.resume(id) },
@@ -494,6 +495,29 @@ export class AppState {
     return ep;
   }
 
+  /** A Prometheus-compatible API (Prometheus, VictoriaMetrics, Thanos Query) as a read-only fleet source. */
+  async addPrometheus(url: string, token: string, name?: string): Promise<Endpoint> {
+    const clean = normalizePromUrl(url);
+    const existing = [...this.eps.values()].find((s) => s.ep.kind === 'prometheus' && s.ep.url === clean);
+    if (existing) {
+      if (token) await this.updateEndpoint(existing.ep.id, { token });
+      return existing.ep;
+    }
+    const ep: Endpoint = {
+      id: crypto.randomUUID(),
+      name: name || new URL(clean).host,
+      url: clean,
+      token,
+      order: this.order.length,
+      added: Date.now(),
+      kind: 'prometheus',
+    };
+    await this.db.put('endpoints', ep);
+    await this.#loadEndpoints();
+    this.#send({ type: 'endpoints' });
+    return ep;
+  }
+
   async updateEndpoint(id: string, patch: Partial<Pick<Endpoint, 'name' | 'token' | 'order'>>) {
     const ep = await this.db.get('endpoints', id);
     if (!ep) return;
@@ -577,6 +601,13 @@ export function normalizeUrl(url: string): string {
   const u = new URL(url.trim());
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('the agent URL must start with http:// or https://');
   return u.origin;
+}
+
+/** A Prometheus API base URL: origin plus any path prefix (a Thanos or proxy route), without a trailing slash. */
+export function normalizePromUrl(url: string): string {
+  const u = new URL(url.trim());
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('the Prometheus URL must start with http:// or https://');
+  return u.origin + u.pathname.replace(/\/+$/, '');
 }
 
 /** Before connecting: will an https page be allowed to reach this agent at all? */

@@ -6,12 +6,20 @@ export function AddForm({ app, navigate, sameOrigin }: { app: AppState; navigate
   const [url, setUrl] = useState(() => sessionStorage.getItem('gpulse.add.url') ?? (sameOrigin ? location.origin : ''));
   const [token, setToken] = useState('');
   const [name, setName] = useState('');
+  const [kind, setKind] = useState<'agent' | 'prometheus'>('agent');
+  const prom = kind === 'prometheus';
   const [err, setErr] = useState('');
   const warn = mixedContentProblem(location.protocol, url);
   const submit = async (e: Event) => {
     e.preventDefault();
     setErr('');
     try {
+      if (prom) {
+        await app.addPrometheus(url, token.trim(), name.trim() || undefined);
+        sessionStorage.removeItem('gpulse.add.url');
+        navigate('#/');
+        return;
+      }
       const ep = await app.addEndpoint(url, token.trim(), name.trim() || undefined);
       sessionStorage.removeItem('gpulse.add.url');
       navigate(`#/e/${ep.id}`);
@@ -29,11 +37,18 @@ export function AddForm({ app, navigate, sameOrigin }: { app: AppState; navigate
       )}
       <form onSubmit={submit} class="form">
         <label>
-          Agent URL{' '}
+          Kind{' '}
+          <select name="kind" value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value as 'agent' | 'prometheus')}>
+            <option value="agent">gpulse agent</option>
+            <option value="prometheus">Prometheus (or VictoriaMetrics, Thanos Query): read-only</option>
+          </select>
+        </label>
+        <label>
+          {prom ? 'Prometheus URL' : 'Agent URL'}{' '}
           <input
             name="url"
             required
-            placeholder="http://gpu-box:9740"
+            placeholder={prom ? 'http://prometheus:9090' : 'http://gpu-box:9740'}
             value={url}
             onInput={(e) => {
               const v = (e.target as HTMLInputElement).value;
@@ -44,11 +59,18 @@ export function AddForm({ app, navigate, sameOrigin }: { app: AppState; navigate
         </label>
         {warn && <p class="warn">{warn}</p>}
         <label>
-          Token <input name="token" required autocomplete="off" value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
+          {prom ? 'Bearer token (optional)' : 'Token'}{' '}
+          <input name="token" required={!prom} autocomplete="off" value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
         </label>
         <label>
           Name (optional) <input name="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
         </label>
+        {prom && (
+          <p class="muted small">
+            The server must allow this page's origin (CORS): see "Prometheus and fleets" in the README. Its hosts and GPUs show live in the overview; nothing is
+            stored.
+          </p>
+        )}
         {err && <p class="warn">{err}</p>}
         <button type="submit">Add</button>
       </form>

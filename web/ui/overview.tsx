@@ -6,6 +6,7 @@ import type { AppState, EpState } from '../lib/state.ts';
 import { pct, recent, val } from '../lib/values.ts';
 import { Bar, COLORS, StatusBadge, shortName } from './bits.tsx';
 import { FleetAccounting } from './fleet-accounting.tsx';
+import { PromTiles } from './prom-tiles.tsx';
 
 const SEVERITY: Record<string, number> = { unauthorized: 0, error: 1, offline: 2, stale: 3, connecting: 4, live: 5 };
 
@@ -116,7 +117,7 @@ export function Overview({ app }: { app: AppState }) {
           <option value="custom">your order</option>
         </select>
       </div>
-      <div class="tiles">{list.map(cachedTile)}</div>
+      <div class="tiles">{list.map((s) => (s.ep.kind === 'prometheus' ? <PromTiles key={s.ep.id} s={s} app={app} /> : cachedTile(s)))}</div>
       <FleetAccounting app={app} />
     </section>
   );

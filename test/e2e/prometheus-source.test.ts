@@ -1,0 +1,124 @@
+/**
+ * Prometheus as a PWA data source, end to end: two agents (fake NVML, public /metrics), a real
+ * Prometheus on loopback scraping both every second with CORS open, and the PWA in headless
+ * Chromium adding that Prometheus by a #/add?prometheus= link: both hosts and their GPUs show, with values.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { HAVE_BROWSER, launchBrowser } from '../browser.ts';
+import { fakeNvml, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+
+const PROMETHEUS = Bun.which('prometheus');
+const SKIP = !HAVE_BROWSER ? 'no Chromium or no built PWA (dist/web)' : !PROMETHEUS ? 'no prometheus binary on PATH' : '';
+if (SKIP) console.log(`prometheus-source: skipped: ${SKIP}`);
+
+const gpuEnv = (n: number, names: string) => ({ GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: String(n), FAKE_NVML_NAMES: names });
+
+describe.skipIf(!!SKIP)('PWA with a Prometheus source', () => {
+  const dir = tmp('gpulse-promsrc-');
+  let a: RunningAgent, b: RunningAgent;
+  let prom: ReturnType<typeof Bun.spawn> | undefined;
+  let promUrl = '';
+  let ctx: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    a = await startAgent(['--interval', '500ms', '--hostname', 'gpu-a', '--metrics-public'], gpuEnv(2, 'NVIDIA H100 80GB HBM3,NVIDIA A100-SXM4-40GB'), {
+      dir: tmp(),
+    });
+    b = await startAgent(['--interval', '500ms', '--hostname', 'gpu-b', '--metrics-public'], gpuEnv(1, 'NVIDIA L4'), { dir: tmp() });
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    promUrl = `http://127.0.0.1:${port}`;
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      `global: { scrape_interval: 1s, evaluation_interval: 1s }
+scrape_configs:
+  - job_name: gpulse
+    static_configs: [{ targets: ['${new URL(a.url).host}', '${new URL(b.url).host}'] }]
+`,
+    );
+    prom = Bun.spawn(
+      [
+        PROMETHEUS!,
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--web.cors.origin=.*',
+      ],
+      { stdout: 'ignore', stderr: 'ignore' },
+    );
+    // Wait until Prometheus has scraped both agents' GPUs.
+    for (let i = 0; i < 60; i++) {
+      const r = await fetch(`${promUrl}/api/v1/query?query=DCGM_FI_DEV_GPU_UTIL`).catch(() => null);
+      if (r?.ok && (await r.json()).data.result.length >= 3) break;
+      await Bun.sleep(500);
+    }
+    ctx = await launchBrowser(join(dir, 'profile'), { viewport: { width: 1400, height: 1000 } });
+    page = await ctx.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  }, 60_000);
+
+  afterAll(async () => {
+    await ctx?.close();
+    prom?.kill();
+    await prom?.exited;
+    await a?.stop();
+    await b?.stop();
+  });
+
+  test('#/add?prometheus= adds it, drops the token, and shows both hosts and their GPUs with values', async () => {
+    await page.goto(`${a.url}/#/add?prometheus=${encodeURIComponent(promUrl)}&token=prom-secret-token`);
+    await page.waitForSelector('[data-prometheus] [data-status="live"]', { timeout: 20_000 });
+    expect(page.url()).not.toContain('prom-secret-token');
+    expect(page.url()).not.toContain('prometheus=');
+    // Both hosts, named by their GPUs' Hostname label (the agents' --hostname), each with its GPUs and filled-in values.
+    await page
+      .waitForFunction(
+        () => {
+          const t = (n: string) => document.querySelector(`[data-prom-host="${n}"]`)?.textContent ?? '';
+          return /\d+(\.\d+)? ?%/.test(t('gpu-a')) && /°C/.test(t('gpu-b')) && !/CPU\s*—/.test(t('gpu-a'));
+        },
+        undefined,
+        { timeout: 30_000 },
+      )
+      .catch(async (e) => {
+        console.log('prometheus-source: tiles:', await page.locator('.tile').allTextContents());
+        throw e;
+      });
+    const hostA = await page.textContent('[data-prom-host="gpu-a"]');
+    const hostB = await page.textContent('[data-prom-host="gpu-b"]');
+    console.log(`prometheus-source: gpu-a: ${hostA}\nprometheus-source: gpu-b: ${hostB}`);
+    expect(await page.locator('[data-prom-host="gpu-a"] .gpu-row').count()).toBe(2);
+    expect(await page.locator('[data-prom-host="gpu-b"] .gpu-row').count()).toBe(1);
+    expect(hostA).toContain('H100 80GB HBM3');
+    expect(hostA).toContain('A100-SXM4-40GB');
+    expect(hostB).toContain('L4');
+    for (const t of [hostA!, hostB!]) {
+      expect(t).toMatch(/\d+(\.\d+)? ?°C/);
+      expect(t).toMatch(/\d+(\.\d+)? ?W/);
+      expect(t).toMatch(/GiB \/ [\d.]+ GiB/);
+    }
+    // Stored as a Prometheus endpoint with its token, and no stream was opened to it.
+    const eps = await page.evaluate(() =>
+      [...(globalThis as any).gpulse.eps.values()].map((s: any) => ({ kind: s.ep.kind, url: s.ep.url, token: s.ep.token })),
+    );
+    expect(eps).toEqual([{ kind: 'prometheus', url: promUrl, token: 'prom-secret-token' }]);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  test('the Add form takes a Prometheus without a token; one that cannot be reached says why on its tile', async () => {
+    await page.goto(`${a.url}/#/add`);
+    await page.selectOption('select[name="kind"]', 'prometheus');
+    await page.fill('input[name="url"]', 'http://127.0.0.1:9/');
+    await page.fill('input[name="name"]', 'nowhere');
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('[data-endpoint="nowhere"] [data-status="error"]', { timeout: 20_000 });
+    expect(await page.textContent('[data-endpoint="nowhere"]')).toContain('unreachable, or blocked by CORS');
+    // The working source is still live next to it.
+    expect(await page.locator('[data-prom-host="gpu-a"]').count()).toBe(1);
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
+});
