@@ -11,6 +11,21 @@ const MAX_LABEL = 500;
 /** The event as stored: the label bounded. */
 export const boundedEvent = (e: StoredEvent): StoredEvent => (e.label.length > MAX_LABEL ? { ...e, label: e.label.slice(0, MAX_LABEL) } : e);
 
+/** An agent's event (stream or /v1/events) as this browser stores it for endpoint `ep`, label bounded. */
+export function storedEvent(ep: string, e: Omit<StoredEvent, 'ep'>): StoredEvent {
+  return boundedEvent({
+    ep,
+    id: e.id,
+    t: e.t,
+    label: e.label,
+    end_t: e.end_t ?? null,
+    source: e.source === 'user' ? 'user' : 'agent',
+    color: e.color ?? null,
+    kind: e.kind,
+    scope: e.scope,
+  });
+}
+
 /** Deletes endpoint `ep`'s oldest events beyond `max`; returns how many went. */
 export async function keepEventBudget(db: DB, ep: string, max = EVENT_BUDGET): Promise<number> {
   const range = IDBKeyRange.bound([ep, -Infinity], [ep, Infinity]);

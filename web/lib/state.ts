@@ -4,7 +4,7 @@
  * history is never written twice and the browser's six-connections-per-host limit is not eaten
  * by tabs. When the leader closes, the next tab takes the lock and resumes from what is stored.
  */
-import { boundedEvent, EVENT_BUDGET, keepEventBudget } from './event-budget.ts';
+import { EVENT_BUDGET, keepEventBudget, storedEvent } from './event-budget.ts';
 import { agentFetch } from './agent-api.ts';
 import type { GpuSnapshot, Snapshot } from '../../shared/wire.ts';
 import { deleteEndpointData, openDb, type AlertRule, type DB, type Endpoint, type StoredEvent, type Tier } from './db.ts';
@@ -258,19 +258,9 @@ export class AppState {
         event: (e) => {
           const ev = e as StoredEvent & { op?: string };
           if (!ev || typeof ev.id !== 'string' || typeof ev.t !== 'number' || typeof ev.label !== 'string') return;
-          const stored: StoredEvent = {
-            ep: id,
-            id: ev.id,
-            t: ev.t,
-            label: ev.label,
-            end_t: ev.end_t ?? null,
-            source: ev.source === 'user' ? 'user' : 'agent',
-            color: ev.color ?? null,
-            kind: ev.kind,
-            scope: ev.scope,
-          };
+          const stored = storedEvent(id, ev);
           if (ev.op === 'delete') void this.db.delete('events', [id, ev.id]);
-          else void this.db.put('events', boundedEvent(stored)).then(() => keepEventBudget(this.db, id));
+          else void this.db.put('events', stored).then(() => keepEventBudget(this.db, id));
           this.#send({ type: 'event', id, event: stored });
         },
       },
@@ -290,24 +280,7 @@ export class AppState {
       if (!Array.isArray(events)) return;
       const tx = this.db.transaction('events', 'readwrite');
       const keep = events.filter((e) => e && typeof e.id === 'string' && typeof e.t === 'number' && typeof e.label === 'string').slice(-EVENT_BUDGET);
-      await Promise.all([
-        ...keep.map((e) =>
-          tx.store.put(
-            boundedEvent({
-              ep: id,
-              id: e.id,
-              t: e.t,
-              label: e.label,
-              end_t: e.end_t ?? null,
-              source: e.source === 'user' ? 'user' : 'agent',
-              color: e.color ?? null,
-              kind: e.kind,
-              scope: e.scope,
-            }),
-          ),
-        ),
-        tx.done,
-      ]);
+      await Promise.all([...keep.map((e) => tx.store.put(storedEvent(id, e))), tx.done]);
       await keepEventBudget(this.db, id);
       this.#send({ type: 'stored', id });
     } catch {
