@@ -134,18 +134,6 @@ export class RawHead {
     return true;
   }
 
-  /** First row index with time >= t. */
-  atOrAfter(t: number): number {
-    let lo = 0,
-      hi = this.n;
-    while (lo < hi) {
-      const m = (lo + hi) >>> 1;
-      if (this.t[m]! >= t) hi = m;
-      else lo = m + 1;
-    }
-    return lo;
-  }
-
   get bytes(): number {
     return this.t.byteLength + this.v.reduce((s, c) => s + c.byteLength, 0);
   }
@@ -299,17 +287,6 @@ export class RollupHead {
     this.min = from.map((i) => this.min[i]!);
     this.max = from.map((i) => this.max[i]!);
     return true;
-  }
-
-  atOrAfter(t: number): number {
-    let lo = 0,
-      hi = this.n;
-    while (lo < hi) {
-      const m = (lo + hi) >>> 1;
-      if (this.t[m]! >= t) hi = m;
-      else lo = m + 1;
-    }
-    return lo;
   }
 
   get bytes(): number {
