@@ -4,7 +4,8 @@
  * applies the wire precision (quantize, as the agent does at ingest) and keeps the counts.
  */
 import { MAX_TIME, quantize } from '../../shared/chunk/index.ts';
-import type { Store } from '../store/store.ts';
+// The store sets aside rows further ahead of the clock than FUTURE_SLACK_MS at its next open: refuse them here.
+import { FUTURE_SLACK_MS, type Store } from '../store/store.ts';
 
 /** A bad row when bad rows stop the import (the default): names where and what. */
 export class BadRowError extends Error {
@@ -16,9 +17,6 @@ export class BadRowError extends Error {
     super(`${where}: ${why}`);
   }
 }
-
-/** The store sets aside rows further ahead of the clock than this at its next open. */
-export const FUTURE_SLACK_MS = 5_000;
 
 export interface FileStats {
   file: string;

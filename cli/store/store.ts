@@ -38,7 +38,7 @@ export class StoreLockedError extends Error {
 }
 
 /** A future-dated record further ahead than this (wall clock was wrong last run) is set aside. */
-const FUTURE_SLACK_MS = 5_000;
+export const FUTURE_SLACK_MS = 5_000;
 const RETRY_MS = 5_000;
 
 export class Store {
@@ -182,8 +182,8 @@ export class Store {
       if (!t) continue;
       this.m1.setKeys(keys);
       this.h1.setKeys(keys);
-      const m1 = Int32Array.from(keys, (k) => this.m1.cols.index.get(k)!);
-      const h1 = Int32Array.from(keys, (k) => this.h1.cols.index.get(k)!);
+      const m1 = columnMap(this.m1, keys);
+      const h1 = columnMap(this.h1, keys);
       const row = new Float64Array(keys.length);
       for (let i = 0; i < t.length; i++) {
         for (let j = 0; j < keys.length; j++) {
@@ -210,9 +210,9 @@ export class Store {
     this.raw.setKeys(keys);
     this.m1.setKeys(keys);
     this.h1.setKeys(keys);
-    this.#rawMap = Int32Array.from(keys, (k) => this.raw.cols.index.get(k)!);
-    this.#m1Map = Int32Array.from(keys, (k) => this.m1.cols.index.get(k)!);
-    this.#h1Map = Int32Array.from(keys, (k) => this.h1.cols.index.get(k)!);
+    this.#rawMap = columnMap(this.raw, keys);
+    this.#m1Map = columnMap(this.m1, keys);
+    this.#h1Map = columnMap(this.h1, keys);
     try {
       this.#wal?.setKeys(keys);
     } catch (e) {
@@ -223,9 +223,9 @@ export class Store {
   /** After a seal: heads forget series that left the catalog, and the column maps follow. */
   #dropRetired() {
     const keep = new Set(this.#keys);
-    if (this.raw.retain(keep)) this.#rawMap = Int32Array.from(this.#keys, (k) => this.raw.cols.index.get(k)!);
-    if (this.m1.retain(keep)) this.#m1Map = Int32Array.from(this.#keys, (k) => this.m1.cols.index.get(k)!);
-    if (this.h1.retain(keep)) this.#h1Map = Int32Array.from(this.#keys, (k) => this.h1.cols.index.get(k)!);
+    if (this.raw.retain(keep)) this.#rawMap = columnMap(this.raw, this.#keys);
+    if (this.m1.retain(keep)) this.#m1Map = columnMap(this.m1, this.#keys);
+    if (this.h1.retain(keep)) this.#h1Map = columnMap(this.h1, this.#keys);
   }
 
   /** Appends one row (values in setKeys order). Returns false, storing nothing, unless t is after the newest row. */
@@ -235,21 +235,7 @@ export class Store {
       return false;
     }
     let sealed = false;
-    if (this.raw.closes(t)) {
-      this.#persist(this.raw.encode());
-      this.raw.reset();
-      sealed = true;
-    }
-    if (this.m1.closes(t)) {
-      this.#persist(this.m1.encode());
-      this.m1.reset();
-      sealed = true;
-    }
-    if (this.h1.closes(t)) {
-      this.#persist(this.h1.encode());
-      this.h1.reset();
-      sealed = true;
-    }
+    for (const h of this.#heads()) if (h.closes(t)) sealed = this.#seal(h);
     if (sealed) this.#dropRetired();
     this.raw.append(t, values, this.#rawMap);
     this.m1.addRow(t, values, this.#m1Map);
@@ -269,6 +255,17 @@ export class Store {
       this.#retry();
     }
     if (sealed || now - this.#lastRetention > 3_600_000) this.#enforceRetention(false);
+    return true;
+  }
+
+  #heads(): (RawHead | RollupHead)[] {
+    return [this.raw, this.m1, this.h1];
+  }
+
+  /** Writes a head's window as a group and empties the head. */
+  #seal(h: RawHead | RollupHead): true {
+    this.#persist(h.encode());
+    h.reset();
     return true;
   }
 
@@ -498,18 +495,7 @@ export class Store {
 
   /** Seals whatever the open windows hold (import's last step; the agent leaves them to the log). */
   flushAll() {
-    if (this.raw.n) {
-      this.#persist(this.raw.encode());
-      this.raw.reset();
-    }
-    if (this.m1.n) {
-      this.#persist(this.m1.encode());
-      this.m1.reset();
-    }
-    if (this.h1.n) {
-      this.#persist(this.h1.encode());
-      this.h1.reset();
-    }
+    for (const h of this.#heads()) if (h.n) this.#seal(h);
     try {
       this.#wal?.resetAll();
     } catch (e) {
@@ -544,6 +530,9 @@ export class Store {
     }
   }
 }
+
+/** Where each of `keys` sits among a head's columns. */
+const columnMap = (h: RawHead | RollupHead, keys: readonly string[]) => Int32Array.from(keys, (k) => h.cols.index.get(k)!);
 
 const errText = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
