@@ -8,7 +8,8 @@ import { chunkFrames } from '../store/read.ts';
 import type { Store } from '../store/store.ts';
 import { badParam } from './errors.ts';
 import { ByteWriter } from './byte-writer.ts';
-import { parseKeys, parseRange, pullStream } from './history.ts';
+import { pullStream } from './direct-stream.ts';
+import { parseKeys, parseRange } from './history.ts';
 
 export const CHUNKS_TYPE = 'application/vnd.gpulse.chunks';
 const TIERS: Tier[] = ['raw', '1m', '1h'];

@@ -11,7 +11,7 @@ import { seriesParts, startOfLast, timeParts } from '../store/read.ts';
 import type { Store } from '../store/store.ts';
 import { ByteWriter } from './byte-writer.ts';
 import { badParam } from './errors.ts';
-import { Pacer } from './pace.ts';
+import { pullStream } from './direct-stream.ts';
 
 export interface HistoryQuery {
   since: number | null;
@@ -115,30 +115,6 @@ export function planHistory(store: Store, q: HistoryQuery, intervalMs: number): 
 /** The history document as a response body. */
 export function historyStream(store: Store, plan: Plan, minmax: boolean): ReadableStream<Uint8Array> {
   return pullStream(historyBytes(store, plan, minmax));
-}
-
-/**
- * A generator as a response body that produces only as fast as the socket drains: Bun's "direct"
- * stream, whose flush() waits for the bytes to be taken. The generator may reuse its buffer: each
- * piece is written out before the next is made.
- */
-export function pullStream(it: Generator<Uint8Array>): ReadableStream<Uint8Array> {
-  return new ReadableStream({
-    type: 'direct',
-    async pull(ctl: { write(b: Uint8Array): number | Promise<number>; flush(): unknown; close(): void }) {
-      const pace = new Pacer();
-      try {
-        for (let r = it.next(); !r.done; r = it.next()) {
-          await ctl.write(r.value);
-          await ctl.flush();
-          await pace.turn();
-        }
-      } finally {
-        it.return(undefined);
-      }
-      ctl.close();
-    },
-  } as unknown as UnderlyingDefaultSource<Uint8Array>);
 }
 
 /** The whole document as text (tests, small answers). */

@@ -11,7 +11,7 @@
  */
 import { strictJson } from '../../shared/json.ts';
 import { ByteWriter } from './byte-writer.ts';
-import { Pacer } from './pace.ts';
+import { writePaced, type DirectController } from './direct-stream.ts';
 
 const enc = new TextEncoder();
 
@@ -31,13 +31,6 @@ interface Client {
   /** While a replay is being written, live frames wait here (bounded like the queue) and follow it. */
   pending: Uint8Array[] | null;
   pendingBytes: number;
-}
-
-/** Bun's direct stream controller: write() buffers, flush() resolves once the socket took the bytes. */
-interface DirectController {
-  write(b: Uint8Array): number | Promise<number>;
-  flush(): number | Promise<number>;
-  close(): void;
 }
 
 export class Hub {
@@ -178,12 +171,7 @@ export class Hub {
         this.#clients.add(c);
         try {
           for (const p of prelude) await ctl.write(p);
-          const pace = new Pacer();
-          for (let r = replay.next(); !r.done && !c.closed; r = replay.next()) {
-            await ctl.write(r.value);
-            await ctl.flush();
-            await pace.turn();
-          }
+          await writePaced(ctl, replay, () => c.closed);
           const live = c.pending ?? [];
           c.pending = null;
           const now = Date.now();
