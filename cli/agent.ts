@@ -8,7 +8,7 @@ import { ProcessTracker } from './accounting/tracker.ts';
 import { LiveCatalog } from './catalog/live.ts';
 import type { GpuExtras, GpuProvider, ProviderEvent } from './gpu/provider.ts';
 import { ByteWriter } from './http/byte-writer.ts';
-import { Hub, encodeEvent } from './http/hub.ts';
+import { Hub, encodeEvent, writeSample } from './http/hub.ts';
 import { OllamaSeries } from './sample/ollama-series.ts';
 import { KeyIndex } from './store/key-index.ts';
 import { UserMetrics, type UserMetricsOptions } from './user/user-metrics.ts';
@@ -452,20 +452,13 @@ export function extrasKey(gpus: readonly GpuExtras[], ollama: readonly OllamaMod
 function* replayFrames(store: Store, keys: string[], since: number, until: number): Generator<Uint8Array> {
   const w = new ByteWriter();
   const exact = keys.map(isExactKey);
+  const row = new Float64Array(keys.length);
   for (const b of rowBatches(store, keys, since, until)) {
     for (let i = 0; i < b.t.length; i++) {
       const t = b.t[i]!;
       if (!(t > since)) continue;
-      w.str('id: ');
-      w.whole(t);
-      w.str('\nevent: sample\ndata: [');
-      w.whole(t);
-      for (let c = 0; c < keys.length; c++) {
-        w.byte(44);
-        if (exact[c]) w.exact(b.cols[c]![i]!);
-        else w.num(b.cols[c]![i]!);
-      }
-      w.str(']\n\n');
+      for (let c = 0; c < keys.length; c++) row[c] = b.cols[c]![i]!;
+      writeSample(w, t, row, exact);
       // The writer's buffer is reused: the hub writes each piece out (and flushes) before asking for the next.
       if (w.full) yield w.take();
     }

@@ -235,8 +235,13 @@ const frame = new ByteWriter(16 * 1024);
  * wireNum. Written into one reused buffer (digits, not a string per value: a frame is built every
  * tick with every series), then copied out once.
  */
-export function encodeSample(t: number, values: ArrayLike<number>, exact?: ArrayLike<number>): Uint8Array {
-  const w = frame;
+export function encodeSample(t: number, values: ArrayLike<number>, exact?: ArrayLike<number | boolean>): Uint8Array {
+  writeSample(frame, t, values, exact);
+  return frame.take().slice();
+}
+
+/** Appends one `sample` frame to `w` (the live tick and the stream replay write the same bytes). */
+export function writeSample(w: ByteWriter, t: number, values: ArrayLike<number>, exact?: ArrayLike<number | boolean>) {
   w.str('id: ');
   w.whole(t);
   w.str('\nevent: sample\ndata: [');
@@ -247,7 +252,6 @@ export function encodeSample(t: number, values: ArrayLike<number>, exact?: Array
     else w.num(values[i]!);
   }
   w.str(']\n\n');
-  return w.take().slice();
 }
 
 /** A value as JSON at full float64 precision (shortest round-trip form); null when not finite. */
