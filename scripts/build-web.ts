@@ -14,7 +14,8 @@ const app = await Bun.build({
   entrypoints: [join(root, 'web/main.tsx')],
   outdir: join(out, 'assets'),
   naming: '[name]-[hash].[ext]',
-  minify: true,
+  // GPULSE_WEB_DEBUG=1 keeps names, for readable profiles.
+  minify: process.env.GPULSE_WEB_DEBUG ? { whitespace: true, syntax: true, identifiers: false } : true,
   target: 'browser',
   sourcemap: 'none',
   define: { 'process.env.NODE_ENV': '"production"' },
