@@ -5,7 +5,7 @@
  * the reason it has none. Each chart is loaded on its own, so a failing query blanks only its chart
  * and says why there.
  */
-import { fmtBytes, fmtNum, fmtRate } from '../../shared/format.ts';
+import { byteScale, fmtBytes, fmtNum, fmtRate, fmtShort } from '../../shared/format.ts';
 import { alignToGrid, gridMs, rateWindow, type RangeQuery } from './prom-range.ts';
 import type { PromClient, PromLabels } from './prometheus.ts';
 
@@ -161,4 +161,18 @@ export async function loadPanel(c: PromClient, p: PanelDef, instance: string, q:
   } catch (e) {
     return { kind: 'error', message: (e as Error).message };
   }
+}
+
+/**
+ * A byte chart's title, scale and number format for what it holds: its values divided into the unit
+ * that suits the largest (so the axis picks round ticks in that unit), the unit once in the title,
+ * plain numbers on the axis ("Host memory · GiB", 18.6), which fit the chart's narrow y axis where
+ * "18.6 GiB" is cut. Other charts keep their own format and scale 1.
+ */
+export function displayOf(p: PanelDef, lines: PanelLine[]): { title: string; div: number; fmt: (v: number) => string } {
+  if (p.unit !== 'B' && p.unit !== 'B/s') return { title: p.title, div: 1, fmt: p.fmt };
+  let max = 0;
+  for (const l of lines) for (const v of l.y) if (v !== null && Math.abs(v) > max) max = Math.abs(v);
+  const { div, unit } = byteScale(max);
+  return { title: `${p.title} · ${unit}${p.unit === 'B/s' ? '/s' : ''}`, div, fmt: fmtShort };
 }

@@ -6,7 +6,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AlignedData } from 'uplot';
-import { customPanel, expand, loadPanel, PANELS, promQuote, type PanelDef, type PanelState } from '../lib/prom-panels.ts';
+import { customPanel, displayOf, expand, loadPanel, PANELS, promQuote, type PanelDef, type PanelLine, type PanelState } from '../lib/prom-panels.ts';
 import { DEFAULT_SCRAPE_S, rangeQuery, scrapeIntervalOf, type RangeQuery } from '../lib/prom-range.ts';
 import { PromClient, type PromLabels } from '../lib/prometheus.ts';
 import { promHostHash, type PromRoute } from '../lib/prom-route.ts';
@@ -16,6 +16,8 @@ import { RANGES } from './host.tsx';
 import { PROM_POLL_MS } from './prom-tiles.tsx';
 import type { RangeView } from './use-series.ts';
 import { PALETTE } from './user-series.tsx';
+
+const stateKey = (p: PanelDef) => `${p.id}\u0000${p.queries.map((q) => q.expr).join('\u0000')}`;
 
 /** The plot width of one chart column, in 50 px buckets (a resize by a few pixels asks nothing again). */
 function useChartWidth() {
@@ -72,7 +74,9 @@ export function PromHostView({ app, route }: { app: AppState; route: PromRoute }
   const facts = useHostFacts(client, instance);
   const [chartsRef, width] = useChartWidth();
   const panels = useMemo<PanelDef[]>(() => [...PANELS, ...(route.q ? [customPanel(route.q)] : [])], [route.q]);
-  const [states, setStates] = useState<Record<string, PanelState>>({});
+  // Keyed by chart and query, so a changed custom query starts from "loading", not from the old answer;
+  // each keeps the window it answered (the previous range stays drawn until the new one is in).
+  const [states, setStates] = useState<Record<string, { st: PanelState; q: RangeQuery }>>({});
   const [shown, setShown] = useState<{ q: RangeQuery; xr: [number, number] } | null>(null);
 
   useEffect(() => {
@@ -87,7 +91,7 @@ export function PromHostView({ app, route }: { app: AppState; route: PromRoute }
       await Promise.all(
         panels.map((p) =>
           loadPanel(client, p, instance, q, facts.scrape).then((st) => {
-            if (alive) setStates((prev) => ({ ...prev, [p.id]: st }));
+            if (alive) setStates((prev) => ({ ...prev, [stateKey(p)]: { st, q } }));
           }),
         ),
       );
@@ -112,7 +116,7 @@ export function PromHostView({ app, route }: { app: AppState; route: PromRoute }
     location.hash = promHostHash(route.id, instance, v, q);
   };
   const name = facts?.hostname || facts?.uname.nodename || instance;
-  const gpuUtil = states['gpu-util'];
+  const gpuUtil = states[stateKey(PANELS[0]!)]?.st;
   const noGpu = gpuUtil?.kind === 'ok' && !gpuUtil.lines.length;
   const xr: [number, number] = shown?.xr ?? [view.from ?? Date.now() - span, view.to ?? Date.now()];
   const sync = `prom-${route.id}-${instance}`;
@@ -123,7 +127,8 @@ export function PromHostView({ app, route }: { app: AppState; route: PromRoute }
         <span class="badge st-live">Prometheus</span>
         <span class="muted small">
           {instance}
-          {facts?.uname.release ? ` · ${facts.uname.sysname ?? ''} ${facts.uname.release} ${facts.uname.machine ?? ''}` : ''} · via {s.ep.name} ({url})
+          {facts?.uname.release ? ` · ${facts.uname.sysname ?? ''} ${facts.uname.release} ${facts.uname.machine ?? ''}` : ''} · via {s.ep.name}
+          {s.ep.name !== url ? ` (${url})` : ''}
         </span>
         <span class="spacer" />
         <span class="muted small" data-step={shown?.q.step} data-scrape={facts?.scrape}>
@@ -149,7 +154,8 @@ export function PromHostView({ app, route }: { app: AppState; route: PromRoute }
             <PromPanel
               key={p.id}
               p={p}
-              st={states[p.id] ?? { kind: 'loading' }}
+              st={states[stateKey(p)]?.st ?? { kind: 'loading' }}
+              answered={states[stateKey(p)]?.q}
               instance={instance}
               q={shown?.q}
               scrape={facts?.scrape}
@@ -170,6 +176,8 @@ interface PanelProps {
   st: PanelState;
   instance: string;
   q?: RangeQuery;
+  /** the window the shown state answers */
+  answered?: RangeQuery;
   scrape?: number;
   sync: string;
   xr: [number, number];
@@ -177,18 +185,27 @@ interface PanelProps {
   onReset: () => void;
 }
 
+const NO_LINES: PanelLine[] = [];
+
 /** One chart, or in its place why it has nothing to draw (the server's error, or no series for this host). */
-function PromPanel({ p, st, instance, q, scrape, sync, xr, onZoom, onReset }: PanelProps) {
-  const lines = st.kind === 'ok' ? st.lines : [];
+function PromPanel({ p, st, instance, q, answered, scrape, sync, xr, onZoom, onReset }: PanelProps) {
+  const lines = st.kind === 'ok' ? st.lines : NO_LINES;
+  const shown = useMemo(() => displayOf(p, lines), [lines, p]);
   const series: ChartSeries[] = useMemo(
-    () => lines.map((l, i) => ({ label: l.label, color: PALETTE[i % PALETTE.length]!, unit: p.unit, fmt: p.fmt })),
-    [lines, p],
+    () => lines.map((l, i) => ({ label: l.label, color: PALETTE[i % PALETTE.length]!, unit: p.unit, fmt: shown.fmt })),
+    [lines, p, shown],
   );
-  const data = useMemo(() => (st.kind === 'ok' ? [st.x, ...st.lines.map((l) => l.y)] : [[]]) as unknown as AlignedData, [st]);
+  const data = useMemo(
+    () =>
+      (st.kind === 'ok'
+        ? [st.x, ...st.lines.map((l) => (shown.div === 1 ? l.y : l.y.map((v) => (v === null ? null : v / shown.div))))]
+        : [[]]) as unknown as AlignedData,
+    [st, shown],
+  );
   const shownExpr = q && scrape ? p.queries.map((pq) => expand(pq.expr, instance, q, scrape)).join('\n') : p.queries.map((pq) => pq.expr).join('\n');
   return (
-    <div class="prom-panel" data-panel={p.id} data-state={st.kind} data-points={st.kind === 'ok' ? st.points : 0} title={shownExpr}>
-      <Chart title={p.title} series={series} data={data} syncKey={sync} xRange={xr} yMax={p.yMax} onZoom={onZoom} onReset={onReset} />
+    <div class="prom-panel" data-panel={p.id} data-state={st.kind} data-points={st.kind === 'ok' ? st.points : 0} data-end={answered?.end} title={shownExpr}>
+      <Chart title={shown.title} series={series} data={data} syncKey={sync} xRange={xr} yMax={p.yMax} onZoom={onZoom} onReset={onReset} />
       {st.kind === 'error' && (
         <p class="chart-msg warn" role="alert" data-chart-error>
           {st.message}
