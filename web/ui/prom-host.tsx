@@ -76,7 +76,7 @@ export function PromHostView({ app, route }: { app: AppState; route: PromRoute }
   const panels = useMemo<PanelDef[]>(() => [...PANELS, ...(route.q ? [customPanel(route.q)] : [])], [route.q]);
   // Keyed by chart and query, so a changed custom query starts from "loading", not from the old answer;
   // each keeps the window it answered (the previous range stays drawn until the new one is in).
-  const [states, setStates] = useState<Record<string, { st: PanelState; q: RangeQuery }>>({});
+  const [states, setStates] = useState<Record<string, { st: PanelState; q: RangeQuery; xr: [number, number] }>>({});
   const [shown, setShown] = useState<{ q: RangeQuery; xr: [number, number] } | null>(null);
 
   useEffect(() => {
@@ -91,7 +91,7 @@ export function PromHostView({ app, route }: { app: AppState; route: PromRoute }
       await Promise.all(
         panels.map((p) =>
           loadPanel(client, p, instance, q, facts.scrape).then((st) => {
-            if (alive) setStates((prev) => ({ ...prev, [stateKey(p)]: { st, q } }));
+            if (alive) setStates((prev) => ({ ...prev, [stateKey(p)]: { st, q, xr: [from, to] } }));
           }),
         ),
       );
@@ -160,7 +160,7 @@ export function PromHostView({ app, route }: { app: AppState; route: PromRoute }
               q={shown?.q}
               scrape={facts?.scrape}
               sync={sync}
-              xr={xr}
+              xr={states[stateKey(p)]?.xr ?? xr}
               onZoom={(a, b) => go({ range: view.range, from: a, to: b })}
               onReset={() => go({ range: view.range })}
             />
