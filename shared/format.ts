@@ -22,3 +22,18 @@ export function fmtUptime(s: number | null | undefined): string {
     m = Math.floor((s % 3600) / 60);
   return d ? `${d}d ${h}h` : h ? `${h}h ${m}m` : `${m}m`;
 }
+/**
+ * The binary unit that suits byte values up to `max`, for a chart that writes the unit once (in its
+ * title) and plain numbers on a narrow axis: 19,500,000,000 → { div: 2^30, unit: 'GiB' }.
+ */
+export function byteScale(max: number): { div: number; unit: string } {
+  let i = 0;
+  let x = Math.abs(max);
+  while (x >= 1024 && i < BYTES.length - 1) {
+    x /= 1024;
+    i++;
+  }
+  return { div: 1024 ** i, unit: BYTES[i]! };
+}
+/** A number in at most four characters before the unit: 1023, 18.6, 1.33, 0. */
+export const fmtShort = (v: number) => (v === 0 ? '0' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));

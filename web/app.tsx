@@ -1,13 +1,21 @@
-/** The shell: hash routes (#/, #/e/:id?range=, #/add?url=&token=, #/settings), keyboard, notices. */
+/** The shell: hash routes (#/, #/e/:id?range=, #/p/:id/:instance?range=, #/add?url=&token=, #/settings), keyboard, notices. */
 import { useEffect, useState } from 'preact/hooks';
 import type { AppState } from './lib/state.ts';
 import { AddForm } from './ui/add.tsx';
 import { AlertsView } from './ui/alerts.tsx';
 import { HostView, RANGES, type View } from './ui/host.tsx';
 import { Overview } from './ui/overview.tsx';
+import { parsePromRoute, type PromRoute } from './lib/prom-route.ts';
+import { PromHostView } from './ui/prom-host.tsx';
 import { Settings } from './ui/settings.tsx';
 
-type Route = { name: 'overview' } | { name: 'host'; id: string; view: View } | { name: 'add' } | { name: 'alerts' } | { name: 'settings'; fix?: string };
+type Route =
+  | { name: 'overview' }
+  | { name: 'host'; id: string; view: View }
+  | { name: 'add' }
+  | { name: 'alerts' }
+  | { name: 'settings'; fix?: string }
+  | { name: 'prom'; r: PromRoute };
 
 export function parseRoute(hash: string): Route {
   const [path, query = ''] = hash.replace(/^#/, '').split('?');
@@ -18,6 +26,8 @@ export function parseRoute(hash: string): Route {
       to = Number(q.get('to'));
     return { name: 'host', id: m[1]!, view: { range: q.get('range') ?? '1h', ...(from > 0 && to > from ? { from, to } : {}) } };
   }
+  const p = parsePromRoute(path ?? '', q);
+  if (p) return { name: 'prom', r: p };
   if (path === '/add') return { name: 'add' };
   if (path === '/alerts') return { name: 'alerts' };
   if (path === '/settings') return { name: 'settings', fix: q.get('fix') ?? undefined };
@@ -89,6 +99,7 @@ export function App({ app, sameOrigin }: { app: AppState; sameOrigin: boolean })
       <main>
         {route.name === 'overview' && <Overview app={app} />}
         {route.name === 'host' && <HostView app={app} id={route.id} view={route.view} setView={setView(route.id)} />}
+        {route.name === 'prom' && <PromHostView app={app} route={route.r} />}
         {route.name === 'alerts' && <AlertsView app={app} />}
         {route.name === 'add' && <AddForm app={app} navigate={navigate} sameOrigin={sameOrigin} />}
         {route.name === 'settings' && <Settings app={app} fix={route.fix} />}

@@ -134,6 +134,11 @@ export class PromClient {
     return parseVector(await this.get('/api/v1/query', time === undefined ? { query } : { query, time: String(time) }));
   }
 
+  /** Raw samples: an instant query of a range selector (`up{…}[5m]`), answered as a matrix. */
+  async samples(query: string): Promise<PromSeries[]> {
+    return parseMatrix(await this.get('/api/v1/query', { query }));
+  }
+
   /** A range query: start/end in seconds, step in seconds. */
   async range(query: string, start: number, end: number, step: number): Promise<PromSeries[]> {
     return parseMatrix(await this.get('/api/v1/query_range', { query, start: String(start), end: String(end), step: String(step) }));

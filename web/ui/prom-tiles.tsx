@@ -1,7 +1,7 @@
 /**
  * A Prometheus endpoint in the overview: a tile for the source (its state, or why it cannot be
- * read) and one per host it knows, polled with instant queries every 5 s while shown. Read-only:
- * nothing is written to IndexedDB for it in this slice, so it has no history charts or alerts.
+ * read) and one per host it knows, polled with instant queries every 5 s while shown; a host's
+ * name links to its history charts (prom-host.tsx). Read-only: nothing is written to IndexedDB.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { fmtBytes, fmtNum } from '../../shared/format.ts';
@@ -9,6 +9,7 @@ import { pollFleet, type PromHost } from '../lib/prom-fleet.ts';
 import { PromClient } from '../lib/prometheus.ts';
 import type { AppState, EpState } from '../lib/state.ts';
 import { Bar, COLORS, shortName } from './bits.tsx';
+import { promHostHash } from '../lib/prom-route.ts';
 
 export const PROM_POLL_MS = 5000;
 
@@ -59,7 +60,9 @@ export function PromTiles({ s, app }: { s: EpState; app: AppState }) {
       {hosts?.map((h) => (
         <div class="tile st-live" key={h.instance} data-prom-host={h.name} data-instance={h.instance}>
           <header>
-            <strong>{h.name}</strong>
+            <strong>
+              <a href={promHostHash(s.ep.id, h.instance)}>{h.name}</a>
+            </strong>
             <span class="badge muted small">via {s.ep.name}</span>
           </header>
           <div class="muted small">
