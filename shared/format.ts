@@ -22,3 +22,9 @@ export function fmtUptime(s: number | null | undefined): string {
     m = Math.floor((s % 3600) / 60);
   return d ? `${d}d ${h}h` : h ? `${h}h ${m}m` : `${m}m`;
 }
+/** A value in its catalog unit: bytes and rates scaled, everything else with the unit after it. */
+export function fmtUnit(v: number | null | undefined, unit: string): string {
+  if (unit === 'B') return fmtBytes(v);
+  if (unit === 'B/s') return fmtRate(v);
+  return fmtNum(v, unit === 'C' ? '°C' : unit, v != null && Math.abs(v) < 10 && !Number.isInteger(v) ? 2 : 1);
+}
