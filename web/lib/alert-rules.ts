@@ -5,6 +5,7 @@
  * Rules live in IndexedDB's `alerts` store; rules saved before kinds existed are read by
  * `normalizeRule`, so an upgrade keeps them.
  */
+import { formatDuration } from '../../shared/duration.ts';
 
 export const HEALTH_KINDS = ['throttle', 'xid', 'ecc', 'gpu_lost', 'silent'] as const;
 export type HealthKind = (typeof HEALTH_KINDS)[number];
@@ -95,9 +96,7 @@ export function normalizeRule(stored: unknown): Rule | null {
   return p.ok ? p.rule : null;
 }
 
-function fmtFor(s: number): string {
-  return s % 3600 === 0 && s ? `${s / 3600}h` : s % 60 === 0 && s ? `${s / 60}m` : `${s}s`;
-}
+const fmtFor = (s: number) => (s ? formatDuration(s * 1000) : '0s');
 
 export function defaultLabel(r: Rule): string {
   if (r.kind === 'threshold') return `${r.metric} ${r.op} ${r.threshold}${r.forS ? ` for ${fmtFor(r.forS)}` : ''}`;
@@ -107,3 +106,18 @@ export function defaultLabel(r: Rule): string {
 
 /** Whether the rule covers endpoint `ep` right now (disabled rules cover nothing). */
 export const ruleApplies = (r: Rule, ep: string) => r.enabled && (r.ep === '*' || r.ep === ep);
+
+/** What a rule checks, in a few words (the rules table). */
+export function describeRule(r: Rule): string {
+  switch (r.kind) {
+    case 'threshold':
+      return `${r.metric} ${r.op} ${r.threshold}, for ${fmtFor(r.forS)}`;
+    case 'silent':
+      return `no sample for ${fmtFor(r.forS)}`;
+    case 'xid':
+    case 'ecc':
+      return `${HEALTH_LABELS[r.kind]}, open ${fmtFor(r.forS)} after the last one`;
+    default:
+      return `${HEALTH_LABELS[r.kind]}, for ${fmtFor(r.forS)}`;
+  }
+}

@@ -21,7 +21,8 @@ export async function loadRules(db: DB): Promise<Rule[]> {
     if (r) rules.push(r);
     else console.warn('gpulse: ignoring a stored alert rule that does not validate', s);
   }
-  return rules;
+  // Oldest first: the table keeps its order as rules are added (ids are random).
+  return rules.sort((a, b) => a.created - b.created);
 }
 
 export async function loadAlerts(db: DB, now = Date.now()): Promise<Alert[]> {

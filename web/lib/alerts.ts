@@ -5,6 +5,7 @@
  * one's alerts. Every call returns a `Change`: the records to store or drop and the transitions
  * to notify; the caller persists them (web/lib/alert-store.ts) before notifying.
  */
+import { formatDuration } from '../../shared/duration.ts';
 import { ruleApplies, type Rule } from './alert-rules.ts';
 import { alertKey, isSilenced, step, type Alert, type Note, type Observation } from './alert-lifecycle.ts';
 import { sampleConds, xidOf, type Sample, type XidEvent } from './alert-eval.ts';
@@ -97,14 +98,7 @@ export class AlertEngine {
         if (!ruleApplies(r, ep)) continue;
         const last = this.#seen.get(ep) ?? this.#since;
         const quiet = now - last;
-        this.#transition(
-          ch,
-          r,
-          ep,
-          'host',
-          { holds: quiet >= r.forS * 1000, value: Math.round(quiet / 1000), detail: `no sample for ${Math.round(quiet / 1000)}s` },
-          now,
-        );
+        this.#transition(ch, r, ep, 'host', { holds: quiet >= r.forS * 1000, value: null, detail: `no sample for ≥ ${formatDuration(r.forS * 1000)}` }, now);
       }
     }
     const byId = new Map(this.rules.map((r) => [r.id, r]));

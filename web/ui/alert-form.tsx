@@ -1,4 +1,8 @@
-/** Add or edit an alert rule: a threshold on any catalog series, or a health rule. An edit keeps the rule's id (and so its open alerts). */
+/**
+ * Add or edit an alert rule: a threshold on any catalog series, or a health rule. An edit keeps the
+ * rule's id (and so its open alerts). Selects are preset with `selected` on the option: Preact sets
+ * no `defaultValue` on a <select>.
+ */
 import { useState } from 'preact/hooks';
 import { formatDuration, parseDuration } from '../../shared/duration.ts';
 import { defaultLabel, HEALTH_KINDS, HEALTH_LABELS, validateRule, type Rule } from '../lib/alert-rules.ts';
@@ -47,8 +51,7 @@ export function RuleForm({ app, editing, onDone }: { app: AppState; editing: Rul
     if (!parsed.ok) return setErr(parsed.error);
     setErr('');
     await app.alerts.saveRule(parsed.rule);
-    (e.target as HTMLFormElement).reset();
-    onDone();
+    onDone(); // the page remounts the form, back to its defaults
   };
   return (
     <form class="form inline rule-form" onSubmit={submit} key={editing?.id ?? 'new'}>
@@ -63,10 +66,12 @@ export function RuleForm({ app, editing, onDone }: { app: AppState; editing: Rul
       </label>
       <label>
         Endpoint{' '}
-        <select name="ep" defaultValue={editing?.ep ?? '*'}>
+        <select name="ep">
           <option value="*">all endpoints</option>
           {app.order.map((id) => (
-            <option value={id}>{app.eps.get(id)!.ep.name}</option>
+            <option value={id} selected={editing?.ep === id}>
+              {app.eps.get(id)!.ep.name}
+            </option>
           ))}
         </select>
       </label>
@@ -74,25 +79,31 @@ export function RuleForm({ app, editing, onDone }: { app: AppState; editing: Rul
         <>
           <label>
             Metric{' '}
-            <select name="metric" defaultValue={th?.metric ?? 'gpu*.temp'}>
+            <select name="metric">
               {groups.map((g) => (
                 <optgroup label={g.label}>
                   {g.options.map((o) => (
-                    <option value={o.key}>
+                    <option value={o.key} selected={o.key === (th?.metric ?? 'gpu*.temp')}>
                       {o.label}
                       {o.unit ? ` (${o.unit === 'C' ? '°C' : o.unit})` : ''}
                     </option>
                   ))}
                 </optgroup>
               ))}
-              {th && !groups.some((g) => g.options.some((o) => o.key === th.metric)) && <option value={th.metric}>{th.metric}</option>}
+              {th && !groups.some((g) => g.options.some((o) => o.key === th.metric)) && (
+                <option value={th.metric} selected>
+                  {th.metric}
+                </option>
+              )}
             </select>
           </label>
           <label>
             Is{' '}
-            <select name="op" defaultValue={th?.op ?? '>'}>
+            <select name="op">
               <option value=">">&gt;</option>
-              <option value="<">&lt;</option>
+              <option value="<" selected={th?.op === '<'}>
+                &lt;
+              </option>
             </select>
           </label>
           <label>

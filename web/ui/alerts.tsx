@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { fmtUnit } from '../../shared/format.ts';
 import { isSilenced, type ShownAlert } from '../lib/alert-lifecycle.ts';
-import { HEALTH_LABELS, type Rule } from '../lib/alert-rules.ts';
+import { describeRule, type Rule } from '../lib/alert-rules.ts';
 import { unitOf } from '../lib/alert-metrics.ts';
 import type { AppState } from '../lib/state.ts';
 import { groupsFor, RuleForm } from './alert-form.tsx';
@@ -13,6 +13,7 @@ type Row = { a: ShownAlert; rule: Rule | undefined; silenced: boolean };
 export function AlertsView({ app }: { app: AppState }) {
   const [perm, setPerm] = useState(typeof Notification !== 'undefined' ? Notification.permission : 'unsupported');
   const [editing, setEditing] = useState<Rule | null>(null);
+  const [formN, setFormN] = useState(0);
   const now = Date.now();
   const name = (id: string) => (id === '*' ? 'all endpoints' : (app.eps.get(id)?.ep.name ?? id));
   const rules = app.alerts.rules;
@@ -97,7 +98,7 @@ export function AlertsView({ app }: { app: AppState }) {
             {rules.map((r) => (
               <tr data-rule={r.label} class={r.enabled ? '' : 'muted'}>
                 <td>{r.label}</td>
-                <td class="muted">{r.kind === 'threshold' ? r.metric : HEALTH_LABELS[r.kind]}</td>
+                <td class="muted">{describeRule(r)}</td>
                 <td>{name(r.ep)}</td>
                 <td>{r.enabled ? <SilenceControl until={r.silencedUntil} onSilence={(u) => save(r, { silencedUntil: u })} /> : 'disabled'}</td>
                 <td>
@@ -117,7 +118,15 @@ export function AlertsView({ app }: { app: AppState }) {
           </tbody>
         </table>
         {editing && <h3>Edit “{editing.label}”</h3>}
-        <RuleForm app={app} editing={editing} onDone={() => setEditing(null)} key={editing?.id ?? 'new'} />
+        <RuleForm
+          app={app}
+          editing={editing}
+          onDone={() => {
+            setEditing(null);
+            setFormN(formN + 1);
+          }}
+          key={`${editing?.id ?? 'new'}-${formN}`}
+        />
       </div>
     </section>
   );
