@@ -162,6 +162,7 @@ describe('health rules', () => {
     const c = sample(e, 1000, () => null, [gpu(0, { throttle: ['hw_thermal', 'sw_power_cap'] }), gpu(1)]);
     expect(kinds(c)).toEqual(['fire:gpu0']);
     expect(c.put[0]!.detail).toBe('hw_thermal, sw_power_cap');
+    expect(kinds(sample(e, 1500, () => null, null))).toEqual([]); // no snapshot yet: unknown, still firing
     expect(kinds(sample(e, 2000, () => null, [gpu(0), gpu(1)]))).toEqual(['resolve:gpu0']);
   });
   test('GPU lost fires, recovers', () => {

@@ -50,6 +50,8 @@ const IDLE = new Set(['gpu_idle', 'idle']);
  * (the engine updates it once per sample, after every rule has looked).
  */
 export function sampleConds(rule: Rule, s: Sample, eccSeen: Map<string, number>): Cond[] | null {
+  // No snapshot yet: GPU health is unknown, which must not resolve an open health alert.
+  if (!s.gpus && (rule.kind === 'throttle' || rule.kind === 'gpu_lost' || rule.kind === 'ecc')) return null;
   const gpus = s.gpus ?? [];
   switch (rule.kind) {
     case 'threshold':
