@@ -37,3 +37,9 @@ export function byteScale(max: number): { div: number; unit: string } {
 }
 /** A number in at most four characters before the unit: 1023, 18.6, 1.33, 0. */
 export const fmtShort = (v: number) => (v === 0 ? '0' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+/** A value in its catalog unit: bytes and rates scaled, everything else with the unit after it. */
+export function fmtUnit(v: number | null | undefined, unit: string): string {
+  if (unit === 'B') return fmtBytes(v);
+  if (unit === 'B/s') return fmtRate(v);
+  return fmtNum(v, unit === 'C' ? '°C' : unit, v != null && Math.abs(v) < 10 && !Number.isInteger(v) ? 2 : 1);
+}

@@ -64,7 +64,7 @@ export function App({ app, sameOrigin }: { app: AppState; sameOrigin: boolean })
     return () => removeEventListener('keydown', key);
   }, [hash]);
 
-  const firing = app.alertLog.filter((a) => a.end === null).length;
+  const firing = app.alerts.firingCount();
   const setView = (id: string) => (v: View) => navigate(`#/e/${id}?range=${v.range}${v.from ? `&from=${v.from}&to=${v.to}` : ''}`);
   return (
     <>

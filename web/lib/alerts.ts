@@ -1,124 +1,161 @@
 /**
- * Alert rules evaluated on live data (in the leader tab, so endpoints off screen count too).
- * A rule names a metric: a series key (`host.cpu.util`, `gpu0.temp`), a per-GPU wildcard
- * (`gpu*.temp` — one alert instance per GPU), a derived percentage (`gpu*.mem.pct`,
- * `host.mem.pct`), or `status.offline` (offline/error/unauthorized/stale). It fires once the
- * condition has held for `forS` seconds and resolves when it stops holding.
+ * The alert engine, run by the leader tab only (so endpoints off screen count too, and a second
+ * tab never evaluates twice). It holds the rules and one record per (rule, endpoint, subject),
+ * loaded from IndexedDB when the tab becomes leader, so a new leader continues the previous
+ * one's alerts. Every call returns a `Change`: the records to store or drop and the transitions
+ * to notify; the caller persists them (web/lib/alert-store.ts) before notifying.
  */
-import type { AlertRule } from './db.ts';
+import { formatDuration } from '../../shared/duration.ts';
+import { ruleApplies, type Rule } from './alert-rules.ts';
+import { alertKey, isSilenced, step, type Alert, type Note, type Observation } from './alert-lifecycle.ts';
+import { sampleConds, xidOf, type Sample, type XidEvent } from './alert-eval.ts';
 
-export type { AlertRule };
-export interface Alert {
-  id: string;
-  rule: string;
-  ep: string;
-  instance: string;
-  label: string;
-  start: number;
-  end: number | null;
-  value: number | null;
+export { instances } from './alert-eval.ts';
+export type { Alert };
+
+export interface Change {
+  put: Alert[];
+  del: string[];
+  /** Transitions to notify: silenced alerts are left out. */
+  notes: Note[];
 }
-export type Transition = { kind: 'fire' | 'resolve'; alert: Alert };
-
-type Getter = (key: string) => number | null;
-
-/** Instances a rule covers on one endpoint, each with how to read its value. */
-export function instances(metric: string, keys: readonly string[]): { instance: string; read: (g: Getter) => number | null }[] {
-  const derive = (prefix: string) => (g: Getter) => {
-    const u = g(prefix + 'mem.used'),
-      t = g(prefix + 'mem.total');
-    return u == null || !t ? null : (u / t) * 100;
-  };
-  if (metric.startsWith('gpu*.')) {
-    const m = metric.slice(5);
-    const gpus = [...new Set(keys.map((k) => /^gpu(\d+)\./.exec(k)?.[1]).filter((x): x is string => !!x))];
-    return gpus.map((n) => ({ instance: `gpu${n}`, read: m === 'mem.pct' ? derive(`gpu${n}.`) : (g: Getter) => g(`gpu${n}.${m}`) }));
-  }
-  const pct = /^(host|gpu\d+)\.mem\.pct$/.exec(metric);
-  if (pct) return [{ instance: pct[1]!, read: derive(`${pct[1]}.`) }];
-  return [{ instance: metric.split('.')[0]!, read: (g) => g(metric) }];
-}
+export const emptyChange = (): Change => ({ put: [], del: [], notes: [] });
+export const isEmpty = (c: Change) => !c.put.length && !c.del.length && !c.notes.length;
 
 export class AlertEngine {
-  rules: AlertRule[] = [];
-  #pending = new Map<string, number>(); // condition true since
-  #firing = new Map<string, Alert>();
+  rules: Rule[] = [];
+  #alerts = new Map<string, Alert>();
+  /** Per endpoint: the last uncorrected ECC count seen per GPU. */
+  #ecc = new Map<string, Map<string, number>>();
+  /** Per endpoint: when (this browser's clock) its last sample arrived. */
+  #seen = new Map<string, number>();
+  #since = 0;
 
-  get firing(): Alert[] {
-    return [...this.#firing.values()];
+  /** Takes over stored records (leader start or handover); silence is timed from `now`. */
+  load(records: readonly Alert[], rules: readonly Rule[], now: number) {
+    this.#alerts = new Map(records.map((a) => [a.id, a]));
+    this.rules = [...rules];
+    this.#since = now;
+    this.#seen.clear();
   }
 
-  /** Feeds one sample of endpoint `ep` at time t. */
-  sample(ep: string, t: number, keys: readonly string[], get: Getter): Transition[] {
-    const out: Transition[] = [];
+  get all(): Alert[] {
+    return [...this.#alerts.values()];
+  }
+
+  /** New rule list (an edit keeps the id, so its open alert carries on); alerts of removed or disabled rules resolve. */
+  setRules(rules: readonly Rule[], now: number): Change {
+    this.rules = [...rules];
+    return this.#orphans(emptyChange(), now, null);
+  }
+
+  /** Silences one alert until `until` (null lifts it). */
+  silenceAlert(id: string, until: number | null): Change {
+    const a = this.#alerts.get(id);
+    const ch = emptyChange();
+    if (a) this.#put(ch, { ...a, silencedUntil: until });
+    return ch;
+  }
+
+  /** One sample of endpoint `ep`, arriving at `now`: threshold and sample-driven health rules. */
+  sample(ep: string, s: Sample, now: number): Change {
+    this.#seen.set(ep, now);
+    const ch = emptyChange();
+    let ecc = this.#ecc.get(ep);
+    if (!ecc) this.#ecc.set(ep, (ecc = new Map()));
     for (const r of this.rules) {
-      if ((r.ep !== '*' && r.ep !== ep) || r.metric === 'status.offline') continue;
-      for (const inst of instances(r.metric, keys)) {
-        const v = inst.read(get);
-        this.#step(out, r, ep, inst.instance, t, v !== null && (r.op === '>' ? v > r.threshold : v < r.threshold), v);
+      if (!ruleApplies(r, ep)) continue;
+      const conds = sampleConds(r, s, ecc);
+      if (conds) this.#evaluate(ch, r, ep, new Map(conds.map((c) => [c.subject, c])), now);
+    }
+    for (const g of s.gpus ?? []) if (g.ecc_volatile?.uncorrected != null) ecc.set(`gpu${g.index}`, g.ecc_volatile.uncorrected);
+    return ch;
+  }
+
+  /** An agent event: a new XID (newer than the rule, and than the last one handled) opens or extends an XID alert. */
+  event(ep: string, e: XidEvent, now: number): Change {
+    const ch = emptyChange();
+    const x = xidOf(e);
+    if (!x) return ch;
+    for (const r of this.rules) {
+      if (r.kind !== 'xid' || !ruleApplies(r, ep)) continue;
+      const prev = this.#alerts.get(alertKey(r.id, ep, x.subject));
+      if (e.t <= (prev?.mark ?? r.created)) continue;
+      this.#transition(ch, r, ep, x.subject, { holds: false, value: null, detail: x.detail, hit: { mark: e.t } }, now);
+    }
+    return ch;
+  }
+
+  /**
+   * The clock (once a second): host-silent rules for the live endpoints `eps`, XID/ECC alerts
+   * whose hold ran out, and alerts whose rule, endpoint or subject is gone.
+   */
+  tick(eps: readonly string[], now: number): Change {
+    const ch = emptyChange();
+    for (const r of this.rules) {
+      if (r.kind !== 'silent') continue;
+      for (const ep of eps) {
+        if (!ruleApplies(r, ep)) continue;
+        const last = this.#seen.get(ep) ?? this.#since;
+        const quiet = now - last;
+        this.#transition(ch, r, ep, 'host', { holds: quiet >= r.forS * 1000, value: null, detail: `no sample for ≥ ${formatDuration(r.forS * 1000)}` }, now);
       }
     }
-    return out;
+    const byId = new Map(this.rules.map((r) => [r.id, r]));
+    for (const a of this.#alerts.values()) {
+      const r = byId.get(a.rule);
+      if (r && (r.kind === 'xid' || r.kind === 'ecc') && a.state === 'firing' && ruleApplies(r, a.ep))
+        this.#transition(ch, r, a.ep, a.instance, { holds: false, value: null, detail: null }, now);
+    }
+    return this.#orphans(ch, now, new Set(eps));
   }
 
-  /** Feeds an endpoint's connection state (checked on a timer, so "offline for 2 min" fires with no data arriving). */
-  status(ep: string, t: number, down: boolean): Transition[] {
-    const out: Transition[] = [];
-    for (const r of this.rules) if ((r.ep === '*' || r.ep === ep) && r.metric === 'status.offline') this.#step(out, r, ep, 'endpoint', t, down, null);
-    return out;
+  /** Subjects a rule evaluated on `ep` this time; its other open alerts there lost their condition. */
+  #evaluate(ch: Change, r: Rule, ep: string, conds: Map<string, Observation>, now: number) {
+    for (const [subject, obs] of conds) this.#transition(ch, r, ep, subject, obs, now);
+    for (const a of [...this.#alerts.values()])
+      if (a.rule === r.id && a.ep === ep && a.state !== 'resolved' && !conds.has(a.instance))
+        this.#transition(ch, r, ep, a.instance, { holds: false, value: null, detail: null }, now);
   }
 
-  #step(out: Transition[], r: AlertRule, ep: string, instance: string, t: number, cond: boolean, v: number | null) {
-    const key = `${r.id}|${ep}|${instance}`;
-    const firing = this.#firing.get(key);
-    if (cond) {
-      const since = this.#pending.get(key) ?? t;
-      this.#pending.set(key, since);
-      if (!firing && t - since >= r.forS * 1000) {
-        const alert: Alert = {
-          id: `${key}|${since}`,
-          rule: r.id,
-          ep,
-          instance,
-          label: r.label || `${r.metric} ${r.op} ${r.threshold}`,
-          start: since,
-          end: null,
-          value: v,
-        };
-        this.#firing.set(key, alert);
-        out.push({ kind: 'fire', alert });
-      } else if (firing) firing.value = v;
-    } else {
-      this.#pending.delete(key);
-      if (firing) {
-        this.#firing.delete(key);
-        firing.end = t;
-        out.push({ kind: 'resolve', alert: firing });
+  /** Open alerts whose rule was deleted or disabled, or no longer covers their endpoint, or whose endpoint is gone. */
+  #orphans(ch: Change, now: number, eps: Set<string> | null): Change {
+    const byId = new Map(this.rules.map((r) => [r.id, r]));
+    for (const a of [...this.#alerts.values()]) {
+      if (a.state === 'resolved') continue;
+      const r = byId.get(a.rule);
+      if (r && ruleApplies(r, a.ep) && (!eps || eps.has(a.ep))) continue;
+      if (a.state === 'pending') {
+        if (a.start === null) this.#del(ch, a.id);
+        else this.#put(ch, { ...a, state: 'resolved' });
+      } else {
+        const done: Alert = { ...a, state: 'resolved', end: now };
+        this.#put(ch, done);
+        if (!isSilenced(a, r, now)) ch.notes.push({ kind: 'resolve', alert: done });
       }
     }
+    return ch;
   }
 
-  /** A removed rule resolves its alerts. */
-  setRules(rules: AlertRule[], t: number): Transition[] {
-    const ids = new Set(rules.map((r) => r.id));
-    const out: Transition[] = [];
-    for (const [k, a] of this.#firing)
-      if (!ids.has(a.rule)) {
-        this.#firing.delete(k);
-        a.end = t;
-        out.push({ kind: 'resolve', alert: a });
-      }
-    for (const k of this.#pending.keys()) if (!ids.has(k.split('|')[0]!)) this.#pending.delete(k);
-    this.rules = rules;
-    return out;
+  #transition(ch: Change, r: Rule, ep: string, subject: string, obs: Observation, now: number) {
+    const prev = this.#alerts.get(alertKey(r.id, ep, subject));
+    const s = step(prev, r, ep, subject, obs, now);
+    if (s.next) this.#alerts.set(s.next.id, s.next);
+    if (!s.changed) return;
+    if (s.next) this.#put(ch, s.next);
+    else this.#del(ch, alertKey(r.id, ep, subject));
+    if (s.note && s.next && !isSilenced(s.next, r, now)) ch.notes.push({ kind: s.note, alert: s.next });
   }
-}
 
-export function validateRule(r: Partial<AlertRule>): string | null {
-  if (!r.metric || !/^(status\.offline|host\.[\w.]+|gpu(\d+|\*)\.[\w.]+)$/.test(r.metric))
-    return 'metric: choose one from the list or type a series key like gpu0.temp';
-  if (r.metric !== 'status.offline' && r.op !== '>' && r.op !== '<') return 'comparison: > or <';
-  if (r.metric !== 'status.offline' && (typeof r.threshold !== 'number' || !Number.isFinite(r.threshold))) return 'threshold: a number';
-  if (typeof r.forS !== 'number' || !Number.isFinite(r.forS) || r.forS < 0 || r.forS > 86400) return 'for: 0 to 86400 seconds';
-  return null;
+  #put(ch: Change, a: Alert) {
+    this.#alerts.set(a.id, a);
+    const i = ch.put.findIndex((x) => x.id === a.id);
+    if (i >= 0) ch.put[i] = a;
+    else ch.put.push(a);
+  }
+  #del(ch: Change, id: string) {
+    this.#alerts.delete(id);
+    ch.del.push(id);
+    ch.put = ch.put.filter((x) => x.id !== id);
+  }
 }

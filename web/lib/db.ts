@@ -7,6 +7,7 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Tier } from '../../shared/chunk/index.ts';
 import { migrateV2Chunks, type V2Chunk } from './migrate.ts';
+import type { Rule } from './alert-rules.ts';
 
 export type { Tier };
 export const TIERS: Tier[] = ['raw', '1m', '1h'];
@@ -45,15 +46,8 @@ export interface StoredEvent {
   kind?: string;
   scope?: string;
 }
-export interface AlertRule {
-  id: string;
-  ep: string | '*';
-  metric: string;
-  op: '>' | '<';
-  threshold: number;
-  forS: number;
-  label: string;
-}
+/** Alert rules: web/lib/alert-rules.ts (older shapes are read by its normalizeRule). */
+export type { Rule as AlertRule } from './alert-rules.ts';
 
 export const CHUNKS = 'chunks3';
 
@@ -64,7 +58,7 @@ export interface GpulseDB extends DBSchema {
   chunks3: { key: [string, Tier, string, number]; value: ChunkRecord; indexes: { byEnd: [string, Tier, number] } };
   events: { key: [string, string]; value: StoredEvent; indexes: { byTime: [string, number] } };
   meta: { key: string; value: unknown };
-  alerts: { key: string; value: AlertRule };
+  alerts: { key: string; value: Rule };
 }
 
 export type DB = IDBPDatabase<GpulseDB>;

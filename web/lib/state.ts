@@ -7,8 +7,9 @@
 import { EVENT_BUDGET, keepEventBudget, storedEvent } from './event-budget.ts';
 import { agentFetch } from './agent-api.ts';
 import type { GpuSnapshot, Snapshot } from '../../shared/wire.ts';
-import { deleteEndpointData, openDb, type AlertRule, type DB, type Endpoint, type StoredEvent, type Tier } from './db.ts';
-import { AlertEngine, type Alert, type Transition } from './alerts.ts';
+import { deleteEndpointData, openDb, type DB, type Endpoint, type StoredEvent, type Tier } from './db.ts';
+import { isAlertMsg, type AlertMsg } from '../../shared/alerts.ts';
+import { AlertHub } from './alert-hub.ts';
 import { HistorySync } from './history.ts';
 import { LiveConnection, type EndpointStatus, type Schema } from './live.ts';
 import { applyRetention, DEFAULT_RETENTION, retentionKey, type Retention } from './retention.ts';
@@ -55,8 +56,7 @@ type Msg =
   | { type: 'stored'; id: string }
   | { type: 'endpoints' }
   | { type: 'event'; id: string; event: StoredEvent }
-  | { type: 'alerts'; log: Alert[] }
-  | { type: 'rules' }
+  | AlertMsg
   | { type: 'kick'; id: string };
 
 export class AppState {
@@ -94,8 +94,22 @@ export class AppState {
       },
       emit: () => app.emit(),
     }))(this);
-  alerts = new AlertEngine();
-  alertLog: Alert[] = [];
+  /** Rules and alerts (web/lib/alert-hub.ts): the leader evaluates, every tab shows. */
+  alerts = ((app: AppState) =>
+    new AlertHub({
+      get db() {
+        return app.db;
+      },
+      get leader() {
+        return app.leader;
+      },
+      post: (m) => app.#chan?.postMessage(m),
+      emit: () => app.emit(),
+      endpointName: (id) => app.eps.get(id)?.ep.name ?? id,
+    }))(this);
+  get alertLog() {
+    return this.alerts.list;
+  }
 
   async init(dbName?: string) {
     this.db = await openDb(dbName, () => {
@@ -105,8 +119,7 @@ export class AppState {
     });
     this.retention = ((await this.db.get('meta', 'retention')) as Retention | undefined) ?? DEFAULT_RETENTION;
     await this.#loadEndpoints();
-    this.alertLog = ((await this.db.get('meta', 'alertlog')) as Alert[] | undefined) ?? [];
-    this.alerts.setRules(await this.db.getAll('alerts'), Date.now());
+    await this.alerts.init();
     if (typeof BroadcastChannel !== 'undefined') {
       this.#chan = new BroadcastChannel('gpulse');
       this.#chan.onmessage = (e: MessageEvent<Msg>) => this.#apply(e.data, false);
@@ -208,12 +221,8 @@ export class AppState {
     // per series on the main thread, and rows not yet written are replayed by the agent after a crash).
     let tick = 0;
     this.#flushTimer = setInterval(() => void this.flush(++tick % SEGMENT_TICKS === 0), 2000);
-    // Connection-state rules ("offline for 2 min") need a clock, not data.
-    setInterval(() => {
-      const now = Date.now();
-      for (const [id, s] of this.eps)
-        if (!s.ep.readOnly) this.#onAlerts(this.alerts.status(id, now, ['offline', 'error', 'unauthorized', 'stale'].includes(s.status.kind)));
-    }, 1000);
+    // Host-silent rules and XID/ECC holds need a clock, not data.
+    void this.alerts.lead().then(() => setInterval(() => this.alerts.tick([...this.#conns.keys()]), 1000));
     addEventListener('pagehide', () => void this.flush());
     this.emit();
   }
@@ -242,16 +251,7 @@ export class AppState {
           // Alerts look at the newest row of each batch: a live batch is one row, and a backfill or
           // gap replay must not fire an hour of stale alerts. (No clock comparison: agents' clocks may be skewed.)
           const r = rows[rows.length - 1];
-          if (r) {
-            const idx = new Map(keys.map((k, i) => [k, i + 1]));
-            this.#onAlerts(
-              this.alerts.sample(id, r[0] as number, keys, (k) => {
-                const i = idx.get(k);
-                const v = i === undefined ? null : r[i];
-                return typeof v === 'number' ? v : null;
-              }),
-            );
-          }
+          if (r) this.alerts.sample(id, keys, r, this.eps.get(id)?.extras?.gpus ?? null);
           this.#send({ type: 'rows', id, keys, rows: rows.slice(-TAIL) });
         },
         snapshot: (extras) => this.#send({ type: 'extras', id, extras: extras as SnapshotExtras }),
@@ -262,6 +262,7 @@ export class AppState {
           if (ev.op === 'delete') void this.db.delete('events', [id, ev.id]);
           else void this.db.put('events', stored).then(() => keepEventBudget(this.db, id));
           this.#send({ type: 'event', id, event: stored });
+          if (ev.op !== 'delete') this.alerts.event(id, ev);
         },
       },
     );
@@ -281,6 +282,7 @@ export class AppState {
       const tx = this.db.transaction('events', 'readwrite');
       const keep = events.filter((e) => e && typeof e.id === 'string' && typeof e.t === 'number' && typeof e.label === 'string').slice(-EVENT_BUDGET);
       await Promise.all([...keep.map((e) => tx.store.put(storedEvent(id, e))), tx.done]);
+      for (const e of keep) this.alerts.event(id, e); // an XID while no tab was open
       await keepEventBudget(this.db, id);
       this.#send({ type: 'stored', id });
     } catch {
@@ -291,32 +293,6 @@ export class AppState {
   #send(m: Msg) {
     this.#apply(m, true);
     this.#chan?.postMessage(m);
-  }
-
-  #onAlerts(ts: Transition[]) {
-    if (!ts.length) return;
-    for (const t of ts) {
-      if (t.kind === 'fire') {
-        this.alertLog.unshift({ ...t.alert });
-        const name = this.eps.get(t.alert.ep)?.ep.name ?? t.alert.ep;
-        if (typeof Notification !== 'undefined' && Notification.permission === 'granted') {
-          try {
-            new Notification(`gpulse: ${t.alert.label}`, {
-              body: `${name} ${t.alert.instance}${t.alert.value != null ? ` = ${t.alert.value.toFixed(1)}` : ''}`,
-              tag: t.alert.id,
-            });
-          } catch {
-            /* some platforms only allow SW notifications */
-          }
-        }
-      } else {
-        const a = this.alertLog.find((x) => x.id === t.alert.id);
-        if (a) a.end = t.alert.end;
-      }
-    }
-    this.alertLog.length = Math.min(this.alertLog.length, 500);
-    void this.db.put('meta', this.alertLog, 'alertlog');
-    this.#send({ type: 'alerts', log: this.alertLog });
   }
 
   /** Reconnect now (from any tab: the leader holds the connection). */
@@ -342,37 +318,17 @@ export class AppState {
     }
   }
 
-  async saveRule(r: AlertRule) {
-    await this.db.put('alerts', r);
-    await this.#reloadRules();
-    this.#chan?.postMessage({ type: 'rules' } satisfies Msg);
-  }
-  async deleteRule(id: string) {
-    await this.db.delete('alerts', id);
-    await this.#reloadRules();
-    this.#chan?.postMessage({ type: 'rules' } satisfies Msg);
-  }
-  async #reloadRules() {
-    this.#onAlerts(this.alerts.setRules(await this.db.getAll('alerts'), Date.now()));
-    this.emit();
-  }
-
   #apply(m: Msg, local: boolean) {
     if (m.type === 'endpoints') {
       void this.#loadEndpoints();
       return;
     }
-    if (m.type === 'rules') {
-      void this.#reloadRules();
+    if (isAlertMsg(m)) {
+      if (!local) this.alerts.onMessage(m);
       return;
     }
     if (m.type === 'kick') {
       this.#conns.get(m.id)?.kick();
-      return;
-    }
-    if (m.type === 'alerts') {
-      if (!local) this.alertLog = m.log;
-      this.emit();
       return;
     }
     const s = this.eps.get(m.id);

@@ -1,91 +1,76 @@
-/** Alert rules (per endpoint or all) and the list of firing and resolved alerts. */
+/** The alerts page: firing, silenced and resolved alerts (one row per rule and subject), and the rules. */
 import { useState } from 'preact/hooks';
-import { formatDuration, parseDuration } from '../../shared/duration.ts';
-import { validateRule } from '../lib/alerts.ts';
+import { fmtUnit } from '../../shared/format.ts';
+import { isSilenced, type ShownAlert } from '../lib/alert-lifecycle.ts';
+import { describeRule, type Rule } from '../lib/alert-rules.ts';
+import { unitOf } from '../lib/alert-metrics.ts';
 import type { AppState } from '../lib/state.ts';
+import { groupsFor, RuleForm } from './alert-form.tsx';
+import { fmtUntil, SilenceControl } from './silence.tsx';
 
-const METRICS: [string, string, string][] = [
-  ['gpu*.temp', 'GPU temperature', '°C'],
-  ['gpu*.util', 'GPU utilization', '%'],
-  ['gpu*.mem.pct', 'GPU memory used', '%'],
-  ['gpu*.power', 'GPU power', 'W'],
-  ['host.cpu.util', 'Host CPU', '%'],
-  ['host.mem.pct', 'Host memory used', '%'],
-  ['status.offline', 'Endpoint offline / unreachable', ''],
-];
+type Row = { a: ShownAlert; rule: Rule | undefined; silenced: boolean };
 
 export function AlertsView({ app }: { app: AppState }) {
-  const [err, setErr] = useState('');
   const [perm, setPerm] = useState(typeof Notification !== 'undefined' ? Notification.permission : 'unsupported');
+  const [editing, setEditing] = useState<Rule | null>(null);
+  const [formN, setFormN] = useState(0);
+  const now = Date.now();
   const name = (id: string) => (id === '*' ? 'all endpoints' : (app.eps.get(id)?.ep.name ?? id));
-  const firing = app.alertLog.filter((a) => a.end === null);
-  const resolved = app.alertLog.filter((a) => a.end !== null).slice(0, 100);
-  const add = async (e: Event) => {
-    e.preventDefault();
-    const f = new FormData(e.target as HTMLFormElement);
-    const forMs = parseDuration(String(f.get('for') || '0'));
-    const rule = {
-      id: crypto.randomUUID(),
-      ep: String(f.get('ep')),
-      metric: String(f.get('metric')),
-      op: String(f.get('op')) as '>' | '<',
-      threshold: Number(f.get('threshold')),
-      forS: forMs === null ? NaN : forMs / 1000,
-      label: String(f.get('label') || '').trim(),
-    };
-    if (rule.metric === 'status.offline') Object.assign(rule, { op: '>', threshold: 0 });
-    if (!rule.label)
-      rule.label =
-        rule.metric === 'status.offline'
-          ? `offline for ${formatDuration(rule.forS * 1000)}`
-          : `${METRICS.find((m) => m[0] === rule.metric)?.[1] ?? rule.metric} ${rule.op} ${rule.threshold} for ${formatDuration(rule.forS * 1000)}`;
-    const problem = validateRule(rule);
-    if (problem) {
-      setErr(problem);
-      return;
-    }
-    setErr('');
-    await app.saveRule(rule);
-    (e.target as HTMLFormElement).reset();
+  const rules = app.alerts.rules;
+  const byId = new Map(rules.map((r) => [r.id, r]));
+  const rows: Row[] = app.alerts.list.map((a) => ({ a, rule: byId.get(a.rule), silenced: isSilenced(a, byId.get(a.rule), now) }));
+  const firing = rows.filter((r) => r.a.state === 'firing' && !r.silenced).length;
+  const groups = groupsFor(app);
+  const value = (r: Row) => {
+    if (r.a.detail) return r.a.detail;
+    const unit = r.rule?.kind === 'threshold' ? unitOf(r.rule.metric.replace(/^gpu\*\./, 'gpu0.'), groups) || unitOf(r.rule.metric, groups) : '';
+    return r.a.value == null ? '' : fmtUnit(r.a.value, unit);
   };
+  const save = (r: Rule, patch: Partial<Rule>) => void app.alerts.saveRule({ ...r, ...patch } as Rule);
   return (
     <section class="alerts">
       <div class="card">
-        <h2>Alerts {firing.length > 0 && <span class="badge st-error">{firing.length} firing</span>}</h2>
+        <h2>Alerts {firing > 0 && <span class="badge st-error">{firing} firing</span>}</h2>
         <table class="alert-list">
           <thead>
             <tr>
               <th>alert</th>
               <th>endpoint</th>
               <th>on</th>
+              <th>value</th>
               <th>since</th>
               <th>until</th>
+              <th></th>
             </tr>
           </thead>
           <tbody>
-            {firing.map((a) => (
-              <tr class="firing" data-alert="firing">
-                <td>
-                  <b class="warn">FIRING</b> {a.label}
-                </td>
-                <td>{name(a.ep)}</td>
-                <td>{a.instance}</td>
-                <td>{new Date(a.start).toLocaleString()}</td>
-                <td>—</td>
-              </tr>
-            ))}
-            {resolved.map((a) => (
-              <tr data-alert="resolved">
-                <td>resolved · {a.label}</td>
-                <td>{name(a.ep)}</td>
-                <td>{a.instance}</td>
-                <td>{new Date(a.start).toLocaleString()}</td>
-                <td>{new Date(a.end!).toLocaleString()}</td>
-              </tr>
-            ))}
-            {!app.alertLog.length && (
+            {rows.map((r) => {
+              const st = r.a.state === 'firing' ? (r.silenced ? 'silenced' : 'firing') : 'resolved';
+              return (
+                <tr class={st} data-alert={st} data-alert-id={r.a.id}>
+                  <td>
+                    {st === 'firing' ? <b class="warn">FIRING</b> : st === 'silenced' ? <b class="muted">SILENCED</b> : <span class="ok">resolved</span>}{' '}
+                    {r.a.label}
+                  </td>
+                  <td>{name(r.a.ep)}</td>
+                  <td>{r.a.instance}</td>
+                  <td>{value(r)}</td>
+                  <td>{new Date(r.a.start).toLocaleString()}</td>
+                  <td>{r.a.state === 'firing' ? '—' : r.a.end ? new Date(r.a.end).toLocaleString() : ''}</td>
+                  <td>
+                    {r.a.state === 'firing' &&
+                      (r.rule?.silencedUntil && r.rule.silencedUntil > now ? (
+                        <span class="muted">rule silenced until {fmtUntil(r.rule.silencedUntil)}</span>
+                      ) : (
+                        <SilenceControl until={r.a.silencedUntil} onSilence={(u) => app.alerts.silenceAlert(r.a.id, u)} />
+                      ))}
+                  </td>
+                </tr>
+              );
+            })}
+            {!rows.length && (
               <tr>
-                <td colSpan={5} class="muted">
+                <td colSpan={7} class="muted">
                   No alerts yet.
                 </td>
               </tr>
@@ -108,66 +93,40 @@ export function AlertsView({ app }: { app: AppState }) {
       </div>
       <div class="card">
         <h2>Rules</h2>
-        <table>
+        <table class="rule-list">
           <tbody>
-            {app.alerts.rules.map((r) => (
-              <tr data-rule={r.label}>
+            {rules.map((r) => (
+              <tr data-rule={r.label} class={r.enabled ? '' : 'muted'}>
                 <td>{r.label}</td>
+                <td class="muted">{describeRule(r)}</td>
                 <td>{name(r.ep)}</td>
+                <td>{r.enabled ? <SilenceControl until={r.silencedUntil} onSilence={(u) => save(r, { silencedUntil: u })} /> : 'disabled'}</td>
                 <td>
-                  <button class="danger" onClick={() => void app.deleteRule(r.id)}>
+                  <button onClick={() => setEditing(r)}>Edit</button>{' '}
+                  <button onClick={() => save(r, { enabled: !r.enabled })}>{r.enabled ? 'Disable' : 'Enable'}</button>{' '}
+                  <button class="danger" onClick={() => void app.alerts.deleteRule(r.id)}>
                     Delete
                   </button>
                 </td>
               </tr>
             ))}
-            {!app.alerts.rules.length && (
+            {!rules.length && (
               <tr>
                 <td class="muted">No rules.</td>
               </tr>
             )}
           </tbody>
         </table>
-        <form class="form inline" onSubmit={add}>
-          <label>
-            Endpoint{' '}
-            <select name="ep">
-              <option value="*">all endpoints</option>
-              {app.order.map((id) => (
-                <option value={id}>{app.eps.get(id)!.ep.name}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Metric{' '}
-            <select name="metric">
-              {METRICS.map(([k, l, u]) => (
-                <option value={k}>
-                  {l}
-                  {u ? ` (${u})` : ''}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Is{' '}
-            <select name="op">
-              <option value=">">&gt;</option>
-              <option value="<">&lt;</option>
-            </select>
-          </label>
-          <label>
-            Threshold <input name="threshold" type="number" step="any" defaultValue="85" size={6} />
-          </label>
-          <label>
-            For <input name="for" defaultValue="60s" size={6} />
-          </label>
-          <label>
-            Label <input name="label" placeholder="GPU hot" />
-          </label>
-          <button>Add rule</button>
-        </form>
-        {err && <p class="warn">{err}</p>}
+        {editing && <h3>Edit “{editing.label}”</h3>}
+        <RuleForm
+          app={app}
+          editing={editing}
+          onDone={() => {
+            setEditing(null);
+            setFormN(formN + 1);
+          }}
+          key={`${editing?.id ?? 'new'}-${formN}`}
+        />
       </div>
     </section>
   );
