@@ -1,4 +1,5 @@
 /** Small presentational pieces: status badge, bars, formatted numbers. */
+import { fmtAgo } from '../../shared/format.ts';
 import type { EndpointStatus } from '../lib/live.ts';
 
 export const COLORS = {
@@ -22,8 +23,10 @@ const STATUS_TEXT: Record<EndpointStatus['kind'], string> = {
   error: 'error',
 };
 
-export function StatusBadge({ status }: { status: EndpointStatus }) {
+/** `lastSeen`: when the endpoint last sent a sample (EpState.lastSeen), said while it is not live. */
+export function StatusBadge({ status, lastSeen }: { status: EndpointStatus; lastSeen?: number | null }) {
   let detail = '';
+  const seen = status.kind !== 'live' && lastSeen ? `last seen ${fmtAgo(lastSeen)}` : '';
   if (status.kind === 'offline' || status.kind === 'error') {
     const s = Math.max(0, Math.round((status.retryAt - Date.now()) / 1000));
     detail = `${status.kind === 'error' ? status.message + ' — ' : ''}retrying in ${s} s (attempt ${status.attempt + 1})`;
@@ -33,6 +36,7 @@ export function StatusBadge({ status }: { status: EndpointStatus }) {
     <span class={`badge st-${status.kind}`} title={detail} data-status={status.kind}>
       {STATUS_TEXT[status.kind]}
       {detail && <small> · {detail}</small>}
+      {seen && <small data-last-seen={lastSeen}> · {seen}</small>}
     </span>
   );
 }
