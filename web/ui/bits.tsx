@@ -33,10 +33,11 @@ export function StatusBadge({ status, lastSeen }: { status: EndpointStatus; last
   }
   if (status.kind === 'unauthorized') detail = 'the token was rejected';
   return (
-    <span class={`badge st-${status.kind}`} title={detail} data-status={status.kind}>
+    <span class={`badge st-${status.kind}`} title={[seen, detail].filter(Boolean).join(' · ')} data-status={status.kind}>
       {STATUS_TEXT[status.kind]}
-      {detail && <small> · {detail}</small>}
+      {/* Before the retry detail: a narrow tile cuts the badge's end. */}
       {seen && <small data-last-seen={lastSeen}> · {seen}</small>}
+      {detail && <small> · {detail}</small>}
     </span>
   );
 }
