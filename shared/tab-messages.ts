@@ -31,6 +31,25 @@ export interface AlertLogEntry {
   value: number | null;
 }
 
+/** One GPU of a host a Prometheus source knows (web/lib/prom-fleet.ts builds them from DCGM families). */
+export interface PromGpu {
+  gpu: string;
+  model: string;
+  util: number | null;
+  /** bytes */
+  memUsed: number | null;
+  memTotal: number | null;
+  temp: number | null;
+  power: number | null;
+}
+export interface PromHost {
+  /** the scrape target (`instance` label), the join key */
+  instance: string;
+  name: string;
+  cpu: number | null;
+  gpus: PromGpu[];
+}
+
 export type TabMessage =
   | { type: 'status'; id: string; status: EndpointStatus }
   | { type: 'schema'; id: string; schema: Schema }
@@ -45,7 +64,9 @@ export type TabMessage =
   /** Alert rules changed in IndexedDB. */
   | { type: 'rules' }
   /** Reconnect endpoint `id` now (only the leader holds connections). */
-  | { type: 'kick'; id: string };
+  | { type: 'kick'; id: string }
+  /** A Prometheus source's poll by the leader (web/lib/prom-poller.ts): its hosts, or why it failed (hosts null). */
+  | { type: 'prom'; id: string; at: number; hosts: PromHost[] | null; error: string | null };
 
 export type TabMessageType = TabMessage['type'];
 
@@ -72,6 +93,10 @@ const row: Check = (v, p) => {
 const isTrue: Check = (v, p) => (v === true ? null : `${p}: expected true`);
 const alertEntry = obj({ id, rule: str(256), ep: id, instance: str(256), label: str(4096), start: num(), end: nullable(num()), value: nullable(num()) });
 
+const nnum = nullable(num());
+const promGpu = obj({ gpu: str(256), model: str(1024), util: nnum, memUsed: nnum, memTotal: nnum, temp: nnum, power: nnum });
+const promHost = obj({ instance: str(1024), name: str(1024), cpu: nnum, gpus: arr(promGpu, 1024) });
+
 const messageChecks: Record<TabMessageType, Record<string, Check>> = {
   status: { id, status: statusCheck },
   schema: { id, schema: schemaCheck },
@@ -82,6 +107,7 @@ const messageChecks: Record<TabMessageType, Record<string, Check>> = {
   alerts: { log: arr(alertEntry, 10_000) },
   rules: {},
   kick: { id },
+  prom: { id, at: num(), hosts: nullable(arr(promHost, 100_000)), error: nullable(str(4096)) },
 };
 
 const check: Check = (v, p) => {

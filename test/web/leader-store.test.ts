@@ -109,6 +109,8 @@ describe('tab messages', () => {
     { type: 'alerts', log: [{ id: 'x', rule: 'r', ep: 'e', instance: 'gpu0', label: 'hot', start: 1, end: null, value: 90 }] },
     { type: 'rules' },
     { type: 'kick', id: 'e' },
+    { type: 'prom', id: 'e', at: 1, hosts: [{ instance: 'h:9740', name: 'h', cpu: 3, gpus: [] }], error: null },
+    { type: 'prom', id: 'e', at: 2, hosts: null, error: 'unreachable' },
   ];
   test.each(good.map((m) => [m.type, m] as const))('a well-formed %s message passes as it is', (_t, m) => {
     expect(parseTabMessage(m)).toBe(m);
@@ -116,7 +118,7 @@ describe('tab messages', () => {
 
   test.each([
     [null, 'payload: expected an object, got null'],
-    [{ type: 'hello' }, 'type: expected one of status, schema, rows, extras, stored, endpoints, alerts, rules, kick, got "hello"'],
+    [{ type: 'hello' }, 'type: expected one of status, schema, rows, extras, stored, endpoints, alerts, rules, kick, prom, got "hello"'],
     [{ type: 'status', id: 'e', status: { kind: 'live' } }, 'status.lastT: expected a finite number, got undefined'],
     [
       { type: 'status', id: 'e', status: { kind: 'asleep' } },
@@ -128,6 +130,10 @@ describe('tab messages', () => {
     [{ type: 'rows', id: 'e', keys: ['a'], rows: [[1, 2]], history: 'yes' }, 'history: expected true'],
     [{ type: 'kick' }, 'id: expected a string, got undefined'],
     [{ type: 'alerts', log: [{ id: 'x' }] }, 'log[0].rule: expected a string, got undefined'],
+    [
+      { type: 'prom', id: 'e', at: 1, hosts: [{ instance: 'h', name: 'h', cpu: '3', gpus: [] }], error: null },
+      'hosts[0].cpu: expected a finite number, got string',
+    ],
   ])('%j is dropped: %s', (m, reason) => {
     const r = validateTabMessage(m);
     expect(r.ok ? 'ok' : r.reason).toBe(reason);

@@ -4,7 +4,7 @@
  * holds one per endpoint and applies the same messages to it (web/lib/state.ts), so a follower
  * shows what the leader shows. Views read it as `EpState`.
  */
-import type { EndpointStatus } from '../../shared/tab-messages.ts';
+import type { EndpointStatus, PromHost, TabMessage } from '../../shared/tab-messages.ts';
 import type { Schema, SnapshotExtras } from '../../shared/wire.ts';
 import type { Endpoint } from './db.ts';
 import type { LastKnown } from './last-known.ts';
@@ -31,6 +31,15 @@ export interface EpState {
    * events), so charts re-read IndexedDB; live rows reach charts through `tail`, from memory.
    */
   readonly rev: number;
+  /** A Prometheus source: what the leader's last poll found (web/lib/prom-poller.ts); null before the first. */
+  readonly prom: PromState | null;
+}
+
+/** The newest hosts and when they came; `error`: the last poll failed (the hosts are the last good ones). */
+export interface PromState {
+  hosts: PromHost[] | null;
+  at: number;
+  error: string | null;
 }
 
 /** Rows kept in memory per endpoint (an hour at 1 s). */
@@ -45,6 +54,7 @@ export class EndpointStore implements EpState {
   extras: SnapshotExtras | null = null;
   lastSeen: number | null = null;
   rev = 0;
+  prom: PromState | null = null;
 
   constructor(
     public ep: Endpoint,
@@ -86,6 +96,10 @@ export class EndpointStore implements EpState {
     for (const r of rows) if ((r[0] as number) > lastShown) this.tail.push(r);
     if (this.tail.length > TAIL) this.tail.splice(0, this.tail.length - TAIL);
     this.last = this.tail[this.tail.length - 1] ?? this.last;
+  }
+
+  setProm(m: Extract<TabMessage, { type: 'prom' }>) {
+    this.prom = m.hosts ? { hosts: m.hosts, at: m.at, error: null } : { hosts: this.prom?.hosts ?? null, at: this.prom?.at ?? 0, error: m.error };
   }
 
   /** Stored history changed: views re-read it. */

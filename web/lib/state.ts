@@ -18,6 +18,7 @@ import { FleetStore } from './fleet-store.ts';
 import { HistorySync } from './history.ts';
 import { storeImport } from './import.ts';
 import { LeaderStore, type Role } from './leader-store.ts';
+import { PromPoller } from './prom-poller.ts';
 import { RenderQueue } from './render-queue.ts';
 import { applyRetention, DEFAULT_RETENTION, type Retention } from './retention.ts';
 import { readSeries, type Series } from './series.ts';
@@ -66,6 +67,7 @@ export class AppState {
     sampled: (id, keys, rows) => this.#alerts.sampled(id, keys, rows),
     rename: (id, name) => void this.updateEndpoint(id, { name }),
   });
+  #prom = new PromPoller({ fleet: this.fleet, send: (m) => this.#tabs.send(m) });
   #alerts: AlertRunner = new AlertRunner({
     db: () => this.db,
     endpoint: (id) => this.fleet.get(id),
@@ -117,6 +119,7 @@ export class AppState {
 
   #becomeLeader() {
     this.#conns.sync();
+    this.#prom.sync();
     // Whatever the previous leader (or an interrupted import) stored but did not fold yet.
     for (const id of this.fleet.order) {
       const s = this.fleet.get(id)!;
@@ -187,6 +190,7 @@ export class AppState {
     else if (m.type === 'schema') s.setSchema(m.schema);
     else if (m.type === 'extras') s.setExtras(m.extras);
     else if (m.type === 'stored') s.touch();
+    else if (m.type === 'prom') s.setProm(m);
     else s.addRows(m.keys, m.rows);
     this.emit(m.type === 'rows' && !!m.history);
   }
@@ -267,7 +271,10 @@ export class AppState {
   #early = new Map<string, TabMessage[]>();
   /** The list was re-read: the leader's connections follow it, and messages that came early are applied. */
   #endpointsLoaded() {
-    if (this.leader) this.#conns.sync();
+    if (this.leader) {
+      this.#conns.sync();
+      this.#prom.sync();
+    }
     const early = this.#early;
     this.#early = new Map();
     for (const [id, ms] of early) if (this.fleet.get(id)) for (const m of ms) this.#apply(m, false);
