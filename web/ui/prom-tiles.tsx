@@ -8,7 +8,6 @@ import { PROM_POLL_MS } from '../lib/prom-poller.ts';
 import type { AppState, EpState } from '../lib/state.ts';
 import { Bar, COLORS, shortName } from './bits.tsx';
 
-
 export function PromTiles({ s, app }: { s: EpState; app: AppState }) {
   // Polled by the leader tab, which sends every answer to all tabs (web/lib/prom-poller.ts).
   const hosts = s.prom?.hosts ?? null;
