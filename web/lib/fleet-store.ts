@@ -4,6 +4,7 @@
  * IndexedDB; any tab may change it, then every tab re-reads it (`reload`), keeping the live state
  * of endpoints it already holds.
  */
+import type { TabMessage } from '../../shared/tab-messages.ts';
 import type { Schema } from '../../shared/wire.ts';
 import { deleteEndpointData, type DB, type Endpoint } from './db.ts';
 import { EndpointStore } from './endpoint-store.ts';
@@ -11,6 +12,10 @@ import { LastKnownWriter, loadLastKnown } from './last-known.ts';
 import { retentionKey, type Retention } from './retention.ts';
 
 export const schemaKey = (id: string) => `schema:${id}`;
+/** The messages about one endpoint's state (the rest concern the whole app). */
+export type EndpointMessage = Extract<TabMessage, { type: 'status' | 'schema' | 'rows' | 'extras' | 'stored' | 'prom' }>;
+/** Messages held per endpoint this tab does not list yet. */
+const MAX_EARLY = 100;
 
 export class FleetStore {
   eps = new Map<string, EndpointStore>();
@@ -19,6 +24,7 @@ export class FleetStore {
   epRetention = new Map<string, Partial<Retention>>();
   /** The leader keeps each endpoint's newest values in IndexedDB (started by `keepLastKnown`). */
   readonly lastKnown: LastKnownWriter;
+  #early = new Map<string, EndpointMessage[]>();
 
   constructor(readonly db: () => DB) {
     this.lastKnown = new LastKnownWriter(db, (id) => this.eps.get(id)?.lastKnown() ?? null);
@@ -61,6 +67,29 @@ export class FleetStore {
     }
     this.eps = next;
     this.order = list.map((e) => e.id);
+    const early = this.#early;
+    this.#early = new Map();
+    for (const [id, ms] of early) if (next.has(id)) for (const m of ms) this.apply(m);
+  }
+
+  /**
+   * Applies one endpoint's news to its store; false when there is no such endpoint here yet (another
+   * tab just added it and sends before this tab has re-read the list): held until the next `reload`.
+   */
+  apply(m: EndpointMessage): boolean {
+    const s = this.eps.get(m.id);
+    if (!s) {
+      const early = this.#early.get(m.id) ?? [];
+      if (early.length < MAX_EARLY) this.#early.set(m.id, [...early, m]);
+      return false;
+    }
+    if (m.type === 'status') s.setStatus(m.status);
+    else if (m.type === 'schema') s.setSchema(m.schema);
+    else if (m.type === 'extras') s.setExtras(m.extras);
+    else if (m.type === 'stored') s.touch();
+    else if (m.type === 'prom') s.setProm(m);
+    else s.addRows(m.keys, m.rows);
+    return true;
   }
 
   /** A new endpoint at the end of the list, stored. */

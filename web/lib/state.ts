@@ -179,20 +179,8 @@ export class AppState {
         this.emit();
         return;
     }
-    const s = this.fleet.get(m.id);
-    if (!s) {
-      // An endpoint another tab just added, sending before this tab has re-read the list: kept until it has.
-      const early = this.#early.get(m.id) ?? [];
-      if (early.length < 100) this.#early.set(m.id, [...early, m]);
-      return;
-    }
-    if (m.type === 'status') s.setStatus(m.status);
-    else if (m.type === 'schema') s.setSchema(m.schema);
-    else if (m.type === 'extras') s.setExtras(m.extras);
-    else if (m.type === 'stored') s.touch();
-    else if (m.type === 'prom') s.setProm(m);
-    else s.addRows(m.keys, m.rows);
-    this.emit(m.type === 'rows' && !!m.history);
+    // Per-endpoint news: applied to its store (or held until this tab has re-read the list).
+    if (this.fleet.apply(m)) this.emit(m.type === 'rows' && !!m.history);
   }
 
   /** Batched writes: one transaction per endpoint every 2 s (web/lib/history.ts). */
@@ -268,16 +256,12 @@ export class AppState {
     this.#tabs.post({ type: 'endpoints' });
   }
 
-  #early = new Map<string, TabMessage[]>();
-  /** The list was re-read: the leader's connections follow it, and messages that came early are applied. */
+  /** The list was re-read: the leader's connections and polls follow it. */
   #endpointsLoaded() {
     if (this.leader) {
       this.#conns.sync();
       this.#prom.sync();
     }
-    const early = this.#early;
-    this.#early = new Map();
-    for (const [id, ms] of early) if (this.fleet.get(id)) for (const m of ms) this.#apply(m, false);
     this.emit();
   }
 
