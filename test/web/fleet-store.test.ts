@@ -5,6 +5,7 @@
  */
 import 'fake-indexeddb/auto';
 import { describe, expect, test } from 'bun:test';
+import { fmtAgo } from '../../shared/format.ts';
 import type { Schema, SnapshotExtras } from '../../shared/wire.ts';
 import { openDb } from '../../web/lib/db.ts';
 import { EndpointStore, TAIL } from '../../web/lib/endpoint-store.ts';
@@ -89,6 +90,20 @@ describe('EndpointStore', () => {
     expect(s.lastSeen).toBe(5000);
     expect(val(s, 'host.mem.used')).toBe(2);
   });
+});
+
+test('fmtAgo: "last seen" in coarse units, never negative (a skewed clock), a dash when never seen', () => {
+  const now = 1_700_000_000_000;
+  expect([0, 59_400, 60_000, 3_599_000, 7_200_000, 3 * 86_400_000, -5000].map((d) => fmtAgo(now - d, now))).toEqual([
+    '0 s ago',
+    '59 s ago',
+    '1 min ago',
+    '59 min ago',
+    '2 h ago',
+    '3 d ago',
+    '0 s ago',
+  ]);
+  expect(fmtAgo(null, now)).toBe('—');
 });
 
 describe('FleetStore', () => {
