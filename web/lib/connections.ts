@@ -1,7 +1,8 @@
 /**
- * The leader tab's connections: one LiveConnection and one ChunkWriter per agent endpoint. What a
- * connection delivers is sent as tab messages (applied here and in every other tab); events are
- * stored; rows go to the writer, flushed in batches by HistorySync. Followers hold none of this.
+ * The leader tab's connections: one LiveConnection and one ChunkWriter per agent endpoint, and a
+ * poll loop per Prometheus source (web/lib/prom-poller.ts). What a connection delivers is sent as
+ * tab messages (applied here and in every other tab); events are stored; rows go to the writer,
+ * flushed in batches by HistorySync. Followers hold none of this.
  */
 import type { TabMessage } from '../../shared/tab-messages.ts';
 import { agentFetch } from './agent-api.ts';
@@ -11,6 +12,7 @@ import { EVENT_BUDGET, keepEventBudget, storedEvent } from './event-budget.ts';
 import type { FleetStore } from './fleet-store.ts';
 import type { HistorySync } from './history.ts';
 import { LiveConnection } from './live.ts';
+import { PromPoller } from './prom-poller.ts';
 import { ChunkWriter } from './writer.ts';
 
 /** Open-window segments are written every this many 2-second flush ticks. */
@@ -32,18 +34,36 @@ export class Connections {
   #conns = new Map<string, { conn: LiveConnection; url: string; token: string }>();
   #writers = new Map<string, ChunkWriter>();
   #flushTimer: ReturnType<typeof setInterval> | null = null;
+  readonly #prom: PromPoller;
 
-  constructor(readonly host: ConnectionsHost) {}
+  constructor(readonly host: ConnectionsHost) {
+    this.#prom = new PromPoller({ fleet: host.fleet, send: (m) => host.send(m) });
+  }
 
   writer(id: string): ChunkWriter | undefined {
     return this.#writers.get(id);
   }
 
-  /** Starts the batched writes: closed windows within 2 s, segments of open windows every 10 s. */
-  startFlushing() {
-    // Each segment costs a put per series on the main thread, and rows not yet written are replayed by the agent after a crash.
+  /**
+   * This tab just became the leader: connect every endpoint, fold what the previous leader (or an
+   * interrupted import) stored but did not fold, and start the batched writes: closed windows
+   * within 2 s, segments of open windows every 10 s (each costs a put per series on the main
+   * thread, and rows not yet written are replayed by the agent after a crash), last-known values every 5 s.
+   */
+  lead() {
+    const { fleet, history } = this.host;
+    this.sync();
+    for (const id of fleet.order) {
+      const s = fleet.get(id)!;
+      void history.foldStored(id, s.schema?.interval_ms ?? 1000, !!s.ep.readOnly);
+    }
     let tick = 0;
     this.#flushTimer ??= setInterval(() => void this.flush(++tick % SEGMENT_TICKS === 0), 2000);
+    fleet.lastKnown.start();
+    addEventListener('pagehide', () => {
+      void this.flush();
+      void fleet.lastKnown.flush();
+    });
   }
 
   /** Batched writes: one transaction per endpoint (web/lib/history.ts). */
@@ -99,8 +119,8 @@ export class Connections {
   }
 
   /**
-   * Matches the connections to the endpoint list, which any tab may have changed: new endpoints
-   * are connected, removed ones dropped, a changed token or address reconnects.
+   * Matches the connections (and Prometheus polls) to the endpoint list, which any tab may have
+   * changed: new endpoints are connected, removed ones dropped, a changed token or address reconnects.
    */
   sync() {
     for (const [id, c] of this.#conns) {
@@ -109,6 +129,7 @@ export class Connections {
       else if (ep.url !== c.url || ep.token !== c.token) this.reconnect(id);
     }
     for (const id of this.host.fleet.order) this.connect(id);
+    this.#prom.sync();
   }
 
   /** Drops the connection and its writer (rows not flushed yet are the agent's to replay). */

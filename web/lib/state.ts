@@ -18,7 +18,6 @@ import { FleetStore } from './fleet-store.ts';
 import { HistorySync } from './history.ts';
 import { storeImport } from './import.ts';
 import { LeaderStore, type Role } from './leader-store.ts';
-import { PromPoller } from './prom-poller.ts';
 import { RenderQueue } from './render-queue.ts';
 import { applyRetention, DEFAULT_RETENTION, type Retention } from './retention.ts';
 import { readSeries, type Series } from './series.ts';
@@ -67,7 +66,6 @@ export class AppState {
     sampled: (id, keys, rows) => this.#alerts.sampled(id, keys, rows),
     rename: (id, name) => void this.updateEndpoint(id, { name }),
   });
-  #prom = new PromPoller({ fleet: this.fleet, send: (m) => this.#tabs.send(m) });
   #alerts: AlertRunner = new AlertRunner({
     db: () => this.db,
     endpoint: (id) => this.fleet.get(id),
@@ -118,20 +116,8 @@ export class AppState {
   }
 
   #becomeLeader() {
-    this.#conns.sync();
-    this.#prom.sync();
-    // Whatever the previous leader (or an interrupted import) stored but did not fold yet.
-    for (const id of this.fleet.order) {
-      const s = this.fleet.get(id)!;
-      void this.history.foldStored(id, s.schema?.interval_ms ?? 1000, !!s.ep.readOnly);
-    }
-    this.#conns.startFlushing();
-    this.fleet.lastKnown.start();
+    this.#conns.lead();
     this.#alerts.startClock();
-    addEventListener('pagehide', () => {
-      void this.flush();
-      void this.fleet.lastKnown.flush();
-    });
   }
 
   /** The rules (for the alerts view) and the log of firing and resolved alerts (web/lib/alert-runner.ts). */
@@ -256,12 +242,9 @@ export class AppState {
     this.#tabs.post({ type: 'endpoints' });
   }
 
-  /** The list was re-read: the leader's connections and polls follow it. */
+  /** The list was re-read: the leader's connections follow it. */
   #endpointsLoaded() {
-    if (this.leader) {
-      this.#conns.sync();
-      this.#prom.sync();
-    }
+    if (this.leader) this.#conns.sync();
     this.emit();
   }
 
