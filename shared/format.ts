@@ -43,3 +43,12 @@ export function fmtUnit(v: number | null | undefined, unit: string): string {
   if (unit === 'B/s') return fmtRate(v);
   return fmtNum(v, unit === 'C' ? '°C' : unit, v != null && Math.abs(v) < 10 && !Number.isInteger(v) ? 2 : 1);
 }
+/** How long ago `t` was, coarsely ("12 s ago", "3 min ago", "2 h ago", "5 d ago"); `now` for tests. */
+export function fmtAgo(t: number | null | undefined, now = Date.now()): string {
+  if (t == null || !Number.isFinite(t)) return '—';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}

@@ -9,12 +9,12 @@
  * size bounds so one field cannot carry a whole frame's worth of text.
  */
 import type { SeriesDef } from './catalog.ts';
-import type { AgentEvent, GpuProcess, History, Info, OllamaModel } from './wire.ts';
+import type { AgentEvent, History, Info, Schema, SnapshotExtras } from './wire.ts';
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /** A check returns the first problem under `path`, or null. */
-type Check = (v: unknown, path: string) => string | null;
+export type Check = (v: unknown, path: string) => string | null;
 
 const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : typeof v);
 const at = (path: string, key: string | number) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key);
@@ -118,11 +118,8 @@ const device = obj({
 });
 const hostInfo = obj({ cpu_model: nstr, cores: nullable(int(0)), threads: int(0), os: nstr });
 
-/** What the stream's `schema` event carries (a subset of Info): enough to decode sample frames. */
-export type SchemaPayload = Pick<
-  Info,
-  'version' | 'hostname' | 'interval_ms' | 'retention_s' | 'capacity' | 'provider' | 'driver_version' | 'cuda_version' | 'host' | 'devices' | 'series'
->;
+/** The stream's `schema` event (shared/wire.ts `Schema`); kept under this name for existing callers. */
+export type SchemaPayload = Schema;
 
 const schemaShape = {
   version: str(256),
@@ -146,7 +143,9 @@ function uniqueKeys(v: unknown, p: string): string | null {
   return null;
 }
 
-export const validateSchema = (v: unknown) => validate<SchemaPayload>(obj(schemaShape), v);
+/** A schema as a building block (cross-tab messages carry one: shared/tab-messages.ts). */
+export const schemaCheck: Check = obj(schemaShape);
+export const validateSchema = (v: unknown) => validate<Schema>(schemaCheck, v);
 
 export const validateInfo = (v: unknown) =>
   validate<Info>(
@@ -164,38 +163,24 @@ export const validateInfo = (v: unknown) =>
 const proc = obj({ pid: int(0), user: nstr, command: nstr, gpu_mem: nnum, container: nstr, type: optional(oneOf('compute', 'graphics')) });
 const ollamaModel = obj({ name, size: nnum, vram: nnum, expires_at: nstr });
 
-/** The stream's `snapshot` event: the non-numeric state of each GPU, and workloads. */
-export interface SnapshotExtrasPayload {
-  gpus: {
-    index: number;
-    pstate: string | null;
-    throttle: string[];
-    processes: GpuProcess[];
-    lost: boolean;
-    mig: boolean | null;
-    ecc_volatile: { corrected: number | null; uncorrected: number | null } | null;
-  }[];
-  workloads: { ollama: OllamaModel[] };
-}
-export const validateSnapshotExtras = (v: unknown) =>
-  validate<SnapshotExtrasPayload>(
+/** The stream's `snapshot` event (shared/wire.ts `SnapshotExtras`); kept under this name for existing callers. */
+export type SnapshotExtrasPayload = SnapshotExtras;
+export const snapshotExtrasCheck: Check = obj({
+  gpus: arr(
     obj({
-      gpus: arr(
-        obj({
-          index: int(0),
-          pstate: nullable(str(16)),
-          throttle: arr(str(64), 64),
-          processes: arr(proc, 10_000),
-          lost: bool,
-          mig: nullable(bool),
-          ecc_volatile: optional(nullable(obj({ corrected: nnum, uncorrected: nnum }))),
-        }),
-        1024,
-      ),
-      workloads: obj({ ollama: arr(ollamaModel, 1000) }),
+      index: int(0),
+      pstate: nullable(str(16)),
+      throttle: arr(str(64), 64),
+      processes: arr(proc, 10_000),
+      lost: bool,
+      mig: nullable(bool),
+      ecc_volatile: optional(nullable(obj({ corrected: nnum, uncorrected: nnum }))),
     }),
-    v,
-  );
+    1024,
+  ),
+  workloads: obj({ ollama: arr(ollamaModel, 1000) }),
+});
+export const validateSnapshotExtras = (v: unknown) => validate<SnapshotExtras>(snapshotExtrasCheck, v);
 
 const eventShape = {
   id: str(128),

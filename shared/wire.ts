@@ -45,6 +45,25 @@ export interface Info {
   gpu_reprobe: { next: number; attempts: number } | null;
 }
 
+/**
+ * What the stream's `schema` event carries (a subset of Info): enough to decode sample frames and
+ * lay out views. The PWA keeps it per endpoint (IndexedDB `meta`, cross-tab messages).
+ */
+export type Schema = Pick<
+  Info,
+  'version' | 'hostname' | 'interval_ms' | 'retention_s' | 'capacity' | 'provider' | 'driver_version' | 'cuda_version' | 'host' | 'devices' | 'series'
+>;
+
+/** The stream's `snapshot` event: the non-numeric state of each GPU, and workloads. */
+export interface SnapshotExtras {
+  gpus: (Pick<GpuSnapshot, 'index' | 'pstate' | 'throttle' | 'processes'> & {
+    lost: boolean;
+    mig: boolean | null;
+    ecc_volatile?: GpuSnapshot['ecc_volatile'] | null;
+  })[];
+  workloads: { ollama: OllamaModel[] };
+}
+
 /** One `*.prom` file of --textfile-dir: read fine, broken (with the line), or caught mid-write. */
 export type TextfileStatus =
   | { file: string; mtime: number; state: 'ok'; series: number; /** series past --max-series, not taken */ dropped: number }

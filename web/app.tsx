@@ -79,9 +79,12 @@ export function App({ app, sameOrigin }: { app: AppState; sameOrigin: boolean })
           <a href="#/settings">Settings</a>
         </nav>
         <span class="spacer" />
-        <span class="muted small" title="this tab holds the connections and writes history">
-          {app.leader ? '' : 'follower tab'}
-        </span>
+        {/* Only once the election says so: every tab starts 'pending' (the leader used to flash "follower tab"). */}
+        {app.role === 'follower' && (
+          <span class="muted small" title="another tab holds the connections and writes history; this one shows what it sends">
+            follower tab
+          </span>
+        )}
       </header>
       {app.notice && (
         <div class="notice" role="status">

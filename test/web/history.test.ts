@@ -5,7 +5,7 @@ import { encodeChunk, quantize } from '../../shared/chunk/index.ts';
 import { rawWindowMs, windowStart } from '../../shared/chunk/windows.ts';
 import { CHUNKS, openDb, type DB, type Endpoint } from '../../web/lib/db.ts';
 import { backfillKey, HistorySync, type SyncHost } from '../../web/lib/history.ts';
-import type { Schema } from '../../web/lib/live.ts';
+import type { Schema } from '../../shared/wire.ts';
 import { DEFAULT_RETENTION } from '../../web/lib/retention.ts';
 import { foldKey } from '../../web/lib/rollup.ts';
 import { readSeries } from '../../web/lib/series.ts';

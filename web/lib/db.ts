@@ -122,7 +122,7 @@ export async function deleteEndpointData(db: DB, ep: string) {
     ...TIERS.map((t) => chunks.delete(IDBKeyRange.bound([ep, t], [ep, t, []]))),
     tx.objectStore('events').delete(IDBKeyRange.bound([ep, ''], [ep, '\uffff'])),
     tx.objectStore('endpoints').delete(ep),
-    ...[`schema:${ep}`, `fold:${ep}`, `retention:${ep}`, `backfill:${ep}`].map((k) => meta.delete(k)),
+    ...[`schema:${ep}`, `fold:${ep}`, `retention:${ep}`, `backfill:${ep}`, `lastknown:${ep}`].map((k) => meta.delete(k)),
     tx.done,
   ]);
 }

@@ -5,11 +5,11 @@
  * (a per-endpoint queue), so a fold never races the write or backfill it follows.
  */
 import { rawWindowMs, windowStart } from '../../shared/chunk/windows.ts';
-import type { Info } from '../../shared/wire.ts';
+import type { Info, Schema } from '../../shared/wire.ts';
 import { agentFetch } from './agent-api.ts';
 import { fetchChunks, frameRecords, planBackfill, splitRecent, storeRecords, type BackfillJob, type BackfillPlan } from './backfill.ts';
 import { lastTime, type DB, type Endpoint, type Tier } from './db.ts';
-import { HttpError, validSchema, type Schema } from './live.ts';
+import { HttpError, validSchema } from './live.ts';
 import { decodeRun, type Run } from './records.ts';
 import { isQuotaError, withQuotaRelief, type Retention } from './retention.ts';
 import { advanceWatermark, foldKey, foldRollups } from './rollup.ts';

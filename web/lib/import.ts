@@ -1,7 +1,14 @@
 /** Import a gpulse JSON export (ours or `gpulse export --format json`) as a read-only endpoint, viewable offline. */
 import { EXPORT_FORMAT } from '../../shared/export.ts';
-import type { AppState } from './state.ts';
+import type { TabMessage } from '../../shared/tab-messages.ts';
+import type { Schema } from '../../shared/wire.ts';
+import type { Endpoint } from './db.ts';
+import { TAIL } from './endpoint-store.ts';
+import type { FleetStore } from './fleet-store.ts';
+import type { HistorySync } from './history.ts';
 import { validSchema } from './live.ts';
+import type { AppState } from './state.ts';
+import { ChunkWriter } from './writer.ts';
 
 export async function importFile(app: AppState, file: File): Promise<string> {
   if (file.size > 512 * 1048576) throw new Error('file larger than 512 MiB');
@@ -34,4 +41,47 @@ export async function importFile(app: AppState, file: File): Promise<string> {
       await app.db.put('events', { ep: ep.id, id: e.id, t: e.t, label: e.label, end_t: typeof e.end_t === 'number' ? e.end_t : null, source: 'local' });
   }
   return name;
+}
+
+/** An export without its agent's info: the sampling interval is the most common step between rows. */
+export function guessInterval(rows: (number | null)[][]): number {
+  const counts = new Map<number, number>();
+  for (let i = 1; i < Math.min(rows.length, 1000); i++) {
+    const d = (rows[i]![0] as number) - (rows[i - 1]![0] as number);
+    if (d > 0) counts.set(d, (counts.get(d) ?? 0) + 1);
+  }
+  let best = 1000,
+    n = 0;
+  for (const [d, c] of counts)
+    if (c > n) {
+      best = d;
+      n = c;
+    }
+  return best;
+}
+
+/**
+ * Imported rows under their read-only endpoint: written through the live writer's path, then
+ * folded. Its catalog and newest rows go out as tab messages, so this tab and every other shows its
+ * host and GPUs at once (an import used to show no GPUs until a reload: the endpoint was listed
+ * before its catalog was stored, and a listed endpoint's catalog was never read again).
+ */
+export async function storeImport(
+  app: { fleet: FleetStore; history: HistorySync; send(m: TabMessage): void },
+  ep: Endpoint,
+  keys: string[],
+  rows: (number | null)[][],
+  schema: Schema | null,
+) {
+  const iv = schema?.interval_ms ?? guessInterval(rows);
+  if (schema) {
+    await app.fleet.saveSchema(ep.id, schema);
+    app.send({ type: 'schema', id: ep.id, schema });
+  }
+  const w = new ChunkWriter(ep.id, iv);
+  for (const r of rows) w.append(r[0] as number, keys, r);
+  await app.history.writeAll(ep.id, w);
+  // The newest hour as its live window (and the newest row as its values); then views re-read.
+  if (rows.length) app.send({ type: 'rows', id: ep.id, keys, rows: rows.slice(-TAIL), history: true });
+  app.send({ type: 'stored', id: ep.id });
 }

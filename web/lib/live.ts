@@ -5,32 +5,22 @@
  * web/lib/backfill.ts); only for an agent without chunk history (resumeFrom → null) does this
  * fetch the JSON /v1/history and deliver it as rows.
  */
-import type { Info } from '../../shared/wire.ts';
+import type { EndpointStatus } from '../../shared/tab-messages.ts';
+import type { AgentEvent, Schema, SnapshotExtras } from '../../shared/wire.ts';
 import { SseLimitError, SseParser, type SseLimits } from '../../shared/sse.ts';
 import { validateHistory, validateRow, validateSchema, validateSnapshotExtras, validateStreamEvent } from '../../shared/validate.ts';
 import { backoffMs } from './backoff.ts';
 
-export type EndpointStatus =
-  | { kind: 'connecting'; attempt: number }
-  /** lastT: when the last sample arrived, on this browser's clock (agents' clocks may be skewed). */
-  | { kind: 'live'; lastT: number }
-  | { kind: 'stale'; lastT: number }
-  | { kind: 'offline'; retryAt: number; attempt: number; message: string }
-  | { kind: 'unauthorized' }
-  | { kind: 'error'; message: string; retryAt: number; attempt: number };
-
-export type Schema = Pick<
-  Info,
-  'version' | 'hostname' | 'interval_ms' | 'retention_s' | 'capacity' | 'provider' | 'driver_version' | 'cuda_version' | 'host' | 'devices' | 'series'
->;
+/** Re-exported for the views that import them from here; both are defined in shared/. */
+export type { EndpointStatus, Schema };
 
 export interface LiveHandlers {
   status(s: EndpointStatus): void;
   schema(s: Schema): void;
   /** Rows in time order (live ones, or the agent's replay of a gap). */
   rows(keys: string[], rows: (number | null)[][]): void;
-  snapshot(extras: unknown): void;
-  event(e: unknown): void;
+  snapshot(extras: SnapshotExtras): void;
+  event(e: AgentEvent & { op?: 'add' | 'update' | 'delete' }): void;
 }
 
 export interface LiveOptions {

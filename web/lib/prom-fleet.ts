@@ -6,25 +6,10 @@
  * nodename is the kernel's, the same for every container on one machine). One poll is a
  * handful of instant queries; nothing is stored (read-only, no IndexedDB history in this slice).
  */
+import type { PromGpu, PromHost } from '../../shared/tab-messages.ts';
 import type { PromClient, PromSample } from './prometheus.ts';
 
-export interface PromGpu {
-  gpu: string;
-  model: string;
-  util: number | null;
-  /** bytes */
-  memUsed: number | null;
-  memTotal: number | null;
-  temp: number | null;
-  power: number | null;
-}
-export interface PromHost {
-  /** the scrape target (`instance` label), the join key */
-  instance: string;
-  name: string;
-  cpu: number | null;
-  gpus: PromGpu[];
-}
+export type { PromGpu, PromHost };
 
 export const FLEET_QUERIES = {
   uname: 'node_uname_info',

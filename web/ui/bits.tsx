@@ -1,4 +1,5 @@
 /** Small presentational pieces: status badge, bars, formatted numbers. */
+import { fmtAgo } from '../../shared/format.ts';
 import type { EndpointStatus } from '../lib/live.ts';
 
 export const COLORS = {
@@ -22,16 +23,20 @@ const STATUS_TEXT: Record<EndpointStatus['kind'], string> = {
   error: 'error',
 };
 
-export function StatusBadge({ status }: { status: EndpointStatus }) {
+/** `lastSeen`: when the endpoint last sent a sample (EpState.lastSeen), said while it is not live. */
+export function StatusBadge({ status, lastSeen }: { status: EndpointStatus; lastSeen?: number | null }) {
   let detail = '';
+  const seen = status.kind !== 'live' && lastSeen ? `last seen ${fmtAgo(lastSeen)}` : '';
   if (status.kind === 'offline' || status.kind === 'error') {
     const s = Math.max(0, Math.round((status.retryAt - Date.now()) / 1000));
     detail = `${status.kind === 'error' ? status.message + ' — ' : ''}retrying in ${s} s (attempt ${status.attempt + 1})`;
   }
   if (status.kind === 'unauthorized') detail = 'the token was rejected';
   return (
-    <span class={`badge st-${status.kind}`} title={detail} data-status={status.kind}>
+    <span class={`badge st-${status.kind}`} title={[seen, detail].filter(Boolean).join(' · ')} data-status={status.kind}>
       {STATUS_TEXT[status.kind]}
+      {/* Before the retry detail: a narrow tile cuts the badge's end. */}
+      {seen && <small data-last-seen={lastSeen}> · {seen}</small>}
       {detail && <small> · {detail}</small>}
     </span>
   );

@@ -135,7 +135,7 @@ export function HostView({ app, id, view, setView }: { app: AppState; id: string
     <section class="host">
       <header class="host-head">
         <h2>{s.ep.name}</h2>
-        <StatusBadge status={s.status} />
+        <StatusBadge status={s.status} lastSeen={s.lastSeen} />
         {s.status.kind === 'unauthorized' && (
           <a class="btn" href={`#/settings?fix=${id}`}>
             Fix token

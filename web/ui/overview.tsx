@@ -32,7 +32,7 @@ function Tile({ s }: { s: EpState }) {
     <a class={`tile st-${s.status.kind}`} href={`#/e/${s.ep.id}`} data-endpoint={s.ep.name}>
       <header>
         <strong>{s.ep.name}</strong>
-        <StatusBadge status={s.status} />
+        <StatusBadge status={s.status} lastSeen={s.lastSeen} />
       </header>
       {s.schema && (
         <div class="muted small">

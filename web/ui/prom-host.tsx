@@ -13,7 +13,7 @@ import { promHostHash, type PromRoute } from '../lib/prom-route.ts';
 import type { AppState } from '../lib/state.ts';
 import { Chart, type ChartSeries } from './chart.tsx';
 import { RANGES } from './host.tsx';
-import { PROM_POLL_MS } from './prom-tiles.tsx';
+import { PROM_POLL_MS } from '../lib/prom-poller.ts';
 import type { RangeView } from './use-series.ts';
 import { PALETTE } from './user-series.tsx';
 

@@ -1,44 +1,19 @@
 /**
  * A Prometheus endpoint in the overview: a tile for the source (its state, or why it cannot be
- * read) and one per host it knows, polled with instant queries every 5 s while shown; a host's
+ * read) and one per host it knows, polled with instant queries every 5 s by the leader tab; a host's
  * name links to its history charts (prom-host.tsx). Read-only: nothing is written to IndexedDB.
  */
-import { useEffect, useState } from 'preact/hooks';
 import { fmtBytes, fmtNum } from '../../shared/format.ts';
-import { pollFleet, type PromHost } from '../lib/prom-fleet.ts';
-import { PromClient } from '../lib/prometheus.ts';
+import { PROM_POLL_MS } from '../lib/prom-poller.ts';
 import type { AppState, EpState } from '../lib/state.ts';
 import { Bar, COLORS, shortName } from './bits.tsx';
 import { promHostHash } from '../lib/prom-route.ts';
 
-export const PROM_POLL_MS = 5000;
-
 export function PromTiles({ s, app }: { s: EpState; app: AppState }) {
-  const [hosts, setHosts] = useState<PromHost[] | null>(null);
-  const [err, setErr] = useState('');
-  const [at, setAt] = useState(0);
-  useEffect(() => {
-    const client = new PromClient(s.ep.url, { token: s.ep.token || undefined });
-    let alive = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const tick = async () => {
-      try {
-        const h = await pollFleet(client);
-        if (!alive) return;
-        setHosts(h);
-        setErr('');
-        setAt(Date.now());
-      } catch (e) {
-        if (alive) setErr((e as Error).message);
-      }
-      if (alive) timer = setTimeout(tick, PROM_POLL_MS);
-    };
-    void tick();
-    return () => {
-      alive = false;
-      clearTimeout(timer);
-    };
-  }, [s.ep.url, s.ep.token]);
+  // Polled by the leader tab, which sends every answer to all tabs (web/lib/prom-poller.ts).
+  const hosts = s.prom?.hosts ?? null;
+  const err = s.prom?.error ?? '';
+  const at = s.prom?.at ?? 0;
   const state = err ? 'error' : hosts ? 'live' : 'connecting';
   return (
     <>

@@ -1,0 +1,185 @@
+/**
+ * The leader tab's connections: one LiveConnection and one ChunkWriter per agent endpoint, and a
+ * poll loop per Prometheus source (web/lib/prom-poller.ts). What a connection delivers is sent as
+ * tab messages (applied here and in every other tab); events are stored; rows go to the writer,
+ * flushed in batches by HistorySync. Followers hold none of this.
+ */
+import type { TabMessage } from '../../shared/tab-messages.ts';
+import { agentFetch } from './agent-api.ts';
+import type { DB, StoredEvent } from './db.ts';
+import { TAIL } from './endpoint-store.ts';
+import { EVENT_BUDGET, keepEventBudget, storedEvent } from './event-budget.ts';
+import type { FleetStore } from './fleet-store.ts';
+import type { HistorySync } from './history.ts';
+import { LiveConnection } from './live.ts';
+import { PromPoller } from './prom-poller.ts';
+import { ChunkWriter } from './writer.ts';
+
+/** Open-window segments are written every this many 2-second flush ticks. */
+const SEGMENT_TICKS = 5;
+
+export interface ConnectionsHost {
+  db(): DB;
+  readonly fleet: FleetStore;
+  readonly history: HistorySync;
+  send(m: TabMessage): void;
+  /** The newest rows of a batch, for alert rules. */
+  sampled(id: string, keys: string[], rows: (number | null)[][]): void;
+  /** An agent event (live, or fetched after a reconnect), for XID alert rules. */
+  event(id: string, e: StoredEvent): void;
+  /** An endpoint still named after its address takes the agent's hostname. */
+  rename(id: string, name: string): void;
+}
+
+export class Connections {
+  /** Each connection with the address and token it was opened with. */
+  #conns = new Map<string, { conn: LiveConnection; url: string; token: string }>();
+  #writers = new Map<string, ChunkWriter>();
+  #flushTimer: ReturnType<typeof setInterval> | null = null;
+  readonly #prom: PromPoller;
+
+  constructor(readonly host: ConnectionsHost) {
+    this.#prom = new PromPoller({ fleet: host.fleet, send: (m) => host.send(m) });
+  }
+
+  /** The endpoints this tab streams from (host-silent alert rules watch these). */
+  streaming(): string[] {
+    return [...this.#conns.keys()];
+  }
+
+  writer(id: string): ChunkWriter | undefined {
+    return this.#writers.get(id);
+  }
+
+  /**
+   * This tab just became the leader: connect every endpoint, fold what the previous leader (or an
+   * interrupted import) stored but did not fold, and start the batched writes: closed windows
+   * within 2 s, segments of open windows every 10 s (each costs a put per series on the main
+   * thread, and rows not yet written are replayed by the agent after a crash), last-known values every 5 s.
+   */
+  lead() {
+    const { fleet, history } = this.host;
+    this.sync();
+    for (const id of fleet.order) {
+      const s = fleet.get(id)!;
+      void history.foldStored(id, s.schema?.interval_ms ?? 1000, !!s.ep.readOnly);
+    }
+    let tick = 0;
+    this.#flushTimer ??= setInterval(() => void this.flush(++tick % SEGMENT_TICKS === 0), 2000);
+    fleet.lastKnown.start();
+    addEventListener('pagehide', () => {
+      void this.flush();
+      void fleet.lastKnown.flush();
+    });
+  }
+
+  /** Batched writes: one transaction per endpoint (web/lib/history.ts). */
+  async flush(segments = true) {
+    await Promise.all([...this.#writers].map(([id, w]) => this.host.history.flush(id, w, segments)));
+  }
+
+  connect(id: string) {
+    const s = this.host.fleet.get(id);
+    // A Prometheus endpoint has no stream: its view polls it (web/ui/prom-tiles.tsx).
+    if (!s || s.ep.readOnly || s.ep.kind === 'prometheus' || this.#conns.has(id)) return;
+    const { send } = this.host;
+    if (!this.#writers.has(id)) this.#writers.set(id, new ChunkWriter(id, s.schema?.interval_ms ?? 1000));
+    const conn = new LiveConnection(
+      { url: s.ep.url, token: s.ep.token, resumeFrom: () => this.host.history.resume(id) },
+      {
+        status: (status) => send({ type: 'status', id, status }),
+        schema: (schema) => {
+          void this.host.fleet.saveSchema(id, schema);
+          this.#writers.get(id)?.setInterval(schema.interval_ms);
+          void this.#backfillEvents(id);
+          send({ type: 'schema', id, schema });
+          const cur = this.host.fleet.get(id)?.ep;
+          // A rename by the user wins.
+          if (cur && cur.name === new URL(cur.url).host && schema.hostname) this.host.rename(id, schema.hostname);
+        },
+        rows: (keys, rows) => {
+          const w = this.#writers.get(id)!;
+          for (const r of rows) w.append(r[0] as number, keys, r);
+          this.host.sampled(id, keys, rows);
+          send({ type: 'rows', id, keys, rows: rows.slice(-TAIL) });
+          this.host.fleet.lastKnown.note(id);
+        },
+        snapshot: (extras) => {
+          send({ type: 'extras', id, extras });
+          this.host.fleet.lastKnown.note(id);
+        },
+        event: (e) => {
+          const ev = e as StoredEvent & { op?: string };
+          const stored = storedEvent(id, ev);
+          if (ev.op === 'delete') void this.host.db().delete('events', [id, ev.id]);
+          else
+            void this.host
+              .db()
+              .put('events', stored)
+              .then(() => keepEventBudget(this.host.db(), id));
+          send({ type: 'stored', id });
+          if (ev.op !== 'delete') this.host.event(id, stored);
+        },
+      },
+    );
+    this.#conns.set(id, { conn, url: s.ep.url, token: s.ep.token });
+    conn.start();
+  }
+
+  /**
+   * Matches the connections (and Prometheus polls) to the endpoint list, which any tab may have
+   * changed: new endpoints are connected, removed ones dropped, a changed token or address reconnects.
+   */
+  sync() {
+    for (const [id, c] of this.#conns) {
+      const ep = this.host.fleet.get(id)?.ep;
+      if (!ep) this.disconnect(id);
+      else if (ep.url !== c.url || ep.token !== c.token) this.reconnect(id);
+    }
+    for (const id of this.host.fleet.order) this.connect(id);
+    this.#prom.sync();
+  }
+
+  /** Drops the connection and its writer (rows not flushed yet are the agent's to replay). */
+  disconnect(id: string) {
+    this.#conns.get(id)?.conn.stop();
+    this.#conns.delete(id);
+    this.#writers.delete(id);
+  }
+
+  /** A fresh connection with the endpoint's current address and token (its writer is kept). */
+  reconnect(id: string) {
+    this.#conns.get(id)?.conn.stop();
+    this.#conns.delete(id);
+    this.connect(id);
+  }
+
+  kick(id: string) {
+    this.#conns.get(id)?.conn.kick();
+  }
+
+  kickAll() {
+    for (const c of this.#conns.values()) c.conn.kick();
+  }
+
+  /** Events made while this browser was away (marks from a shell, agent events): fetched on every (re)connect. */
+  async #backfillEvents(id: string) {
+    const s = this.host.fleet.get(id);
+    if (!s) return;
+    const db = this.host.db();
+    try {
+      const r = await agentFetch(s.ep, '/v1/events');
+      if (!r.ok) return;
+      const { events } = (await r.json()) as { events: StoredEvent[] };
+      if (!Array.isArray(events)) return;
+      const tx = db.transaction('events', 'readwrite');
+      const keep = events.filter((e) => e && typeof e.id === 'string' && typeof e.t === 'number' && typeof e.label === 'string').slice(-EVENT_BUDGET);
+      await Promise.all([...keep.map((e) => tx.store.put(storedEvent(id, e))), tx.done]);
+      await keepEventBudget(db, id);
+      this.host.send({ type: 'stored', id });
+      for (const e of keep) this.host.event(id, e); // an XID while no tab was open
+    } catch {
+      /* the stream will report the connection problem */
+    }
+  }
+}
