@@ -1,0 +1,116 @@
+/**
+ * The host view's charts, one per group and scope as the endpoint's catalog says (lib/chart-plan.ts):
+ * utilization, memory, temperature, power vs limit, clocks, fan, PCIe, encoder/decoder, network,
+ * disk, load, processes, workloads and your metrics, each with its unit. A GPU selector narrows
+ * them to one GPU; folded groups (per-core, energy, uptime) are read only once opened.
+ */
+import { useMemo, useState } from 'preact/hooks';
+import type { AlignedData } from 'uplot';
+import type { ChartGroup, SeriesDef } from '../../shared/catalog.ts';
+import { alignedKeys } from '../lib/aligned.ts';
+import { byGroup, FOLDED_GROUPS, GROUP_TITLES, gpusIn, marksFor, planCharts, type ChartSpec, type GpuFilter } from '../lib/chart-plan.ts';
+import type { AppState, EpState } from '../lib/state.ts';
+import { Chart, type Mark } from './chart.tsx';
+import { PALETTE } from './user-series.tsx';
+import { useRangeSeries, type RangeView } from './use-series.ts';
+
+export interface HostChartsProps {
+  app: AppState;
+  s: EpState;
+  view: RangeView;
+  span: number;
+  xr: [number, number];
+  gap: number;
+  sync: string;
+  marks: Mark[];
+  onZoom: (a: number, b: number) => void;
+  onReset: () => void;
+}
+
+const EMPTY: SeriesDef[] = [];
+
+export function HostCharts(p: HostChartsProps) {
+  const defs = p.s.schema?.series ?? EMPTY;
+  const [gpu, setGpu] = useState<GpuFilter>('all');
+  const [opened, setOpened] = useState<ReadonlySet<ChartGroup>>(new Set());
+  const sig = defs.map((d) => d.key).join();
+  const gpus = useMemo(() => gpusIn(defs), [sig]);
+  const plan = useMemo(() => planCharts(defs, gpu), [sig, gpu]);
+  const shown = (c: ChartSpec) => !FOLDED_GROUPS.has(c.group) || opened.has(c.group);
+  const keys = useMemo(() => plan.filter(shown).flatMap((c) => c.series.map((x) => x.key)), [plan, opened]);
+  const series = useRangeSeries(p.app, p.s, keys, p.view, p.span);
+  // Chart data is rebuilt when the series is (a tick or a read), not on every render of the view.
+  const data = useMemo(() => {
+    const m = new Map<string, AlignedData>();
+    if (series)
+      for (const c of plan)
+        if (shown(c))
+          m.set(
+            c.id,
+            alignedKeys(
+              series,
+              c.series.map((x) => x.key),
+              p.gap,
+            ),
+          );
+    return m;
+  }, [series, p.gap, plan]);
+
+  if (!plan.length) return null;
+  const chart = (c: ChartSpec) => {
+    const d = data.get(c.id);
+    return (
+      d && (
+        <Chart
+          key={c.id}
+          title={c.title}
+          unit={c.unit}
+          group={c.group}
+          scope={c.scope}
+          full={c.group === 'custom'}
+          syncKey={p.sync}
+          xRange={p.xr}
+          yMax={c.yMax}
+          marks={marksFor(p.marks, c.scope)}
+          onZoom={p.onZoom}
+          onReset={p.onReset}
+          series={c.series.map((x, i) => ({ label: x.label, color: PALETTE[i % PALETTE.length]! }))}
+          data={d}
+        />
+      )
+    );
+  };
+  const toggle = (g: ChartGroup, open: boolean) => {
+    const next = new Set(opened);
+    if (open) next.add(g);
+    else next.delete(g);
+    setOpened(next);
+  };
+  return (
+    <section class="chart-groups">
+      {gpus.length > 1 && (
+        <nav class="gpu-select ranges" aria-label="GPU">
+          <span class="muted small">GPU</span>
+          {(['all', ...gpus] as GpuFilter[]).map((g) => (
+            <button class={g === gpu ? 'on' : ''} data-gpu-select={g} onClick={() => setGpu(g)}>
+              {g === 'all' ? 'all' : `GPU ${g}`}
+            </button>
+          ))}
+        </nav>
+      )}
+      {byGroup(plan).map(([g, charts]) =>
+        FOLDED_GROUPS.has(g) ? (
+          <details data-group-section={g} open={opened.has(g)} onToggle={(e) => toggle(g, (e.currentTarget as HTMLDetailsElement).open)}>
+            <summary>{GROUP_TITLES[g]}</summary>
+            {opened.has(g) && <div class="charts">{charts.map(chart)}</div>}
+          </details>
+        ) : (
+          <div data-group-section={g} class={g === 'custom' ? 'user-series' : undefined}>
+            <h3>{GROUP_TITLES[g]}</h3>
+            <div class="charts">{charts.map(chart)}</div>
+          </div>
+        ),
+      )}
+    </section>
+  );
+}
