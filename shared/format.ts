@@ -93,7 +93,8 @@ export function unitName(unit: Unit | string): string {
 
 /** Tick labels: as many decimals as the tick step needs, so 0, 20, 40 % are not "20.0 %". */
 export function fmtTicks(ticks: readonly number[], unit: Unit | string): string[] {
-  if (unit === 'B' || unit === 'B/s' || unit === 's') return ticks.map((v) => fmtUnit(v, unit));
+  // Byte ticks fall on binary steps (chart.tsx): "256 MiB/s", not "256.0 MiB/s".
+  if (unit === 'B' || unit === 'B/s' || unit === 's') return ticks.map((v) => fmtUnit(v, unit).replace(/\.0(?= )/, ''));
   const step = ticks.length > 1 ? Math.abs(ticks[1]! - ticks[0]!) : Math.abs(ticks[0] ?? 1);
   const digits = step >= 1 || step === 0 ? 0 : Math.min(6, Math.ceil(-Math.log10(step)));
   if (unit === 'J') return ticks.map((v) => fmtUnit(v, unit));

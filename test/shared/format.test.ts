@@ -38,6 +38,7 @@ describe('fmtUnit', () => {
   test('ticks get the decimals their step needs; captions name the unit', () => {
     expect(fmtTicks([0, 20, 40], '%')).toEqual(['0 %', '20 %', '40 %']);
     expect(fmtTicks([0, 0.5, 1], '')).toEqual(['0.0', '0.5', '1.0']);
+    expect(fmtTicks([0, 128 * 1024 ** 2, 1.5 * 1024 ** 3], 'B/s')).toEqual(['0 B/s', '128 MiB/s', '1.5 GiB/s']);
     expect(unitName('C')).toBe('°C');
     expect(unitName('B/s')).toBe('bytes/s');
     expect(unitName('')).toBe('');

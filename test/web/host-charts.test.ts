@@ -84,6 +84,8 @@ describe('catalog → chart groups', () => {
     expect(power.series.map((s) => s.label)).toEqual(['Power draw', 'Power limit']);
     expect(power.unit).toBe('W');
     expect(plan.find((c) => c.title === 'GPU 0 · Utilization')!.yMax).toBe(100);
+    expect(plan.find((c) => c.title === 'GPU 0 · Utilization')!.series.map((s) => s.label)).toEqual(['GPU utilization', 'Memory bandwidth utilization']);
+    expect(plan.find((c) => c.title === 'GPU 0 · PCIe throughput')!.series.map((s) => s.label)).toEqual(['PCIe receive', 'PCIe transmit']);
     expect(plan.find((c) => c.title === 'loss')!.series.map((s) => s.label)).toEqual(['run=1', 'run=2']);
     expect(plan.find((c) => c.title === 'GPU 1 · Processes · memory')!.series[0]!.label).toBe('python3 (alice, pid 42)');
   });

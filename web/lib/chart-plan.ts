@@ -56,9 +56,10 @@ const gpuOfScope = (scope: string) => {
   return m ? Number(m[1]) : null;
 };
 
-/** A series label without the `GPU <N> ` its chart title already says, first letter upper case. */
+const ACRONYMS: Record<string, string> = { gpu: 'GPU', sm: 'SM', pcie: 'PCIe', cpu: 'CPU' };
+/** A series label without the `GPU <N> ` its chart title already says (GPU labels are lower case in the catalog). */
 function shortLabel(def: SeriesDef): string {
-  const l = def.label.replace(/^GPU \d+ /, '');
+  const l = def.label.replace(/^GPU \d+ /, '').replace(/\b(gpu|sm|pcie|cpu)\b/gi, (w) => ACRONYMS[w.toLowerCase()]!);
   return l.charAt(0).toUpperCase() + l.slice(1);
 }
 
@@ -126,7 +127,8 @@ export function planCharts(defs: readonly SeriesDef[], gpu: GpuFilter = 'all'): 
   return [...charts.values()].sort((a, b) => {
     const [ga, ia] = order(a),
       [gb, ib] = order(b);
-    return ga! - gb! || ia! - ib! || a.id.localeCompare(b.id);
+    // Ties keep catalog order (the sort is stable): memory, SM, bandwidth for processes.
+    return ga! - gb! || ia! - ib!;
   });
 }
 

@@ -1,4 +1,5 @@
 /** Range presets of the host view, and the one it opens at when the URL names none. */
+import { ROLLUP_STEP_MS } from '../../shared/chunk/windows.ts';
 import { CHUNKS, endRange, TIERS, type DB } from './db.ts';
 
 export const RANGES: [string, number][] = [

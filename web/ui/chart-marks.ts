@@ -56,10 +56,11 @@ export function placeLabels(u: uPlot, layer: HTMLElement, marks: readonly Mark[]
   const items: LabelIn[] = [];
   for (const m of marks) {
     if ((m.end ?? m.t) < min || m.t > max) continue;
-    // A band that began before the visible range is labelled at the left edge.
-    const x = Math.max(0, u.valToPos(m.t, 'x'));
+    // A band that began before the visible range is labelled at the left edge; an event at the
+    // newest instant can sit a pixel past the right edge as the clock moves on.
+    const x = Math.min(width, Math.max(0, u.valToPos(m.t, 'x')));
     const text = m.label.length > MAX_LABEL ? m.label.slice(0, MAX_LABEL - 1) + '…' : m.label;
-    items.push({ x: x + 3, width: ctx.measureText(text).width + 8, text: m.label, color: m.color || fallbackColor });
+    items.push({ x, width: ctx.measureText(text).width + 8, text: m.label, color: m.color || fallbackColor });
   }
   ctx.restore();
   layer.replaceChildren(

@@ -32,6 +32,11 @@ interface Props {
   scope?: string;
 }
 
+/** Binary tick steps for bytes (1, 2, 4 … 512 of B, KiB, MiB …), so ticks read 16 GiB, not 14.9 GiB. */
+const BYTE_INCRS = Array.from({ length: 6 * 10 }, (_, i) => 2 ** (i % 10) * 1024 ** Math.floor(i / 10));
+/** The y axis is as wide as its longest tick label ("190.7 MiB/s" needs more room than "50 %"). */
+const axisSize = (_u: uPlot, values: string[] | null) => 20 + 7.5 * Math.max(4, ...(values ?? []).map((v) => v.length));
+
 const css = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 
 /** Colours come from CSS variables, so a theme switch must rebuild the plot. */
@@ -72,8 +77,12 @@ export function Chart({ title, unit, series, data, syncKey, height = 160, marks 
       legend: { show: false },
       // The x scale is the chosen range, not the data's extent: an hour of 3 minutes of data looks like it.
       scales: { x: { time: true, range: () => range.current }, y: yMax ? { range: [0, yMax] } : { auto: true } },
-      axes: [{ ...axis }, { ...axis, size: 76, values: (_u, v) => fmtTicks(v, unit) }],
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, points: { show: false } }))],
+      axes: [
+        { ...axis, space: 80 },
+        { ...axis, size: axisSize, values: (_u, v) => fmtTicks(v, unit), ...(unit === 'B' || unit === 'B/s' ? { incrs: BYTE_INCRS } : {}) },
+      ],
+      // Points are drawn only where uPlot finds the data sparse (a series that began a minute ago on a 3 h chart).
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5 }))],
       hooks: {
         draw: [
           (u) => {

@@ -19,9 +19,11 @@ export type View = RangeView;
 
 /**
  * The range a view without `range=` opens at: what the endpoint holds, up to 24 h (lib/ranges.ts).
- * null until IndexedDB has answered, so the charts read once, at the right range.
+ * null until IndexedDB has answered, so the charts read once, at the right range. Asked again when
+ * stored history changes other than by live rows (rev): a view opened while pairing widens once
+ * the backfill has landed.
  */
-function useDefaultRange(app: AppState, id: string, explicit: string): string | null {
+function useDefaultRange(app: AppState, id: string, explicit: string, rev: number | undefined): string | null {
   const [auto, setAuto] = useState<{ id: string; range: string } | null>(null);
   useEffect(() => {
     if (explicit) return;
@@ -32,13 +34,13 @@ function useDefaultRange(app: AppState, id: string, explicit: string): string | 
     return () => {
       cancelled = true;
     };
-  }, [id, explicit]);
+  }, [id, explicit, rev]);
   return explicit || (auto?.id === id ? auto.range : null);
 }
 
 export function HostView({ app, id, view, setView }: { app: AppState; id: string; view: View; setView: (v: View) => void }) {
   const s = app.eps.get(id);
-  const range = useDefaultRange(app, id, view.range);
+  const range = useDefaultRange(app, id, view.range, s?.rev);
   const span = RANGES.find(([k]) => k === range)?.[1] ?? 3600e3;
   const live = view.from === undefined;
   const gpus = s?.schema?.devices ?? [];
