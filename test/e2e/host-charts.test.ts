@@ -156,6 +156,33 @@ describe.skipIf(!HAVE_BROWSER)('host view charts in Chromium', () => {
     await cell.click();
   }, 30_000);
 
+  test('editing an annotation band keeps its end time and colour; it is drawn on every chart as a band', async () => {
+    const now = Date.now();
+    const r = await fetch(`${agent.url}/v1/events`, {
+      method: 'POST',
+      ...auth(agent.token),
+      body: JSON.stringify({ label: 'warm-up run', t: now - 600_000, end_t: now - 300_000, color: '#16a34a' }),
+    });
+    expect(r.status).toBe(201);
+    const ev = (await r.json()) as { id: string };
+    await page.waitForSelector('[data-event="warm-up run"]', { timeout: 15_000 });
+    // An annotation has no scope: on GPU and host charts alike.
+    await page.waitForFunction(() =>
+      ['host', 'gpu0', 'gpu1'].every((sc) =>
+        [...document.querySelectorAll(`.chart[data-scope="${sc}"] .mark-layer > span`)].some((e) => e.getAttribute('title')?.includes('warm-up run')),
+      ),
+    );
+    page.once('dialog', (d) => void d.accept('warm-up run 2'));
+    await page.click('[data-event="warm-up run"] >> text=Edit');
+    await page.waitForSelector('[data-event="warm-up run 2"]', { timeout: 15_000 });
+    const all = (await (await fetch(`${agent.url}/v1/events`, auth(agent.token))).json()) as {
+      events: { id: string; end_t: number | null; color: string | null }[];
+    };
+    const edited = all.events.find((e) => e.id === ev.id)!;
+    expect(edited.end_t).toBe(now - 300_000);
+    expect(edited.color).toBe('#16a34a');
+  }, 40_000);
+
   test('screenshot: a host view with all chart groups (light, 1400 wide, full page)', async () => {
     await page.goto(`${agent.url}/#/e/${id}`);
     await page.waitForSelector('.chart[data-group="custom"] canvas', { timeout: 20_000 });

@@ -1,6 +1,7 @@
 /** The host view's pure parts: catalog → chart groups, legend stats, event label layout, the default range. */
 import { describe, expect, test } from 'bun:test';
 import { buildCatalog, groupOf, type SeriesDef } from '../../shared/catalog.ts';
+import { editBody } from '../../web/lib/annotation-edit.ts';
 import { gpusIn, marksFor, planCharts } from '../../web/lib/chart-plan.ts';
 import { layoutLabels } from '../../web/lib/label-layout.ts';
 import { legendStats } from '../../web/lib/legend-stats.ts';
@@ -163,5 +164,16 @@ describe('default range', () => {
     expect(defaultRange(7 * 86400e3)).toBe('24h');
     expect(defaultRange(90e3)).toBe('5m');
     expect(defaultRange(null)).toBe('1h');
+  });
+});
+
+describe('editing an annotation', () => {
+  const band = { t: 1000, label: 'run 42', end_t: 5000, color: '#0a0' };
+  test('a new label keeps the start, the end and the colour', () => {
+    expect(editBody(band, { label: 'run 43' })).toEqual({ label: 'run 43', t: 1000, end_t: 5000, color: '#0a0' });
+  });
+  test('"end now" sets the end and keeps the colour; a point stays a point', () => {
+    expect(editBody({ t: 1000, label: 'x', color: '#f00' }, { end_t: 9000 })).toEqual({ label: 'x', t: 1000, end_t: 9000, color: '#f00' });
+    expect(editBody({ t: 1000, label: 'x' }, { label: 'y' })).toEqual({ label: 'y', t: 1000, end_t: null, color: null });
   });
 });

@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { eventKindWords, explainEvent } from '../../shared/explain.ts';
 import { agentFetch } from '../lib/agent-api.ts';
+import { editBody } from '../lib/annotation-edit.ts';
 import type { StoredEvent } from '../lib/db.ts';
 import type { AppState, EpState } from '../lib/state.ts';
 import type { Mark } from './chart-marks.ts';
@@ -42,14 +43,6 @@ export function marksOf(app: AppState, id: string, events: StoredEvent[], from: 
   return [...events.map((e) => ({ t: e.t, end: e.end_t, label: e.source === 'agent' ? explainEvent(e) : e.label, color: e.color, scope: e.scope })), ...alerts];
 }
 
-/** The PUT body that changes only what is given: the agent sets an omitted `end_t` or `color` to null (docs/api.md). */
-export const keepBody = (e: StoredEvent, change: { label?: string; end_t?: number | null }) => ({
-  label: change.label ?? e.label,
-  t: e.t,
-  end_t: change.end_t !== undefined ? change.end_t : (e.end_t ?? null),
-  color: e.color ?? null,
-});
-
 /** Events and annotations in the shown range; the user's own can be edited or deleted. */
 export function EventList({ s, events }: { s: EpState; events: StoredEvent[] }) {
   if (!events.length) return null;
@@ -79,12 +72,12 @@ export function EventList({ s, events }: { s: EpState; events: StoredEvent[] }) 
                       <button
                         onClick={() => {
                           const l = prompt('Annotation label', e.label);
-                          if (l && l.trim()) void call('PUT', e.id, keepBody(e, { label: l.trim() }));
+                          if (l && l.trim()) void call('PUT', e.id, editBody(e, { label: l.trim() }));
                         }}
                       >
                         Edit
                       </button>
-                      <button onClick={() => void call('PUT', e.id, keepBody(e, { end_t: Date.now() }))} disabled={!!e.end_t}>
+                      <button onClick={() => void call('PUT', e.id, editBody(e, { end_t: Date.now() }))} disabled={!!e.end_t}>
                         End now
                       </button>
                       <button
