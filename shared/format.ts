@@ -65,6 +65,9 @@ export function fmtUnit(v: number | null | undefined, unit: Unit | string, opts:
   if (bad(v)) return DASH;
   const num = (x: number) => (opts.full ? full(x) : x.toFixed(opts.digits ?? autoDigits(x)));
   switch (unit) {
+    case '%':
+      // One decimal is what a percentage can say: "5.0 %", "64.7 %", "100 %".
+      return `${opts.full ? full(v) : v.toFixed(opts.digits ?? (v === 0 || Math.abs(v) >= 100 ? 0 : 1))} %`;
     case 'B':
       return fmtBytes(v, opts.digits ?? 1);
     case 'B/s':

@@ -87,6 +87,9 @@ describe.skipIf(!HAVE_BROWSER)('host view charts in Chromium', () => {
       expect(caps.length).toBeGreaterThan(0);
       if (unit) for (const c of caps) expect(c).toContain(`(${unit})`);
     }
+    // Disk space (from /v1/snapshot, not a catalog series): a bar per filesystem, in bytes.
+    const space = await page.waitForSelector('[data-group="disk_space"] .bar', { timeout: 20_000 });
+    expect(await space.textContent()).toMatch(/i?B \/ .*B · \d+ %/);
     // One chart per GPU for GPU groups, one for the host.
     expect(await page.$$eval('.chart[data-group="temperature"]', (els) => els.map((e) => e.getAttribute('data-scope')))).toEqual(['gpu0', 'gpu1']);
     expect(await page.$$eval('.chart[data-group="network"]', (els) => els.map((e) => e.getAttribute('data-scope')))).toEqual(['host']);

@@ -6,6 +6,9 @@ import { eccWords, eventKindWords, explainEvent, throttleMaskWords, throttleWord
 describe('fmtUnit', () => {
   test('each catalog unit', () => {
     expect(fmtUnit(45, '%')).toBe('45.0 %');
+    expect(fmtUnit(5, '%')).toBe('5.0 %');
+    expect(fmtUnit(100, '%')).toBe('100 %');
+    expect(fmtUnit(0, '%')).toBe('0 %');
     expect(fmtUnit(45, '%', { digits: 0 })).toBe('45 %');
     expect(fmtUnit(1.5 * 1024 ** 3, 'B')).toBe('1.5 GiB');
     expect(fmtUnit(12 * 1024 ** 2, 'B/s')).toBe('12.0 MiB/s');

@@ -1,7 +1,7 @@
 /**
  * The host view's charts, one per group and scope as the endpoint's catalog says (lib/chart-plan.ts):
  * utilization, memory, temperature, power vs limit, clocks, fan, PCIe, encoder/decoder, network,
- * disk, load, processes, workloads and your metrics, each with its unit. A GPU selector narrows
+ * disk I/O and space, load, processes, workloads and your metrics, each with its unit. A GPU selector narrows
  * them to one GPU; folded groups (per-core, energy, uptime) are read only once opened.
  */
 import { useMemo, useState } from 'preact/hooks';
@@ -11,6 +11,7 @@ import { alignedKeys } from '../lib/aligned.ts';
 import { byGroup, FOLDED_GROUPS, GROUP_TITLES, gpusIn, marksFor, planCharts, type ChartSpec, type GpuFilter } from '../lib/chart-plan.ts';
 import type { AppState, EpState } from '../lib/state.ts';
 import { Chart, type Mark } from './chart.tsx';
+import { DiskSpace } from './disk-space.tsx';
 import { PALETTE } from './user-series.tsx';
 import { useRangeSeries, type RangeView } from './use-series.ts';
 
@@ -107,7 +108,10 @@ export function HostCharts(p: HostChartsProps) {
         ) : (
           <div data-group-section={g} class={g === 'custom' ? 'user-series' : undefined}>
             <h3>{GROUP_TITLES[g]}</h3>
-            <div class="charts">{charts.map(chart)}</div>
+            <div class="charts">
+              {charts.map(chart)}
+              {g === 'disk' && <DiskSpace s={p.s} refresh={p.view.from === undefined ? Math.floor(Date.now() / 30_000) : 0} />}
+            </div>
           </div>
         ),
       )}
