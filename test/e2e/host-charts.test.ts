@@ -189,6 +189,8 @@ describe.skipIf(!HAVE_BROWSER)('host view charts in Chromium', () => {
   test('screenshot: a host view with all chart groups (light, 1400 wide, full page)', async () => {
     await page.goto(`${agent.url}/#/e/${id}`);
     await page.waitForSelector('.chart[data-group="custom"] canvas', { timeout: 20_000 });
+    // From the top: the sticky navigation bar would otherwise be pictured where the last click scrolled to.
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(SHOTS, 'host-view.png'), fullPage: true });
     await page.screenshot({ path: README_SHOT, fullPage: true });

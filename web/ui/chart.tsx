@@ -33,7 +33,7 @@ interface Props {
 }
 
 /** Binary tick steps for bytes (1, 2, 4 … 512 of B, KiB, MiB …), so ticks read 16 GiB, not 14.9 GiB. */
-const BYTE_INCRS = Array.from({ length: 6 * 10 }, (_, i) => 2 ** (i % 10) * 1024 ** Math.floor(i / 10));
+export const BYTE_INCRS = Array.from({ length: 6 * 10 }, (_, i) => 2 ** (i % 10) * 1024 ** Math.floor(i / 10));
 /** The y axis is as wide as its longest tick label ("190.7 MiB/s" needs more room than "50 %"). */
 const axisSize = (_u: uPlot, values: string[] | null) => 20 + 7.5 * Math.max(4, ...(values ?? []).map((v) => v.length));
 
