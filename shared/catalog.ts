@@ -172,3 +172,19 @@ export function groupOf(def: Pick<SeriesDef, 'key' | 'scope'> & { group?: unknow
   const m = /^gpu\d+\.(.+)$/.exec(def.key);
   return BUILTIN_GROUP.get(m ? m[1]! : def.key) ?? 'custom';
 }
+
+/**
+ * The catalog entry of a host or GPU key, rebuilt from the tables above (as buildCatalog writes
+ * it), or null for any other key. For history whose agent's catalog is not at hand: an import
+ * without `info`, an endpoint whose schema has not arrived yet.
+ */
+export function builtinDef(key: string): BuiltinSeries | null {
+  const core = /^host\.cpu(\d+)\.util$/.exec(key);
+  if (core) return { key, label: `CPU ${core[1]} utilization`, unit: '%', scope: 'host', group: 'cpu_cores' };
+  const host = HOST_METRICS.find(([m]) => `host.${m}` === key);
+  if (host) return { key, label: host[1], unit: host[2], scope: 'host', group: host[3] };
+  const g = /^gpu(\d+)\.(.+)$/.exec(key);
+  const gm = g && GPU_METRICS.find(([m]) => m === g[2]);
+  if (g && gm) return { key, label: `GPU ${g[1]} ${gm[1].toLowerCase()}`, unit: gm[2], scope: `gpu${Number(g[1])}`, group: gm[3] };
+  return null;
+}

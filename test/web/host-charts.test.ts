@@ -1,6 +1,7 @@
 /** The host view's pure parts: catalog → chart groups, legend stats, event label layout, the default range. */
 import { describe, expect, test } from 'bun:test';
-import { buildCatalog, groupOf, type SeriesDef } from '../../shared/catalog.ts';
+import { buildCatalog, builtinDef, groupOf, type SeriesDef } from '../../shared/catalog.ts';
+import { catalogFromKeys } from '../../web/lib/stored-catalog.ts';
 import { editBody } from '../../web/lib/annotation-edit.ts';
 import { gpusIn, marksFor, planCharts } from '../../web/lib/chart-plan.ts';
 import { layoutLabels } from '../../web/lib/label-layout.ts';
@@ -52,6 +53,18 @@ describe('catalog → chart groups', () => {
     for (const d of buildCatalog(2, [0])) expect(d.group).toBe(groupOf(d));
     expect(groupOf({ key: 'gpu3.temp', scope: 'gpu3' })).toBe('temperature'); // an older agent without the field
     expect(groupOf({ key: 'host.cpu7.util', scope: 'host' })).toBe('cpu_cores');
+  });
+
+  test('without a catalog in memory, stored keys map back to the entries the agent would send', () => {
+    for (const d of buildCatalog(3, [0, 2])) expect(builtinDef(d.key)).toEqual(d);
+    expect(builtinDef('gpu0.nonsense')).toBeNull();
+    const defs = catalogFromKeys(['host.cpu.util', 'gpu1.temp', 'user.loss.run-42', 'proc.gpu0.1-2.mem', 'ollama.llama3.vram']);
+    expect(defs.map((d) => [d.key, groupOf(d), d.unit])).toEqual([
+      ['host.cpu.util', 'utilization', '%'],
+      ['gpu1.temp', 'temperature', 'C'],
+      ['user.loss.run-42', 'custom', ''],
+    ]);
+    expect(planCharts(defs).map((c) => c.title)).toEqual(['Host · Utilization', 'GPU 1 · Temperature', 'loss']);
   });
 
   test('one chart per group and scope, each with one unit; every series charted once', () => {

@@ -4,12 +4,13 @@
  * disk I/O and space, load, processes, workloads and your metrics, each with its unit. A GPU selector narrows
  * them to one GPU; folded groups (per-core, energy, uptime) are read only once opened.
  */
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { AlignedData } from 'uplot';
 import type { ChartGroup, SeriesDef } from '../../shared/catalog.ts';
 import { alignedKeys } from '../lib/aligned.ts';
 import { byGroup, FOLDED_GROUPS, GROUP_TITLES, gpusIn, marksFor, planCharts, type ChartSpec, type GpuFilter } from '../lib/chart-plan.ts';
 import type { AppState, EpState } from '../lib/state.ts';
+import { catalogFromKeys, storedKeys } from '../lib/stored-catalog.ts';
 import { Chart, type Mark } from './chart.tsx';
 import { DiskSpace } from './disk-space.tsx';
 import { PALETTE } from './user-series.tsx';
@@ -30,8 +31,25 @@ export interface HostChartsProps {
 
 const EMPTY: SeriesDef[] = [];
 
+/** The endpoint's catalog; without one in memory (an import, a schema not yet received), what its stored keys say. */
+function useCatalog(app: AppState, s: EpState): SeriesDef[] {
+  const [stored, setStored] = useState<SeriesDef[]>(EMPTY);
+  const have = !!s.schema;
+  useEffect(() => {
+    if (have) return;
+    let cancelled = false;
+    void storedKeys(app.db, s.ep.id).then((keys) => {
+      if (!cancelled) setStored(catalogFromKeys(keys));
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [s.ep.id, have, s.rev]);
+  return s.schema?.series ?? stored;
+}
+
 export function HostCharts(p: HostChartsProps) {
-  const defs = p.s.schema?.series ?? EMPTY;
+  const defs = useCatalog(p.app, p.s);
   const [gpu, setGpu] = useState<GpuFilter>('all');
   const [opened, setOpened] = useState<ReadonlySet<ChartGroup>>(new Set());
   const sig = defs.map((d) => d.key).join();
