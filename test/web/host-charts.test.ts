@@ -135,6 +135,10 @@ describe('legend stats', () => {
     expect(legendStats(xs, ys, 5, 55)).toEqual({ last: 6, min: 4, max: 8, avg: 6 });
     expect(legendStats(xs, ys, 0, 15)).toEqual({ last: 4, min: 4, max: 100, avg: 52 });
   });
+  test("on a rollup tier, min and max come from the buckets' extremes, last and avg from their means", () => {
+    const xs = [0, 60, 120];
+    expect(legendStats(xs, [10, 20, 30], 0, 200, [5, null, 25], [15, 90, 35])).toEqual({ last: 30, min: 5, max: 90, avg: 20 });
+  });
   test('nothing visible → all null', () => {
     expect(legendStats([0, 1], [1, 2], 5, 9)).toEqual({ last: null, min: null, max: null, avg: null });
     expect(legendStats([0, 1], [null, NaN], 0, 9).avg).toBeNull();

@@ -6,11 +6,15 @@ export interface LegendStats {
   avg: number | null;
 }
 
+type Col = ArrayLike<number | null | undefined>;
+
 /**
  * Stats of `ys` over the points whose x is in [from, to]. null/NaN points (gaps) are skipped; the
- * mean is over points, which the tiers space evenly. All null when no point is in range.
+ * mean is over points, which the tiers space evenly. All null when no point is in range. On a
+ * rollup tier `lo`/`hi` are each bucket's minimum and maximum: min and max come from them, so a
+ * 1-minute spike still shows on a day's chart of averages.
  */
-export function legendStats(xs: ArrayLike<number>, ys: ArrayLike<number | null | undefined>, from: number, to: number): LegendStats {
+export function legendStats(xs: ArrayLike<number>, ys: Col, from: number, to: number, lo?: Col, hi?: Col): LegendStats {
   let last: number | null = null,
     min = Infinity,
     max = -Infinity,
@@ -21,8 +25,12 @@ export function legendStats(xs: ArrayLike<number>, ys: ArrayLike<number | null |
     const y = ys[i];
     if (x < from || x > to || y == null || !Number.isFinite(y)) continue;
     last = y;
-    if (y < min) min = y;
-    if (y > max) max = y;
+    const a = lo?.[i],
+      b = hi?.[i];
+    const yl = a != null && Number.isFinite(a) ? a : y,
+      yh = b != null && Number.isFinite(b) ? b : y;
+    if (yl < min) min = yl;
+    if (yh > max) max = yh;
     sum += y;
     n++;
   }

@@ -9,13 +9,16 @@ export interface LegendProps {
   full: boolean;
   xs: ArrayLike<number>;
   ys: ArrayLike<number | null | undefined>[];
+  /** Per-bucket minimum and maximum columns (rollup tiers), aligned with `ys`. */
+  lo?: ArrayLike<number | null | undefined>[];
+  hi?: ArrayLike<number | null | undefined>[];
   from: number;
   to: number;
   /** Cells the chart writes the cursor's values into (no re-render per mouse move). */
   cursorRefs: { current: (HTMLElement | null)[] };
 }
 
-export function Legend({ labels, colors, unit, full, xs, ys, from, to, cursorRefs }: LegendProps) {
+export function Legend({ labels, colors, unit, full, xs, ys, lo, hi, from, to, cursorRefs }: LegendProps) {
   const f = (v: number | null) => fmtUnit(v, unit, { full });
   return (
     <table class="legend">
@@ -31,7 +34,7 @@ export function Legend({ labels, colors, unit, full, xs, ys, from, to, cursorRef
       </thead>
       <tbody>
         {labels.map((label, i) => {
-          const st = legendStats(xs, ys[i] ?? [], from, to);
+          const st = legendStats(xs, ys[i] ?? [], from, to, lo?.[i], hi?.[i]);
           return (
             <tr data-series={label}>
               <td class="name" title={label}>

@@ -18,6 +18,8 @@ interface Props {
   unit: string;
   series: ChartSeries[];
   data: AlignedData;
+  /** Rollup tiers: each bucket's minimum and maximum, aligned like `data`, for the legend's min and max. */
+  extremes?: { min: AlignedData; max: AlignedData } | null;
   syncKey: string;
   height?: number;
   marks?: Mark[];
@@ -52,7 +54,23 @@ function useScheme(): string {
   return dark ? 'dark' : 'light';
 }
 
-export function Chart({ title, unit, series, data, syncKey, height = 160, marks = [], yMax, xRange, onZoom, onReset, full = false, group, scope }: Props) {
+export function Chart({
+  title,
+  unit,
+  series,
+  data,
+  extremes,
+  syncKey,
+  height = 160,
+  marks = [],
+  yMax,
+  xRange,
+  onZoom,
+  onReset,
+  full = false,
+  group,
+  scope,
+}: Props) {
   const scheme = useScheme();
   const range = useRef(xRange);
   range.current = xRange;
@@ -155,6 +173,8 @@ export function Chart({ title, unit, series, data, syncKey, height = 160, marks 
         full={full}
         xs={data[0]}
         ys={data.slice(1) as (number | null | undefined)[][]}
+        lo={extremes?.min.slice(1) as (number | null | undefined)[][] | undefined}
+        hi={extremes?.max.slice(1) as (number | null | undefined)[][] | undefined}
         from={xRange[0]}
         to={xRange[1]}
         cursorRefs={cursorRefs}

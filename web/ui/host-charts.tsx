@@ -60,18 +60,18 @@ export function HostCharts(p: HostChartsProps) {
   const series = useRangeSeries(p.app, p.s, keys, p.view, p.span);
   // Chart data is rebuilt when the series is (a tick or a read), not on every render of the view.
   const data = useMemo(() => {
-    const m = new Map<string, AlignedData>();
+    const m = new Map<string, { data: AlignedData; extremes: { min: AlignedData; max: AlignedData } | null }>();
     if (series)
       for (const c of plan)
-        if (shown(c))
-          m.set(
-            c.id,
-            alignedKeys(
-              series,
-              c.series.map((x) => x.key),
-              p.gap,
-            ),
-          );
+        if (shown(c)) {
+          const keys = c.series.map((x) => x.key);
+          // Rollup tiers carry each bucket's extremes: aligned the same way (same axis, same gaps).
+          const extremes =
+            series.min && series.max
+              ? { min: alignedKeys({ t: series.t, cols: series.min }, keys, p.gap), max: alignedKeys({ t: series.t, cols: series.max }, keys, p.gap) }
+              : null;
+          m.set(c.id, { data: alignedKeys(series, keys, p.gap), extremes });
+        }
     return m;
   }, [series, p.gap, plan]);
 
@@ -94,7 +94,8 @@ export function HostCharts(p: HostChartsProps) {
           onZoom={p.onZoom}
           onReset={p.onReset}
           series={c.series.map((x, i) => ({ label: x.label, color: PALETTE[i % PALETTE.length]! }))}
-          data={d}
+          data={d.data}
+          extremes={d.extremes}
         />
       )
     );
