@@ -2,12 +2,40 @@
 export type Unit = '%' | 'B' | 'B/s' | 'W' | 'J' | 'C' | 'MHz' | 's' | '';
 export type Scope = SeriesDef['scope'];
 
+/**
+ * Which chart a series is drawn on (docs/api.md "Series catalog"): series of one group and one
+ * scope share a chart. Host and GPU entries carry it as `group`; user, process and workload series
+ * get theirs from their scope (groupOf), so an older agent's catalog without the field still maps.
+ */
+export const CHART_GROUPS = [
+  'utilization',
+  'memory',
+  'temperature',
+  'power',
+  'clocks',
+  'fan',
+  'pcie',
+  'codec',
+  'network',
+  'disk',
+  'load',
+  'cpu_cores',
+  'energy',
+  'uptime',
+  'process',
+  'workload',
+  'custom',
+] as const;
+export type ChartGroup = (typeof CHART_GROUPS)[number];
+
 /** Host and GPU series: fixed per provider, values at the wire's precision. */
 export interface BuiltinSeries {
   key: string;
   label: string;
   unit: Unit;
   scope: 'host' | `gpu${number}`;
+  /** Absent from agents before 0.1 (PWA imports of old exports too): groupOf fills it in. */
+  group?: ChartGroup;
 }
 
 /** Where a user series came in (README "Your own metrics"). */
@@ -73,22 +101,22 @@ export const isExactKey = (key: string): boolean => key.startsWith(USER_PREFIX);
 
 /** Per-GPU metrics in frame order; the provider fills a Float64Array of this length per device. */
 export const GPU_METRICS = [
-  ['util', 'GPU utilization', '%'],
-  ['mem_bw.util', 'Memory bandwidth utilization', '%'],
-  ['mem.used', 'Memory used', 'B'],
-  ['mem.total', 'Memory total', 'B'],
-  ['temp', 'Temperature', 'C'],
-  ['power', 'Power draw', 'W'],
-  ['power.limit', 'Power limit', 'W'],
-  ['fan', 'Fan speed', '%'],
-  ['clock.sm', 'SM clock', 'MHz'],
-  ['clock.mem', 'Memory clock', 'MHz'],
-  ['enc.util', 'Encoder utilization', '%'],
-  ['dec.util', 'Decoder utilization', '%'],
-  ['pcie.rx', 'PCIe receive', 'B/s'],
-  ['pcie.tx', 'PCIe transmit', 'B/s'],
-  ['energy', 'Energy since driver load', 'J'],
-] as const satisfies readonly (readonly [string, string, Unit])[];
+  ['util', 'GPU utilization', '%', 'utilization'],
+  ['mem_bw.util', 'Memory bandwidth utilization', '%', 'utilization'],
+  ['mem.used', 'Memory used', 'B', 'memory'],
+  ['mem.total', 'Memory total', 'B', 'memory'],
+  ['temp', 'Temperature', 'C', 'temperature'],
+  ['power', 'Power draw', 'W', 'power'],
+  ['power.limit', 'Power limit', 'W', 'power'],
+  ['fan', 'Fan speed', '%', 'fan'],
+  ['clock.sm', 'SM clock', 'MHz', 'clocks'],
+  ['clock.mem', 'Memory clock', 'MHz', 'clocks'],
+  ['enc.util', 'Encoder utilization', '%', 'codec'],
+  ['dec.util', 'Decoder utilization', '%', 'codec'],
+  ['pcie.rx', 'PCIe receive', 'B/s', 'pcie'],
+  ['pcie.tx', 'PCIe transmit', 'B/s', 'pcie'],
+  ['energy', 'Energy since driver load', 'J', 'energy'],
+] as const satisfies readonly (readonly [string, string, Unit, ChartGroup])[];
 
 export type GpuMetric = (typeof GPU_METRICS)[number][0];
 /** Column index of each GPU metric inside a device's value block. */
@@ -97,20 +125,20 @@ export const GPU_WIDTH = GPU_METRICS.length;
 
 /** Host metrics before the per-core block; the per-core block follows these. */
 export const HOST_METRICS = [
-  ['cpu.util', 'CPU utilization', '%'],
-  ['mem.used', 'Memory used', 'B'],
-  ['mem.total', 'Memory total', 'B'],
-  ['swap.used', 'Swap used', 'B'],
-  ['swap.total', 'Swap total', 'B'],
-  ['load1', 'Load average 1 min', ''],
-  ['load5', 'Load average 5 min', ''],
-  ['load15', 'Load average 15 min', ''],
-  ['net.rx', 'Network receive', 'B/s'],
-  ['net.tx', 'Network transmit', 'B/s'],
-  ['disk.read', 'Disk read', 'B/s'],
-  ['disk.write', 'Disk write', 'B/s'],
-  ['uptime', 'Uptime', 's'],
-] as const satisfies readonly (readonly [string, string, Unit])[];
+  ['cpu.util', 'CPU utilization', '%', 'utilization'],
+  ['mem.used', 'Memory used', 'B', 'memory'],
+  ['mem.total', 'Memory total', 'B', 'memory'],
+  ['swap.used', 'Swap used', 'B', 'memory'],
+  ['swap.total', 'Swap total', 'B', 'memory'],
+  ['load1', 'Load average 1 min', '', 'load'],
+  ['load5', 'Load average 5 min', '', 'load'],
+  ['load15', 'Load average 15 min', '', 'load'],
+  ['net.rx', 'Network receive', 'B/s', 'network'],
+  ['net.tx', 'Network transmit', 'B/s', 'network'],
+  ['disk.read', 'Disk read', 'B/s', 'disk'],
+  ['disk.write', 'Disk write', 'B/s', 'disk'],
+  ['uptime', 'Uptime', 's', 'uptime'],
+] as const satisfies readonly (readonly [string, string, Unit, ChartGroup])[];
 
 export type HostMetric = (typeof HOST_METRICS)[number][0];
 export const H = Object.fromEntries(HOST_METRICS.map(([k], i) => [k, i])) as { readonly [K in HostMetric]: number };
@@ -119,10 +147,44 @@ export const hostWidth = (cpus: number) => HOST_METRICS.length + cpus;
 
 /** Builds the catalog for a host with `cpus` logical CPUs and the given GPU indices. */
 export function buildCatalog(cpus: number, gpuIndices: readonly number[]): BuiltinSeries[] {
-  const out: BuiltinSeries[] = HOST_METRICS.map(([m, label, unit]) => ({ key: `host.${m}`, label, unit, scope: 'host' as const }));
-  for (let i = 0; i < cpus; i++) out.push({ key: `host.cpu${i}.util`, label: `CPU ${i} utilization`, unit: '%', scope: 'host' });
+  const out: BuiltinSeries[] = HOST_METRICS.map(([m, label, unit, group]) => ({ key: `host.${m}`, label, unit, scope: 'host' as const, group }));
+  for (let i = 0; i < cpus; i++) out.push({ key: `host.cpu${i}.util`, label: `CPU ${i} utilization`, unit: '%', scope: 'host', group: 'cpu_cores' });
   for (const g of gpuIndices) {
-    for (const [m, label, unit] of GPU_METRICS) out.push({ key: `gpu${g}.${m}`, label: `GPU ${g} ${label.toLowerCase()}`, unit, scope: `gpu${g}` });
+    for (const [m, label, unit, group] of GPU_METRICS)
+      out.push({ key: `gpu${g}.${m}`, label: `GPU ${g} ${label.toLowerCase()}`, unit, scope: `gpu${g}`, group });
   }
   return out;
+}
+
+const BUILTIN_GROUP = new Map<string, ChartGroup>([
+  ...HOST_METRICS.map(([m, , , g]) => [`host.${m}`, g] as const),
+  ...GPU_METRICS.map(([m, , , g]) => [m, g] as const),
+]);
+const isGroup = (g: unknown): g is ChartGroup => (CHART_GROUPS as readonly unknown[]).includes(g);
+
+/** The chart group of a catalog entry: its own `group` when it names one, else from its scope and key. */
+export function groupOf(def: Pick<SeriesDef, 'key' | 'scope'> & { group?: unknown }): ChartGroup {
+  if (def.scope === 'user') return 'custom';
+  if (def.scope === 'process') return 'process';
+  if (def.scope === 'workload') return 'workload';
+  if (isGroup(def.group)) return def.group;
+  if (/^host\.cpu\d+\.util$/.test(def.key)) return 'cpu_cores';
+  const m = /^gpu\d+\.(.+)$/.exec(def.key);
+  return BUILTIN_GROUP.get(m ? m[1]! : def.key) ?? 'custom';
+}
+
+/**
+ * The catalog entry of a host or GPU key, rebuilt from the tables above (as buildCatalog writes
+ * it), or null for any other key. For history whose agent's catalog is not at hand: an import
+ * without `info`, an endpoint whose schema has not arrived yet.
+ */
+export function builtinDef(key: string): BuiltinSeries | null {
+  const core = /^host\.cpu(\d+)\.util$/.exec(key);
+  if (core) return { key, label: `CPU ${core[1]} utilization`, unit: '%', scope: 'host', group: 'cpu_cores' };
+  const host = HOST_METRICS.find(([m]) => `host.${m}` === key);
+  if (host) return { key, label: host[1], unit: host[2], scope: 'host', group: host[3] };
+  const g = /^gpu(\d+)\.(.+)$/.exec(key);
+  const gm = g && GPU_METRICS.find(([m]) => m === g[2]);
+  if (g && gm) return { key, label: `GPU ${g[1]} ${gm[1].toLowerCase()}`, unit: gm[2], scope: `gpu${Number(g[1])}`, group: gm[3] };
+  return null;
 }

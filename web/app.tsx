@@ -24,7 +24,7 @@ export function parseRoute(hash: string): Route {
   if (m) {
     const from = Number(q.get('from')),
       to = Number(q.get('to'));
-    return { name: 'host', id: m[1]!, view: { range: q.get('range') ?? '1h', ...(from > 0 && to > from ? { from, to } : {}) } };
+    return { name: 'host', id: m[1]!, view: { range: q.get('range') ?? '', ...(from > 0 && to > from ? { from, to } : {}) } };
   }
   const p = parsePromRoute(path ?? '', q);
   if (p) return { name: 'prom', r: p };

@@ -1,4 +1,5 @@
 /** What every GPU source (NVML, nvidia-smi, amdgpu sysfs) gives the sampler. */
+import { THROTTLE_REASONS } from '../../shared/explain.ts';
 import type { DeviceInfo, ProviderKind } from '../../shared/wire.ts';
 
 /**
@@ -106,19 +107,5 @@ export const noGpu: GpuProvider = {
   close() {},
 };
 
-/** Throttle/clock-event reason bits (nvml.md §4), decoded to names; GpuIdle is not a throttle. */
-const REASONS: [bigint, string][] = [
-  [0x2n, 'applications_clocks'],
-  [0x4n, 'sw_power_cap'],
-  [0x8n, 'hw_slowdown'],
-  [0x10n, 'sync_boost'],
-  [0x20n, 'sw_thermal'],
-  [0x40n, 'hw_thermal'],
-  [0x80n, 'hw_power_brake'],
-  [0x100n, 'display_clocks'],
-];
-export function decodeThrottle(mask: bigint): string[] {
-  const out: string[] = [];
-  for (const [bit, name] of REASONS) if (mask & bit) out.push(name);
-  return out;
-}
+/** Throttle/clock-event reason bits (nvml.md §4, shared/explain.ts), decoded to names; GpuIdle is not a throttle. */
+export const decodeThrottle = (mask: bigint): string[] => THROTTLE_REASONS.filter((r) => (mask & BigInt(r.bit)) !== 0n).map((r) => r.name);

@@ -140,7 +140,7 @@ scrape_configs:
     // 5 min over a chart a few hundred pixels wide, at a 1 s scrape: a 1 s step.
     expect(step).toBe(1);
     // Two GPUs on gpu-a: a line each, named by the DCGM labels.
-    const legend = await page.locator('[data-panel="gpu-util"] .u-legend').textContent();
+    const legend = await page.locator('[data-panel="gpu-util"] table.legend').textContent();
     expect(legend).toContain('GPU 0 · H100 80GB HBM3');
     expect(legend).toContain('GPU 1 · A100-SXM4-40GB');
     console.log('prometheus-source: live 5m points per chart:', JSON.stringify(await points()));

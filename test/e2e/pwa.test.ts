@@ -66,7 +66,7 @@ describe.skipIf(!HAVE_BROWSER)('PWA in Chromium', () => {
     const text = await page.textContent('main');
     expect(text).toContain('NVIDIA H100 80GB HBM3');
     expect(text).toContain('NVIDIA A100-SXM4-40GB');
-    expect(text).toContain('throttle: sw_power_cap');
+    expect(text).toContain('throttled: power cap: drawing at its power limit'); // sw_power_cap, in words (shared/explain.ts)
     expect(text).toMatch(/80\.0 GiB/);
     console.log(`pairing link → live GPUs in ${Date.now() - t0} ms`);
     // the process list shows this test's pid with its user and command (slow cadence: wait for it)

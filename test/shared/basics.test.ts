@@ -74,7 +74,7 @@ describe('catalog', () => {
       expect(keys).toContain(`gpu0.${m}`);
       expect(keys).toContain(`gpu3.${m}`);
     }
-    expect(c.find((s) => s.key === 'gpu3.temp')).toEqual({ key: 'gpu3.temp', label: 'GPU 3 temperature', unit: 'C', scope: 'gpu3' });
+    expect(c.find((s) => s.key === 'gpu3.temp')).toEqual({ key: 'gpu3.temp', label: 'GPU 3 temperature', unit: 'C', scope: 'gpu3', group: 'temperature' });
     expect(c.find((s) => s.key === 'gpu0.energy')!.unit).toBe('J');
     expect(c.find((s) => s.key === 'gpu0.pcie.rx')!.unit).toBe('B/s');
     expect(c.length).toBe(13 + 2 + 2 * GPU_METRICS.length);

@@ -1,6 +1,6 @@
 /** A Prometheus host's history: step fit to the chart, the grid with gaps as nulls, chart loading and its errors, the route. */
 import { describe, expect, test } from 'bun:test';
-import { customPanel, displayOf, expand, loadPanel, PANELS, promQuote } from '../../web/lib/prom-panels.ts';
+import { customPanel, expand, loadPanel, PANELS, promQuote } from '../../web/lib/prom-panels.ts';
 import { alignToGrid, DEFAULT_SCRAPE_S, gridMs, PROM_MAX_POINTS, rangeQuery, rateWindow, scrapeIntervalOf } from '../../web/lib/prom-range.ts';
 import { parsePromRoute, promHostHash } from '../../web/lib/prom-route.ts';
 import { PromClient } from '../../web/lib/prometheus.ts';
@@ -179,21 +179,6 @@ describe('loading a chart', () => {
     expect(seen[0]!.searchParams.get('query')).toBe('rate(node_cpu_seconds_total{instance="h:1"}[6s])');
     expect(st).toMatchObject({ kind: 'ok', lines: [{ label: 'mode=user', y: [0.5, null, null] }] });
     expect(expand('up{instance="$instance"}', 'a:1', q, 1)).toBe('up{instance="a:1"}');
-  });
-});
-
-describe('chart display', () => {
-  test('byte charts put the unit that suits their largest value in the title and plain numbers on the axis', () => {
-    const mem = displayOf(panel('mem'), [{ label: 'used', y: [null, 19.5 * 2 ** 30, 2 ** 30] }]);
-    expect(mem.title).toBe('Host memory · GiB');
-    expect(mem.div).toBe(2 ** 30);
-    expect([mem.fmt(19.5), mem.fmt(1), mem.fmt(0), mem.fmt(1023.4)]).toEqual(['19.5', '1.00', '0', '1023']);
-    const net = displayOf(panel('net'), [{ label: 'received', y: [600, 1400] }]);
-    expect(net.title).toBe('Network · KiB/s');
-    expect(net.div).toBe(1024);
-    // An empty chart and a non-byte chart keep their own.
-    expect(displayOf(panel('disk'), []).title).toBe('Disk · B/s');
-    expect(displayOf(panel('gpu-temp'), [{ label: 'GPU 0', y: [45] }]).fmt(45)).toBe('45 °C');
   });
 });
 

@@ -5,7 +5,6 @@
  * the reason it has none. Each chart is loaded on its own, so a failing query blanks only its chart
  * and says why there.
  */
-import { byteScale, fmtBytes, fmtNum, fmtRate, fmtShort } from '../../shared/format.ts';
 import { alignToGrid, gridMs, rateWindow, type RangeQuery } from './prom-range.ts';
 import type { PromClient, PromLabels } from './prometheus.ts';
 
@@ -18,8 +17,8 @@ export interface PanelQuery {
 export interface PanelDef {
   id: string;
   title: string;
+  /** A catalog unit (shared/catalog.ts): the chart formats ticks and legend with shared/format.ts. */
   unit: string;
-  fmt: (v: number) => string;
   yMax?: number;
   /** A GPU chart: left out for a host that has no DCGM series. */
   gpu?: boolean;
@@ -45,7 +44,6 @@ export const PANELS: PanelDef[] = [
     id: 'gpu-util',
     title: 'GPU utilization',
     unit: '%',
-    fmt: (v) => fmtNum(v, '%'),
     yMax: 100,
     gpu: true,
     queries: [{ expr: 'DCGM_FI_DEV_GPU_UTIL{instance="$instance"}', legend: gpuLegend }],
@@ -54,15 +52,13 @@ export const PANELS: PanelDef[] = [
     id: 'gpu-mem',
     title: 'GPU memory used',
     unit: 'B',
-    fmt: (v) => fmtBytes(v),
     gpu: true,
     queries: [{ expr: `DCGM_FI_DEV_FB_USED{instance="$instance"} * ${MIB}`, legend: gpuLegend }],
   },
   {
     id: 'gpu-temp',
     title: 'GPU temperature',
-    unit: '°C',
-    fmt: (v) => fmtNum(v, '°C'),
+    unit: 'C',
     gpu: true,
     queries: [{ expr: 'DCGM_FI_DEV_GPU_TEMP{instance="$instance"}', legend: gpuLegend }],
   },
@@ -70,7 +66,6 @@ export const PANELS: PanelDef[] = [
     id: 'gpu-power',
     title: 'GPU power',
     unit: 'W',
-    fmt: (v) => fmtNum(v, 'W'),
     gpu: true,
     queries: [{ expr: 'DCGM_FI_DEV_POWER_USAGE{instance="$instance"}', legend: gpuLegend }],
   },
@@ -78,7 +73,6 @@ export const PANELS: PanelDef[] = [
     id: 'cpu',
     title: 'Host CPU',
     unit: '%',
-    fmt: (v) => fmtNum(v, '%'),
     yMax: 100,
     queries: [
       {
@@ -91,7 +85,6 @@ export const PANELS: PanelDef[] = [
     id: 'mem',
     title: 'Host memory',
     unit: 'B',
-    fmt: (v) => fmtBytes(v),
     queries: [
       { expr: 'node_memory_MemTotal_bytes{instance="$instance"} - node_memory_MemAvailable_bytes{instance="$instance"}', legend: named('used') },
       { expr: 'node_memory_MemTotal_bytes{instance="$instance"}', legend: named('total') },
@@ -101,7 +94,6 @@ export const PANELS: PanelDef[] = [
     id: 'net',
     title: 'Network',
     unit: 'B/s',
-    fmt: (v) => fmtRate(v),
     queries: [
       { expr: `sum by (instance) (rate(node_network_receive_bytes_total{instance="$instance",${NET_DEVICES}}[$__rate_interval]))`, legend: named('received') },
       { expr: `sum by (instance) (rate(node_network_transmit_bytes_total{instance="$instance",${NET_DEVICES}}[$__rate_interval]))`, legend: named('sent') },
@@ -111,7 +103,6 @@ export const PANELS: PanelDef[] = [
     id: 'disk',
     title: 'Disk',
     unit: 'B/s',
-    fmt: (v) => fmtRate(v),
     queries: [
       { expr: 'sum by (instance) (rate(node_disk_read_bytes_total{instance="$instance"}[$__rate_interval]))', legend: named('read') },
       { expr: 'sum by (instance) (rate(node_disk_written_bytes_total{instance="$instance"}[$__rate_interval]))', legend: named('written') },
@@ -138,7 +129,6 @@ export function customPanel(expr: string): PanelDef {
     id: 'custom',
     title: expr,
     unit: '',
-    fmt: (v) => (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-2) ? v.toExponential(2) : `${+v.toFixed(2)}`),
     queries: [{ expr, legend }],
   };
 }
@@ -161,18 +151,4 @@ export async function loadPanel(c: PromClient, p: PanelDef, instance: string, q:
   } catch (e) {
     return { kind: 'error', message: (e as Error).message };
   }
-}
-
-/**
- * A byte chart's title, scale and number format for what it holds: its values divided into the unit
- * that suits the largest (so the axis picks round ticks in that unit), the unit once in the title,
- * plain numbers on the axis ("Host memory · GiB", 18.6), which fit the chart's narrow y axis where
- * "18.6 GiB" is cut. Other charts keep their own format and scale 1.
- */
-export function displayOf(p: PanelDef, lines: PanelLine[]): { title: string; div: number; fmt: (v: number) => string } {
-  if (p.unit !== 'B' && p.unit !== 'B/s') return { title: p.title, div: 1, fmt: p.fmt };
-  let max = 0;
-  for (const l of lines) for (const v of l.y) if (v !== null && Math.abs(v) > max) max = Math.abs(v);
-  const { div, unit } = byteScale(max);
-  return { title: `${p.title} · ${unit}${p.unit === 'B/s' ? '/s' : ''}`, div, fmt: fmtShort };
 }

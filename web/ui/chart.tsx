@@ -1,24 +1,25 @@
 /** uPlot wrapper: size change → setSize, options change → rebuild, data change → setData (by identity). */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot, { type AlignedData, type Options } from 'uplot';
+import { fmtTicks, fmtUnit, unitName } from '../../shared/format.ts';
+import { drawMarks, placeLabels, type Mark } from './chart-marks.ts';
+import { Legend } from './chart-legend.tsx';
+
+export type { Mark } from './chart-marks.ts';
 
 export interface ChartSeries {
   label: string;
   color: string;
-  unit: string;
-  fmt?: (v: number) => string;
-}
-export interface Mark {
-  t: number;
-  end?: number | null;
-  label: string;
-  color?: string | null;
 }
 
 interface Props {
   title: string;
+  /** The catalog unit of every series on the chart (shared/catalog.ts `Unit`); ticks, legend and cursor use it. */
+  unit: string;
   series: ChartSeries[];
   data: AlignedData;
+  /** Rollup tiers: each bucket's minimum and maximum, aligned like `data`, for the legend's min and max. */
+  extremes?: { min: AlignedData; max: AlignedData } | null;
   syncKey: string;
   height?: number;
   marks?: Mark[];
@@ -26,7 +27,17 @@ interface Props {
   xRange: [number, number];
   onZoom?: (min: number, max: number) => void;
   onReset?: () => void;
+  /** User metrics: print up to 7 significant figures (they are never rounded on the wire). */
+  full?: boolean;
+  /** For tests and styling: the chart's group and scope (chart-plan.ts). */
+  group?: string;
+  scope?: string;
 }
+
+/** Binary tick steps for bytes (1, 2, 4 … 512 of B, KiB, MiB …), so ticks read 16 GiB, not 14.9 GiB. */
+export const BYTE_INCRS = Array.from({ length: 6 * 10 }, (_, i) => 2 ** (i % 10) * 1024 ** Math.floor(i / 10));
+/** The y axis is as wide as its longest tick label ("190.7 MiB/s" needs more room than "50 %"). */
+const axisSize = (_u: uPlot, values: string[] | null) => 20 + 7.5 * Math.max(4, ...(values ?? []).map((v) => v.length));
 
 const css = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 
@@ -43,40 +54,68 @@ function useScheme(): string {
   return dark ? 'dark' : 'light';
 }
 
-export function Chart({ title, series, data, syncKey, height = 180, marks = [], yMax, xRange, onZoom, onReset }: Props) {
+export function Chart({
+  title,
+  unit,
+  series,
+  data,
+  extremes,
+  syncKey,
+  height = 160,
+  marks = [],
+  yMax,
+  xRange,
+  onZoom,
+  onReset,
+  full = false,
+  group,
+  scope,
+}: Props) {
   const scheme = useScheme();
   const range = useRef(xRange);
   range.current = xRange;
   const el = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const layer = useRef<HTMLDivElement | null>(null);
   const marksRef = useRef(marks);
   marksRef.current = marks;
-  const cfgKey = series.map((s) => s.label + s.color).join('|') + syncKey + yMax + scheme;
+  const cursorRefs = useRef<(HTMLElement | null)[]>([]);
+  const cfgKey = series.map((s) => s.label + s.color).join('|') + syncKey + yMax + unit + scheme;
 
   useEffect(() => {
     const host = el.current!;
     const axis = { stroke: css('--muted'), grid: { stroke: css('--grid'), width: 1 }, ticks: { stroke: css('--grid'), width: 1 } };
+    const markColor = css('--mark');
     const opts: Options = {
       width: host.clientWidth || 600,
       height,
       ms: 1,
       cursor: { sync: { key: syncKey, setSeries: true }, drag: { x: true, y: false } },
-      legend: { live: true },
+      // Our own legend (chart-legend.tsx) is always shown; uPlot's would show values only under the cursor.
+      legend: { show: false },
       // The x scale is the chosen range, not the data's extent: an hour of 3 minutes of data looks like it.
       scales: { x: { time: true, range: () => range.current }, y: yMax ? { range: [0, yMax] } : { auto: true } },
-      axes: [{ ...axis }, { ...axis, size: 60, values: (_u, v) => v.map((x) => (series[0]?.fmt ? series[0].fmt(x) : `${x}`)) }],
-      series: [
-        {},
-        ...series.map((s) => ({
-          label: s.label,
-          stroke: s.color,
-          width: 1.5,
-          points: { show: false },
-          value: (_u: uPlot, v: number | null) => (v == null ? '—' : s.fmt ? s.fmt(v) : `${v.toFixed(1)} ${s.unit}`),
-        })),
+      axes: [
+        { ...axis, space: 80 },
+        { ...axis, size: axisSize, values: (_u, v) => fmtTicks(v, unit), ...(unit === 'B' || unit === 'B/s' ? { incrs: BYTE_INCRS } : {}) },
       ],
+      // Points are drawn only where uPlot finds the data sparse (a series that began a minute ago on a 3 h chart).
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5 }))],
       hooks: {
-        draw: [(u) => drawMarks(u, marksRef.current)],
+        draw: [
+          (u) => {
+            drawMarks(u, marksRef.current, markColor);
+            if (layer.current) placeLabels(u, layer.current, marksRef.current, markColor);
+          },
+        ],
+        setCursor: [
+          (u) => {
+            const i = u.cursor.idx;
+            cursorRefs.current.forEach((cell, j) => {
+              if (cell) cell.textContent = i == null ? '' : fmtUnit(u.data[j + 1]?.[i] ?? null, unit, { full });
+            });
+          },
+        ],
         setSelect: [
           (u) => {
             if (u.select.width > 2 && onZoom) {
@@ -89,6 +128,11 @@ export function Chart({ title, series, data, syncKey, height = 180, marks = [], 
     };
     const p = new uPlot(opts, data, host);
     plot.current = p;
+    const lay = document.createElement('div');
+    lay.className = 'mark-layer';
+    p.over.appendChild(lay);
+    layer.current = lay;
+    placeLabels(p, lay, marksRef.current, markColor);
     const dbl = () => onReset?.();
     host.addEventListener('dblclick', dbl);
     const ro = new ResizeObserver(() => p.setSize({ width: host.clientWidth, height }));
@@ -98,6 +142,7 @@ export function Chart({ title, series, data, syncKey, height = 180, marks = [], 
       host.removeEventListener('dblclick', dbl);
       p.destroy();
       plot.current = null;
+      layer.current = null;
     };
   }, [cfgKey, height]);
 
@@ -108,38 +153,32 @@ export function Chart({ title, series, data, syncKey, height = 180, marks = [], 
     p.setScale('x', { min: xRange[0], max: xRange[1] });
   }, [data, xRange[0], xRange[1]]);
 
+  // New or edited marks redraw without new data (an annotation added while zoomed into the past).
+  useEffect(() => {
+    plot.current?.redraw(false, false);
+  }, [marks.map((m) => `${m.t}-${m.end}-${m.label}-${m.color}`).join()]);
+
+  const name = unitName(unit);
   return (
-    <figure class="chart">
-      <figcaption>{title}</figcaption>
+    <figure class="chart" data-group={group} data-scope={scope} data-unit={unit}>
+      <figcaption>
+        {title}
+        {name && <small class="unit muted"> ({name})</small>}
+      </figcaption>
       <div ref={el} />
+      <Legend
+        labels={series.map((s) => s.label)}
+        colors={series.map((s) => s.color)}
+        unit={unit}
+        full={full}
+        xs={data[0]}
+        ys={data.slice(1) as (number | null | undefined)[][]}
+        lo={extremes?.min.slice(1) as (number | null | undefined)[][] | undefined}
+        hi={extremes?.max.slice(1) as (number | null | undefined)[][] | undefined}
+        from={xRange[0]}
+        to={xRange[1]}
+        cursorRefs={cursorRefs}
+      />
     </figure>
   );
-}
-
-/** Annotations: a line (point) or a band (range) with its label, drawn under the cursor layer. */
-function drawMarks(u: uPlot, marks: Mark[]) {
-  const ctx = u.ctx;
-  const { top, height } = u.bbox;
-  ctx.save();
-  ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-  for (const m of marks) {
-    const x0 = Math.round(u.valToPos(m.t, 'x', true));
-    if (!Number.isFinite(x0)) continue;
-    const color = m.color || css('--mark');
-    if (m.end && m.end > m.t) {
-      const x1 = Math.round(u.valToPos(m.end, 'x', true));
-      ctx.fillStyle = color + '22';
-      ctx.fillRect(x0, top, Math.max(1, x1 - x0), height);
-    }
-    ctx.strokeStyle = color;
-    ctx.lineWidth = devicePixelRatio;
-    ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
-    ctx.beginPath();
-    ctx.moveTo(x0, top);
-    ctx.lineTo(x0, top + height);
-    ctx.stroke();
-    ctx.fillStyle = color;
-    ctx.fillText(m.label.slice(0, 40), x0 + 4 * devicePixelRatio, top + 12 * devicePixelRatio);
-  }
-  ctx.restore();
 }

@@ -5,7 +5,8 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
-import { fmtBytes, fmtNum } from '../../shared/format.ts';
+import { fmtTicks, fmtUnit } from '../../shared/format.ts';
+import { BYTE_INCRS } from './chart.tsx';
 import type { AccountingTimeline, GpuProcess } from '../../shared/wire.ts';
 import { agentFetch } from '../lib/agent-api.ts';
 import type { EpState } from '../lib/state.ts';
@@ -67,8 +68,8 @@ export function WhoIsOnGpus({ s }: { s: EpState }) {
                 <td class="num">{i === 0 ? g.index : ''}</td>
                 <td>{u.user}</td>
                 <td class="num">{u.procs}</td>
-                <td class="num">{fmtBytes(u.mem)}</td>
-                <td class="num">{fmtNum(u.sm, '%')}</td>
+                <td class="num">{fmtUnit(u.mem, 'B')}</td>
+                <td class="num">{fmtUnit(u.sm, '%', { digits: 0 })}</td>
                 <td class="muted small">{u.what.slice(0, 3).join(', ')}</td>
               </tr>
             )),
@@ -133,7 +134,7 @@ function Stacked({ doc, from, to }: { doc: AccountingTimeline; from: number; to:
         height: 200,
         ms: 1,
         scales: { x: { time: true, range: () => range.current }, y: { range: (_u, _a, max) => [0, Math.max(1, max)] } },
-        axes: [{}, { size: 70, values: (_u, v) => v.map((x) => fmtBytes(x, 0)) }],
+        axes: [{}, { size: 70, incrs: BYTE_INCRS, values: (_u, v) => fmtTicks(v, 'B') }],
         legend: { live: true },
         series: [
           {},
@@ -146,7 +147,7 @@ function Stacked({ doc, from, to }: { doc: AccountingTimeline; from: number; to:
             // A bucket holds from its start to the next: steps, not slopes.
             paths: uPlot.paths.stepped!({ align: 1 }),
             // The legend shows the user's own memory, not the running total.
-            value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) => (idx == null ? '—' : fmtBytes(doc.groups[i]!.values[idx] ?? null)),
+            value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) => (idx == null ? '—' : fmtUnit(doc.groups[i]!.values[idx] ?? null, 'B')),
           })),
         ],
       },

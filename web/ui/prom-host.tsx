@@ -6,7 +6,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AlignedData } from 'uplot';
-import { customPanel, displayOf, expand, loadPanel, PANELS, promQuote, type PanelDef, type PanelLine, type PanelState } from '../lib/prom-panels.ts';
+import { customPanel, expand, loadPanel, PANELS, promQuote, type PanelDef, type PanelLine, type PanelState } from '../lib/prom-panels.ts';
 import { DEFAULT_SCRAPE_S, rangeQuery, scrapeIntervalOf, type RangeQuery } from '../lib/prom-range.ts';
 import { PromClient, type PromLabels } from '../lib/prometheus.ts';
 import { promHostHash, type PromRoute } from '../lib/prom-route.ts';
@@ -190,22 +190,12 @@ const NO_LINES: PanelLine[] = [];
 /** One chart, or in its place why it has nothing to draw (the server's error, or no series for this host). */
 function PromPanel({ p, st, instance, q, answered, scrape, sync, xr, onZoom, onReset }: PanelProps) {
   const lines = st.kind === 'ok' ? st.lines : NO_LINES;
-  const shown = useMemo(() => displayOf(p, lines), [lines, p]);
-  const series: ChartSeries[] = useMemo(
-    () => lines.map((l, i) => ({ label: l.label, color: PALETTE[i % PALETTE.length]!, unit: p.unit, fmt: shown.fmt })),
-    [lines, p, shown],
-  );
-  const data = useMemo(
-    () =>
-      (st.kind === 'ok'
-        ? [st.x, ...st.lines.map((l) => (shown.div === 1 ? l.y : l.y.map((v) => (v === null ? null : v / shown.div))))]
-        : [[]]) as unknown as AlignedData,
-    [st, shown],
-  );
+  const series: ChartSeries[] = useMemo(() => lines.map((l, i) => ({ label: l.label, color: PALETTE[i % PALETTE.length]! })), [lines]);
+  const data = useMemo(() => (st.kind === 'ok' ? [st.x, ...st.lines.map((l) => l.y)] : [[]]) as unknown as AlignedData, [st]);
   const shownExpr = q && scrape ? p.queries.map((pq) => expand(pq.expr, instance, q, scrape)).join('\n') : p.queries.map((pq) => pq.expr).join('\n');
   return (
     <div class="prom-panel" data-panel={p.id} data-state={st.kind} data-points={st.kind === 'ok' ? st.points : 0} data-end={answered?.end} title={shownExpr}>
-      <Chart title={shown.title} series={series} data={data} syncKey={sync} xRange={xr} yMax={p.yMax} onZoom={onZoom} onReset={onReset} />
+      <Chart title={p.title} unit={p.unit} series={series} data={data} syncKey={sync} xRange={xr} yMax={p.yMax} onZoom={onZoom} onReset={onReset} />
       {st.kind === 'error' && (
         <p class="chart-msg warn" role="alert" data-chart-error>
           {st.message}
