@@ -14,6 +14,7 @@ import { LiveConnection, type EndpointStatus, type Schema } from './live.ts';
 import { applyRetention, DEFAULT_RETENTION, retentionKey, type Retention } from './retention.ts';
 import { readSeries, type Series } from './series.ts';
 import { ChunkWriter } from './writer.ts';
+import { noteXid } from './fleet.ts';
 
 /** The stream's `snapshot` event: the non-numeric state of each GPU, and workloads. */
 export interface SnapshotExtras {
@@ -39,6 +40,10 @@ export interface EpState {
    * events), so charts re-read IndexedDB; live rows reach charts through `tail`, from memory.
    */
   rev: number;
+  /** When the last live row arrived (browser clock): the overview's "last seen" for an offline host. */
+  lastSeen?: number;
+  /** GPU index → time of the newest XID event seen (web/lib/fleet.ts noteXid), for the health rules. */
+  xidAt?: Record<number, number>;
 }
 
 export { DEFAULT_RETENTION, type Retention };
@@ -393,6 +398,7 @@ export class AppState {
         break;
       case 'event':
         s.rev++;
+        noteXid(s, m.event);
         break;
       case 'rows': {
         if (m.keys.join() !== s.keys.join()) s.keys = m.keys;
@@ -401,6 +407,7 @@ export class AppState {
         for (const r of m.rows) if ((r[0] as number) > lastShown) s.tail.push(r);
         if (s.tail.length > TAIL) s.tail.splice(0, s.tail.length - TAIL);
         s.last = s.tail[s.tail.length - 1] ?? s.last;
+        if (!m.history) s.lastSeen = Date.now();
         break;
       }
     }
@@ -491,7 +498,7 @@ export class AppState {
     return ep;
   }
 
-  async updateEndpoint(id: string, patch: Partial<Pick<Endpoint, 'name' | 'token' | 'order'>>) {
+  async updateEndpoint(id: string, patch: Partial<Pick<Endpoint, 'name' | 'token' | 'order' | 'tags'>>) {
     const ep = await this.db.get('endpoints', id);
     if (!ep) return;
     await this.db.put('endpoints', { ...ep, ...patch });
