@@ -125,6 +125,12 @@ describe('fleet rows from endpoint state', () => {
     expect(r.lastSeen).toBe(NOW - 180_000);
     expect(r.gpus[0]!.util).toBe(97);
   });
+  test('an imported (read-only) endpoint is not a problem for being stale', () => {
+    const s = state({ status: { kind: 'stale', lastT: 0 } });
+    expect(fleetRow(s, NOW).health.problems.map((p) => p.code)).toEqual(['unreachable', 'throttle', 'hot']);
+    s.ep = { ...s.ep, readOnly: true };
+    expect(fleetRow(s, NOW).health.problems.map((p) => p.code)).toEqual(['throttle', 'hot']);
+  });
   test('an XID event marks its GPU', () => {
     const s = state({ extras: null });
     noteXid(s, { kind: 'xid', scope: 'gpu0', t: NOW - 1000 });

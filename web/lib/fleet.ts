@@ -65,7 +65,8 @@ export function fleetRow(s: EpState, now: number): FleetRow {
     mem: pct(val(s, 'host.mem.used'), val(s, 'host.mem.total')),
     gpuModel: models.length ? models.join(' + ') : null,
     gpus,
-    health: hostHealth(s.status.kind, gpus, now),
+    // An imported (read-only) endpoint has no connection to lose: its 'stale' status is not a problem.
+    health: hostHealth(s.ep.readOnly ? 'imported' : s.status.kind, gpus, now),
     load: utils.length ? utils.reduce((a, b) => a + b, 0) / utils.length : cpu,
   };
 }
