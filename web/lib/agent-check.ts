@@ -64,7 +64,7 @@ export async function checkAgent(rawUrl: string, token: string, env: CheckEnv): 
       kind: 'blocked',
       message:
         `blocked by the browser: ${url} answers, but this page may not read it (CORS or the local-network permission). ` +
-        `Allow "local network access" for this site, or start the agent with --allow-origin ${globalThis.location?.origin ?? 'ORIGIN'}.`,
+        `Allow "local network access" for this site; an agent running with --no-auth also needs --allow-origin ${globalThis.location?.origin ?? 'ORIGIN'}.`,
     };
   }
   if (res.status === 401 || res.status === 403)
