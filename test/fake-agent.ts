@@ -69,11 +69,12 @@ export function startFakeAgent(opts: FakeAgentOptions): FakeAgent {
       'host.mem.total': 256 * 2 ** 30,
     };
     opts.gpus.forEach((g, i) => {
-      v[`gpu${i}.util`] = g.util;
+      // A little movement each second, as real readings have: the page redraws real changes.
+      v[`gpu${i}.util`] = Math.min(100, g.util + ((Math.floor(t / 1000) + i) % 4));
       v[`gpu${i}.mem.used`] = g.memUsedGiB * 2 ** 30;
       v[`gpu${i}.mem.total`] = (g.memTotalGiB ?? 80) * 2 ** 30;
       v[`gpu${i}.temp`] = g.temp;
-      v[`gpu${i}.power`] = g.power;
+      v[`gpu${i}.power`] = g.power + (Math.floor(t / 1000) % 7);
     });
     return [t, ...keys.map((k) => v[k] ?? null)];
   };
@@ -129,5 +130,25 @@ export function startFakeAgent(opts: FakeAgentOptions): FakeAgent {
       for (const t of timers) clearInterval(t);
       server.stop(true);
     },
+  };
+}
+
+/** A plausible fleet: 1 to 8 GPUs, busy or idle, nothing wrong except where a test wants it. */
+export function fleetSpec(i: number, token: string): FakeAgentOptions {
+  const n = [8, 4, 2, 8, 1, 4, 8, 2][i % 8]!;
+  const busy = i % 3 !== 0;
+  return {
+    hostname: `node-${String(i + 1).padStart(2, '0')}`,
+    token,
+    gpuName: i % 4 === 0 ? 'NVIDIA H100 80GB HBM3' : 'NVIDIA A100-SXM4-80GB',
+    cpu: 5 + ((i * 17) % 70),
+    gpus: Array.from({ length: n }, (_, g) => ({
+      util: busy ? 40 + ((i * 13 + g * 7) % 60) : (g * 3) % 5,
+      memUsedGiB: busy ? 20 + ((i * 11 + g * 5) % 55) : 1,
+      temp: busy ? 55 + ((i + g) % 20) : 34,
+      power: busy ? 250 + ((i * 29 + g * 31) % 400) : 60,
+      // One host near full memory (a warning), to be sorted after the critical one.
+      ...(i === 5 && g === 1 ? { memUsedGiB: 78.5 } : {}),
+    })),
   };
 }

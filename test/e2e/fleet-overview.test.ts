@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { HAVE_BROWSER, launchBrowser } from '../browser.ts';
-import { startFakeAgent, type FakeAgent } from '../fake-agent.ts';
+import { fleetSpec, startFakeAgent, type FakeAgent } from '../fake-agent.ts';
 import { BUN, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
 const SHOTS = join(ROOT, 'test/.build/screens');
@@ -40,26 +40,6 @@ const pairLink = (agent: RunningAgent, app: string) => {
   return r.stdout.toString().trim();
 };
 
-/** A plausible fleet: 1 to 8 GPUs, busy or idle, nothing wrong except where a test wants it. */
-function fleetSpec(i: number) {
-  const n = [8, 4, 2, 8, 1, 4, 8, 2][i % 8]!;
-  const busy = i % 3 !== 0;
-  return {
-    hostname: `node-${String(i + 1).padStart(2, '0')}`,
-    token: FAKE_TOKEN,
-    gpuName: i % 4 === 0 ? 'NVIDIA H100 80GB HBM3' : 'NVIDIA A100-SXM4-80GB',
-    cpu: 5 + ((i * 17) % 70),
-    gpus: Array.from({ length: n }, (_, g) => ({
-      util: busy ? 40 + ((i * 13 + g * 7) % 60) : (g * 3) % 5,
-      memUsedGiB: busy ? 20 + ((i * 11 + g * 5) % 55) : 1,
-      temp: busy ? 55 + ((i + g) % 20) : 34,
-      power: busy ? 250 + ((i * 29 + g * 31) % 400) : 60,
-      // One host near full memory (a warning), to be sorted after the critical one.
-      ...(i === 5 && g === 1 ? { memUsedGiB: 78.5 } : {}),
-    })),
-  };
-}
-
 describe.skipIf(!HAVE_BROWSER)('fleet overview, 40 hosts', () => {
   let hot: RunningAgent, cool: RunningAgent, ctx: BrowserContext, page: Page, app: ReturnType<typeof staticApp>;
   const fakes: FakeAgent[] = [];
@@ -76,7 +56,7 @@ describe.skipIf(!HAVE_BROWSER)('fleet overview, 40 hosts', () => {
       FAKE_NVML_THROTTLE: '0:0x40',
     });
     cool = await startAgent(['--interval', '1s', '--gpu', 'nvml', '--hostname', 'lab-cool'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2' });
-    for (let i = 0; i < 38; i++) fakes.push(startFakeAgent(fleetSpec(i)));
+    for (let i = 0; i < 38; i++) fakes.push(startFakeAgent(fleetSpec(i, FAKE_TOKEN)));
     app = staticApp();
     ctx = await launchBrowser(tmp('gpulse-fleet-'), { viewport: { width: 1400, height: 900 } });
     page = await ctx.newPage();
@@ -159,12 +139,17 @@ describe.skipIf(!HAVE_BROWSER)('fleet overview, 40 hosts', () => {
 
   test('an offline host keeps its last values, dimmed, with "last seen"; screenshot of 40 hosts', async () => {
     const gone = fakes[9]!; // node-10: 2 busy GPUs
-    const before = await page.textContent('[data-endpoint="node-10"] .gcell[data-gpu="0"]');
     gone.stop();
     await page.waitForSelector('[data-endpoint="node-10"].dim [data-status="offline"]', { timeout: 20_000 });
     const row = page.locator('[data-endpoint="node-10"]');
     expect(await row.textContent()).toMatch(/last seen \d+ s ago/);
-    expect(await page.textContent('[data-endpoint="node-10"] .gcell[data-gpu="0"]')).toBe(before);
+    // The cell still shows the newest utilization this browser received from it (not "—").
+    const last = await page.evaluate(() => {
+      const s = [...(globalThis as any).gpulse.eps.values()].find((x: any) => x.ep.name === 'node-10');
+      return s.last[s.keys.indexOf('gpu0.util') + 1] as number;
+    });
+    expect(last).toBeGreaterThan(0);
+    expect(await page.textContent('[data-endpoint="node-10"] .gcell[data-gpu="0"]')).toStartWith(`${Math.round(last)}%`);
     // Unreachable is a problem: it sorts among the critical hosts, after lab-hot's critical GPU problem or before, but above every healthy host.
     const names = await rowNames();
     expect(names.indexOf('node-10')).toBeLessThan(names.indexOf('node-06'));

@@ -13,9 +13,12 @@ import type { EpState } from '../lib/state.ts';
 import { StatusBadge, shortName } from './bits.tsx';
 import './fleet.css';
 
-/** Heat tint for a utilization: transparent at 0 %, the accent at 100 % (readable text on both). */
-const heat = (u: number | null) =>
-  u === null ? undefined : `color-mix(in srgb, var(--heat) ${Math.round(Math.min(100, Math.max(0, u)) * 0.55)}%, transparent)`;
+/**
+ * Heat tint for a utilization: transparent at 0 %, the utilization blue at 100 % (text stays
+ * readable on both schemes). Quantized to 5 % steps, so a reading that moves by a point or two
+ * leaves the cell's style alone and costs no style recalculation.
+ */
+const heat = (u: number | null) => (u === null ? undefined : `rgba(59, 130, 246, ${(Math.round(Math.min(100, Math.max(0, u)) / 5) * 0.0275).toFixed(3)})`);
 
 function GpuCell({ g, now }: { g: GpuReading; now: number }) {
   const problems = gpuProblems(g, now);
