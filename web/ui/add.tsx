@@ -92,7 +92,8 @@ export function AddForm({ app, navigate, sameOrigin }: { app: AppState; navigate
         </button>
       </form>
       <p class="muted small">
-        Quicker: run <code>gpulse pair --url http://HOST:9740</code> on the GPU machine and open the link (or scan its QR code).
+        Quicker: run <code>gpulse pair --url http://HOST:9740{sameOrigin ? '' : ` --app ${location.origin}${location.pathname}`}</code> on the GPU machine and
+        open the link (or scan its QR code){sameOrigin ? '' : ': it adds the agent to this app, beside the others'}.
       </p>
     </section>
   );

@@ -84,10 +84,11 @@ function Welcome() {
     <section class="welcome">
       <h2>Watch your GPU boxes live, with history that stays in this browser.</h2>
       <p>
-        On the GPU machine, run <code>gpulse</code> (it serves this app too), then open the pairing link it gives you:
+        On the GPU machine, run <code>gpulse</code> (it serves this app too), then open the pairing link it gives you; with <code>--app</code> it adds the agent
+        to this copy of the app, where every other agent paired the same way shows up beside it:
       </p>
       <pre>
-        <code>gpulse pair --url http://THIS-HOST:9740</code>
+        <code>gpulse pair --url http://THIS-HOST:9740 --app {location.origin + location.pathname}</code>
       </pre>
       <p>
         Or <a href="#/add">add an agent by URL and token</a>.
