@@ -65,8 +65,10 @@ describe('sorting and filtering', () => {
     host('f-idle', 5, 'live', [gpu()], 5),
   ];
   const names = (mode: Parameters<typeof sortHosts>[1]) => sortHosts(fleet, mode).map((h) => h.name);
-  test('problems first: critical hosts (most critical problems first), then warnings, then by load', () => {
+  test('problems first: critical hosts (most critical problems first), then warnings, then by name (stable as loads move)', () => {
     expect(names('problems')).toEqual(['e-two', 'c-thermal', 'd-offline', 'a-hot', 'b-ok', 'f-idle']);
+    const busier = fleet.map((h) => (h.name === 'f-idle' ? { ...h, load: 99 } : h));
+    expect(sortHosts(busier, 'problems').map((h) => h.name)).toEqual(['e-two', 'c-thermal', 'd-offline', 'a-hot', 'b-ok', 'f-idle']);
   });
   test('by name (numeric-aware), by load, and the user order', () => {
     expect(names('name')).toEqual(['a-hot', 'b-ok', 'c-thermal', 'd-offline', 'e-two', 'f-idle']);

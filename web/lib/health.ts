@@ -122,7 +122,8 @@ export function sortHosts<T extends Sortable>(rows: readonly T[], mode: SortMode
   if (mode === 'name') out.sort(byName);
   else if (mode === 'custom') out.sort((a, b) => a.order - b.order);
   else if (mode === 'load') out.sort((a, b) => (b.load ?? -1) - (a.load ?? -1) || byName(a, b));
-  else out.sort((a, b) => b.health.score - a.health.score || (b.load ?? -1) - (a.load ?? -1) || byName(a, b));
+  // Within a level, by name rather than load: rows must not trade places every second as loads move.
+  else out.sort((a, b) => b.health.score - a.health.score || byName(a, b));
   return out;
 }
 
