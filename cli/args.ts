@@ -80,7 +80,7 @@ export const COMMAND_FLAGS: Record<string, Record<string, Spec>> = {
     ollama: SERVE_FLAGS.ollama,
     'host-root': SERVE_FLAGS['host-root'],
   },
-  pair: { url: { kind: 'string' }, 'token-file': SERVE_FLAGS['token-file'], bind: SERVE_FLAGS.bind, port: SERVE_FLAGS.port },
+  pair: { url: { kind: 'string' }, app: { kind: 'string' }, 'token-file': SERVE_FLAGS['token-file'], bind: SERVE_FLAGS.bind, port: SERVE_FLAGS.port },
   token: { rotate: { kind: 'bool' }, 'token-file': SERVE_FLAGS['token-file'] },
   mark: { url: { kind: 'string' }, end: { kind: 'bool' }, color: { kind: 'string' }, 'token-file': SERVE_FLAGS['token-file'], port: SERVE_FLAGS.port },
   export: {

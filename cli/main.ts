@@ -11,9 +11,10 @@ usage: gpulse [command] [flags]
 commands:
   serve                 sample host + GPUs, keep history, serve the API and PWA (default)
   snapshot [--json]     take one sample and print it
-  pair [--url URL]      print the pairing link (and a QR code on a terminal)
+  pair [--url URL] [--app APP_URL]   print the pairing link (and a QR code on a terminal); --app (or
+                        GPULSE_APP_URL): a hosted copy of the app, so agents pair into one app
   token [--rotate]      print (or rotate) the access token
-  mark LABEL [--end] [--url URL]   add an annotation to a running agent
+  mark LABEL [--url URL]   add an annotation to a running agent; mark [LABEL] --end ends the newest open one
   export [--url URL] [--since T] [--until T] [--format csv|json]
   push NAME=VALUE… [--label K=V]… | push --file FILE.prom   send your own metrics to a running agent
   accounting [--since 7d] [--until T] [--by user|container|job|command|pod|namespace] [--json]

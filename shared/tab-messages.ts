@@ -47,6 +47,8 @@ export type TabMessage =
   | { type: 'extras'; id: string; extras: SnapshotExtras }
   /** Stored history or events of endpoint `id` changed other than by live rows: views re-read. */
   | { type: 'stored'; id: string }
+  /** An XID on GPU `gpu` of endpoint `id` at `t` (the agent's event time), for the overview's health flags. */
+  | { type: 'xid'; id: string; gpu: number; t: number }
   /** The endpoint list (or a per-endpoint setting) changed in IndexedDB: re-read it. */
   | { type: 'endpoints' }
   /** Alerts (shared/alerts.ts): the leader's records, rules changed, a silence request. */
@@ -106,6 +108,7 @@ const messageChecks: Record<TabMessageType, Record<string, Check>> = {
   rows: { id, keys: arr(str(256), 1_000_000), rows: arr(row, 1_000_000), history: optional(isTrue) },
   extras: { id, extras: snapshotExtrasCheck },
   stored: { id },
+  xid: { id, gpu: num(0), t: num() },
   endpoints: {},
   alerts: { records: arr(alertRecord, 100_000) },
   rules: {},

@@ -3,6 +3,7 @@ import { render } from 'preact';
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { App } from './app.tsx';
+import { checkAgent } from './lib/agent-check.ts';
 import { AppState } from './lib/state.ts';
 
 /** Opened from an agent, /v1/info answers 401 with a gpulse realm: offer that agent. */
@@ -38,7 +39,13 @@ async function takePairingLink(app: AppState): Promise<boolean> {
     token = q.get('token');
   if (!url || !token) return false;
   try {
-    const ep = await app.addEndpoint(url, token, q.get('name') ?? undefined);
+    // Checked like the Add form: a link with a wrong token or a dead address saves nothing and says why.
+    const check = await checkAgent(url, token, { pageProtocol: location.protocol });
+    if (check.kind !== 'ok') {
+      sessionStorage.setItem('gpulse.add.url', url);
+      throw new Error(check.message);
+    }
+    const ep = await app.addEndpoint(check.url, token, q.get('name') ?? undefined);
     history.replaceState(null, '', `${location.pathname}#/e/${ep.id}`);
   } catch (e) {
     history.replaceState(null, '', `${location.pathname}#/add`);

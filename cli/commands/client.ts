@@ -24,18 +24,21 @@ export async function call(url: string, token: string, init: RequestInit = {}): 
   return res;
 }
 
-/** `gpulse mark LABEL [--end]`: a point annotation, or with --end closes the latest open one of that label. */
+/**
+ * `gpulse mark LABEL [--end]`: a point annotation; with --end, closes the newest open one of that
+ * label, or without a label the newest open one of any label (the usual "start … end" pair).
+ */
 export async function mark(positionals: string[], flags: Record<string, ParsedValue>) {
   const label = positionals.join(' ').trim();
-  if (!label) throw new UsageError('mark: LABEL is required, e.g. gpulse mark "run 42 start"');
+  if (!label && !flags.end) throw new UsageError('mark: LABEL is required, e.g. gpulse mark "run 42 start" (or gpulse mark --end to end the newest open one)');
   const { url, token } = target(flags);
   if (flags.end) {
-    const { events } = (await (await call(`${url}/v1/events`, token)).json()) as {
-      events: { id: string; label: string; source: string; end_t?: number | null }[];
-    };
-    const open = events.filter((e) => e.source === 'user' && e.label === label && e.end_t == null).at(-1);
-    if (!open) throw new Error(`no open annotation labelled ${JSON.stringify(label)}`);
-    const ev = await (await call(`${url}/v1/events/${open.id}`, token, { method: 'PUT', body: JSON.stringify({ label, end_t: Date.now() }) })).json();
+    const { events } = (await (await call(`${url}/v1/events`, token)).json()) as { events: MarkEvent[] };
+    const open = newestOpen(events, label || null);
+    if (!open) throw new Error(label ? `no open annotation labelled ${JSON.stringify(label)}` : 'no open annotation to end');
+    const ev = await (
+      await call(`${url}/v1/events/${open.id}`, token, { method: 'PUT', body: JSON.stringify({ label: open.label, end_t: Date.now() }) })
+    ).json();
     await writeAll(JSON.stringify(ev) + '\n');
     return;
   }
@@ -43,6 +46,21 @@ export async function mark(positionals: string[], flags: Record<string, ParsedVa
     await call(`${url}/v1/events`, token, { method: 'POST', body: JSON.stringify({ label, ...(flags.color ? { color: flags.color } : {}) }) })
   ).json();
   await writeAll(JSON.stringify(ev) + '\n');
+}
+
+interface MarkEvent {
+  id: string;
+  t: number;
+  label: string;
+  source: string;
+  end_t?: number | null;
+}
+
+/** The user's newest open annotation (of `label`, when given): newest by start time, not list order. */
+export function newestOpen(events: MarkEvent[], label: string | null): MarkEvent | undefined {
+  let best: MarkEvent | undefined;
+  for (const e of events) if (e.source === 'user' && e.end_t == null && (label === null || e.label === label) && (!best || e.t >= best.t)) best = e;
+  return best;
 }
 
 /** Accepts epoch ms, ISO dates, or a duration meaning "that long ago" (e.g. 1h). */

@@ -165,8 +165,21 @@ describe.skipIf(!HAVE_BROWSER)('PWA in Chromium', () => {
     }
   }, 40_000);
 
-  test('a rejected token shows "unauthorized" with a way to fix it', async () => {
+  test('a pairing link with a rejected token saves nothing and says "bad token"', async () => {
+    const before = await page.evaluate(() => (globalThis as any).gpulse.order.length);
     await page.goto(page.url().replace(/#.*$/, `#/add?url=${encodeURIComponent(agent.url.replace('127.0.0.1', 'localhost'))}&token=wrong-token-000000000000`));
+    await page.waitForSelector('.notice', { timeout: 15_000 });
+    expect(await page.textContent('.notice')).toContain('bad token');
+    expect(page.url()).not.toContain('wrong-token');
+    expect(await page.evaluate(() => (globalThis as any).gpulse.order.length)).toBe(before);
+  }, 30_000);
+
+  test('a token rejected later (rotated on the agent) shows "unauthorized" with a way to fix it', async () => {
+    const id = await page.evaluate(
+      async (url) => (await (globalThis as any).gpulse.addEndpoint(url, 'wrong-token-000000000000')).id as string,
+      agent.url.replace('127.0.0.1', 'localhost'),
+    );
+    await page.goto(page.url().replace(/#.*$/, `#/e/${id}`));
     await page.waitForSelector('[data-status="unauthorized"]', { timeout: 15_000 }).catch(async (e) => {
       await page.screenshot({ path: join(SHOTS, 'unauthorized-fail.png') });
       throw e;

@@ -81,8 +81,9 @@ describe.skipIf(!HAVE_BROWSER)('state layer in Chromium', () => {
     await p.waitForSelector(`${tile} [data-status="offline"]`, { timeout: 15_000 });
     const text = (await p.textContent(tile))!;
     expect(text).not.toContain('N/A');
-    expect(await p.locator(`${tile} .gpu-row`).count()).toBe(2);
-    expect(await p.textContent(`${tile} .gpu-row`)).toMatch(/util\d+ %mem[\d.]+ GiB \/ 80 GiB\d+ °C · \d+ W/);
+    // Its row keeps a cell per GPU with the kept utilization, temperature and power.
+    expect(await p.locator(`${tile} .gcell`).count()).toBe(2);
+    expect(await p.textContent(`${tile} .gcell[data-gpu="0"]`)).toMatch(/^\d+%\d+°\d+W/);
     // What is shown is what was kept: the stored record's row, as the store holds it.
     const [shown, kept] = await p.evaluate(async () => {
       const app = (globalThis as any).gpulse;
@@ -90,7 +91,7 @@ describe.skipIf(!HAVE_BROWSER)('state layer in Chromium', () => {
       return [app.eps.get(id).last, (await app.db.get('meta', `lastknown:${id}`)).last];
     });
     expect(shown).toEqual(kept);
-    expect(await p.textContent(`${tile} [data-last-seen]`)).toMatch(/last seen \d+ s ago/);
+    expect(await p.textContent(`${tile} .seen`)).toMatch(/last seen \d+ s ago/);
     await p.screenshot({ path: join(SHOTS, 'state-offline-overview.png') });
     await p.locator(tile).screenshot({ path: join(SHOTS, 'state-offline-tile.png') });
 

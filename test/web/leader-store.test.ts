@@ -105,6 +105,7 @@ describe('tab messages', () => {
     { type: 'rows', id: 'e', keys: ['a', 'b'], rows: [[1, 2, null]], history: true },
     { type: 'extras', id: 'e', extras: { gpus: [{ index: 0, pstate: 'P0', throttle: [], processes: [], lost: false, mig: null }], workloads: { ollama: [] } } },
     { type: 'stored', id: 'e' },
+    { type: 'xid', id: 'e', gpu: 1, t: 5 },
     { type: 'endpoints' },
     {
       type: 'alerts',
@@ -140,7 +141,7 @@ describe('tab messages', () => {
 
   test.each([
     [null, 'payload: expected an object, got null'],
-    [{ type: 'hello' }, 'type: expected one of status, schema, rows, extras, stored, endpoints, alerts, rules, silence-alert, kick, prom, got "hello"'],
+    [{ type: 'hello' }, 'type: expected one of status, schema, rows, extras, stored, xid, endpoints, alerts, rules, silence-alert, kick, prom, got "hello"'],
     [{ type: 'status', id: 'e', status: { kind: 'live' } }, 'status.lastT: expected a finite number, got undefined'],
     [
       { type: 'status', id: 'e', status: { kind: 'asleep' } },

@@ -118,7 +118,7 @@ export class Connections {
               .put('events', stored)
               .then(() => keepEventBudget(this.host.db(), id));
           send({ type: 'stored', id });
-          if (ev.op !== 'delete') this.host.event(id, stored);
+          if (ev.op !== 'delete') this.#event(id, stored);
         },
       },
     );
@@ -162,6 +162,13 @@ export class Connections {
     for (const c of this.#conns.values()) c.conn.kick();
   }
 
+  /** An agent event: to the alert rules, and an XID to every tab's overview. */
+  #event(id: string, e: StoredEvent) {
+    this.host.event(id, e);
+    const gpu = e.kind === 'xid' ? /^gpu(\d+)$/.exec(e.scope ?? '')?.[1] : undefined;
+    if (gpu !== undefined) this.host.send({ type: 'xid', id, gpu: Number(gpu), t: e.t });
+  }
+
   /** Events made while this browser was away (marks from a shell, agent events): fetched on every (re)connect. */
   async #backfillEvents(id: string) {
     const s = this.host.fleet.get(id);
@@ -177,7 +184,7 @@ export class Connections {
       await Promise.all([...keep.map((e) => tx.store.put(storedEvent(id, e))), tx.done]);
       await keepEventBudget(db, id);
       this.host.send({ type: 'stored', id });
-      for (const e of keep) this.host.event(id, e); // an XID while no tab was open
+      for (const e of keep) this.#event(id, storedEvent(id, e)); // an XID while no tab was open
     } catch {
       /* the stream will report the connection problem */
     }

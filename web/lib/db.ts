@@ -34,6 +34,8 @@ export interface Endpoint {
   /** Absent: a gpulse agent. 'prometheus': a Prometheus-compatible API base URL, polled read-only (web/lib/prom-fleet.ts). */
   kind?: 'prometheus';
   added: number;
+  /** Free-form labels for the overview's filter ("prod", "a100"), edited in Settings. */
+  tags?: string[];
 }
 export interface StoredEvent {
   ep: string;

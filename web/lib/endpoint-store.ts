@@ -31,6 +31,8 @@ export interface EpState {
    * events), so charts re-read IndexedDB; live rows reach charts through `tail`, from memory.
    */
   readonly rev: number;
+  /** GPU index → time of the newest XID event seen (agent clock), for the overview's health rules (web/lib/health.ts). */
+  readonly xidAt: Readonly<Record<number, number>>;
   /** A Prometheus source: what the leader's last poll found (web/lib/prom-poller.ts); null before the first. */
   readonly prom: PromState | null;
 }
@@ -54,6 +56,7 @@ export class EndpointStore implements EpState {
   extras: SnapshotExtras | null = null;
   lastSeen: number | null = null;
   rev = 0;
+  xidAt: Record<number, number> = {};
   prom: PromState | null = null;
 
   constructor(
@@ -100,6 +103,10 @@ export class EndpointStore implements EpState {
 
   setProm(m: Extract<TabMessage, { type: 'prom' }>) {
     this.prom = m.hosts ? { hosts: m.hosts, at: m.at, error: null } : { hosts: this.prom?.hosts ?? null, at: this.prom?.at ?? 0, error: m.error };
+  }
+
+  noteXid(gpu: number, t: number) {
+    if (!(t <= (this.xidAt[gpu] ?? -Infinity))) this.xidAt = { ...this.xidAt, [gpu]: t };
   }
 
   /** Stored history changed: views re-read it. */

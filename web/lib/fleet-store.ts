@@ -13,7 +13,7 @@ import { retentionKey, type Retention } from './retention.ts';
 
 export const schemaKey = (id: string) => `schema:${id}`;
 /** The messages about one endpoint's state (the rest concern the whole app). */
-export type EndpointMessage = Extract<TabMessage, { type: 'status' | 'schema' | 'rows' | 'extras' | 'stored' | 'prom' }>;
+export type EndpointMessage = Extract<TabMessage, { type: 'status' | 'schema' | 'rows' | 'extras' | 'stored' | 'xid' | 'prom' }>;
 /** Messages held per endpoint this tab does not list yet. */
 const MAX_EARLY = 100;
 
@@ -88,6 +88,7 @@ export class FleetStore {
     else if (m.type === 'extras') s.setExtras(m.extras);
     else if (m.type === 'stored') s.touch();
     else if (m.type === 'prom') s.setProm(m);
+    else if (m.type === 'xid') s.noteXid(m.gpu, m.t);
     else s.addRows(m.keys, m.rows);
     return true;
   }
@@ -101,7 +102,7 @@ export class FleetStore {
   }
 
   /** Stored patch; false when the endpoint is gone. */
-  async update(id: string, patch: Partial<Pick<Endpoint, 'name' | 'token' | 'order'>>): Promise<boolean> {
+  async update(id: string, patch: Partial<Pick<Endpoint, 'name' | 'token' | 'order' | 'tags'>>): Promise<boolean> {
     const db = this.db();
     const ep = await db.get('endpoints', id);
     if (!ep) return false;

@@ -223,7 +223,7 @@ export class AppState {
     return ep;
   }
 
-  async updateEndpoint(id: string, patch: Partial<Pick<Endpoint, 'name' | 'token' | 'order'>>) {
+  async updateEndpoint(id: string, patch: Partial<Pick<Endpoint, 'name' | 'token' | 'order' | 'tags'>>) {
     if (await this.fleet.update(id, patch)) this.#endpointsChanged();
   }
 

@@ -1,5 +1,6 @@
 /** Adding an agent: by URL + token, or by a pairing link (handled in app.tsx). */
 import { useState } from 'preact/hooks';
+import { checkAgent, type CheckResult } from '../lib/agent-check.ts';
 import { mixedContentProblem, type AppState } from '../lib/state.ts';
 
 export function AddForm({ app, navigate, sameOrigin }: { app: AppState; navigate: (h: string) => void; sameOrigin: boolean }) {
@@ -8,11 +9,13 @@ export function AddForm({ app, navigate, sameOrigin }: { app: AppState; navigate
   const [name, setName] = useState('');
   const [kind, setKind] = useState<'agent' | 'prometheus'>('agent');
   const prom = kind === 'prometheus';
-  const [err, setErr] = useState('');
+  const [err, setErr] = useState<{ kind: CheckResult['kind'] | 'error'; message: string } | null>(null);
+  const [busy, setBusy] = useState(false);
   const warn = mixedContentProblem(location.protocol, url);
   const submit = async (e: Event) => {
     e.preventDefault();
-    setErr('');
+    setErr(null);
+    setBusy(true);
     try {
       if (prom) {
         await app.addPrometheus(url, token.trim(), name.trim() || undefined);
@@ -20,11 +23,19 @@ export function AddForm({ app, navigate, sameOrigin }: { app: AppState; navigate
         navigate('#/');
         return;
       }
-      const ep = await app.addEndpoint(url, token.trim(), name.trim() || undefined);
+      // Saved only once the agent answered /v1/info with this token; otherwise the form says why.
+      const check = await checkAgent(url, token, { pageProtocol: location.protocol });
+      if (check.kind !== 'ok') {
+        setErr(check);
+        return;
+      }
+      const ep = await app.addEndpoint(check.url, token.trim(), name.trim() || undefined);
       sessionStorage.removeItem('gpulse.add.url');
       navigate(`#/e/${ep.id}`);
     } catch (x) {
-      setErr((x as Error).message);
+      setErr({ kind: 'error', message: (x as Error).message });
+    } finally {
+      setBusy(false);
     }
   };
   return (
@@ -71,11 +82,18 @@ export function AddForm({ app, navigate, sameOrigin }: { app: AppState; navigate
             stored.
           </p>
         )}
-        {err && <p class="warn">{err}</p>}
-        <button type="submit">Add</button>
+        {err && (
+          <p class="warn" role="alert" data-reason={err.kind}>
+            {err.message}
+          </p>
+        )}
+        <button type="submit" disabled={busy}>
+          {busy ? 'Checking…' : 'Add'}
+        </button>
       </form>
       <p class="muted small">
-        Quicker: run <code>gpulse pair --url http://HOST:9740</code> on the GPU machine and open the link (or scan its QR code).
+        Quicker: run <code>gpulse pair --url http://HOST:9740{sameOrigin ? '' : ` --app ${location.origin}${location.pathname}`}</code> on the GPU machine and
+        open the link (or scan its QR code){sameOrigin ? '' : ': it adds the agent to this app, beside the others'}.
       </p>
     </section>
   );

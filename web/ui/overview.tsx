@@ -1,101 +1,42 @@
-/** Fleet overview: one tile per endpoint, problems first, readable at 50 endpoints and on a phone. */
-import type { JSX } from 'preact';
+/**
+ * Fleet overview: a dense table, one row per host and one cell per GPU (web/ui/fleet-table.tsx),
+ * sorted problems first by GPU health and reachability (web/lib/health.ts), filtered by name,
+ * hostname or tag. 30+ hosts fit a 1400×900 window; Prometheus sources keep their tiles below.
+ */
 import { useState } from 'preact/hooks';
-import { fmtBytes, fmtNum } from '../../shared/format.ts';
-import type { AppState, EpState } from '../lib/state.ts';
-import { pct, recent, val } from '../lib/values.ts';
-import { Bar, COLORS, StatusBadge, shortName } from './bits.tsx';
+import { fleetRow } from '../lib/fleet.ts';
+import { matchesFilter, sortHosts, SORT_MODES, type SortMode } from '../lib/health.ts';
+import type { AppState } from '../lib/state.ts';
 import { FleetAccounting } from './fleet-accounting.tsx';
+import { cachedRow, FleetHeader } from './fleet-table.tsx';
 import { PromTiles } from './prom-tiles.tsx';
 
-const SEVERITY: Record<string, number> = { unauthorized: 0, error: 1, offline: 2, stale: 3, connecting: 4, live: 5 };
-
-function Spark({ values, color }: { values: number[]; color: string }) {
-  if (values.length < 2) return <svg class="spark" />;
-  const w = 120,
-    h = 24;
-  const pts = values
-    .map((v, i) => `${((i / (values.length - 1)) * w).toFixed(1)},${Number.isFinite(v) ? (h - (Math.min(100, v) / 100) * h).toFixed(1) : h}`)
-    .join(' ');
-  return (
-    <svg class="spark" viewBox={`0 0 ${w} ${h}`} preserveAspectRatio="none">
-      <polyline points={pts} fill="none" stroke={color} stroke-width="1.5" />
-    </svg>
-  );
-}
-
-function Tile({ s }: { s: EpState }) {
-  const gpus = s.schema?.devices ?? [];
-  const cpu = val(s, 'host.cpu.util');
-  const mem = pct(val(s, 'host.mem.used'), val(s, 'host.mem.total'));
-  return (
-    <a class={`tile st-${s.status.kind}`} href={`#/e/${s.ep.id}`} data-endpoint={s.ep.name}>
-      <header>
-        <strong>{s.ep.name}</strong>
-        <StatusBadge status={s.status} lastSeen={s.lastSeen} />
-      </header>
-      {s.schema && (
-        <div class="muted small">
-          {s.schema.hostname} · {s.schema.provider === 'none' ? 'no GPU' : `${gpus.length} GPU`}
-        </div>
-      )}
-      <Bar label="CPU" value={cpu} color={COLORS.cpu} text={fmtNum(cpu, '%')} />
-      <Bar label="MEM" value={mem} color={COLORS.ram} text={fmtNum(mem, '%')} />
-      {gpus.map((d) => {
-        const p = `gpu${d.index}.`;
-        const util = val(s, p + 'util');
-        const used = val(s, p + 'mem.used'),
-          total = val(s, p + 'mem.total');
-        const extras = s.extras?.gpus.find((g) => g.index === d.index);
-        return (
-          <div class="gpu-row" data-gpu={d.index}>
-            <span class="gpu-name" title={d.name}>
-              {d.index} · {shortName(d.name)}
-              {extras?.lost && <b class="warn"> LOST</b>}
-            </span>
-            <Bar label="util" value={util} color={COLORS.util} text={fmtNum(util, '%')} />
-            <Bar label="mem" value={used} max={total} color={COLORS.mem} text={`${fmtBytes(used, 0)} / ${fmtBytes(total, 0)}`} />
-            <span class="num small">
-              {fmtNum(val(s, p + 'temp'), '°C')} · {fmtNum(val(s, p + 'power'), 'W')}
-            </span>
-          </div>
-        );
-      })}
-      <Spark values={recent(s, gpus.length ? `gpu${gpus[0]!.index}.util` : 'host.cpu.util', 120)} color={COLORS.util} />
-    </a>
-  );
-}
-
-/**
- * A tile's vnode is reused while its inputs are the same objects: Preact skips diffing an identical
- * vnode, so a sample from one endpoint re-renders one tile, not fifty.
- */
-const tiles = new Map<string, { key: unknown[]; node: JSX.Element }>();
-function cachedTile(s: EpState) {
-  const key = [s.last, s.status, s.schema, s.extras, s.ep];
-  const hit = tiles.get(s.ep.id);
-  if (hit && hit.key.every((k, i) => k === key[i])) return hit.node;
-  const node = <Tile key={s.ep.id} s={s} />;
-  tiles.set(s.ep.id, { key, node });
-  return node;
-}
+const SORT_LABEL: Record<SortMode, string> = { problems: 'problems first', name: 'name', load: 'load', custom: 'your order' };
+const storedSort = (): SortMode => {
+  const v = sessionStorage.getItem('gpulse.sort') as SortMode | null;
+  return v && SORT_MODES.includes(v) ? v : 'problems';
+};
 
 export function Overview({ app }: { app: AppState }) {
   const [filter, setFilter] = useState(() => sessionStorage.getItem('gpulse.filter') ?? '');
-  const [sort, setSort] = useState(() => sessionStorage.getItem('gpulse.sort') ?? 'problems');
-  const list = app.order.map((id) => app.eps.get(id)!).filter((s) => s && s.ep.name.toLowerCase().includes(filter.toLowerCase()));
-  if (sort === 'name') list.sort((a, b) => a.ep.name.localeCompare(b.ep.name));
-  else if (sort === 'problems') list.sort((a, b) => SEVERITY[a.status.kind]! - SEVERITY[b.status.kind]!);
-  else if (sort === 'busiest')
-    list.sort((a, b) => (val(b, 'gpu0.util') ?? val(b, 'host.cpu.util') ?? 0) - (val(a, 'gpu0.util') ?? val(a, 'host.cpu.util') ?? 0));
+  const [sort, setSort] = useState<SortMode>(storedSort);
   if (!app.order.length) return <Welcome />;
+  const now = Date.now();
+  const all = app.order.map((id) => app.eps.get(id)!).filter(Boolean);
+  const proms = all.filter((s) => s.ep.kind === 'prometheus' && matchesFilter(filter, s.ep.name, null, s.ep.tags ?? []));
+  const agents = all.filter((s) => s.ep.kind !== 'prometheus').map((s) => cachedRow(s, now, fleetRow));
+  const shown = sortHosts(
+    agents.map((a) => ({ ...a.row, node: a.node })).filter((r) => matchesFilter(filter, r.name, r.hostname, r.tags)),
+    sort,
+  );
+  const problems = agents.filter((a) => a.row.health.level !== 'ok').length;
   return (
     <section>
       <div class="toolbar">
         <input
           id="filter"
           type="search"
-          placeholder="Filter (/)"
+          placeholder="Filter by name or tag (/)"
           value={filter}
           onInput={(e) => {
             const v = (e.target as HTMLInputElement).value;
@@ -104,20 +45,35 @@ export function Overview({ app }: { app: AppState }) {
           }}
         />
         <select
+          name="sort"
           value={sort}
           onChange={(e) => {
-            const v = (e.target as HTMLSelectElement).value;
+            const v = (e.target as HTMLSelectElement).value as SortMode;
             setSort(v);
             sessionStorage.setItem('gpulse.sort', v);
           }}
         >
-          <option value="problems">problems first</option>
-          <option value="name">name</option>
-          <option value="busiest">busiest</option>
-          <option value="custom">your order</option>
+          {SORT_MODES.map((m) => (
+            <option value={m}>{SORT_LABEL[m]}</option>
+          ))}
         </select>
+        <span class="muted small fleet-count">
+          {shown.length} of {agents.length} hosts{problems > 0 && <b class="warn"> · {problems} with problems</b>}
+        </span>
       </div>
-      <div class="tiles">{list.map((s) => (s.ep.kind === 'prometheus' ? <PromTiles key={s.ep.id} s={s} app={app} /> : cachedTile(s)))}</div>
+      {agents.length > 0 && (
+        <div class="fleet">
+          <FleetHeader />
+          {shown.map((r) => r.node)}
+        </div>
+      )}
+      {proms.length > 0 && (
+        <div class="tiles">
+          {proms.map((s) => (
+            <PromTiles key={s.ep.id} s={s} app={app} />
+          ))}
+        </div>
+      )}
       <FleetAccounting app={app} />
     </section>
   );
@@ -128,10 +84,11 @@ function Welcome() {
     <section class="welcome">
       <h2>Watch your GPU boxes live, with history that stays in this browser.</h2>
       <p>
-        On the GPU machine, run <code>gpulse</code> (it serves this app too), then open the pairing link it gives you:
+        On the GPU machine, run <code>gpulse</code> (it serves this app too), then open the pairing link it gives you; with <code>--app</code> it adds the agent
+        to this copy of the app, where every other agent paired the same way shows up beside it:
       </p>
       <pre>
-        <code>gpulse pair --url http://THIS-HOST:9740</code>
+        <code>gpulse pair --url http://THIS-HOST:9740 --app {location.origin + location.pathname}</code>
       </pre>
       <p>
         Or <a href="#/add">add an agent by URL and token</a>.

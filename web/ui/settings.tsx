@@ -5,6 +5,7 @@ import { parseDuration, formatDuration } from '../../shared/duration.ts';
 import type { AppState, Retention } from '../lib/state.ts';
 import { StatusBadge } from './bits.tsx';
 import { importFile } from '../lib/import.ts';
+import { parseTags } from '../lib/health.ts';
 
 export function Settings({ app, fix }: { app: AppState; fix?: string }) {
   const [usage, setUsage] = useState<{ usage?: number; quota?: number } | null>(null);
@@ -32,6 +33,23 @@ export function Settings({ app, fix }: { app: AppState; fix?: string }) {
                       key={s.ep.name}
                       defaultValue={s.ep.name}
                       onChange={(e) => void app.updateEndpoint(id, { name: (e.target as HTMLInputElement).value || s.ep.name })}
+                    />
+                  </td>
+                  <td>
+                    {/* Tags for the overview's filter ("tag:prod"); stored with the endpoint. */}
+                    <input
+                      aria-label="tags"
+                      placeholder="tags"
+                      size={14}
+                      key={(s.ep.tags ?? []).join(' ')}
+                      defaultValue={(s.ep.tags ?? []).join(' ')}
+                      onChange={(e) => {
+                        try {
+                          void app.updateEndpoint(id, { tags: parseTags((e.target as HTMLInputElement).value) });
+                        } catch (x) {
+                          setMsg((x as Error).message);
+                        }
+                      }}
                     />
                   </td>
                   <td class="small">{s.ep.url}</td>
