@@ -7,11 +7,11 @@
  * usage: bun bench/pwa.ts [--backfill-only] [--fleet-only] [--no-fleet] [--fleet 1,10,100] [--reps 3] [--verbose]
  */
 import { launchBrowser } from '../test/browser.ts';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../test/helpers.ts';
 import { summary } from './stats.ts';
+import { jsSizes } from '../scripts/js-size.ts';
 
 const out: Record<string, unknown> = {};
 const arg = (n: string, d: string) => {
@@ -19,11 +19,9 @@ const arg = (n: string, d: string) => {
   return i > 0 ? process.argv[i + 1]! : d;
 };
 const REPS = Number(arg('reps', '3'));
-const gz = (dir: string) =>
-  readdirSync(dir)
-    .filter((f) => f.endsWith('.js'))
-    .reduce((s, f) => s + Bun.gzipSync(readFileSync(join(dir, f))).length, 0);
-out.js_gzip_kib = +(gz(join(ROOT, 'dist/web/assets')) / 1024).toFixed(1);
+const js = jsSizes(join(ROOT, 'dist/web'));
+out.js_gzip_kib = js.totalKiB;
+out.js_gzip_first_load_kib = js.initialKiB;
 
 const marks = (p: Page, prefix: string) =>
   p.evaluate(

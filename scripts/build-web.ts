@@ -4,16 +4,19 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { crc32 } from '../shared/chunk/crc32.ts';
+import { jsSizes } from './js-size.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const out = join(root, 'dist/web');
+const out = process.env.GPULSE_WEB_OUT ?? join(root, 'dist/web'); // another folder: a build beside the one tests serve
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'assets'), { recursive: true });
 
 const app = await Bun.build({
   entrypoints: [join(root, 'web/main.tsx')],
   outdir: join(out, 'assets'),
-  naming: '[name]-[hash].[ext]',
+  // Views opened later are their own chunks (web/ui/lazy.tsx); index.html loads only the entry.
+  splitting: true,
+  naming: { entry: '[name]-[hash].[ext]', chunk: 'chunk-[hash].[ext]', asset: '[name]-[hash].[ext]' },
   // GPULSE_WEB_DEBUG=1 keeps names, for readable profiles.
   minify: process.env.GPULSE_WEB_DEBUG ? { whitespace: true, syntax: true, identifiers: false } : true,
   target: 'browser',
@@ -26,11 +29,12 @@ if (!app.success) {
 }
 const assets = app.outputs.map((o) => './' + relative(out, o.path));
 const js = assets.filter((a) => a.endsWith('.js'));
+const entry = app.outputs.filter((o) => o.kind === 'entry-point' && o.path.endsWith('.js')).map((o) => './' + relative(out, o.path));
 const cssFiles = assets.filter((a) => a.endsWith('.css'));
 
 let html = readFileSync(join(root, 'web/index.html'), 'utf8');
 html = html.replace('<!--CSS-->', cssFiles.map((c) => `<link rel="stylesheet" href="${c}">`).join('\n'));
-html = html.replace('<!--JS-->', js.map((j) => `<script type="module" src="${j}"></script>`).join('\n'));
+html = html.replace('<!--JS-->', entry.map((j) => `<script type="module" src="${j}"></script>`).join('\n'));
 writeFileSync(join(out, 'index.html'), html);
 
 writeFileSync(join(out, 'icon-192.png'), icon(192));
@@ -74,9 +78,11 @@ if (!sw.success) {
 }
 writeFileSync(join(out, 'sw.js'), await sw.outputs[0]!.text());
 
-const gz = js.reduce((s, f) => s + Bun.gzipSync(readFileSync(join(out, f))).length, 0);
+const size = jsSizes(out);
 const cssGz = cssFiles.reduce((s, f) => s + Bun.gzipSync(readFileSync(join(out, f))).length, 0);
-console.log(`dist/web: JS ${(gz / 1024).toFixed(1)} KiB gzipped, CSS ${(cssGz / 1024).toFixed(1)} KiB gzipped, build ${buildId}`);
+console.log(
+  `dist/web: JS ${size.initialKiB} KiB gzipped at first load, ${size.totalKiB} KiB in all, CSS ${(cssGz / 1024).toFixed(1)} KiB gzipped, build ${buildId}`,
+);
 
 /** A PNG icon drawn in code: a dark rounded square with a pulse line (no image tooling needed). */
 function icon(size: number): Uint8Array {

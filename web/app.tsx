@@ -1,13 +1,18 @@
 /** The shell: hash routes (#/, #/e/:id?range=, #/p/:id/:instance?range=, #/add?url=&token=, #/settings), keyboard, notices. */
 import { useEffect, useState } from 'preact/hooks';
 import type { AppState } from './lib/state.ts';
-import { AddForm } from './ui/add.tsx';
-import { AlertsView } from './ui/alerts.tsx';
-import { HostView, RANGES, type View } from './ui/host.tsx';
+import type { View } from './ui/host.tsx';
 import { Overview } from './ui/overview.tsx';
 import { parsePromRoute, type PromRoute } from './lib/prom-route.ts';
-import { PromHostView } from './ui/prom-host.tsx';
-import { Settings } from './ui/settings.tsx';
+import { RANGES } from './lib/ranges.ts';
+import { lazyView } from './ui/lazy.tsx';
+
+// Loaded on first use: the overview is what opens first, and it needs none of these (nor uPlot).
+const HostView = lazyView(() => import('./ui/host.tsx').then((m) => m.HostView));
+const PromHostView = lazyView(() => import('./ui/prom-host.tsx').then((m) => m.PromHostView));
+const AlertsView = lazyView(() => import('./ui/alerts.tsx').then((m) => m.AlertsView));
+const AddForm = lazyView(() => import('./ui/add.tsx').then((m) => m.AddForm));
+const Settings = lazyView(() => import('./ui/settings.tsx').then((m) => m.Settings));
 
 type Route =
   | { name: 'overview' }

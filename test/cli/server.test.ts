@@ -65,6 +65,7 @@ describe('agent HTTP API', () => {
       key: 'gpu1.power',
       label: 'GPU 1 power draw',
       unit: 'W',
+      group: 'power',
       scope: 'gpu1',
     });
   });

@@ -75,6 +75,7 @@ describe.skipIf(!HAVE_BROWSER)('alerts in the PWA', () => {
 
   test('a threshold rule fires, survives a reload and a second tab as one alert, and resolves when the value goes back', async () => {
     await page.goto(`${a.url}/#/alerts`);
+    await page.waitForSelector('select[name="metric"] optgroup', { state: 'attached' }); // the alerts view is loaded on first use
     expect(await page.$$eval('select[name="metric"] optgroup', (gs) => gs.map((g) => g.getAttribute('label')))).toEqual([
       'Every GPU',
       'Host',

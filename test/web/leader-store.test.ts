@@ -97,6 +97,33 @@ describe('leader election', () => {
   });
 });
 
+test('posts within TAB_BATCH_MS go out as one postMessage, in order; a bad message in a batch is dropped alone', async () => {
+  const locks = new FakeLocks();
+  const ch = `t-${Math.random()}`;
+  const a = tab(locks, ch),
+    b = tab(locks, ch);
+  a.store.start();
+  b.store.start();
+  const raw = new BroadcastChannel(ch);
+  const seen: unknown[] = [];
+  raw.onmessage = (e) => seen.push(e.data);
+  for (let i = 0; i < 100; i++) a.store.post({ type: 'stored', id: `e${i}` });
+  await until(() => b.got.length >= 100, 'b to receive the batch');
+  expect(seen).toHaveLength(1); // one postMessage for all hundred
+  expect(b.got.map((m) => (m as { id: string }).id)).toEqual(Array.from({ length: 100 }, (_, i) => `e${i}`));
+  raw.postMessage([{ type: 'kick', id: 'x' }, { type: 'kick' }, { type: 'endpoints' }]);
+  await until(() => b.got.length >= 102, 'b to receive the mixed batch');
+  expect(b.got.slice(100)).toEqual([{ type: 'kick', id: 'x' }, { type: 'endpoints' }]);
+  expect(b.store.dropped).toBe(1);
+  // close() sends what is still queued: a tab that goes right after a change still tells the others.
+  a.store.post({ type: 'rules' });
+  a.store.close();
+  await until(() => b.got.length >= 103, 'b to receive what a queued before closing');
+  expect(b.got.at(-1)).toEqual({ type: 'rules' });
+  raw.close();
+  b.store.close();
+});
+
 describe('tab messages', () => {
   const good: TabMessage[] = [
     { type: 'status', id: 'e', status: { kind: 'offline', retryAt: 1, attempt: 2, message: 'agent unreachable' } },

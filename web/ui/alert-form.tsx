@@ -5,6 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import { formatDuration, parseDuration } from '../../shared/duration.ts';
+import { unitName } from '../../shared/format.ts';
 import { defaultLabel, HEALTH_KINDS, HEALTH_LABELS, validateRule, type Rule } from '../lib/alert-rules.ts';
 import { metricGroups, type MetricGroup } from '../lib/alert-metrics.ts';
 import type { AppState } from '../lib/state.ts';
@@ -85,7 +86,7 @@ export function RuleForm({ app, editing, onDone }: { app: AppState; editing: Rul
                   {g.options.map((o) => (
                     <option value={o.key} selected={o.key === (th?.metric ?? 'gpu*.temp')}>
                       {o.label}
-                      {o.unit ? ` (${o.unit === 'C' ? '°C' : o.unit})` : ''}
+                      {o.unit ? ` (${unitName(o.unit)})` : ''}
                     </option>
                   ))}
                 </optgroup>

@@ -5,7 +5,7 @@
  * change is not diffed at all (rowNode below).
  */
 import type { JSX } from 'preact';
-import { fmtAgo, fmtBytes, fmtNum } from '../../shared/format.ts';
+import { fmtAgo, fmtBytes, fmtNum, fmtUnit } from '../../shared/format.ts';
 import { isDown, type FleetRow } from '../lib/fleet.ts';
 import type { GpuReading, Problem } from '../lib/health.ts';
 import { gpuProblems, worst } from '../lib/health.ts';
@@ -25,7 +25,7 @@ function GpuCell({ g, now }: { g: GpuReading; now: number }) {
   const level = worst(problems.map((p) => p.level));
   const mem = g.memUsed !== null && g.memTotal ? (g.memUsed / g.memTotal) * 100 : null;
   const title = [
-    `GPU ${g.index}: util ${fmtNum(g.util, '%')}, memory ${fmtBytes(g.memUsed, 0)} / ${fmtBytes(g.memTotal, 0)}, ${fmtNum(g.temp, '°C')}, ${fmtNum(g.power, 'W')}`,
+    `GPU ${g.index}: util ${fmtUnit(g.util, '%')}, memory ${fmtBytes(g.memUsed, 0)} / ${fmtBytes(g.memTotal, 0)}, ${fmtUnit(g.temp, 'C')}, ${fmtUnit(g.power, 'W')}`,
     ...problems.map((p) => p.text),
   ].join('\n');
   return (

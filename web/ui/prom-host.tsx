@@ -46,8 +46,20 @@ function useHostFacts(client: PromClient | null, instance: string) {
     if (!client) return;
     let alive = true;
     const sel = `{instance="${promQuote(instance)}"}`;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    // A target scraped for the first time has too few samples to tell its interval: the default
+    // (15 s) stands in, and the question is asked again until the samples are there.
+    const ask = (): Promise<number> =>
+      client.samples(`up${sel}[5m]`).then(
+        (r) => {
+          const known = r.some((x) => x.t.length >= 3);
+          if (!known) retry = setTimeout(() => void ask().then((scrape) => alive && setFacts((f) => (f ? { ...f, scrape } : f))), PROM_POLL_MS);
+          return scrapeIntervalOf(r);
+        },
+        () => DEFAULT_SCRAPE_S,
+      );
     void Promise.all([
-      client.samples(`up${sel}[5m]`).then(scrapeIntervalOf, () => DEFAULT_SCRAPE_S),
+      ask(),
       client.instant(`node_uname_info${sel}`).then(
         (r) => r[0]?.labels ?? {},
         () => ({}),
@@ -59,6 +71,7 @@ function useHostFacts(client: PromClient | null, instance: string) {
     ]).then(([scrape, uname, hostname]) => alive && setFacts({ scrape, uname, hostname }));
     return () => {
       alive = false;
+      clearTimeout(retry);
     };
   }, [client, instance]);
   return facts;
@@ -79,14 +92,19 @@ export function PromHostView({ app, route }: { app: AppState; route: PromRoute }
   const [states, setStates] = useState<Record<string, { st: PanelState; q: RangeQuery; xr: [number, number] }>>({});
   const [shown, setShown] = useState<{ q: RangeQuery; xr: [number, number] } | null>(null);
 
+  // Read at each refresh, not a reason to restart: a scrollbar coming and going changes the width by a
+  // few pixels, and restarting on it cancelled every answer in flight (the charts froze under load).
+  const widthNow = useRef(width);
+  widthNow.current = width;
+  const hasWidth = width > 0;
   useEffect(() => {
-    if (!client || !facts || !width) return;
+    if (!client || !facts || !hasWidth) return;
     let alive = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const run = async () => {
       const to = view.to ?? Date.now();
       const from = view.from ?? to - span;
-      const q = rangeQuery(from, to, width, facts.scrape);
+      const q = rangeQuery(from, to, widthNow.current, facts.scrape);
       // Each chart as soon as its own answer is in, so one slow or failing query holds up no other.
       await Promise.all(
         panels.map((p) =>
@@ -104,7 +122,7 @@ export function PromHostView({ app, route }: { app: AppState; route: PromRoute }
       alive = false;
       clearTimeout(timer);
     };
-  }, [client, facts, instance, view.range, view.from, view.to, width, panels]);
+  }, [client, facts, instance, view.range, view.from, view.to, hasWidth, panels]);
 
   if (!s || !url)
     return (

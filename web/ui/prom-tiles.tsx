@@ -3,7 +3,7 @@
  * read) and one per host it knows, polled with instant queries every 5 s by the leader tab; a host's
  * name links to its history charts (prom-host.tsx). Read-only: nothing is written to IndexedDB.
  */
-import { fmtBytes, fmtNum } from '../../shared/format.ts';
+import { fmtBytes, fmtNum, fmtUnit } from '../../shared/format.ts';
 import { PROM_POLL_MS } from '../lib/prom-poller.ts';
 import type { AppState, EpState } from '../lib/state.ts';
 import { Bar, COLORS, shortName } from './bits.tsx';
@@ -58,7 +58,7 @@ export function PromTiles({ s, app }: { s: EpState; app: AppState }) {
                 text={`${fmtBytes(g.memUsed, 0)} / ${fmtBytes(g.memTotal, 0)}`}
               />
               <span class="num small">
-                {fmtNum(g.temp, '°C')} · {fmtNum(g.power, 'W')}
+                {fmtUnit(g.temp, 'C')} · {fmtUnit(g.power, 'W')}
               </span>
             </div>
           ))}
