@@ -196,6 +196,23 @@ if (!onlyFleet) {
   await big.stop();
 }
 
+/** Main-thread busy share (CDP TaskDuration over 20 s of wall time) and JS heap of a page. */
+async function mainThread(c: BrowserContext, p: Page): Promise<{ pct: number; heapMiB: number }> {
+  const cdp = await c.newCDPSession(p);
+  await cdp.send('Performance.enable');
+  const m = async () =>
+    Object.fromEntries(((await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] }).metrics.map((x) => [x.name, x.value]));
+  const a0 = await m();
+  const w0 = performance.now();
+  await Bun.sleep(20_000);
+  const a1 = await m();
+  const w1 = performance.now();
+  return {
+    pct: +((((a1.TaskDuration ?? 0) - (a0.TaskDuration ?? 0)) / ((w1 - w0) / 1000)) * 100).toFixed(1),
+    heapMiB: +((a1.JSHeapUsedSize ?? 0) / 1048576).toFixed(1),
+  };
+}
+
 // Main-thread busy time and heap with N live endpoints on the overview.
 const agents: RunningAgent[] = [];
 if (!process.argv.includes('--no-fleet') && !process.argv.includes('--backfill-only'))
@@ -211,20 +228,31 @@ if (!process.argv.includes('--no-fleet') && !process.argv.includes('--backfill-o
     for (const a of agents.slice(0, n)) await p.evaluate(([u, t]) => (globalThis as any).gpulse.addEndpoint(u, t), [a.url, a.token]);
     await p.waitForFunction((k) => document.querySelectorAll('[data-status="live"]').length >= k, n, { timeout: 60_000 });
     await Bun.sleep(5000);
-    const cdp = await c.newCDPSession(p);
-    await cdp.send('Performance.enable');
-    const m = async () =>
-      Object.fromEntries(((await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] }).metrics.map((x) => [x.name, x.value]));
-    const a0 = await m();
-    const w0 = performance.now();
-    await Bun.sleep(20_000);
-    const a1 = await m();
-    const w1 = performance.now();
-    out[`main_thread_busy_pct_${n}_endpoints`] = +((((a1.TaskDuration ?? 0) - (a0.TaskDuration ?? 0)) / ((w1 - w0) / 1000)) * 100).toFixed(1);
-    out[`js_heap_mib_${n}_endpoints`] = +((a1.JSHeapUsedSize ?? 0) / 1048576).toFixed(1);
+    const busy = await mainThread(c, p);
+    out[`main_thread_busy_pct_${n}_endpoints`] = busy.pct;
+    out[`js_heap_mib_${n}_endpoints`] = busy.heapMiB;
     if (n === Math.max(...arg('fleet', '1,10,100').split(',').map(Number)))
       await p.screenshot({ path: join(ROOT, `test/.build/screens/bench-fleet-${n}.png`) });
     await c.close();
+
+    // The reference, same agents, same run: a bare page that only reads the N streams and drops the
+    // bytes (no parsing, storing or drawing): what N connections cost the main thread at the least.
+    const rc = await launchBrowser(tmp('gpulse-ref-'), { viewport: { width: 1400, height: 1000 } });
+    const rp = await rc.newPage();
+    await rp.goto(`${agents[0]!.url}/manifest.webmanifest`);
+    await rp.evaluate(
+      (list) =>
+        list.forEach(([u, t]) =>
+          fetch(`${u}/v1/stream`, { headers: { authorization: `Bearer ${t}` } }).then(async (r) => {
+            const rd = r.body!.getReader();
+            while (!(await rd.read()).done);
+          }),
+        ),
+      agents.slice(0, n).map((a) => [a.url, a.token]),
+    );
+    await Bun.sleep(5000);
+    out[`main_thread_busy_pct_${n}_bare_streams`] = (await mainThread(rc, rp)).pct;
+    await rc.close();
   }
 for (const a of agents) await a.stop();
 console.log(JSON.stringify(out, null, 1));
