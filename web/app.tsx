@@ -14,6 +14,12 @@ const AlertsView = lazyView(() => import('./ui/alerts.tsx').then((m) => m.Alerts
 const AddForm = lazyView(() => import('./ui/add.tsx').then((m) => m.AddForm));
 const Settings = lazyView(() => import('./ui/settings.tsx').then((m) => m.Settings));
 
+/** The view a page opens on starts loading at once, beside the app's own start (main.tsx). */
+export function preloadView(hash: string) {
+  const r = parseRoute(hash);
+  ({ host: HostView, prom: PromHostView, alerts: AlertsView, add: AddForm, settings: Settings, overview: null })[r.name]?.preload();
+}
+
 type Route =
   | { name: 'overview' }
   | { name: 'host'; id: string; view: View }

@@ -66,10 +66,14 @@ export class Connections {
   lead() {
     const { fleet, history } = this.host;
     this.sync();
-    for (const id of fleet.order) {
-      const s = fleet.get(id)!;
-      void history.foldStored(id, s.schema?.interval_ms ?? 1000, !!s.ep.readOnly);
-    }
+    // Folding what a previous leader left is a read-write transaction over the chunk store, which
+    // holds up the view's first reads behind it: it waits until the page has drawn (up to 3 s).
+    whenIdle(() => {
+      for (const id of fleet.order) {
+        const s = fleet.get(id);
+        if (s) void history.foldStored(id, s.schema?.interval_ms ?? 1000, !!s.ep.readOnly);
+      }
+    });
     let tick = 0;
     this.#flushTimer ??= setInterval(() => {
       if (this.#flushing) return; // the previous one is still writing (a slow disk): skip a tick, never pile up
@@ -207,4 +211,10 @@ export class Connections {
       /* the stream will report the connection problem */
     }
   }
+}
+
+/** After the first paint has settled: an idle moment, or 3 s at most (setTimeout where there is no requestIdleCallback). */
+function whenIdle(fn: () => void) {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(fn, { timeout: 3000 });
+  else setTimeout(fn, 1000);
 }

@@ -6,23 +6,26 @@
 import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 
-export function lazyView<P extends object>(load: () => Promise<ComponentType<P>>): ComponentType<P> {
+export type LazyView<P> = ComponentType<P> & { /** start loading now (the page opens on this view) */ preload(): void };
+
+export function lazyView<P extends object>(load: () => Promise<ComponentType<P>>): LazyView<P> {
   let loaded: ComponentType<P> | null = null;
   let pending: Promise<ComponentType<P>> | null = null;
-  return function LazyView(props: P) {
+  const start = () =>
+    (pending ??= load().then(
+      (C) => (loaded = C),
+      (e) => {
+        pending = null;
+        throw e;
+      },
+    ));
+  function LazyView(props: P) {
     const [view, setView] = useState<{ C: ComponentType<P> } | { error: string } | null>(() => (loaded ? { C: loaded } : null));
     useEffect(() => {
       if (view) return;
       let live = true;
       // A failed load (an update removed the old chunk, or offline before the SW cached it) may be retried.
-      pending ??= load().then(
-        (C) => (loaded = C),
-        (e) => {
-          pending = null;
-          throw e;
-        },
-      );
-      pending.then(
+      start().then(
         (C) => live && setView({ C }),
         (e: Error) => live && setView({ error: e.message }),
       );
@@ -33,5 +36,6 @@ export function lazyView<P extends object>(load: () => Promise<ComponentType<P>>
     if (!view) return <p class="muted">loading…</p>;
     if ('error' in view) return <p class="warn">This view could not be loaded ({view.error}): reload the page.</p>;
     return <view.C {...props} />;
-  };
+  }
+  return Object.assign(LazyView, { preload: () => void start().catch(() => {}) });
 }

@@ -28,7 +28,7 @@ export function useRangeSeries(app: AppState, s: EpState | undefined, keys: stri
   const readKey = [s?.ep.id, tier, live ? `live:${span}` : `${view.from}-${view.to}`, s?.rev, keys.join(), reread].join('|');
 
   useEffect(() => {
-    if (!s) return;
+    if (!s || !keys.length) return; // nothing to read (a view that no longer needs this read)
     let cancelled = false;
     const to = live ? Date.now() : view.to!;
     const from = live ? to - span : view.from!;
