@@ -38,6 +38,7 @@ async function takePairingLink(app: AppState): Promise<boolean> {
   const url = q.get('url'),
     token = q.get('token');
   if (!url || !token) return false;
+  preloadView('#/e/new'); // a pairing link ends on the agent's host view: load it while the agent is asked
   try {
     // Checked like the Add form: a link with a wrong token or a dead address saves nothing and says why.
     const check = await checkAgent(url, token, { pageProtocol: location.protocol });

@@ -86,7 +86,7 @@ export class Connections {
     };
     addEventListener('pagehide', now);
     // A hidden tab may be frozen or discarded without a pagehide (phones): write what is held now.
-    document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && now());
+    if (typeof document !== 'undefined') document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && now());
   }
 
   /**
