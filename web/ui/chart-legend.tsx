@@ -1,4 +1,5 @@
 /** A chart's legend, always shown: per series last / min / max / avg over the visible range, and the value under the cursor. */
+import { useMemo } from 'preact/hooks';
 import { fmtUnit } from '../../shared/format.ts';
 import { legendStats } from '../lib/legend-stats.ts';
 
@@ -20,6 +21,8 @@ export interface LegendProps {
 
 export function Legend({ labels, colors, unit, full, xs, ys, lo, hi, from, to, cursorRefs }: LegendProps) {
   const f = (v: number | null) => fmtUnit(v, unit, { full });
+  // Recomputed only for new data or a new range (a chart off screen passes the same arrays again).
+  const stats = useMemo(() => labels.map((_l, i) => legendStats(xs, ys[i] ?? [], from, to, lo?.[i], hi?.[i])), [labels.length, xs, ys, lo, hi, from, to]);
   return (
     <table class="legend">
       <thead>
@@ -34,7 +37,7 @@ export function Legend({ labels, colors, unit, full, xs, ys, lo, hi, from, to, c
       </thead>
       <tbody>
         {labels.map((label, i) => {
-          const st = legendStats(xs, ys[i] ?? [], from, to, lo?.[i], hi?.[i]);
+          const st = stats[i]!;
           return (
             <tr data-series={label}>
               <td class="name" title={label}>

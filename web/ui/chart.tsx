@@ -1,5 +1,5 @@
 /** uPlot wrapper: size change → setSize, options change → rebuild, data change → setData (by identity). */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot, { type AlignedData, type Options } from 'uplot';
 import { fmtTicks, fmtUnit, unitName } from '../../shared/format.ts';
 import { drawMarks, placeLabels, type Mark } from './chart-marks.ts';
@@ -72,6 +72,13 @@ export function Chart({
   scope,
 }: Props) {
   const scheme = useScheme();
+  const fig = useRef<HTMLElement>(null);
+  // What the chart shows: the newest data while it is on screen; off screen it keeps what it has, so a
+  // live tick or a range switch redraws only the charts one can see (a host has some 80).
+  const onScreen = useOnScreen(fig);
+  const shown = useRef({ data, extremes, xRange });
+  if (onScreen) shown.current = { data, extremes, xRange };
+  ({ data, extremes, xRange } = shown.current);
   const range = useRef(xRange);
   range.current = xRange;
   const el = useRef<HTMLDivElement>(null);
@@ -158,9 +165,15 @@ export function Chart({
     plot.current?.redraw(false, false);
   }, [marks.map((m) => `${m.t}-${m.end}-${m.label}-${m.color}`).join()]);
 
+  type Cols = (number | null | undefined)[][];
+  // Stable while the data is: the legend recomputes its stats only for new data.
+  const cols = useMemo(
+    () => ({ ys: data.slice(1) as Cols, lo: extremes?.min.slice(1) as Cols | undefined, hi: extremes?.max.slice(1) as Cols | undefined }),
+    [data, extremes],
+  );
   const name = unitName(unit);
   return (
-    <figure class="chart" data-group={group} data-scope={scope} data-unit={unit}>
+    <figure ref={fig} class="chart" data-group={group} data-scope={scope} data-unit={unit}>
       <figcaption>
         {title}
         {name && <small class="unit muted"> ({name})</small>}
@@ -172,13 +185,25 @@ export function Chart({
         unit={unit}
         full={full}
         xs={data[0]}
-        ys={data.slice(1) as (number | null | undefined)[][]}
-        lo={extremes?.min.slice(1) as (number | null | undefined)[][] | undefined}
-        hi={extremes?.max.slice(1) as (number | null | undefined)[][] | undefined}
+        ys={cols.ys}
+        lo={cols.lo}
+        hi={cols.hi}
         from={xRange[0]}
         to={xRange[1]}
         cursorRefs={cursorRefs}
       />
     </figure>
   );
+}
+
+/** Whether an element is on screen or within 300 px of it (true until the observer has answered, and without one). */
+function useOnScreen(ref: { current: Element | null }): boolean {
+  const [on, setOn] = useState(true);
+  useEffect(() => {
+    if (typeof IntersectionObserver === 'undefined' || !ref.current) return;
+    const io = new IntersectionObserver((es) => setOn(es[es.length - 1]!.isIntersecting), { rootMargin: '300px 0px' });
+    io.observe(ref.current);
+    return () => io.disconnect();
+  }, []);
+  return on;
 }
