@@ -7,6 +7,7 @@ import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startAgent, tmp, type RunningAgent } from '../helpers.ts';
+import { minimalSchema } from '../fixtures/schema.ts';
 
 type Mode = 'hostname' | 'endless-line' | 'endless-frame';
 const enc = new TextEncoder();
@@ -16,19 +17,8 @@ const CORS = {
   'access-control-allow-private-network': 'true',
   'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE',
 };
-const schema = (hostname: unknown) => ({
-  version: '0.1.0',
-  hostname,
-  interval_ms: 1000,
-  retention_s: 60,
-  capacity: 60,
-  provider: 'none',
-  driver_version: null,
-  cuda_version: null,
-  host: { cpu_model: null, cores: 1, threads: 1, os: null },
-  devices: [],
-  series: [{ key: 'host.cpu.util', label: 'CPU', unit: '%', scope: 'host' }],
-});
+// A hostile agent may send any hostname (a number, say): the rest of its schema is valid.
+const schema = (hostname: unknown) => ({ ...minimalSchema(), hostname });
 
 /** A hostile agent on 127.0.0.1. Every stream it sends is bounded (256 MiB) and stops when the client cancels. */
 function hostileAgent(mode: Mode) {

@@ -2,6 +2,7 @@
 import { describe, expect, test } from 'bun:test';
 import { SseLimitError, SseParser } from '../../shared/sse.ts';
 import { LiveConnection, type EndpointStatus } from '../../web/lib/live.ts';
+import { minimalSchema } from '../fixtures/schema.ts';
 
 describe('SseParser limits', () => {
   test('a line that never ends: refused at the chunk that would pass maxLine, before appending it', () => {
@@ -47,19 +48,7 @@ describe('LiveConnection with an endless SSE line', () => {
     const enc = new TextEncoder();
     let sent = 0,
       cancelled = false;
-    const schema = {
-      version: '0.1.0',
-      hostname: 'h',
-      interval_ms: 1000,
-      retention_s: 60,
-      capacity: 60,
-      provider: 'none',
-      driver_version: null,
-      cuda_version: null,
-      host: { cpu_model: null, cores: 1, threads: 1, os: null },
-      devices: [],
-      series: [{ key: 'host.cpu.util', label: 'CPU', unit: '%', scope: 'host' }],
-    };
+    const schema = minimalSchema();
     const fetchImpl = (async () =>
       new Response(
         new ReadableStream<Uint8Array>({

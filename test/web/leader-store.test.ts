@@ -3,20 +3,9 @@ import { describe, expect, test } from 'bun:test';
 import { parseTabMessage, validateTabMessage, type TabMessage } from '../../shared/tab-messages.ts';
 import { LeaderStore, type Role } from '../../web/lib/leader-store.ts';
 import { FakeLocks } from './fake-locks.ts';
+import { minimalSchema } from '../fixtures/schema.ts';
 
-const schema = {
-  version: '0.1.0',
-  hostname: 'h',
-  interval_ms: 1000,
-  retention_s: 60,
-  capacity: 60,
-  provider: 'none',
-  driver_version: null,
-  cuda_version: null,
-  host: { cpu_model: null, cores: 1, threads: 1, os: null },
-  devices: [],
-  series: [{ key: 'host.cpu.util', label: 'CPU', unit: '%', scope: 'host' }],
-};
+const schema = minimalSchema();
 
 /** Waits (bounded) for the event loop to deliver what is queued: messages, lock grants. */
 async function until(cond: () => boolean, what: string) {

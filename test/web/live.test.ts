@@ -1,23 +1,9 @@
 /** The PWA's stream client against hostile or broken agents (a fake fetch feeding chosen bytes). */
 import { describe, expect, test } from 'bun:test';
 import { LiveConnection, validRow, validSchema, type EndpointStatus } from '../../web/lib/live.ts';
+import { CPU_SERIES, minimalSchema } from '../fixtures/schema.ts';
 
-const schema = {
-  version: '0.1.0',
-  hostname: 'h',
-  interval_ms: 1000,
-  retention_s: 60,
-  capacity: 60,
-  provider: 'none',
-  driver_version: null,
-  cuda_version: null,
-  host: { cpu_model: null, cores: 1, threads: 1, os: null },
-  devices: [],
-  series: [
-    { key: 'host.cpu.util', label: 'CPU', unit: '%', scope: 'host' },
-    { key: 'host.mem.used', label: 'mem', unit: 'B', scope: 'host' },
-  ],
-};
+const schema = minimalSchema({ series: [...CPU_SERIES, { key: 'host.mem.used', label: 'mem', unit: 'B', scope: 'host' }] });
 
 function fakeFetch(chunks: string[], status = 200, history = { t: [], series: {} }) {
   return (async (url: string) => {
