@@ -10,6 +10,9 @@ import type { Schema, SnapshotExtras } from './wire.ts';
 import type { AlertMsg } from './alerts.ts';
 
 export const TAB_CHANNEL = 'gpulse';
+/** The longest text a tab message carries (an agent's error, an alert's detail): longer is cut where it is made. */
+export const TAB_TEXT_MAX = 4096;
+export const clipText = (s: string) => (s.length > TAB_TEXT_MAX ? `${s.slice(0, TAB_TEXT_MAX - 1)}…` : s);
 
 export type EndpointStatus =
   | { kind: 'connecting'; attempt: number }
@@ -66,9 +69,9 @@ const statusChecks: Record<EndpointStatus['kind'], Record<string, Check>> = {
   connecting: { attempt: count },
   live: { lastT: num() },
   stale: { lastT: num() },
-  offline: { retryAt: num(), attempt: count, message: str(4096) },
+  offline: { retryAt: num(), attempt: count, message: str(TAB_TEXT_MAX) },
   unauthorized: {},
-  error: { retryAt: num(), attempt: count, message: str(4096) },
+  error: { retryAt: num(), attempt: count, message: str(TAB_TEXT_MAX) },
 };
 /** A discriminated union: `kind` first, then that kind's fields. */
 const statusCheck: Check = (v, p) => {
@@ -86,13 +89,13 @@ const alertRecord = obj({
   rule: str(256),
   ep: id,
   instance: str(256),
-  label: str(4096),
+  label: str(TAB_TEXT_MAX),
   state: oneOf('pending', 'firing', 'resolved'),
   since: num(),
   start: nullable(num()),
   end: nullable(num()),
   value: nullable(num()),
-  detail: nullable(str(4096)),
+  detail: nullable(str(TAB_TEXT_MAX)),
   silencedUntil: nullable(num()),
   lastHit: nullable(num()),
   mark: nullable(num()),
@@ -114,7 +117,7 @@ const messageChecks: Record<TabMessageType, Record<string, Check>> = {
   rules: {},
   'silence-alert': { id: str(1024), until: nullable(num()) },
   kick: { id },
-  prom: { id, at: num(), hosts: nullable(arr(promHost, 100_000)), error: nullable(str(4096)) },
+  prom: { id, at: num(), hosts: nullable(arr(promHost, 100_000)), error: nullable(str(TAB_TEXT_MAX)) },
 };
 
 const check: Check = (v, p) => {

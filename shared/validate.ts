@@ -188,7 +188,8 @@ const eventShape = {
   label: str(4096),
   end_t: optional(nullable(num(0))),
   source: oneOf('agent', 'user'),
-  color: optional(nullable(str(32))),
+  // Only what the agent itself accepts: a colour goes into a style, where `url(…)` would fetch.
+  color: optional(nullable((v, p) => (typeof v === 'string' && /^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/.test(v) ? null : `${p}: expected #rgb or #rrggbb`))),
   kind: optional(str(64)),
   scope: optional(str(64)),
 };

@@ -8,7 +8,11 @@ import { loadToken } from '../token.ts';
 import { qrLines } from '../qr.ts';
 
 export function pairLink(pwaUrl: string, agentUrl: string, token: string): string {
-  return `${pwaUrl.replace(/\/$/, '')}/#/add?url=${encodeURIComponent(agentUrl)}&token=${encodeURIComponent(token)}`;
+  const u = new URL(pwaUrl);
+  // A folder named without its slash gets one ("/gpulse" → "/gpulse/"): the app's assets are relative to it.
+  if (!u.pathname.endsWith('/') && !/\.[^/]*$/.test(u.pathname)) u.pathname += '/';
+  u.hash = `/add?url=${encodeURIComponent(agentUrl)}&token=${encodeURIComponent(token)}`;
+  return u.href;
 }
 
 export function pair(flags: Record<string, ParsedValue>) {

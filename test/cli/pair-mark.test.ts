@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { newestOpen } from '../../cli/commands/client.ts';
+import { pairLink } from '../../cli/commands/pair.ts';
 import { auth, BUN, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
 const TOKEN = 'abcdefghijklmnop1234';
@@ -9,6 +10,12 @@ const run = (args: string[], env: Record<string, string> = {}) =>
   Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), ...args], { env: { PATH: process.env.PATH!, HOME: tmp(), GPULSE_TOKEN: TOKEN, ...env } });
 
 describe('pair --app', () => {
+  test('the link is built on the app URL as given: a file, a query and a folder without its slash', () => {
+    const q = `#/add?url=http%3A%2F%2Fa%3A1&token=t`;
+    expect(pairLink('https://h.example/gpulse/index.html', 'http://a:1', 't')).toBe(`https://h.example/gpulse/index.html${q}`);
+    expect(pairLink('https://h.example/?x=1', 'http://a:1', 't')).toBe(`https://h.example/?x=1${q}`);
+    expect(pairLink('https://h.example/gpulse', 'http://a:1', 't')).toBe(`https://h.example/gpulse/${q}`);
+  });
   test('the link opens the hosted app with this agent and its token in the fragment', () => {
     const r = run(['pair', '--url', 'http://gpu1.lan:9740', '--app', 'https://gpulse.example.org/app/']);
     expect(r.exitCode).toBe(0);

@@ -98,3 +98,10 @@ describe('wrong types are refused with the path of the first bad field', () => {
     expect(reason(validateRow([1000, Infinity, 2], 2))).toBe('row[1]: expected a finite number or null, got Infinity');
   });
 });
+
+test('an event colour is #rgb or #rrggbb only: it goes into a style, where url(…) would make the browser fetch', () => {
+  const ev = { id: 'e1', t: 1, label: 'run', source: 'user' as const };
+  expect(validateEvent({ ...ev, color: '#0f0' })).toMatchObject({ ok: true });
+  expect(validateEvent({ ...ev, color: '#00ff00' })).toMatchObject({ ok: true });
+  expect(validateEvent({ ...ev, color: 'url(//evil/x)' })).toMatchObject({ ok: false, reason: 'color: expected #rgb or #rrggbb' });
+});

@@ -93,6 +93,20 @@ describe('AlertHub', () => {
     expect(b.hub.list[0]!.silencedUntil).toBeGreaterThan(Date.now());
   });
 
+  test('an XID replayed from before the keep time (its handled record pruned) neither fires nor notifies', async () => {
+    const db = await freshDb();
+    const a = tab(db, []);
+    a.leader = true;
+    await db.put('alerts', { id: 'xid', ep: '*', kind: 'xid', forS: 3600, label: 'XID', enabled: true, silencedUntil: null, created: 0 } as never);
+    await a.hub.lead();
+    a.hub.event('ep', { t: Date.now() - KEEP_RESOLVED_MS - 60_000, kind: 'xid', scope: 'gpu0', label: 'XID 79 on GPU 0' });
+    await settle();
+    expect(a.hub.list).toHaveLength(0);
+    a.hub.event('ep', { t: Date.now() - 1000, kind: 'xid', scope: 'gpu0', label: 'XID 79 on GPU 0' });
+    await settle();
+    expect(a.hub.firingCount()).toBe(1); // a recent one still fires
+  });
+
   test('loading drops resolved alerts past their keep time and the old duplicated log; bad stored rules are skipped', async () => {
     const db = await freshDb();
     const now = Date.now();

@@ -3,6 +3,7 @@
  * engine (web/lib/alerts.ts) feeds these to the lifecycle. Subjects are `host`, `gpu<N>` or the
  * first segment of a user key; a subject a rule no longer produces counts as "condition gone".
  */
+import { clipText } from '../../shared/tab-messages.ts';
 import type { Rule } from './alert-rules.ts';
 import type { Observation } from './alert-lifecycle.ts';
 
@@ -63,7 +64,7 @@ export function sampleConds(rule: Rule, s: Sample, eccSeen: Map<string, number>)
     case 'throttle':
       return gpus.map((g) => {
         const reasons = g.throttle.filter((r) => !IDLE.has(r));
-        return { subject: `gpu${g.index}`, holds: reasons.length > 0, value: null, detail: reasons.length ? reasons.join(', ') : null };
+        return { subject: `gpu${g.index}`, holds: reasons.length > 0, value: null, detail: reasons.length ? clipText(reasons.join(', ')) : null };
       });
     case 'gpu_lost':
       return gpus.map((g) => ({ subject: `gpu${g.index}`, holds: g.lost, value: null, detail: g.lost ? 'lost' : null }));

@@ -10,7 +10,7 @@ import { countFiring, shown, type Alert, type ShownAlert } from './alert-lifecyc
 import type { Rule } from './alert-rules.ts';
 import type { GpuHealth, XidEvent } from './alert-eval.ts';
 import { AlertEngine, isEmpty, type Change } from './alerts.ts';
-import { loadAlerts, loadRules, notify, saveChange } from './alert-store.ts';
+import { KEEP_RESOLVED_MS, loadAlerts, loadRules, notify, saveChange } from './alert-store.ts';
 
 export interface AlertHost {
   readonly db: DB;
@@ -73,7 +73,11 @@ export class AlertHub {
   }
 
   event(ep: string, e: XidEvent) {
-    if (this.#ready) this.#apply(this.#engine.event(ep, e, Date.now()));
+    const now = Date.now();
+    // Events replayed on every connect reach back further than resolved alerts are kept: one older
+    // than that would find no record saying it was handled, and fire (and notify) again.
+    if (!this.#ready || now - e.t > KEEP_RESOLVED_MS) return;
+    this.#apply(this.#engine.event(ep, e, now));
   }
 
   /** Once a second from the leader: `eps` are the endpoints that stream samples. */

@@ -4,9 +4,10 @@
  * tab messages (applied here and in every other tab); events are stored; rows go to the writer,
  * flushed in batches by HistorySync. Followers hold none of this.
  */
-import type { TabMessage } from '../../shared/tab-messages.ts';
+import { clipText, type TabMessage } from '../../shared/tab-messages.ts';
+import { validateEvents } from '../../shared/validate.ts';
 import { agentFetch } from './agent-api.ts';
-import type { DB, StoredEvent } from './db.ts';
+import { deleteEndpointData, type DB, type StoredEvent } from './db.ts';
 import { TAIL } from './endpoint-store.ts';
 import { EVENT_BUDGET, keepEventBudget, storedEvent } from './event-budget.ts';
 import type { FleetStore } from './fleet-store.ts';
@@ -109,7 +110,8 @@ export class Connections {
     const conn = new LiveConnection(
       { url: s.ep.url, token: s.ep.token, resumeFrom: () => this.host.history.resume(id) },
       {
-        status: (status) => send({ type: 'status', id, status }),
+        // An agent's error text is its own: cut to what a tab message may carry, or followers would drop it.
+        status: (status) => send({ type: 'status', id, status: 'message' in status ? { ...status, message: clipText(status.message) } : status }),
         schema: (schema) => {
           void this.host.fleet.saveSchema(id, schema);
           this.#writers.get(id)?.setInterval(schema.interval_ms);
@@ -155,8 +157,13 @@ export class Connections {
   sync() {
     for (const [id, c] of this.#conns) {
       const ep = this.host.fleet.get(id)?.ep;
-      if (!ep) this.disconnect(id);
-      else if (ep.url !== c.url || ep.token !== c.token) this.reconnect(id);
+      if (!ep) {
+        // Removed in another tab, which deleted its data; what this tab was still writing for it (a
+        // flush, a backfill, its last-known values) is deleted again once that work is done.
+        this.disconnect(id);
+        this.host.fleet.lastKnown.forget(id);
+        void this.host.history.serial(id, () => deleteEndpointData(this.host.db(), id)).catch(() => {});
+      } else if (ep.url !== c.url || ep.token !== c.token) this.reconnect(id);
     }
     for (const id of this.host.fleet.order) this.connect(id);
     this.#prom.sync();
@@ -199,10 +206,11 @@ export class Connections {
     try {
       const r = await agentFetch(s.ep, '/v1/events');
       if (!r.ok) return;
-      const { events } = (await r.json()) as { events: StoredEvent[] };
-      if (!Array.isArray(events)) return;
+      // Checked like the stream's events (shared/validate.ts): a bad list is dropped whole.
+      const v = validateEvents(await r.json());
+      if (!v.ok) return;
       const tx = db.transaction('events', 'readwrite');
-      const keep = events.filter((e) => e && typeof e.id === 'string' && typeof e.t === 'number' && typeof e.label === 'string').slice(-EVENT_BUDGET);
+      const keep = v.value.events.slice(-EVENT_BUDGET);
       await Promise.all([...keep.map((e) => tx.store.put(storedEvent(id, e))), tx.done]);
       await keepEventBudget(db, id);
       this.host.send({ type: 'stored', id });

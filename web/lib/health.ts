@@ -28,7 +28,7 @@ export interface GpuReading {
   throttle: readonly string[];
   lost: boolean;
   eccUncorrected: number | null;
-  /** When this browser last saw an XID event for this GPU (ms), or null. */
+  /** Time of the newest XID event for this GPU (the agent's clock, ms), or null. */
   xidAt: number | null;
 }
 

@@ -106,7 +106,10 @@ export class LeaderStore {
   post(m: TabMessage) {
     if (!this.#chan) return;
     this.#out.push(m);
-    this.#outTimer ??= setTimeout(() => this.#postQueued(), TAB_BATCH_MS);
+    // A hidden leader's timers are throttled (up to a minute in Chrome): the visible followers would
+    // freeze behind them, so a hidden tab posts at once.
+    if (typeof document !== 'undefined' && document.hidden) this.#postQueued();
+    else this.#outTimer ??= setTimeout(() => this.#postQueued(), TAB_BATCH_MS);
   }
 
   #postQueued() {

@@ -3,7 +3,7 @@
  * `prom` tab message, so a source is asked once per interval however many tabs show it (it used to
  * be polled by every tab showing the overview). Followers hold none of this.
  */
-import type { TabMessage } from '../../shared/tab-messages.ts';
+import { clipText, type TabMessage } from '../../shared/tab-messages.ts';
 import type { Endpoint } from './db.ts';
 import type { FleetStore } from './fleet-store.ts';
 import { pollFleet } from './prom-fleet.ts';
@@ -55,7 +55,7 @@ export class PromPoller {
         const hosts = await pollFleet(client);
         if (alive) this.host.send({ type: 'prom', id, at: Date.now(), hosts, error: null });
       } catch (e) {
-        if (alive) this.host.send({ type: 'prom', id, at: Date.now(), hosts: null, error: (e as Error).message });
+        if (alive) this.host.send({ type: 'prom', id, at: Date.now(), hosts: null, error: clipText((e as Error).message) });
       }
       if (alive) timer = setTimeout(tick, this.host.every ?? PROM_POLL_MS);
     };

@@ -86,6 +86,10 @@ export function Chart({
   const layer = useRef<HTMLDivElement | null>(null);
   const marksRef = useRef(marks);
   marksRef.current = marks;
+  // The plot is built once per configuration: callbacks it calls are read at call time, so a zoom
+  // after a range change writes the range shown now, not the one the plot was built with.
+  const calls = useRef({ onZoom, onReset });
+  calls.current = { onZoom, onReset };
   const cursorRefs = useRef<(HTMLElement | null)[]>([]);
   const cfgKey = series.map((s) => s.label + s.color).join('|') + syncKey + yMax + unit + scheme;
 
@@ -125,6 +129,7 @@ export function Chart({
         ],
         setSelect: [
           (u) => {
+            const onZoom = calls.current.onZoom;
             if (u.select.width > 2 && onZoom) {
               onZoom(u.posToVal(u.select.left, 'x'), u.posToVal(u.select.left + u.select.width, 'x'));
               u.setSelect({ left: 0, width: 0, top: 0, height: 0 }, false);
@@ -140,7 +145,7 @@ export function Chart({
     p.over.appendChild(lay);
     layer.current = lay;
     placeLabels(p, lay, marksRef.current, markColor);
-    const dbl = () => onReset?.();
+    const dbl = () => calls.current.onReset?.();
     host.addEventListener('dblclick', dbl);
     const ro = new ResizeObserver(() => p.setSize({ width: host.clientWidth, height }));
     ro.observe(host);

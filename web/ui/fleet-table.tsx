@@ -103,11 +103,18 @@ export function FleetHeader() {
  */
 const rows = new Map<string, { key: unknown[]; row: FleetRow; node: JSX.Element }>();
 export function cachedRow(s: EpState, now: number, build: (s: EpState, now: number) => FleetRow): { row: FleetRow; node: JSX.Element } {
-  const key = [s.last, s.status, s.schema, s.extras, s.ep, s.xidAt, s.lastSeen, isDown(s.status.kind) ? Math.floor(now / 10_000) : 0];
+  // A minute bucket while a GPU has an XID: its "in the last 15 min" flag must expire without new data.
+  const xid = Object.keys(s.xidAt).length ? Math.floor(now / 60_000) : 0;
+  const key = [s.last, s.status, s.schema, s.extras, s.ep, s.xidAt, s.lastSeen, isDown(s.status.kind) ? Math.floor(now / 10_000) : 0, xid];
   const hit = rows.get(s.ep.id);
   if (hit && hit.key.every((k, i) => k === key[i])) return hit;
   const row = build(s, now);
   const entry = { key, row, node: <Row key={s.ep.id} r={row} now={now} /> };
   rows.set(s.ep.id, entry);
   return entry;
+}
+
+/** Forgets the rows of endpoints no longer listed (removed ones would otherwise stay cached for good). */
+export function pruneRows(ids: ReadonlySet<string>) {
+  for (const id of rows.keys()) if (!ids.has(id)) rows.delete(id);
 }

@@ -127,7 +127,7 @@ export function HostView({ app, id, view, setView }: { app: AppState; id: string
           </table>
         </div>
       )}
-      {range && <HostCharts app={app} s={s} view={rv} span={span} xr={xr} gap={gap} sync={sync} marks={marks} onZoom={zoom} onReset={reset} />}
+      {range && <HostCharts key={id} app={app} s={s} view={rv} span={span} xr={xr} gap={gap} sync={sync} marks={marks} onZoom={zoom} onReset={reset} />}
       <UserSeriesSection s={s} />
       {/* Asked of the agent again every 30 s while live (renders come with every sample). */}
       {gpus.length > 0 && <MemoryByUser s={s} from={xr[0]} to={xr[1]} refresh={live ? Math.floor(Date.now() / 30_000) : 0} />}

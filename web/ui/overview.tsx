@@ -8,7 +8,7 @@ import { fleetRow } from '../lib/fleet.ts';
 import { matchesFilter, sortHosts, SORT_MODES, type SortMode } from '../lib/health.ts';
 import type { AppState } from '../lib/state.ts';
 import { FleetAccounting } from './fleet-accounting.tsx';
-import { cachedRow, FleetHeader } from './fleet-table.tsx';
+import { cachedRow, FleetHeader, pruneRows } from './fleet-table.tsx';
 import { PromTiles } from './prom-tiles.tsx';
 
 const SORT_LABEL: Record<SortMode, string> = { problems: 'problems first', name: 'name', load: 'load', custom: 'your order' };
@@ -25,6 +25,7 @@ export function Overview({ app }: { app: AppState }) {
   const all = app.order.map((id) => app.eps.get(id)!).filter(Boolean);
   const proms = all.filter((s) => s.ep.kind === 'prometheus' && matchesFilter(filter, s.ep.name, null, s.ep.tags ?? []));
   const agents = all.filter((s) => s.ep.kind !== 'prometheus').map((s) => cachedRow(s, now, fleetRow));
+  pruneRows(new Set(all.map((s) => s.ep.id)));
   const shown = sortHosts(
     agents.map((a) => ({ ...a.row, node: a.node })).filter((r) => matchesFilter(filter, r.name, r.hostname, r.tags)),
     sort,

@@ -53,7 +53,8 @@ function useHostFacts(client: PromClient | null, instance: string) {
       client.samples(`up${sel}[5m]`).then(
         (r) => {
           const known = r.some((x) => x.t.length >= 3);
-          if (!known) retry = setTimeout(() => void ask().then((scrape) => alive && setFacts((f) => (f ? { ...f, scrape } : f))), PROM_POLL_MS);
+          if (!known)
+            retry = setTimeout(() => void ask().then((scrape) => alive && setFacts((f) => (f && f.scrape !== scrape ? { ...f, scrape } : f))), PROM_POLL_MS);
           return scrapeIntervalOf(r);
         },
         () => DEFAULT_SCRAPE_S,
