@@ -1,5 +1,5 @@
 /** The shell: hash routes (#/, #/e/:id?range=, #/p/:id/:instance?range=, #/add?url=&token=, #/settings), keyboard, notices. */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import type { AppState } from './lib/state.ts';
 import type { View } from './ui/host.tsx';
 import { Overview } from './ui/overview.tsx';
@@ -48,8 +48,9 @@ export function parseRoute(hash: string): Route {
 export function App({ app, sameOrigin }: { app: AppState; sameOrigin: boolean }) {
   const [, force] = useState(0);
   const [hash, setHash] = useState(location.hash);
-  useEffect(() => app.subscribe(() => force((x) => x + 1)), []);
-  useEffect(() => {
+  // Layout effects: attached within render(), so a change made right after it (a pairing link's) is seen.
+  useLayoutEffect(() => app.subscribe(() => force((x) => x + 1)), []);
+  useLayoutEffect(() => {
     const on = () => setHash(location.hash);
     addEventListener('hashchange', on);
     return () => removeEventListener('hashchange', on);

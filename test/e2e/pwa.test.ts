@@ -174,6 +174,22 @@ describe.skipIf(!HAVE_BROWSER)('PWA in Chromium', () => {
     expect(await page.evaluate(() => (globalThis as any).gpulse.order.length)).toBe(before);
   }, 30_000);
 
+  test('a pairing link to an agent that never answers: the app is drawn at once, the token gone, "checking" said', async () => {
+    // Accepts connections and never answers: the check waits for its timeout.
+    const silent = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+    try {
+      const url = `http://localhost:${silent.port}`;
+      await page.goto(page.url().replace(/#.*$/, `#/add?url=${encodeURIComponent(url)}&token=silent-token-0000000000000`));
+      await page.waitForSelector('.notice', { timeout: 5_000 });
+      expect(await page.textContent('.notice')).toContain(`Checking the agent at ${url}`);
+      expect(page.url()).not.toContain('silent-token');
+      expect(await page.textContent('header.top')).toContain('Overview');
+    } finally {
+      silent.stop(true);
+      await page.reload(); // ends the pending check, which would otherwise move a later test's page to #/add
+    }
+  }, 30_000);
+
   test('a token rejected later (rotated on the agent) shows "unauthorized" with a way to fix it', async () => {
     const id = await page.evaluate(
       async (url) => (await (globalThis as any).gpulse.addEndpoint(url, 'wrong-token-000000000000')).id as string,
