@@ -187,6 +187,7 @@ describe.skipIf(!HAVE_BROWSER)('PWA in Chromium', () => {
     } finally {
       silent.stop(true);
       await page.reload(); // ends the pending check, which would otherwise move a later test's page to #/add
+      await page.waitForFunction(() => (globalThis as any).gpulse);
     }
   }, 30_000);
 
