@@ -62,7 +62,9 @@ export function HostCharts(p: HostChartsProps) {
   // (an 8-GPU host has some 300 series; 24 h of them took 250 ms to read and decode).
   const firstKeys = useMemo(
     () =>
-      plan
+      // In the order they are drawn (by group), as `chart` below counts them.
+      byGroup(plan)
+        .flatMap(([, charts]) => charts)
         .filter(shown)
         .slice(0, FIRST_CHARTS)
         .flatMap((c) => c.series.map((x) => x.key)),
