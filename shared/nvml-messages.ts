@@ -14,20 +14,35 @@ export interface ProcessUtil {
 }
 /** What the fast read takes from calls it already makes (framebuffer free/reserved, the raw throttle mask); NaN = unknown. */
 export interface FastCounters {
+  /** Framebuffer free and reserved, bytes (nvmlMemory_v2_t; reserved is NaN on a v1-only driver). */
   fbFree: number;
   fbReserved: number;
+  /** Clock event (throttle) reasons as the raw NVML bitmask. */
   throttleMask: number;
 }
 /** dcgm-exporter's default counters read off the tick path in the slow round; NaN = unknown. */
 export interface SlowCounters {
   pcieReplay: number;
+  /** Aggregate ECC error counts: single-bit (corrected) and double-bit (uncorrected). */
   eccSbeAgg: number;
   eccDbeAgg: number;
+  /** Row remapping: rows remapped for correctable / uncorrectable errors, and 1 when remapping failed. */
   remapCorrectable: number;
   remapUncorrectable: number;
   remapFailure: number;
   memTempC: number;
 }
+/** Every counter unknown (NaN), for a device or a round that has not answered. */
+export const unknownFast = (): FastCounters => ({ fbFree: NaN, fbReserved: NaN, throttleMask: NaN });
+export const unknownSlow = (): SlowCounters => ({
+  pcieReplay: NaN,
+  eccSbeAgg: NaN,
+  eccDbeAgg: NaN,
+  remapCorrectable: NaN,
+  remapUncorrectable: NaN,
+  remapFailure: NaN,
+  memTempC: NaN,
+});
 export interface RawProcess {
   pid: number;
   gpu_mem: number | null;

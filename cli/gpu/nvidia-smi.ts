@@ -8,7 +8,8 @@ import type { ProcessUtil } from '../../shared/nvml-messages.ts';
 import { withUtil } from './nvml/provider.ts';
 import { decodeThrottle, emptyExtras, type GpuExtras, type GpuProvider, type GpuReading, type ProviderEvent } from './provider.ts';
 
-const FIELDS = [
+/** The query's columns, in order (`--query-gpu`). */
+export const FIELDS = [
   'index',
   'uuid',
   'utilization.gpu',

@@ -1,6 +1,7 @@
 /** What every GPU source (NVML, nvidia-smi, amdgpu sysfs) gives the sampler. */
 import { THROTTLE_REASONS } from '../../shared/explain.ts';
 import type { DeviceInfo, ProviderKind } from '../../shared/wire.ts';
+import { unknownFast, unknownSlow, type FastCounters, type SlowCounters } from '../../shared/nvml-messages.ts';
 
 /**
  * A process on a GPU as the provider reports it. sm_util/mem_util: its share of the GPU over the
@@ -42,44 +43,18 @@ export type ProviderEvent =
 
 /**
  * dcgm-exporter's per-GPU fields that are not catalog series (they go to /metrics only, so the
- * catalog and the stored history stay as they are). NaN = unknown or unsupported: omitted.
+ * catalog and the stored history stay as they are). NaN = unknown or unsupported: omitted. The
+ * fast and slow parts are what the NVML worker reads (shared/nvml-messages.ts); the rest:
  */
-export interface GpuCounters {
-  /** Framebuffer free and reserved, bytes (nvmlMemory_v2_t; reserved is NaN on a v1-only driver). */
-  fbFree: number;
-  fbReserved: number;
-  /** Clock event (throttle) reasons as the raw NVML bitmask. */
-  throttleMask: number;
+export interface GpuCounters extends FastCounters, SlowCounters {
   /** The last XID seen since the agent started; 0 = none; NaN when XID events cannot be watched. */
   xid: number;
-  pcieReplay: number;
-  /** ECC error counts: single-bit (corrected) and double-bit (uncorrected), volatile and aggregate. */
+  /** Volatile ECC error counts: single-bit (corrected) and double-bit (uncorrected). */
   eccSbeVol: number;
   eccDbeVol: number;
-  eccSbeAgg: number;
-  eccDbeAgg: number;
-  /** Row remapping: rows remapped for correctable / uncorrectable errors, and 1 when remapping failed. */
-  remapCorrectable: number;
-  remapUncorrectable: number;
-  remapFailure: number;
-  memTempC: number;
 }
 
-export const unknownCounters = (): GpuCounters => ({
-  fbFree: NaN,
-  fbReserved: NaN,
-  throttleMask: NaN,
-  xid: NaN,
-  pcieReplay: NaN,
-  eccSbeVol: NaN,
-  eccDbeVol: NaN,
-  eccSbeAgg: NaN,
-  eccDbeAgg: NaN,
-  remapCorrectable: NaN,
-  remapUncorrectable: NaN,
-  remapFailure: NaN,
-  memTempC: NaN,
-});
+export const unknownCounters = (): GpuCounters => ({ ...unknownFast(), ...unknownSlow(), xid: NaN, eccSbeVol: NaN, eccDbeVol: NaN });
 
 export interface GpuProvider {
   readonly kind: ProviderKind;

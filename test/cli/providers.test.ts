@@ -4,7 +4,7 @@ import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { G, GPU_WIDTH } from '../../shared/catalog.ts';
 import { dpmCurrent, openAmd } from '../../cli/gpu/amd.ts';
-import { openNvidiaSmi, parsePmon, parseSmiRow, smiNumber } from '../../cli/gpu/nvidia-smi.ts';
+import { FIELDS, openNvidiaSmi, parsePmon, parseSmiRow, smiNumber } from '../../cli/gpu/nvidia-smi.ts';
 import { emptyExtras } from '../../cli/gpu/provider.ts';
 import { parseOllamaPs, startOllama } from '../../cli/sample/ollama.ts';
 import { auth, ROOT, startAgent, tmp } from '../helpers.ts';
@@ -31,24 +31,7 @@ describe('nvidia-smi fallback', () => {
     const st = emptyExtras();
     const uuid = parseSmiRow(
       '0, GPU-x, 40, 12, 2048, 24564, 55, 123.45, 450.00, [N/A], 2520, 10501, [Not Supported], 0, P2, 0x0000000000000024',
-      [
-        'index',
-        'uuid',
-        'utilization.gpu',
-        'utilization.memory',
-        'memory.used',
-        'memory.total',
-        'temperature.gpu',
-        'power.draw',
-        'power.limit',
-        'fan.speed',
-        'clocks.sm',
-        'clocks.mem',
-        'utilization.encoder',
-        'utilization.decoder',
-        'pstate',
-        'clocks_event_reasons.active',
-      ],
+      [...FIELDS],
       out,
       0,
       st,

@@ -26,7 +26,7 @@ import {
   UTILIZATION,
   VALUE_TYPE,
 } from './structs.ts';
-import type { FastCounters, ProcessUtil, SlowCounters } from '../../../shared/nvml-messages.ts';
+import { unknownSlow, type FastCounters, type ProcessUtil, type SlowCounters } from '../../../shared/nvml-messages.ts';
 import { OPTIONAL, REQUIRED, type OptionalName } from './symbols.ts';
 
 export class NvmlError extends Error {
@@ -414,15 +414,7 @@ export class Nvml {
    */
   readCounters(i: number): SlowCounters {
     const d = this.devices[i]!;
-    const c: SlowCounters = {
-      pcieReplay: NaN,
-      eccSbeAgg: NaN,
-      eccDbeAgg: NaN,
-      remapCorrectable: NaN,
-      remapUncorrectable: NaN,
-      remapFailure: NaN,
-      memTempC: NaN,
-    };
+    const c = unknownSlow();
     c.pcieReplay = this.#u32call(d, 'replay', 'nvmlDeviceGetPcieReplayCounter');
     const ecc = this.#s.nvmlDeviceGetTotalEccErrors;
     if (ecc && this.#on(d, 'eccAgg') && this.#ok(d, 'eccAgg', ecc(d.handle, ECC.CORRECTED, ECC.AGGREGATE, this.#u64))) c.eccSbeAgg = Number(this.#u64[0]);

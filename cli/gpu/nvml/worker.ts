@@ -8,7 +8,15 @@
  * Messages both ways are typed in shared/nvml-messages.ts.
  */
 import { GPU_WIDTH } from '../../../shared/catalog.ts';
-import type { FastState, FromWorker, ProcessUtil, RawProcess, SlowCounters, ToWorker } from '../../../shared/nvml-messages.ts';
+import {
+  unknownFast,
+  type FastState,
+  type FromWorker,
+  type ProcessUtil,
+  type RawProcess,
+  type SlowCounters,
+  type ToWorker,
+} from '../../../shared/nvml-messages.ts';
 import { Nvml, type FastCounters } from './binding.ts';
 
 declare const self: Worker;
@@ -46,7 +54,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     const n = nvml.devices.length;
     const values = new Float64Array(n * GPU_WIDTH).fill(NaN);
     const state: FastState[] = nvml.devices.map(() => ({ pstate: null, throttle: [], lost: false, mig: null }));
-    const fast: FastCounters[] = nvml.devices.map(() => ({ fbFree: NaN, fbReserved: NaN, throttleMask: NaN }));
+    const fast: FastCounters[] = nvml.devices.map(unknownFast);
     nvml.readFast(values, state, fast);
     send(
       {
