@@ -5,19 +5,18 @@
  * there and sane: the families are usable as those dashboards use them, not merely named right.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
-import { join } from 'node:path';
 import { nodeExporterListed, parseMounts } from '../../cli/sample/filesystems.ts';
 import { NODE_EXPORTER_DISK_EXCLUDE, parseDiskstatsDetail } from '../../cli/sample/proc-detail.ts';
-import { fakeNvml, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+import { fakeNvml, startAgent, type RunningAgent } from '../helpers.ts';
+import { PROMETHEUS, startPrometheus, type RunningPrometheus } from '../prometheus.ts';
 
-const PROMETHEUS = Bun.which('prometheus');
 if (!PROMETHEUS) console.warn('dashboards.test.ts: skipped: no prometheus binary (Debian: apt-get install prometheus; .ci/run does this)');
 
 type Series = { metric: Record<string, string>; value: [number, string] };
 let agent: RunningAgent;
-let prom: ReturnType<typeof Bun.spawn> | null = null;
+let prom: RunningPrometheus | null = null;
 let promUrl = '';
 
 async function q(expr: string): Promise<Series[]> {
@@ -42,21 +41,8 @@ beforeAll(async () => {
     FAKE_NVML_XID: '1:79',
     FAKE_NVML_THROTTLE: '0:0x64',
   });
-  const dir = tmp('gpulse-dash-');
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  promUrl = `http://127.0.0.1:${port}`;
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    `global: { scrape_interval: 1s, evaluation_interval: 1s }
-scrape_configs:
-  - job_name: gpulse
-    static_configs: [{ targets: ['${new URL(agent.url).host}'] }]
-`,
-  );
-  prom = Bun.spawn(
-    [PROMETHEUS, `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
-    { stdout: 'ignore', stderr: 'ignore' },
-  );
+  prom = startPrometheus([new URL(agent.url).host]);
+  promUrl = prom.url;
   // The dashboards take rates over $__rate_interval (at least four scrape intervals); with 1 s
   // scrapes the queries below use [5s]. rate() extrapolates a window only partly covered, so wait
   // until seven scrapes fill it (or the answers would be a fraction of the truth).
@@ -70,8 +56,7 @@ scrape_configs:
   }
 }, 90_000);
 afterAll(async () => {
-  prom?.kill();
-  await prom?.exited;
+  await prom?.stop();
   await agent?.stop();
 });
 

@@ -1,11 +1,10 @@
 /** /metrics through promtool, a real Prometheus scraping a real agent, and the CLI's mark/export against it. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auth, BUN, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+import { PROMETHEUS, startPrometheus } from '../prometheus.ts';
 
 const PROMTOOL = Bun.which('promtool');
-const PROMETHEUS = Bun.which('prometheus');
 let a: RunningAgent;
 
 beforeAll(async () => {
@@ -53,27 +52,12 @@ describe.skipIf(!PROMTOOL)('promtool check metrics', () => {
 
 describe.skipIf(!PROMETHEUS)('a real Prometheus scraping the agent', () => {
   test("DCGM_FI_DEV_GPU_UTIL has one series per fake GPU with the agent's values", async () => {
-    const dir = tmp('gpulse-prom-');
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    writeFileSync(join(dir, 'token'), a.token);
-    writeFileSync(
-      join(dir, 'prometheus.yml'),
-      `global: { scrape_interval: 1s, evaluation_interval: 1s }
-scrape_configs:
-  - job_name: gpulse
-    authorization: { credentials_file: ${join(dir, 'token')} }
-    static_configs: [{ targets: ['${new URL(a.url).host}'] }]
-`,
-    );
-    const prom = Bun.spawn(
-      [PROMETHEUS!, `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
-      { stdout: 'ignore', stderr: 'pipe' },
-    );
+    const prom = startPrometheus([new URL(a.url).host], { token: a.token });
     try {
       let result: { metric: Record<string, string>; value: [number, string] }[] = [];
       for (let i = 0; i < 60 && result.length < 3; i++) {
         await Bun.sleep(500);
-        const r = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=DCGM_FI_DEV_GPU_UTIL`).catch(() => null);
+        const r = await fetch(`${prom.url}/api/v1/query?query=DCGM_FI_DEV_GPU_UTIL`).catch(() => null);
         if (r?.ok) result = (await r.json()).data.result;
       }
       expect(result.map((s) => s.metric.gpu).sort()).toEqual(['0', '1', '2']);
@@ -84,13 +68,12 @@ scrape_configs:
         expect(v).toBeGreaterThanOrEqual(0);
         expect(v).toBeLessThanOrEqual(100);
       }
-      const fb = await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=DCGM_FI_DEV_FB_TOTAL`)).json();
+      const fb = await (await fetch(`${prom.url}/api/v1/query?query=DCGM_FI_DEV_FB_TOTAL`)).json();
       expect(fb.data.result.map((s: { value: [number, string] }) => s.value[1])).toEqual(['81920', '81920', '81920']);
-      const fan = await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=DCGM_FI_DEV_FAN_SPEED`)).json();
+      const fan = await (await fetch(`${prom.url}/api/v1/query?query=DCGM_FI_DEV_FAN_SPEED`)).json();
       expect(fan.data.result).toEqual([]); // unsupported: absent, not 0
     } finally {
-      prom.kill();
-      await prom.exited;
+      await prom.stop();
     }
   }, 60_000);
 });

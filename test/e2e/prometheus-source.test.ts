@@ -5,15 +5,14 @@
  * a host's page draws its history from query_range, and a broken query says why on its chart.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { HAVE_BROWSER, launchBrowser } from '../browser.ts';
 import { fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+import { PROMETHEUS, startPrometheus, type RunningPrometheus } from '../prometheus.ts';
 
 const SHOTS = join(ROOT, 'test/.build/screens');
 
-const PROMETHEUS = Bun.which('prometheus');
 const SKIP = !HAVE_BROWSER ? 'no Chromium or no built PWA (dist/web)' : !PROMETHEUS ? 'no prometheus binary on PATH' : '';
 if (SKIP) console.log(`prometheus-source: skipped: ${SKIP}`);
 
@@ -22,7 +21,7 @@ const gpuEnv = (n: number, names: string) => ({ GPULSE_NVML_LIB: fakeNvml('defau
 describe.skipIf(!!SKIP)('PWA with a Prometheus source', () => {
   const dir = tmp('gpulse-promsrc-');
   let a: RunningAgent, b: RunningAgent;
-  let prom: ReturnType<typeof Bun.spawn> | undefined;
+  let prom: RunningPrometheus | undefined;
   let promUrl = '';
   let ctx: BrowserContext;
   let page: Page;
@@ -33,26 +32,8 @@ describe.skipIf(!!SKIP)('PWA with a Prometheus source', () => {
       dir: tmp(),
     });
     b = await startAgent(['--interval', '500ms', '--hostname', 'gpu-b', '--metrics-public'], gpuEnv(1, 'NVIDIA L4'), { dir: tmp() });
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    promUrl = `http://127.0.0.1:${port}`;
-    writeFileSync(
-      join(dir, 'prometheus.yml'),
-      `global: { scrape_interval: 1s, evaluation_interval: 1s }
-scrape_configs:
-  - job_name: gpulse
-    static_configs: [{ targets: ['${new URL(a.url).host}', '${new URL(b.url).host}'] }]
-`,
-    );
-    prom = Bun.spawn(
-      [
-        PROMETHEUS!,
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--web.cors.origin=.*',
-      ],
-      { stdout: 'ignore', stderr: 'ignore' },
-    );
+    prom = startPrometheus([new URL(a.url).host, new URL(b.url).host], { args: ['--web.cors.origin=.*'] });
+    promUrl = prom.url;
     // Wait until Prometheus has scraped both agents' GPUs.
     for (let i = 0; i < 60; i++) {
       const r = await fetch(`${promUrl}/api/v1/query?query=DCGM_FI_DEV_GPU_UTIL`).catch(() => null);
@@ -66,8 +47,7 @@ scrape_configs:
 
   afterAll(async () => {
     await ctx?.close();
-    prom?.kill();
-    await prom?.exited;
+    await prom?.stop();
     await a?.stop();
     await b?.stop();
   });
