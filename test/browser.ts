@@ -1,7 +1,7 @@
 /** Debian's headless Chromium through playwright-core, as the e2e tests and bench/pwa.ts launch it. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT, tmp } from './helpers.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -22,4 +22,21 @@ export const HAVE_BROWSER = existsSync(CHROMIUM) && existsSync(join(ROOT, 'dist/
 /** A persistent context (service workers and installability need one) in a fresh or given profile dir. */
 export function launchBrowser(profileDir = tmp('gpulse-browser-'), opts: Parameters<typeof chromium.launchPersistentContext>[1] = {}): Promise<BrowserContext> {
   return chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true, ...opts });
+}
+
+/** The pairing link a user opens for agent `a`, on the agent's own copy of the app. */
+export const pairingLink = (a: { url: string; token: string }) => `${a.url}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`;
+
+/** A fresh browser whose one page opened agent `a`'s pairing link and shows it live; `watch` sees the page first. */
+export async function openPaired(
+  a: { url: string; token: string },
+  viewport: { width: number; height: number },
+  watch?: (p: Page) => void,
+): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await launchBrowser(tmp('gpulse-paired-'), { viewport });
+  const page = await ctx.newPage();
+  watch?.(page);
+  await page.goto(pairingLink(a));
+  await page.waitForSelector('[data-status="live"]');
+  return { ctx, page };
 }

@@ -3,10 +3,10 @@
  * enough of the API to be added, then send a schema with a non-string hostname, or an SSE line
  * (or message) that never ends. The rest of the app must keep working, and nothing bad is stored.
  */
-import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
+import { HAVE_BROWSER, openPaired } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { startAgent, tmp, type RunningAgent } from '../helpers.ts';
+import { startAgent, type RunningAgent } from '../helpers.ts';
 import { minimalSchema } from '../fixtures/schema.ts';
 
 type Mode = 'hostname' | 'endless-line' | 'endless-frame';
@@ -89,11 +89,7 @@ describe.skipIf(!HAVE_BROWSER)('hostile agents in the PWA', () => {
   const statusTitle = (name: string) => page.getAttribute(`${tile(name)} [data-status]`, 'title');
   beforeAll(async () => {
     a = await startAgent(['--interval', '500ms', '--gpu', 'none', '--hostname', 'good-agent']);
-    ctx = await launchBrowser(tmp('gpulse-hostile-'), { viewport: { width: 1200, height: 900 } });
-    page = await ctx.newPage();
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${a.url}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`);
-    await page.waitForSelector('[data-status="live"]');
+    ({ ctx, page } = await openPaired(a, { width: 1200, height: 900 }, (p) => p.on('pageerror', (e) => errors.push(e.message))));
   }, 60_000);
   afterAll(async () => {
     await ctx?.close();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { HAVE_BROWSER, launchBrowser } from '../browser.ts';
+import { HAVE_BROWSER, openPaired } from '../browser.ts';
 import { decodeChunk } from '../../shared/chunk/index.ts';
 import { auth, fakeNvml, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
@@ -22,11 +22,8 @@ describe.skipIf(!HAVE_BROWSER)('your metrics and GPU users in the PWA', () => {
       { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1', FAKE_NVML_PROCS_FILE: join(dir, 'procs'), GPULSE_NVML_SLOW_MS: '500' },
       { dir },
     );
-    ctx = await launchBrowser(tmp('gpulse-user-'), { viewport: { width: 1300, height: 1600 } });
-    page = await ctx.newPage();
+    ({ ctx, page } = await openPaired(a, { width: 1300, height: 1600 }));
     page.setDefaultTimeout(15_000);
-    await page.goto(`${a.url}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`);
-    await page.waitForSelector('[data-status="live"]');
   }, 60_000);
   afterAll(async () => {
     await ctx?.close();

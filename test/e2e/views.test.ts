@@ -1,18 +1,15 @@
 /** View details a person relies on: stale detection, drag-to-zoom in the URL, retention settings. */
-import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
+import { HAVE_BROWSER, openPaired } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+import { fakeNvml, ROOT, startAgent, type RunningAgent } from '../helpers.ts';
 
 describe.skipIf(!HAVE_BROWSER)('views', () => {
   let a: RunningAgent, ctx: BrowserContext, page: Page;
   beforeAll(async () => {
     a = await startAgent(['--interval', '500ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1' });
-    ctx = await launchBrowser(tmp('gpulse-views-'), { viewport: { width: 1300, height: 900 } });
-    page = await ctx.newPage();
-    await page.goto(`${a.url}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`);
-    await page.waitForSelector('[data-status="live"]');
+    ({ ctx, page } = await openPaired(a, { width: 1300, height: 900 }));
   }, 60_000);
   afterAll(async () => {
     await ctx?.close();
