@@ -84,3 +84,6 @@ export function parseUserKey(key: string): { metric: string; labels: Record<stri
 
 /** `ollama.<model>.<metric>`: the model name folded like a user key part. */
 export const ollamaKey = (model: string, metric: 'vram' | 'gpu_share') => `ollama.${foldPart(model)}.${metric}`;
+
+/** The same keys in the same order (an identity check first: most callers pass the same array again). */
+export const sameKeys = (a: readonly string[], b: readonly string[]) => a === b || (a.length === b.length && a.every((k, i) => k === b[i]));

@@ -64,7 +64,7 @@ export class AlertHub {
 
   sample(ep: string, keys: readonly string[], row: readonly (number | null)[], gpus: readonly GpuHealth[] | null) {
     if (!this.#ready) return;
-    const idx = new Map(keys.map((k, i) => [k, i + 1]));
+    const idx = indexOf(keys);
     const get = (k: string) => {
       const v = row[idx.get(k) ?? -1];
       return typeof v === 'number' ? v : null;
@@ -136,4 +136,12 @@ export class AlertHub {
     this.host.post({ type: 'alerts', records: this.#records });
     this.host.emit();
   }
+}
+
+/** key → its column in a row ([t, ...values]), built once per key list (a stream sends the same list every frame). */
+const indexes = new WeakMap<readonly string[], Map<string, number>>();
+function indexOf(keys: readonly string[]): Map<string, number> {
+  let m = indexes.get(keys);
+  if (!m) indexes.set(keys, (m = new Map(keys.map((k, i) => [k, i + 1]))));
+  return m;
 }

@@ -6,6 +6,7 @@
  */
 import type { EndpointStatus, PromHost, TabMessage } from '../../shared/tab-messages.ts';
 import type { Schema, SnapshotExtras } from '../../shared/wire.ts';
+import { sameKeys } from '../../shared/series-key.ts';
 import type { Endpoint } from './db.ts';
 import type { LastKnown } from './last-known.ts';
 
@@ -78,7 +79,7 @@ export class EndpointStore implements EpState {
     this.schema = schema;
     const keys = schema.series.map((x) => x.key);
     // `last` is indexed by `keys`: a catalog that changed makes the old row unreadable.
-    if (keys.join() !== this.keys.join()) {
+    if (!sameKeys(keys, this.keys)) {
       this.keys = keys;
       this.last = null;
       this.tail = [];
@@ -91,7 +92,8 @@ export class EndpointStore implements EpState {
 
   /** Rows in time order; a new leader's replay repeats rows this tab already shows, and those are skipped. */
   addRows(keys: string[], rows: (number | null)[][]) {
-    if (keys.join() !== this.keys.join()) {
+    // Every frame: compared key by key, not joined into two strings of a few hundred keys each.
+    if (!sameKeys(keys, this.keys)) {
       this.keys = keys;
       this.tail = [];
     }
@@ -117,7 +119,7 @@ export class EndpointStore implements EpState {
   /** What was stored at the last visit, for an endpoint this tab has not heard from yet. */
   restore(k: LastKnown) {
     if (this.last) return;
-    if (!this.schema || k.keys.join() === this.keys.join()) {
+    if (!this.schema || sameKeys(k.keys, this.keys)) {
       this.keys = k.keys;
       this.last = k.last;
     }

@@ -50,6 +50,8 @@ export class LiveConnection {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #staleTimer: ReturnType<typeof setInterval> | null = null;
   #schema: Schema | null = null;
+  /** The schema's keys, one array per schema: consumers see the same list again (and compare it by identity) every frame. */
+  #keys: string[] = [];
   #lastT = 0;
   #status: EndpointStatus = { kind: 'connecting', attempt: 0 };
 
@@ -167,10 +169,7 @@ export class LiveConnection {
     let batch: (number | null)[][] = [];
     const flush = () => {
       if (batch.length && this.#schema) {
-        this.on.rows(
-          this.#schema.series.map((s) => s.key),
-          batch,
-        );
+        this.on.rows(this.#keys, batch);
         batch = [];
       }
     };
@@ -191,6 +190,7 @@ export class LiveConnection {
           if (!s.ok) throw new ProtocolError(`agent sent a malformed schema: ${s.reason}`);
           flush();
           this.#schema = s.value;
+          this.#keys = s.value.series.map((x) => x.key);
           this.on.schema(s.value);
         } else if (m.event === 'sample') {
           const r = this.#schema ? validateRow(data, this.#schema.series.length) : null;

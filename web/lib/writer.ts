@@ -10,6 +10,7 @@
  * what is already stored for it, so no other writer's rows are ever deleted.
  */
 import { isExactKey } from '../../shared/catalog.ts';
+import { sameKeys } from '../../shared/series-key.ts';
 import { quantize } from '../../shared/chunk/index.ts';
 import { rawWindowMs, windowStart } from '../../shared/chunk/windows.ts';
 import { unwrap, type IDBPTransaction } from 'idb';
@@ -222,5 +223,3 @@ function grow(o: Win) {
     return x;
   });
 }
-
-const sameKeys = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((k, i) => k === b[i]);
