@@ -150,8 +150,14 @@ export function parseNum(b: Uint8Array, a: number, e: number): number {
   let m = 0,
     sig = 0,
     exp = 0,
-    digits = 0;
-  while (i < e) {
+    digits = 0,
+    dot = false;
+  // Digits, with at most one '.' among them: each digit after it scales the mantissa down by 10.
+  for (; i < e; i++) {
+    if (b[i] === 46 && !dot) {
+      dot = true;
+      continue;
+    }
     const d = b[i]! - 48;
     if (d < 0 || d > 9) break;
     digits++;
@@ -159,21 +165,7 @@ export function parseNum(b: Uint8Array, a: number, e: number): number {
       m = m * 10 + d;
       sig++;
     }
-    i++;
-  }
-  if (i < e && b[i] === 46) {
-    i++;
-    while (i < e) {
-      const d = b[i]! - 48;
-      if (d < 0 || d > 9) break;
-      digits++;
-      if (m !== 0 || d !== 0) {
-        m = m * 10 + d;
-        sig++;
-      }
-      exp--;
-      i++;
-    }
+    if (dot) exp--;
   }
   if (digits === 0) return NaN;
   if (i < e) {
