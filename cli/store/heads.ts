@@ -57,21 +57,13 @@ export interface Sealed {
   chunks: SealedChunk[];
 }
 
-export class RawHead {
+/** What both heads share: the open window's columns and its time column (n rows used). */
+abstract class Head {
   readonly cols = new Columns();
-  t = new Float64Array(64);
-  v: Float64Array<ArrayBuffer>[] = [];
   n = 0;
   windowStart = NaN;
-  readonly windowMs: number;
 
-  /** Rows a window can hold at the interval (aligned, strictly increasing stamps). */
-  readonly capacity: number;
-
-  constructor(readonly intervalMs: number) {
-    this.windowMs = windowMs('raw', intervalMs);
-    this.capacity = Math.ceil(this.windowMs / intervalMs);
-  }
+  constructor(public t: Float64Array<ArrayBuffer>) {}
 
   get keys(): readonly string[] {
     return this.cols.keys;
@@ -81,6 +73,20 @@ export class RawHead {
   }
   get last(): number | null {
     return this.n ? this.t[this.n - 1]! : null;
+  }
+}
+
+export class RawHead extends Head {
+  v: Float64Array<ArrayBuffer>[] = [];
+  readonly windowMs: number;
+
+  /** Rows a window can hold at the interval (aligned, strictly increasing stamps). */
+  readonly capacity: number;
+
+  constructor(readonly intervalMs: number) {
+    super(new Float64Array(64));
+    this.windowMs = windowMs('raw', intervalMs);
+    this.capacity = Math.ceil(this.windowMs / intervalMs);
   }
 
   setKeys(keys: readonly string[]) {
@@ -139,35 +145,22 @@ export class RawHead {
   }
 }
 
-export class RollupHead {
-  readonly cols = new Columns();
+export class RollupHead extends Head {
   readonly step: number;
   readonly windowMs: number;
-  t = new Float64Array(16);
   sum: Float64Array<ArrayBuffer>[] = [];
   min: Float64Array<ArrayBuffer>[] = [];
   max: Float64Array<ArrayBuffer>[] = [];
   count: Float64Array<ArrayBuffer>[] = [];
-  n = 0;
-  windowStart = NaN;
 
   /** Buckets in a window. */
   readonly capacity: number;
 
   constructor(readonly tier: '1m' | '1h') {
+    super(new Float64Array(16));
     this.step = ROLLUP_STEP_MS[tier];
     this.windowMs = windowMs(tier, 0);
     this.capacity = Math.ceil(this.windowMs / this.step);
-  }
-
-  get keys(): readonly string[] {
-    return this.cols.keys;
-  }
-  get first(): number | null {
-    return this.n ? this.t[0]! : null;
-  }
-  get last(): number | null {
-    return this.n ? this.t[this.n - 1]! : null;
   }
 
   setKeys(keys: readonly string[]) {
