@@ -7,11 +7,11 @@
  * the IndexedDB writes and the alert rules cost without it).
  * usage: bun bench/fleet.ts [--hosts 100] [--seconds 20] [--dist dist/web] [--route '#/']
  */
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { launchBrowser } from '../test/browser.ts';
 import { fleetSpec, startFakeAgent } from '../test/fake-agent.ts';
 import { ROOT, tmp } from '../test/helpers.ts';
+import { staticApp } from '../test/static-app.ts';
 
 const arg = (n: string, d: string) => {
   const i = process.argv.indexOf(`--${n}`);
@@ -22,20 +22,12 @@ const seconds = Number(arg('seconds', '20'));
 const dist = resolve(ROOT, arg('dist', 'dist/web'));
 const TOKEN = 'bench-token-0123456789abcdef';
 
-const app = Bun.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  fetch(req) {
-    const path = decodeURIComponent(new URL(req.url).pathname);
-    const file = join(dist, path === '/' ? 'index.html' : path);
-    return file.startsWith(dist) && existsSync(file) ? new Response(Bun.file(file)) : new Response('not found', { status: 404 });
-  },
-});
+const app = staticApp(dist);
 const fakes = Array.from({ length: hosts }, (_, i) => startFakeAgent(fleetSpec(i, TOKEN)));
 const ctx = await launchBrowser(tmp('gpulse-bench-fleet-'), { viewport: { width: 1400, height: 900 } });
 try {
   const page = await ctx.newPage();
-  await page.goto(`http://127.0.0.1:${app.port}/#/`);
+  await page.goto(`${app.url}#/`);
   await page.waitForFunction(() => (globalThis as any).gpulse);
   await page.evaluate(
     async ([list, token]) => {
@@ -109,5 +101,5 @@ try {
 } finally {
   await ctx.close();
   for (const f of fakes) f.stop();
-  app.stop(true);
+  app.stop();
 }

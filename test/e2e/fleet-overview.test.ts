@@ -5,32 +5,17 @@
  * problems first, the tag filter, an offline host's last-known values, and the Add form's refusals.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { HAVE_BROWSER, launchBrowser } from '../browser.ts';
 import { fleetSpec, startFakeAgent, type FakeAgent } from '../fake-agent.ts';
 import { BUN, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+import { staticApp } from '../static-app.ts';
 
 const SHOTS = join(ROOT, 'test/.build/screens');
 const DOCS = join(ROOT, 'docs/screenshots');
 const FAKE_TOKEN = 'fake-token-0123456789abcdef';
-
-/** The built PWA on its own origin: what `--app URL` points at. */
-function staticApp() {
-  const dir = join(ROOT, 'dist/web');
-  const server = Bun.serve({
-    hostname: '127.0.0.1',
-    port: 0,
-    fetch(req) {
-      const path = decodeURIComponent(new URL(req.url).pathname);
-      const file = join(dir, path === '/' ? 'index.html' : path);
-      if (!file.startsWith(dir) || !existsSync(file)) return new Response('not found', { status: 404 });
-      return new Response(Bun.file(file));
-    },
-  });
-  return { url: `http://127.0.0.1:${server.port}/`, stop: () => server.stop(true) };
-}
 
 const pairLink = (agent: RunningAgent, app: string) => {
   const r = Bun.spawnSync([BUN, join(ROOT, 'cli/main.ts'), 'pair', '--url', agent.url, '--app', app], {
