@@ -40,3 +40,9 @@ export async function openPaired(
   await page.waitForSelector('[data-status="live"]');
   return { ctx, page };
 }
+
+/** Waits until the app's notice says `what` (a pairing link first says "Checking the agent at …"). */
+export function waitForNotice(page: Page, what: RegExp | string, timeout = 15_000) {
+  const src = typeof what === 'string' ? what.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : what.source;
+  return page.waitForFunction((re) => new RegExp(re).test(document.querySelector('.notice')?.textContent ?? ''), src, { timeout });
+}

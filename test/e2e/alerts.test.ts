@@ -60,6 +60,7 @@ describe.skipIf(!HAVE_BROWSER)('alerts in the PWA', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     for (const x of [a, b]) {
       await page.goto(`${a.url}/#/add?url=${encodeURIComponent(x.url)}&token=${x.token}`);
+      await page.waitForURL(/#\/e\//); // the link was taken: the app opened that agent's host view
       await page.waitForSelector('[data-status="live"]');
     }
     await page.goto(`${a.url}/#/`);

@@ -1,5 +1,5 @@
 /** Browser-side faults: IndexedDB quota exceeded, and the leader tab closing while another tab is open. */
-import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, waitForNotice } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
@@ -28,7 +28,7 @@ describe.skipIf(!HAVE_BROWSER)('browser faults', () => {
     // 2 hours at 250 ms with 8 GPUs is ~28,800 rows × 135 series, ~3 MB as chunks: more than 2 MB.
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: agent.url, quotaSize: 2 * 1024 * 1024 });
     await page.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
-    await page.waitForSelector('.notice', { timeout: 60_000 });
+    await waitForNotice(page, /storage is full/, 60_000);
     expect(await page.textContent('.notice')).toMatch(/storage is full: removed \d+ oldest raw chunk/);
     await page.waitForSelector('[data-status="live"]', { timeout: 20_000 });
     const errors: string[] = [];

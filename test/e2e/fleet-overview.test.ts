@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { HAVE_BROWSER, launchBrowser } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, waitForNotice } from '../browser.ts';
 import { fleetSpec, startFakeAgent, type FakeAgent } from '../fake-agent.ts';
 import { BUN, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 import { staticApp } from '../static-app.ts';
@@ -170,7 +170,7 @@ describe.skipIf(!HAVE_BROWSER)('fleet overview, 40 hosts', () => {
     expect(await endpointCount()).toBe(n);
     // A pairing link with a wrong token saves nothing either, and says why.
     await page.goto(`${app.url}#/add?url=${encodeURIComponent(cool.url.replace('127.0.0.1', 'localhost'))}&token=wrong-token-000000000000`);
-    await page.waitForSelector('.notice', { timeout: 10_000 });
+    await waitForNotice(page, 'bad token', 10_000);
     expect(await page.textContent('.notice')).toContain('bad token');
     expect(page.url()).not.toContain('wrong-token');
     expect(await endpointCount()).toBe(n);

@@ -1,5 +1,5 @@
 /** The PWA in real headless Chromium against a real agent with the fake NVML library. */
-import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, waitForNotice } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -168,7 +168,7 @@ describe.skipIf(!HAVE_BROWSER)('PWA in Chromium', () => {
   test('a pairing link with a rejected token saves nothing and says "bad token"', async () => {
     const before = await page.evaluate(() => (globalThis as any).gpulse.order.length);
     await page.goto(page.url().replace(/#.*$/, `#/add?url=${encodeURIComponent(agent.url.replace('127.0.0.1', 'localhost'))}&token=wrong-token-000000000000`));
-    await page.waitForSelector('.notice', { timeout: 15_000 });
+    await waitForNotice(page, 'bad token');
     expect(await page.textContent('.notice')).toContain('bad token');
     expect(page.url()).not.toContain('wrong-token');
     expect(await page.evaluate(() => (globalThis as any).gpulse.order.length)).toBe(before);
