@@ -45,7 +45,10 @@ const http = { pageProtocol: 'http:' };
 
 describe('checking an agent before it is saved', () => {
   test('a real answer with the right token: ok, with its normalized URL and hostname', async () => {
-    expect(await checkAgent(url(agent) + '/some/path', TOKEN, http)).toEqual({ kind: 'ok', url: url(agent), hostname: 'gpu-7', version: '0.9.0' });
+    const r = await checkAgent(url(agent) + '/some/path', TOKEN, http);
+    expect(r).toMatchObject({ kind: 'ok', url: url(agent), hostname: 'gpu-7', version: '0.9.0' });
+    // The answer itself comes back too: the first connection uses it instead of asking again.
+    expect(r.kind === 'ok' && (r.info as { hostname?: string }).hostname).toBe('gpu-7');
   });
   test('a wrong or missing token: bad token', async () => {
     const r = await checkAgent(url(agent), 'wrong-token', http);

@@ -131,6 +131,23 @@ describe('HistorySync', () => {
     expect(m.t.length).toBe((windowStart('raw', a.newest, 1000) - T0) / 60_000);
   });
 
+  test('an /v1/info just read by the pairing check is used once, not asked again; a stale or second one is', async () => {
+    const db = await openDb(`sync-${Math.random()}`);
+    const { a } = fakeAgent(T0);
+    a.newest = T0 + 1_800_000;
+    const { h, sync } = host(db, new ChunkWriter('ep', 1000));
+    const info = await (await fetch('http://agent/v1/info')).json();
+    a.requests.length = 0;
+    sync.primeInfo('http://agent', { ...info, hostname: 'primed' });
+    expect(await sync.resume('ep')).toBe(a.newest);
+    expect(h.schema?.hostname).toBe('primed');
+    expect(a.requests.filter((r) => r === '/v1/info')).toEqual([]);
+    expect(a.requests.some((r) => r.startsWith('/v1/history/chunks'))).toBe(true);
+    // Used up: the next resume asks the agent.
+    await sync.resume('ep');
+    expect(a.requests.filter((r) => r === '/v1/info').length).toBe(1);
+  });
+
   test("after a long gap: backfilled as chunks, the writer's open window merged, rollups folded with no hole", async () => {
     const db = await openDb(`sync-${Math.random()}`);
     const { a } = fakeAgent(T0);

@@ -509,6 +509,19 @@ describe('reading series', () => {
     expect(Array.from(r.cols.get('a')!)).toEqual([1, 2]);
   });
 
+  test('withTail: a raw read that saw only the newest part of a backfill being stored gets the older part from the tail', () => {
+    // Stored (newest windows first): only 3000–4000 so far; the tail already holds 1000–5000.
+    const stored = joinRuns(new Map([['a', { t: Float64Array.from([3000, 4000]), v: Float64Array.from([30, 40]) }]]), ['a'], 0, Infinity, false);
+    const tail = [1000, 2000, 3000, 4000, 5000].map((t) => [t, t / 100, t / 10]);
+    const s = withTail(stored, tail, ['a', 'b'], ['a', 'b'], 'raw', 1500, Infinity);
+    expect(Array.from(s.t)).toEqual([2000, 3000, 4000, 5000]);
+    expect(Array.from(s.cols.get('a')!)).toEqual([20, 30, 40, 50]);
+    // A key the stored read did not have is a gap there, not shifted data.
+    expect(Array.from(s.cols.get('b')!).map((x) => (Number.isNaN(x) ? null : x))).toEqual([200, null, null, 500]);
+    // Bounded by `to`, and nothing from the tail when stored covers the range.
+    expect(Array.from(withTail(stored, tail, ['a', 'b'], ['a'], 'raw', 3000, 4000).t)).toEqual([3000, 4000]);
+  });
+
   test('tierFor keeps a range to a few thousand points', () => {
     expect(tierFor(3600e3, 1000)).toBe('raw');
     expect(tierFor(7 * 86400e3, 1000)).toBe('1m');

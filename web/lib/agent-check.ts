@@ -8,7 +8,7 @@
 import { mixedContentProblem, normalizeUrl } from './state.ts';
 
 export type CheckResult =
-  | { kind: 'ok'; url: string; hostname: string; version: string }
+  | { kind: 'ok'; url: string; hostname: string; version: string; info: unknown }
   | { kind: 'bad-url'; message: string }
   | { kind: 'mixed-content'; message: string }
   | { kind: 'unreachable'; message: string }
@@ -85,5 +85,5 @@ export async function checkAgent(rawUrl: string, token: string, env: CheckEnv): 
   if (json === undefined) return { kind: 'not-agent', message: `not a gpulse agent: ${url}/v1/info did not answer JSON` };
   const shape = agentShape(json);
   if (typeof shape === 'string') return { kind: 'not-agent', message: `not a gpulse agent: ${shape}` };
-  return { kind: 'ok', url, ...shape };
+  return { kind: 'ok', url, ...shape, info: json };
 }

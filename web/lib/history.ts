@@ -20,6 +20,8 @@ import type { ChunkWriter } from './writer.ts';
 const REPLAY_MAX_ROWS = 900;
 /** Rows of the recent hour handed to the display tail. */
 const TAIL_ROWS = 3600;
+/** How long a primed /v1/info answer stands in for asking the agent. */
+const INFO_FRESH_MS = 10_000;
 export const backfillKey = (id: string) => `backfill:${id}`;
 
 /** What the sync needs from the app (AppState implements it). */
@@ -40,10 +42,37 @@ export interface SyncHost {
 
 type SavedJob = BackfillJob & { interval: number; t0: number };
 
+/**
+ * Resolves after the next frame is painted; at once outside a page or in a hidden tab (no frame
+ * comes), and after 100 ms at the latest (a tab hidden meanwhile).
+ */
+function afterPaint(): Promise<void> {
+  if (typeof requestAnimationFrame === 'undefined' || typeof document === 'undefined' || document.hidden) return Promise.resolve();
+  return new Promise((r) => {
+    setTimeout(r, 100);
+    requestAnimationFrame(() => setTimeout(r, 0));
+  });
+}
+
 export class HistorySync {
   #queues = new Map<string, Promise<unknown>>();
 
+  /** /v1/info answers just read by the pairing or Add check, by agent URL: the first resume uses one instead of asking again. */
+  #infos = new Map<string, { info: unknown; at: number }>();
+
   constructor(readonly host: SyncHost) {}
+
+  /** An agent's /v1/info, just read (pairing, Add form): its first connection need not ask again. */
+  primeInfo(url: string, info: unknown) {
+    this.#infos.set(url, { info, at: Date.now() });
+  }
+
+  /** A primed /v1/info, once, while fresh (the catalog or the newest sample may move on). */
+  #takeInfo(url: string): unknown {
+    const h = this.#infos.get(url);
+    this.#infos.delete(url);
+    return h && Date.now() - h.at < INFO_FRESH_MS ? h.info : undefined;
+  }
 
   get #db() {
     return this.host.db;
@@ -73,6 +102,7 @@ export class HistorySync {
 
   async #resume(id: string): Promise<number | null> {
     const s = this.host.endpoint(id);
+    const hinted = s ? this.#takeInfo(s.ep.url) : undefined;
     // Everything local at once (each IDB request is a round trip to the browser process), and the agent's info alongside.
     const [stored, e1m, e1h, w, pending, r] = await Promise.all([
       lastTime(this.#db, id, 'raw'),
@@ -80,14 +110,14 @@ export class HistorySync {
       lastTime(this.#db, id, '1h'),
       this.#db.get('meta', foldKey(id)) as Promise<number | undefined>,
       this.#db.get('meta', backfillKey(id)) as Promise<SavedJob | undefined>,
-      s ? agentFetch(s.ep, '/v1/info') : null,
+      s && !hinted ? agentFetch(s.ep, '/v1/info') : null,
     ]);
     const held = this.host.writer(id)?.lastT ?? null;
     const t = held !== null && (stored === null || held > stored) ? held : stored;
-    if (!s || !r) return t;
-    if (r.status === 401) throw new HttpError(401, 'unauthorized');
-    if (!r.ok) throw new HttpError(r.status, r.statusText);
-    const info = (await r.json()) as Partial<Info>;
+    if (!s || (!r && !hinted)) return t;
+    if (r?.status === 401) throw new HttpError(401, 'unauthorized');
+    if (r && !r.ok) throw new HttpError(r.status, r.statusText);
+    const info = (hinted ?? (await r!.json())) as Partial<Info>;
     // The catalog is known now, before the stream's schema event: views can lay out their charts.
     if (!s.schema) {
       const sc = schemaOf(info);
@@ -169,6 +199,8 @@ export class HistorySync {
       for (const k of keys) runs.set(k, decodeRun(f.records.filter((r) => r.key === k)));
       const rows = seriesRows(joinRuns(runs, keys, -Infinity, Infinity, false), keys);
       if (rows.length) this.host.rows(id, keys, rows.slice(-TAIL_ROWS));
+      // The views draw that hour before the puts below (their structured clones) take the main thread.
+      await afterPaint();
     }
     // Newest windows first: the part of the range a view opens on is readable first.
     if (p.tier === 'raw') f.records.reverse();

@@ -108,10 +108,72 @@ function sameTimes(x: Float64Array, y: Float64Array): boolean {
   return true;
 }
 
+/** A run of columns in `keys` order (a missing column: undefined, read as gaps). */
+interface Part {
+  t: Float64Array;
+  v: (Float64Array | undefined)[];
+  min?: (Float64Array | undefined)[];
+  max?: (Float64Array | undefined)[];
+}
+
+/** The first index of `tail` (rows in time order) whose time is >= t. */
+function firstAtOrAfter(tail: readonly (readonly (number | null)[])[], t: number): number {
+  let lo = 0,
+    hi = tail.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((tail[mid]![0] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Tail rows [i0, i1) as columns (`idx`: each key's place in a row, -1 = absent). */
+function tailPart(tail: readonly (readonly (number | null)[])[], idx: readonly number[], i0: number, i1: number): Part {
+  const m = i1 - i0;
+  const t = new Float64Array(m);
+  for (let i = 0; i < m; i++) t[i] = tail[i0 + i]![0] as number;
+  const v = idx.map((s) => {
+    const c = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      const x = s < 0 ? null : tail[i0 + i]![s + 1];
+      c[i] = typeof x === 'number' ? x : NaN;
+    }
+    return c;
+  });
+  return { t, v };
+}
+
+function joinParts(parts: readonly Part[], keys: readonly string[], rollup: boolean): Series {
+  const n = parts.reduce((a, p) => a + p.t.length, 0);
+  const cat = (pick: (p: Part) => Float64Array | undefined) => {
+    const o = new Float64Array(n);
+    let at = 0;
+    for (const p of parts) {
+      const c = pick(p);
+      if (c) o.set(c.subarray(0, p.t.length), at);
+      else o.fill(NaN, at, at + p.t.length);
+      at += p.t.length;
+    }
+    return o;
+  };
+  const t = cat((p) => p.t);
+  const cols = new Map(keys.map((k, j) => [k, cat((p) => p.v[j])]));
+  if (!rollup) return { t, cols };
+  return {
+    t,
+    cols,
+    min: new Map(keys.map((k, j) => [k, cat((p) => p.min?.[j] ?? p.v[j])])),
+    max: new Map(keys.map((k, j) => [k, cat((p) => p.max?.[j] ?? p.v[j])])),
+  };
+}
+
 /**
  * Stored series + the live tail after it. For raw the tail rows are appended as they are; for a
  * rollup tier they become buckets of the tier's step (the stored rollups end where the last closed
- * raw window ends, so the open window's buckets are computed here, from memory).
+ * raw window ends, so the open window's buckets are computed here, from memory). For raw, tail
+ * rows before the first stored one are put in front too: a read that ran while a backfill was
+ * being stored (newest windows first) holds only the newest part of what the tail already has.
  */
 export function withTail(
   stored: Series,
@@ -124,51 +186,27 @@ export function withTail(
 ): Series {
   const step = tier === 'raw' ? 0 : ROLLUP_STEP_MS[tier];
   const lastStored = stored.t.length ? stored.t[stored.t.length - 1]! : -Infinity;
-  const after = step ? lastStored + step : lastStored + 1;
-  let i0 = tail.length;
-  while (i0 > 0 && (tail[i0 - 1]![0] as number) >= Math.max(after, from)) i0--;
-  let i1 = tail.length;
-  while (i1 > i0 && (tail[i1 - 1]![0] as number) > to) i1--;
-  if (i1 <= i0) return stored;
+  const i0 = firstAtOrAfter(tail, Math.max(step ? lastStored + step : lastStored + 1, from));
+  const i1 = Math.max(i0, firstAtOrAfter(tail, to + 1e-3));
+  const p0 = !step && stored.t.length ? firstAtOrAfter(tail, from) : 0;
+  const p1 = !step && stored.t.length ? Math.min(firstAtOrAfter(tail, stored.t[0]!), i0) : 0;
+  if (i1 <= i0 && p1 <= p0) return stored;
   const idx = keys.map((k) => rowKeys.indexOf(k));
-  const m = i1 - i0;
-  const rt = new Float64Array(m);
-  for (let i = 0; i < m; i++) rt[i] = tail[i0 + i]![0] as number;
-  const col = (j: number) => {
-    const c = new Float64Array(m);
-    const s = idx[j]!;
-    for (let i = 0; i < m; i++) {
-      const v = s < 0 ? null : tail[i0 + i]![s + 1];
-      c[i] = typeof v === 'number' ? v : NaN;
-    }
-    return c;
-  };
-  const extra: { t: Float64Array; v: Float64Array[]; min?: Float64Array[]; max?: Float64Array[] } = { t: rt, v: keys.map((_, j) => col(j)) };
+  const mid: Part = { t: stored.t, v: keys.map((k) => stored.cols.get(k)) };
   if (step) {
-    const bs = extra.v.map((v, j) => bucketRaw({ t: rt, v }, step, isExactKey(keys[j]!)));
-    extra.t = bs[0]?.t ?? new Float64Array(0);
-    extra.v = bs.map((b) => b.v);
-    extra.min = bs.map((b) => b.min!);
-    extra.max = bs.map((b) => b.max!);
+    mid.min = keys.map((k) => stored.min?.get(k) ?? stored.cols.get(k));
+    mid.max = keys.map((k) => stored.max?.get(k) ?? stored.cols.get(k));
   }
-  const n0 = stored.t.length,
-    n = n0 + extra.t.length;
-  const cat = (a: Float64Array | undefined, b: Float64Array) => {
-    const o = new Float64Array(n);
-    if (a) o.set(a.subarray(0, n0));
-    else o.fill(NaN, 0, n0);
-    o.set(b, n0);
-    return o;
-  };
-  const t = cat(stored.t, extra.t);
-  const cols = new Map(keys.map((k, j) => [k, cat(stored.cols.get(k), extra.v[j]!)]));
-  if (!step) return { t, cols };
-  return {
-    t,
-    cols,
-    min: new Map(keys.map((k, j) => [k, cat(stored.min?.get(k) ?? stored.cols.get(k), extra.min![j]!)])),
-    max: new Map(keys.map((k, j) => [k, cat(stored.max?.get(k) ?? stored.cols.get(k), extra.max![j]!)])),
-  };
+  const after = tailPart(tail, idx, i0, i1);
+  if (step) {
+    const bs = after.v.map((v, j) => bucketRaw({ t: after.t, v: v! }, step, isExactKey(keys[j]!)));
+    after.t = bs[0]?.t ?? new Float64Array(0);
+    after.v = bs.map((b) => b.v);
+    after.min = bs.map((b) => b.min!);
+    after.max = bs.map((b) => b.max!);
+  }
+  const parts = p1 > p0 ? [tailPart(tail, idx, p0, p1), mid, after] : [mid, after];
+  return joinParts(parts, keys, !!step);
 }
 
 /** A series as stream-style rows [t, ...values in `keys` order] (null for a gap), for the display tail. */

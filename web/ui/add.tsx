@@ -29,6 +29,7 @@ export function AddForm({ app, navigate, sameOrigin }: { app: AppState; navigate
         setErr(check);
         return;
       }
+      app.history.primeInfo(check.url, check.info);
       const ep = await app.addEndpoint(check.url, token.trim(), name.trim() || undefined);
       sessionStorage.removeItem('gpulse.add.url');
       navigate(`#/e/${ep.id}`);

@@ -48,7 +48,10 @@ export function drawMarks(u: uPlot, marks: readonly Mark[], fallbackColor: strin
 
 /** Rebuilds the label layer (a div inside uPlot's `.u-over`) for the current scale. */
 export function placeLabels(u: uPlot, layer: HTMLElement, marks: readonly Mark[], fallbackColor: string) {
-  const width = u.over.clientWidth;
+  // Nothing to place and nothing placed: the common case costs nothing.
+  if (!marks.length && !layer.firstChild) return;
+  // uPlot sets the overlay's width itself; reading clientWidth instead would force a layout per chart per draw.
+  const width = parseFloat(u.over.style.width) || u.over.clientWidth;
   const [min, max] = [u.scales.x?.min ?? -Infinity, u.scales.x?.max ?? Infinity];
   const ctx = u.ctx;
   ctx.save();

@@ -147,7 +147,11 @@ export function Chart({
     placeLabels(p, lay, marksRef.current, markColor);
     const dbl = () => calls.current.onReset?.();
     host.addEventListener('dblclick', dbl);
-    const ro = new ResizeObserver(() => p.setSize({ width: host.clientWidth, height }));
+    // The observer also fires once on observe(): redraw only when the width really changed.
+    const ro = new ResizeObserver(() => {
+      const w = host.clientWidth;
+      if (w && w !== p.width) p.setSize({ width: w, height });
+    });
     ro.observe(host);
     return () => {
       ro.disconnect();

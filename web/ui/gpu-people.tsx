@@ -154,7 +154,11 @@ function Stacked({ doc, from, to }: { doc: AccountingTimeline; from: number; to:
       [[...doc.t, doc.t.at(-1)! + doc.step_ms], ...order.map((i) => [...cum[i]!, cum[i]!.at(-1)!])],
       host,
     ); // the last bucket drawn to its end
-    const ro = new ResizeObserver(() => p.setSize({ width: host.clientWidth, height: 200 }));
+    // The observer also fires once on observe(): redraw only when the width really changed.
+    const ro = new ResizeObserver(() => {
+      const w = host.clientWidth;
+      if (w && w !== p.width) p.setSize({ width: w, height: 200 });
+    });
     ro.observe(host);
     return () => {
       ro.disconnect();

@@ -17,6 +17,7 @@ export interface RangeView {
 
 /** A re-read for a live view at most this often (it only happens when memory no longer covers the gap). */
 const REREAD_MS = 30_000;
+const NOTHING: Series = { t: new Float64Array(0), cols: new Map() };
 
 export function useRangeSeries(app: AppState, s: EpState | undefined, keys: string[], view: RangeView, span: number): Series | null {
   const live = view.from === undefined || view.to === undefined;
@@ -62,10 +63,13 @@ export function useRangeSeries(app: AppState, s: EpState | undefined, keys: stri
 
   // Recomputed on a tick, after a read, and when the tail is first filled or moves (a backfill's recent hour arrives at once).
   const series = useMemo(() => {
-    if (!stored || !s) return null;
-    if (!live) return stored.series;
+    if (!s) return null;
+    if (!live) return stored?.series ?? null;
+    // Before the first read answers (it queues behind a backfill's writes), a live view draws what
+    // memory holds: a pairing's recent hour shows as soon as it is fetched, not once it is stored.
+    if (!stored && !s.tail.length) return null;
     const to = Date.now();
-    return withTail(stored.series, s.tail, s.keys, keys, tier, to - span, Infinity);
+    return withTail(stored?.series ?? NOTHING, s.tail, s.keys, keys, tier, to - span, Infinity);
   }, [stored, tick, live, s?.tail[0]]);
 
   // For benchmarks and tests: when a view first shows points, and when it first shows most of its range.
