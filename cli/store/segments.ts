@@ -48,8 +48,8 @@ export interface SegmentFile {
   last: number;
 }
 
-export function readAt(fd: number, len: number, pos: number): Uint8Array {
-  const b = new Uint8Array(len);
+export function readAt(fd: number, len: number, pos: number, into?: Uint8Array): Uint8Array {
+  const b = into ? into.subarray(0, len) : new Uint8Array(len);
   let got = 0;
   while (got < len) {
     const n = readSync(fd, b, got, len - got, pos + got);

@@ -11,7 +11,7 @@
  */
 import { closeSync, constants, lstatSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeChunk, type Chunk, type ChunkBuffers, type Tier } from '../../shared/chunk/index.ts';
+import { ChunkBuffers, decodeChunk, type Chunk, type Tier } from '../../shared/chunk/index.ts';
 import { ROLLUP_STEP_MS, windowStart } from '../../shared/chunk/windows.ts';
 import { encodeGroup, parseDir, type GroupDir } from './group.ts';
 import { RawHead, RollupHead, type Sealed } from './heads.ts';
@@ -156,9 +156,18 @@ export class Store {
     const w1h = windowStart('1h', resume, 0);
     // 1 h head, part one: sealed 1 m buckets not yet in a sealed 1 h bucket.
     const fromBuckets = Math.max(w1h, h1End);
+    // Each group is read whole into one buffer and decoded into arrays, both reused group after
+    // group: a read and fresh arrays per chunk made hours of groups into megabytes of garbage,
+    // which set the agent's peak RSS at start.
+    const scratch = { buf: new Uint8Array(0) };
+    const bufs: ChunkBuffers[] = [];
+    const decodeAll = (ref: GroupRef, keys: string[]) => {
+      const whole = this.#groupBytes(ref, scratch);
+      return keys.map((k, j) => this.chunk(ref, k, (bufs[j] ??= new ChunkBuffers()), whole));
+    };
     for (const ref of this.groups('1m', fromBuckets, Number.isFinite(m1End) ? m1End - 1 : -Infinity)) {
       const keys = [...(this.dir(ref)?.chunks.keys() ?? [])];
-      const chunks = keys.map((k) => this.chunk(ref, k));
+      const chunks = decodeAll(ref, keys);
       const t = chunks.find((c) => c)?.t;
       if (!t) continue;
       this.h1.setKeys(keys);
@@ -177,7 +186,7 @@ export class Store {
     const from = Math.min(m1From, h1From);
     for (const ref of this.groups('raw', from, Infinity)) {
       const keys = [...(this.dir(ref)?.chunks.keys() ?? [])];
-      const cols = keys.map((k) => this.chunk(ref, k));
+      const cols = decodeAll(ref, keys);
       const t = cols.find((c) => c)?.t;
       if (!t) continue;
       this.m1.setKeys(keys);
@@ -422,7 +431,8 @@ export class Store {
     return this.refs[tier].filter((r) => r.last >= from && r.first <= to);
   }
 
-  #bytes(ref: GroupRef, offset: number, len: number): Uint8Array | null {
+  /** `into`: read into the front of this buffer (at least `len` long) instead of a new one. */
+  #bytes(ref: GroupRef, offset: number, len: number, into?: Uint8Array): Uint8Array | null {
     if (ref.mem) return ref.mem.subarray(offset, offset + len);
     try {
       let fd = this.#fds.get(ref.file!);
@@ -435,12 +445,20 @@ export class Store {
         fd = openRead(ref.file!);
         this.#fds.set(ref.file!, fd);
       }
-      const b = readAt(fd, len, ref.offset + offset);
+      const b = readAt(fd, len, ref.offset + offset, into);
       return b.length === len ? b : null;
     } catch (e) {
       this.warn(`${ref.file}: read failed (${errText(e)})`);
       return null;
     }
+  }
+
+  /** A whole group's bytes, read into `scratch.buf` (grown as needed, reused by the caller); null if unreadable. */
+  #groupBytes(ref: GroupRef, scratch: { buf: Uint8Array }): Uint8Array | null {
+    if (ref.mem) return ref.mem.subarray(0, ref.size);
+    if (scratch.buf.length < ref.size) scratch.buf = new Uint8Array(Math.max(ref.size, 2 * scratch.buf.length));
+    const b = this.#bytes(ref, 0, ref.size, scratch.buf);
+    return b && b.length === ref.size ? b : null;
   }
 
   /** A group's directory (cached: reads ask for many keys of the same groups). */
@@ -472,8 +490,10 @@ export class Store {
   }
 
   /** One chunk decoded (into `into`'s arrays when given); a corrupt chunk is reported once and read as absent. */
-  chunk(ref: GroupRef, key: string, into?: ChunkBuffers): Chunk | null {
-    const b = this.chunkBytes(ref, key);
+  chunk(ref: GroupRef, key: string, into?: ChunkBuffers, whole?: Uint8Array | null): Chunk | null {
+    // `whole`: the group's bytes, already read (#groupBytes).
+    const at = whole ? this.dir(ref)?.chunks.get(key) : undefined;
+    const b = at && whole!.length >= at[0] + at[1] ? whole!.subarray(at[0], at[0] + at[1]) : this.chunkBytes(ref, key);
     if (!b) return null;
     const d = decodeChunk(b, 0, into);
     if (d.ok) return d.value;
