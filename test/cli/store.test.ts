@@ -407,3 +407,34 @@ describe('max_points over long ranges', () => {
     expect(h.t.length).toBeGreaterThanOrEqual(1000);
   });
 });
+
+describe('max_points is always a cap', () => {
+  // Five minutes of 1 s rows starting mid-minute, 20 minutes into an hour: a young store.
+  const young = () => {
+    const s = open(null);
+    write(s, ['x'], T0 + 20 * 60_000 + 30_000, 300, (_k, i) => i);
+    return s;
+  };
+
+  test('with step too: the coarser of step and the step max_points needs', () => {
+    const s = young();
+    const h = history(s, { keys: 'x', step: '1000', max_points: '5' });
+    expect(h.t.length).toBe(5);
+    expect(h.series.x.length).toBe(5);
+    expect(h.step).toBe(60_000);
+    // A step already coarser than max_points needs is kept as given.
+    const coarse = history(s, { keys: 'x', step: '120000', max_points: '5' });
+    expect(coarse.step).toBe(120_000);
+    expect(coarse.t.length).toBe(3);
+    // max_points that the step already fits changes nothing but the cap.
+    expect(history(s, { keys: 'x', step: '60000', max_points: '100' }).t.length).toBe(6);
+  });
+
+  test('the span is measured from the oldest data, not from the start of the open hour bucket', () => {
+    const s = young();
+    const h = history(s, { keys: 'x', max_points: '5' });
+    expect(h.step).toBe(60_000);
+    expect(h.t.length).toBe(5);
+    expect(h.t.at(-1)).toBe(T0 + 25 * 60_000);
+  });
+});
