@@ -52,6 +52,18 @@ export function unfoldPart(s: string): string | null {
   }
 }
 
+/**
+ * A `key value` line's key as a metric name (exec output may print `my.key 5`): every character
+ * a Prometheus name cannot have (anything outside `a–z A–Z 0–9 _ :`) becomes `_`, and a key that
+ * starts with a digit gets `_` in front: `my.key` → `my_key`, `requests-per-sec` →
+ * `requests_per_sec`, `9lives` → `_9lives`. A valid name comes back unchanged. The name is then
+ * folded into a series key like any other (userKey).
+ */
+export function toMetricName(key: string): string {
+  const s = key.replace(/[^a-zA-Z0-9_:]/gu, '_');
+  return /^[0-9]/.test(s) ? '_' + s : s;
+}
+
 /** The key of a user metric: `user.` + folded name + one `.label-value` per non-empty label, sorted by label name. */
 export function userKey(metric: string, labels: Readonly<Record<string, string>>): string {
   let key = USER_PREFIX + foldPart(metric);

@@ -100,6 +100,9 @@ export function parsePmon(text: string): Map<number, ProcessUtil[]> {
   return out;
 }
 
+/** One `nvidia-smi pmon` sample: per GPU index, each process's utilization; null when nvidia-smi or its pmon is unavailable. */
+export const readPmon = (): Promise<Map<number, ProcessUtil[]> | null> => run(['pmon', '-c', '1', '-s', 'u'], 5000).then(parsePmon, () => null);
+
 async function run(args: string[], timeoutMs: number): Promise<string> {
   const p = Bun.spawn(['nvidia-smi', ...args], { stdout: 'pipe', stderr: 'pipe', env: process.env });
   const timer = setTimeout(() => p.kill(), timeoutMs);
@@ -224,7 +227,7 @@ class SmiProvider implements GpuProvider {
         byUuid.set(f[0]!.trim(), list);
       }
       // Per-process utilization, when this nvidia-smi has pmon (null = unknown, not 0).
-      const util = await run(['pmon', '-c', '1', '-s', 'u'], 5000).then(parsePmon, () => null);
+      const util = await readPmon();
       this.devices.forEach((d, i) => {
         this.#extras[i]!.processes = withUtil(byUuid.get(d.uuid) ?? [], util ? (util.get(d.index) ?? []) : null);
       });

@@ -13,7 +13,7 @@ import { jsonResponse, safePath } from './middleware/errors.ts';
 import { defaultAllowedHosts, hostCheck } from './middleware/host-check.ts';
 import { originAllowedWithoutToken, originCheck } from './middleware/origin-check.ts';
 import { renderMetrics } from './metrics.ts';
-import { userRoutes } from './user-routes.ts';
+import { MAX_PUSH_BYTES, userRoutes } from './user-routes.ts';
 import { compatHistoryBytes, parseCompatHistoryQuery } from './nvitop/history.ts';
 import { metricsJson } from './nvitop/metrics.ts';
 import { staticWeb, type WebAssets } from './web.ts';
@@ -101,8 +101,9 @@ export function createApp(agent: Agent, opts: AppOptions) {
   // nvitop monitor-web's JSON endpoints carry the same data as /v1: always behind the token.
   guard('/metrics.json');
   guard('/history.json');
-  // Only event writes take a body. Bounded before it is buffered, and after auth so an anonymous body is never read.
+  // Only event writes and pushes take a body. Bounded before it is buffered, and after auth so an anonymous body is never read.
   app.use('/v1/events/*', bodyLimit({ maxBytes: MAX_BODY_BYTES }));
+  app.use('/v1/push', bodyLimit({ maxBytes: MAX_PUSH_BYTES }));
 
   app.get('/v1/info', () => json(agent.info()));
   app.get('/v1/snapshot', () => json(agent.snapshot()));

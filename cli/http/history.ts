@@ -81,28 +81,19 @@ export interface Plan {
   keys: string[];
 }
 
-/** Chooses tier, step and bounds. Never more than max_points points; step honoured with limit. */
+/**
+ * Chooses tier, step and bounds. Never more than max_points points; step honoured with limit.
+ * With both step and max_points, the coarser of step and the step max_points needs is used.
+ */
 export function planHistory(store: Store, q: HistoryQuery, intervalMs: number): Plan {
   const keys = q.keys ?? [...store.keys];
   const from = q.since ?? -Infinity,
     to = q.until ?? Infinity;
   let step = q.step;
   let limit = q.limit;
-  if (step === null && q.maxPoints !== null) {
-    const span = store.span('raw');
-    const oldest = Math.max(from, Math.min(span.oldest ?? Infinity, store.span('1m').oldest ?? Infinity, store.span('1h').oldest ?? Infinity));
-    const newest = Math.min(to, span.newest ?? -Infinity);
-    const width = Number.isFinite(oldest) && Number.isFinite(newest) ? newest - oldest + intervalMs : 0;
-    if (width / intervalMs > q.maxPoints) {
-      step = stepFor(width, q.maxPoints, intervalMs);
-      // Round up to whole rollup buckets so a long range is answered from a rollup tier, not raw:
-      // past half a bucket, the rounding still leaves at least half the points asked for.
-      for (const s of [ROLLUP_STEP_MS['1h'], ROLLUP_STEP_MS['1m']])
-        if (step > s / 2) {
-          step = Math.ceil(step / s) * s;
-          break;
-        }
-    }
+  if (q.maxPoints !== null) {
+    const fit = stepForPoints(store, from, to, q.maxPoints, intervalMs);
+    if (fit !== null && (step === null || fit > step)) step = fit;
     // Bucket edges can add one point: the newest max_points are what is asked for.
     limit = Math.min(limit ?? Infinity, q.maxPoints);
   }
@@ -110,6 +101,33 @@ export function planHistory(store: Store, q: HistoryQuery, intervalMs: number): 
   // A tier with nothing in the range (older than its retention, say) falls back to a finer one that has it.
   while (tier !== 'raw' && store.groups(tier, from, to).length === 0 && !(tier === '1m' ? store.m1.n : store.h1.n)) tier = tier === '1h' ? '1m' : 'raw';
   return { tier, step, from, to, limit, keys };
+}
+
+/** The step that puts the stored data in [from, to] into at most `maxPoints` buckets; null when raw rows already fit. */
+function stepForPoints(store: Store, from: number, to: number, maxPoints: number, intervalMs: number): number | null {
+  const oldest = Math.max(from, oldestStored(store));
+  const newest = Math.min(to, store.span('raw').newest ?? -Infinity);
+  const width = Number.isFinite(oldest) && Number.isFinite(newest) ? newest - oldest + intervalMs : 0;
+  if (width / intervalMs <= maxPoints) return null;
+  const step = stepFor(width, maxPoints, intervalMs);
+  // Round up to whole rollup buckets so a long range is answered from a rollup tier, not raw:
+  // past half a bucket, the rounding still leaves at least half the points asked for.
+  for (const s of [ROLLUP_STEP_MS['1h'], ROLLUP_STEP_MS['1m']]) if (step > s / 2) return Math.ceil(step / s) * s;
+  return step;
+}
+
+/**
+ * Time of the oldest stored data. A rollup's oldest time is its first bucket's edge, not a
+ * sample's, so it counts only when that tier holds a whole bucket from before raw's oldest row
+ * (raw dropped by retention); otherwise raw's oldest row is where the data starts.
+ */
+function oldestStored(store: Store): number {
+  let oldest = store.span('raw').oldest ?? Infinity;
+  for (const tier of ['1m', '1h'] as const) {
+    const o = store.span(tier).oldest;
+    if (o !== null && o + ROLLUP_STEP_MS[tier] <= oldest) oldest = o;
+  }
+  return oldest;
 }
 
 /** The history document as a response body. */

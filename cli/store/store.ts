@@ -380,8 +380,9 @@ export class Store {
     const files = this.files();
     for (const f of files) if (f.last < cutoff[f.tier]) this.#dropFile(f.tier, f.path);
     for (const tier of TIERS) this.refs[tier] = this.refs[tier].filter((x) => x.file !== null || x.last >= cutoff[tier]);
-    // --max-disk: oldest file of the lowest tier first; a tier's newest file is kept.
-    let total = files.reduce((s, f) => s + f.bytes, 0) + (this.#wal?.size ?? 0);
+    // --max-disk: oldest file of the lowest tier first; a tier's newest file is kept. The total is
+    // what retention left, not the list above: files it just removed no longer take any disk.
+    let total = this.diskBytes;
     if (total <= this.opts.maxDiskBytes) return;
     for (const tier of TIERS) {
       const own = this.files().filter((f) => f.tier === tier);

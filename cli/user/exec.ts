@@ -1,6 +1,7 @@
 /**
  * `--exec NAME='COMMAND'`: runs COMMAND with /bin/sh every --exec-interval and takes its stdout as
- * Prometheus text (or `key value` lines, which are that format without TYPE lines). It runs apart
+ * Prometheus text (or `key value` lines, which are that format without TYPE lines; a key that is
+ * no metric name, `my.key 5`, is folded into one: see toMetricName). It runs apart
  * from the tick: a hung or failing command never delays sampling. The command gets its own process
  * group, killed whole at --exec-timeout, so a child it started cannot hold the pipe open. A run
  * that fails, times out or prints a bad line makes the collector's series read null; the error
@@ -172,7 +173,7 @@ export class ExecCollector {
       else if (timedOut) fail('timeout', `timed out after ${this.opts.timeoutMs / 1000} s (killed)`);
       else if (code !== 0) fail('error', `exited ${code}${err.text.trim() ? `: ${err.text.trim().split('\n')[0]!.slice(0, 200)}` : ''}`);
       else {
-        const r = parsePromText(out.text, this.#cache);
+        const r = parsePromText(out.text, this.#cache, { keyValueLines: true });
         if (!r.ok) fail('error', `output line ${r.error.line}: ${r.error.message}`);
         else {
           // Values hold until two runs are missed (a stalled loop), then read null.

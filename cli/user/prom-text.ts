@@ -1,11 +1,13 @@
 /**
  * The Prometheus text format (0.0.4, node_exporter's textfile convention), strictly: gauges,
  * counters and untyped samples with labels and escapes, `# HELP`, `# TYPE`, `# UNIT` (from
- * OpenMetrics) and `# EOF`. `key value` lines are the same format without TYPE lines. Parsing
- * stops at the first bad line and says which, so a body is taken whole or not at all.
+ * OpenMetrics) and `# EOF`. `key value` lines are the same format without TYPE lines; with
+ * `keyValueLines` (exec output), a key that is no metric name (`my.key 5`) is folded into one by
+ * toMetricName instead of refused. Parsing stops at the first bad line and says which, so a body
+ * is taken whole or not at all.
  * Timestamps after the value are accepted and ignored: a value is sampled at the agent's tick.
  */
-import { LABEL_NAME_RE, MAX_KEY_LENGTH, METRIC_NAME_RE, userKey } from '../../shared/series-key.ts';
+import { LABEL_NAME_RE, MAX_KEY_LENGTH, METRIC_NAME_RE, toMetricName, userKey } from '../../shared/series-key.ts';
 
 export type PromType = 'gauge' | 'counter' | 'untyped';
 export interface PromSample {
@@ -50,12 +52,22 @@ export class SeriesCache {
   }
 }
 
-/** Where the series part of a sample line ends: after the label set's closing brace (a value or timestamp never has one), else at the name's end. */
-function seriesEnd(line: string): number {
+/**
+ * Where the series part of a sample line ends: after the label set's closing brace (a value or
+ * timestamp never has one), else at the name's end (for `key value` lines, the key's end).
+ */
+function seriesEnd(line: string, keyValueLines: boolean): number {
   const brace = line.indexOf('{');
   if (brace >= 0) return line.lastIndexOf('}') + 1;
+  if (keyValueLines) return keyEnd(line);
   const m = NAME_AT.exec(line);
   return m ? m[0].length : 0;
+}
+
+/** The first space or tab, or the line's end. */
+function keyEnd(line: string): number {
+  const m = /[ \t]/.exec(line);
+  return m ? m.index : line.length;
 }
 
 const NAME_AT = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
@@ -72,7 +84,13 @@ export function parseValue(s: string): number | null {
   return Number(t);
 }
 
-export function parsePromText(text: string, cache?: SeriesCache): PromParse {
+export interface PromTextOptions {
+  /** Exec output: `key value` lines may have keys that are no metric names (see toMetricName). */
+  keyValueLines?: boolean;
+}
+
+export function parsePromText(text: string, cache?: SeriesCache, opts: PromTextOptions = {}): PromParse {
+  const kvLines = opts.keyValueLines === true;
   const samples: PromSample[] = [];
   const families = new Map<string, PromFamily>();
   const seen = new Set<string>();
@@ -120,7 +138,7 @@ export function parsePromText(text: string, cache?: SeriesCache): PromParse {
       continue;
     }
     const l = line;
-    const end = cache ? seriesEnd(l) : 0;
+    const end = cache ? seriesEnd(l, kvLines) : 0;
     const hit = end > 0 ? cache!.get(l.slice(0, end)) : undefined;
     let r: SeriesParsed & { value: number };
     if (hit) {
@@ -133,7 +151,7 @@ export function parsePromText(text: string, cache?: SeriesCache): PromParse {
       samples.push({ metric: hit.metric, labels: hit.labels, key: hit.key, value: v, line: no });
       continue;
     } else {
-      const x = parseSampleLine(l);
+      const x = (kvLines && keyValueLine(l)) || parseSampleLine(l);
       if (typeof x === 'string') return fail(x);
       const key = userKey(x.metric, x.labels);
       if (key.length > MAX_KEY_LENGTH) return fail(`series key ${key.slice(0, 40)}… is longer than ${MAX_KEY_LENGTH} characters`);
@@ -146,6 +164,19 @@ export function parsePromText(text: string, cache?: SeriesCache): PromParse {
     samples.push({ metric: r.metric, labels: r.labels, key: r.key, value: r.value, line: no });
   }
   return { ok: true, samples, families };
+}
+
+/**
+ * A `key value` line whose key is no metric name (`my.key 5`), its key folded by toMetricName;
+ * null for any other line, which is then parsed as Prometheus text exactly as without the option.
+ * A string is the error (messages name the key as printed).
+ */
+function keyValueLine(line: string): { metric: string; labels: Record<string, string>; value: number } | string | null {
+  const end = keyEnd(line);
+  const key = line.slice(0, end);
+  if (key.includes('{') || METRIC_NAME_RE.test(key)) return null;
+  const value = parseRest(key, line.slice(end));
+  return typeof value === 'string' ? value : { metric: toMetricName(key), labels: {}, value };
 }
 
 /** One sample line: name, optional {labels}, value, optional timestamp. A string is the error. */

@@ -215,6 +215,40 @@ describe('request bodies are bounded before they are buffered', () => {
     expect(peakRss(a.proc.pid) - before).toBeLessThan(24 * MB);
   }, 30_000);
 
+  describe('/v1/push: the same middleware at 1 MiB', () => {
+    const push = (headers: string, parts: Parameters<typeof rawRequest>[1] = [], timeoutMs = 5000) =>
+      rawRequest(portOf(a.url), [`POST /v1/push HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${a.token}\r\n${headers}\r\n`, ...parts], timeoutMs);
+
+    test('over 1 MiB is a 413 naming the limit, by Content-Length or counted as it streams', async () => {
+      const byLength = await push(`Content-Length: ${2 * MB}\r\n`, [], 2000);
+      expect(byLength.status).toBe(413);
+      expect(JSON.parse(byLength.body)).toEqual({ error: 'body: larger than the 1 MiB (1048576 bytes) limit', param: 'body' });
+      const chunk = `10000\r\n${'x'.repeat(0x10000)}\r\n`;
+      const chunked = await push(
+        'Transfer-Encoding: chunked\r\n',
+        Array.from({ length: 20 }, () => chunk),
+      );
+      expect(chunked.status).toBe(413);
+      // 1 MiB itself is accepted: a push may be that big (comments fill it up to one series).
+      const last = 'push_limit_probe 1\n';
+      const body = '#'.repeat(MB - last.length - 1) + '\n' + last;
+      expect(body.length).toBe(MB);
+      const ok = await fetch(a.url + '/v1/push', { method: 'POST', body, ...auth(a.token) });
+      expect(ok.status).toBe(200);
+    }, 30_000);
+
+    test('a body dripped slower than the 10 s deadline is a 408, and nothing is logged as an error', async () => {
+      const drip = Array.from({ length: 24 }, (_, i) => [{ pauseMs: 500 }, String(i % 10)]).flat();
+      const r = await push('Content-Length: 100\r\n', drip, 15_000);
+      expect(r.status).toBe(408);
+      expect(JSON.parse(r.body)).toEqual({ error: 'body: not received within 10 s', param: 'body' });
+      // A client that hangs up mid-body is no error of the agent's either.
+      await push('Content-Length: 100\r\n', ['drip 1'], 500);
+      await Bun.sleep(300);
+      expect(a.stderr()).not.toMatch(/internal error|unhandled error|gpulse: POST /);
+    }, 30_000);
+  });
+
   test('a body within the limit is still accepted', async () => {
     const r = await fetch(a.url + '/v1/events', { method: 'POST', body: JSON.stringify({ label: 'x'.repeat(400) }), ...auth(a.token) });
     expect(r.status).toBe(201);

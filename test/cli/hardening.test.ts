@@ -299,6 +299,12 @@ describe('hostile input', () => {
         '/v1/events/u-0',
         '/v1/events/a-0',
         '/metrics',
+        '/v1/push',
+        '/v1/accounting',
+        '/v1/accounting/timeline',
+        '/v1/history/chunks',
+        '/metrics.json',
+        '/history.json',
         '/healthz',
         '/',
         '/index.html',
@@ -311,7 +317,7 @@ describe('hostile input', () => {
         '//v1//info',
         '/assets/..%2f..%2fsecret',
       ];
-      const params = ['since', 'until', 'step', 'limit', 'max_points', 'keys', 'agg', 'junk'];
+      const params = ['since', 'until', 'step', 'limit', 'max_points', 'keys', 'agg', 'by', 'metric', 'tier', 'bucket_seconds', 'max_samples', 'junk'];
       const values = [
         '',
         '-1',
@@ -331,6 +337,12 @@ describe('hostile input', () => {
         '0x10',
         ' 5 ',
         '-0',
+        'user',
+        'job',
+        'mem',
+        'raw',
+        '1h',
+        '5s',
       ];
       const bodies = [
         '',
@@ -346,6 +358,14 @@ describe('hostile input', () => {
         '{"label":"' + 'x'.repeat(600) + '"}',
         'x'.repeat(20_000),
         '\u0000\u0001',
+        // /v1/push: Prometheus text and JSON, good and bad.
+        'fuzz_metric 1\n',
+        'fuzz_metric{a="b"} NaN\n',
+        '# TYPE x counter\n# TYPE x gauge\n',
+        'bad name 1\n',
+        '{"metrics":{"fuzz_json":2},"labels":{"run":"1"}}',
+        '{"metrics":{"fuzz_json":"two"}}',
+        '\xff\xfe\x00',
       ];
       const methods = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'];
       const eventsBefore = (await (await fetch(a.url + '/v1/events', auth(a.token))).json()).events.length;
@@ -465,6 +485,53 @@ describe('hostile input over raw sockets', () => {
           waitMs: 800,
         },
         {
+          name: 'push: oversized by Content-Length (headers only)',
+          parts: [`POST /v1/push HTTP/1.1\r\n${H}${T}Content-Length: ${100 << 20}\r\n\r\n`],
+          expect: [413],
+        },
+        {
+          name: 'push: oversized chunked body',
+          parts: [
+            `POST /v1/push HTTP/1.1\r\n${H}${T}Transfer-Encoding: chunked\r\n\r\n`,
+            ...Array.from({ length: 40 }, () => `8000\r\n${'x'.repeat(0x8000)}\r\n`),
+          ],
+          expect: [413],
+        },
+        {
+          name: 'push: slow but complete body',
+          parts: [`POST /v1/push HTTP/1.1\r\n${H}${T}Content-Length: 11\r\n\r\n`, 'raw_slow', { pauseMs: 150 }, ' 1\n'],
+          expect: [200],
+        },
+        {
+          name: 'push: body cut off mid-way',
+          parts: [`POST /v1/push HTTP/1.1\r\n${H}${T}Content-Length: 100\r\n\r\n`, 'raw_cut 1'],
+          noAnswerOk: true,
+          waitMs: 800,
+        },
+        {
+          name: 'PATCH an event: oversized body',
+          parts: [`PATCH /v1/events/u-1 HTTP/1.1\r\n${H}${T}Content-Length: ${1 << 20}\r\n\r\n`],
+          expect: [413],
+        },
+        {
+          name: 'PATCH an event: body cut off mid-way',
+          parts: [`PATCH /v1/events/u-1 HTTP/1.1\r\n${H}${T}Content-Length: 100\r\n\r\n`, '{"color":'],
+          noAnswerOk: true,
+          waitMs: 800,
+        },
+        ...['/v1/accounting', '/v1/accounting/timeline?metric=sm', '/v1/history/chunks?tier=raw', '/metrics.json', '/history.json?limit=5'].map(
+          (path): Case => ({
+            name: `GET ${path} over HTTP/1.0`,
+            parts: [`GET ${path} HTTP/1.0\r\n${H}${T}\r\n`],
+            expect: [200],
+          }),
+        ),
+        ...['/v1/accounting?by=nope', '/v1/accounting/timeline?max_points=0', '/v1/history/chunks?tier=2h', '/history.json?limit=-1'].map((path): Case => ({
+          name: `GET ${path}`,
+          parts: [`GET ${path} HTTP/1.1\r\n${H}${T}\r\n`],
+          expect: [400],
+        })),
+        {
           name: 'smuggling: Content-Length then Transfer-Encoding',
           parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled(1)}`],
           expect: [400],
@@ -525,6 +592,9 @@ describe('hostile input over raw sockets', () => {
       const events = (await (await fetch(a.url + '/v1/events', auth(a.token))).json()).events as { label: string }[];
       expect(events.filter((e) => e.label.startsWith('smuggled'))).toEqual([]);
       expect(events.filter((e) => e.label === 'slow')).toHaveLength(3);
+      // The slow push was stored; the one cut off was not.
+      expect((await fetch(a.url + '/v1/history?keys=user.raw_slow', auth(a.token))).status).toBe(200);
+      expect((await fetch(a.url + '/v1/history?keys=user.raw_cut', auth(a.token))).status).toBe(400);
       expect(a.stderr()).not.toMatch(/unhandled error|internal error|TypeError/);
     } finally {
       await a.stop();

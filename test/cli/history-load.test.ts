@@ -1,6 +1,8 @@
 /**
  * Big answers are streamed: ten concurrent full-range reads of every raw series (and ten stream
- * replays) must not grow the agent by more than a small bound or make the sampler miss a tick.
+ * replays) must not grow the agent without bound or make the sampler miss a tick. The bound here
+ * is generous (48 MiB) so that noise does not fail it; it catches an answer built in memory
+ * (hundreds of MiB), not a miss of the 32 MB target, whose measured figures are in BENCHMARKS.md.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
@@ -44,8 +46,17 @@ async function watched(work: () => Promise<unknown>) {
   return { growth: peak - base, elapsed, ids };
 }
 
+/** The live stream's ids are one interval apart: the sampler missed no tick while the work ran. */
+function expectNoMissedTick(ids: number[]) {
+  expect(ids.length).toBeGreaterThan(1);
+  for (let i = 1; i < ids.length; i++) expect(ids[i]! - ids[i - 1]!).toBe(1000);
+}
+
+/** Generous: growth past it means an answer is being built in memory (see the header). */
+const GROWTH_BOUND_MIB = 48;
+
 describe('bounded memory for big answers', () => {
-  test('ten concurrent full-range raw /v1/history reads of every series: RSS grows ≤ 32 MB, no missed tick', async () => {
+  test('ten concurrent full-range raw /v1/history reads of every series: RSS growth under the 48 MiB unbounded-growth bound, no missed tick', async () => {
     const info = await (await fetch(`${a.url}/v1/info`, auth(a.token))).json();
     expect(info.buffer.count).toBeGreaterThan(6 * 3600 - 10);
     let bytes = 0;
@@ -60,14 +71,14 @@ describe('bounded memory for big answers', () => {
     console.log(`10 × full raw history: ${(bytes / 1e6).toFixed(0)} MB sent, RSS +${growth.toFixed(1)} MiB`);
     expect(bytes).toBeGreaterThan(10 * 6 * 3600 * info.series.length);
     // The issue's target is 32 MB; measured 28–29 MiB here (BENCHMARKS.md): the bound leaves noise room.
-    expect(growth).toBeLessThanOrEqual(48);
-    for (let i = 1; i < ids.length; i++) expect(ids[i]! - ids[i - 1]!).toBe(1000);
+    expect(growth).toBeLessThanOrEqual(GROWTH_BOUND_MIB);
+    expectNoMissedTick(ids);
   }, 60_000);
 
-  test('ten concurrent stream replays of the whole history: every row once, in order, bounded memory', async () => {
+  test('ten concurrent stream replays of the whole history: every row once, in order, RSS growth under the 48 MiB bound, no missed tick', async () => {
     const since = Date.now() - 6 * 3_600_000 - 60_000;
     const counts: number[] = [];
-    const { growth } = await watched(() =>
+    const { growth, ids } = await watched(() =>
       Promise.all(
         Array.from({ length: 10 }, async () => {
           const r = await fetch(`${a.url}/v1/stream?since=${since}`, auth(a.token));
@@ -103,6 +114,7 @@ describe('bounded memory for big answers', () => {
     for (const n of counts) expect(n).toBeGreaterThanOrEqual(6 * 3600);
     // The issue's target is 32 MB; measured 24 MiB here (137 MiB when Bun buffered the replay and
     // each chunk decoded into fresh arrays): the bound leaves noise room.
-    expect(growth).toBeLessThanOrEqual(48);
+    expect(growth).toBeLessThanOrEqual(GROWTH_BOUND_MIB);
+    expectNoMissedTick(ids);
   }, 60_000);
 });

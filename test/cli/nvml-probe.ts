@@ -32,6 +32,8 @@ try {
       disabled: nv.devices.map((_, i) => nv.disabled(i)),
       processes: nv.devices.map((_, i) => nv.readProcesses(i)),
       putil: nv.devices.map((_, i) => nv.readProcessUtil(i)),
+      // After the reads above, which is what tells the binding a call is unsupported.
+      putilUnsupported: nv.devices.map((_, i) => nv.processUtilUnsupported(i)),
       pcie: nv.devices.map((_, i) => nv.readPcie(i)),
       ecc: nv.devices.map((_, i) => nv.readEcc(i)),
       xid: nv.pollXid(0),

@@ -186,6 +186,10 @@ describe('per-process utilization (nvmlDeviceGetProcessUtilization)', () => {
     const p = probe('default', { FAKE_NVML_PROCS: '0:111:100:c:60:30', FAKE_NVML_UNSUPPORTED: 'putil' }, 1);
     expect(p.putil).toEqual([null, null]);
     expect(withUtil(p.processes[0], null)).toEqual([{ pid: 111, gpu_mem: 100 * 1048576, type: 'compute', sm_util: null, mem_util: null }]);
-    expect(probe('default', { FAKE_NVML_PROCS: '1:111:100:c:60:30', FAKE_NVML_MIG: '1' }, 1).putil[1]).toBeNull();
+    const mig = probe('default', { FAKE_NVML_PROCS: '1:111:100:c:60:30', FAKE_NVML_MIG: '1' }, 1);
+    expect(mig.putil[1]).toBeNull();
+    // Unsupported is the case for nvidia-smi pmon's fallback; MIG is not (pmon cannot see into it), nor a supported GPU.
+    expect(p.putilUnsupported).toEqual([true, true]);
+    expect(mig.putilUnsupported).toEqual([false, false]);
   });
 });

@@ -1,6 +1,6 @@
 /** The Prometheus text parser behind textfiles, push and exec: what it takes, and the first bad line. */
 import { describe, expect, test } from 'bun:test';
-import { parsePromText, parseValue } from '../../cli/user/prom-text.ts';
+import { parsePromText, parseValue, SeriesCache } from '../../cli/user/prom-text.ts';
 import { parsePush } from '../../cli/user/push.ts';
 
 const ok = (text: string) => {
@@ -14,24 +14,26 @@ const err = (text: string) => {
   return r.error;
 };
 
+/** Every kind of line the format has, once. */
+const PROM_SAMPLE =
+  [
+    '# HELP loss Training loss\\nper step \\\\ batch',
+    '# TYPE loss gauge',
+    '# UNIT loss ratio',
+    'loss{run="42",note="a \\"b\\" c\\\\d\\ne"} 0.0123457',
+    '# TYPE tokens_total counter',
+    'tokens_total 1e6 1700000000000',
+    'plain 3',
+    '  spaced{ a = "1" , } -Inf',
+    'nan_value NaN',
+    '# a comment',
+    '',
+    'last +1.5E-3',
+  ].join('\n') + '\n';
+
 describe('parsePromText()', () => {
   test('gauges, counters, untyped; HELP with escapes; UNIT; labels with escapes; timestamps ignored', () => {
-    const r = ok(
-      [
-        '# HELP loss Training loss\\nper step \\\\ batch',
-        '# TYPE loss gauge',
-        '# UNIT loss ratio',
-        'loss{run="42",note="a \\"b\\" c\\\\d\\ne"} 0.0123457',
-        '# TYPE tokens_total counter',
-        'tokens_total 1e6 1700000000000',
-        'plain 3',
-        '  spaced{ a = "1" , } -Inf',
-        'nan_value NaN',
-        '# a comment',
-        '',
-        'last +1.5E-3',
-      ].join('\n') + '\n',
-    );
+    const r = ok(PROM_SAMPLE);
     expect(r.samples.map((s) => [s.key, s.value])).toEqual([
       ['user.loss.note-a~20~22b~22~20c~5Cd~0Ae.run-42', 0.0123457],
       ['user.tokens_total', 1e6],
@@ -107,5 +109,48 @@ describe('parsePush()', () => {
     const r = parsePush(body, null);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.message).toContain(msg);
+  });
+});
+
+describe('exec output: key value lines', () => {
+  const kv = (text: string, cache?: SeriesCache) => parsePromText(text, cache, { keyValueLines: true });
+  test.each([
+    ['my.key 5', 'my_key', 'user.my_key', 5],
+    ['requests-per-sec 12.5 1700000000000', 'requests_per_sec', 'user.requests_per_sec', 12.5],
+    ['9lives 3', '_9lives', 'user._9lives', 3],
+    ['gpu/0.temp°C\t41', 'gpu_0_temp_C', 'user.gpu_0_temp_C', 41],
+    ['ok:name.x 1', 'ok:name_x', 'user.ok~3Aname_x', 1],
+  ])('%j: a key a metric name cannot be is folded', (line, metric, key, value) => {
+    const r = kv(line + '\n');
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+    expect(r.samples.map((x) => [x.metric, x.key, x.value, x.labels])).toEqual([[metric, key, value, {}]]);
+    // Plain Prometheus text (push, textfiles) still refuses it.
+    expect(parsePromText(line + '\n').ok).toBe(false);
+  });
+  test('Prometheus text parses exactly as it does without the option', () => {
+    expect(kv(PROM_SAMPLE)).toEqual(parsePromText(PROM_SAMPLE));
+    expect(kv(PROM_SAMPLE, new SeriesCache())).toEqual(parsePromText(PROM_SAMPLE, new SeriesCache()));
+  });
+  test.each([
+    ['a.b 1\na-b 2\n', 2, 'duplicate series a_b'],
+    ['a.b{x="1"} 2\n', 1, 'a: expected a space before the value'],
+    ['my.key\n', 1, 'my.key: missing value'],
+    ['my.key five\n', 1, 'my.key: bad value "five"'],
+  ])('%j → line %d: %s', (text, line, msg) => {
+    const r = kv(text);
+    if (r.ok) throw new Error('parsed');
+    expect(r.error.line).toBe(line);
+    expect(r.error.message).toContain(msg);
+  });
+  test('a re-read through the series cache gives the same answer; `my 1` and `my.key 2` stay two series', () => {
+    const cache = new SeriesCache();
+    const text = 'my 1\nmy.key 2\nmy{a="b"} 3\n';
+    const first = kv(text, cache);
+    expect(first.ok && first.samples.map((x) => [x.key, x.value])).toEqual([
+      ['user.my', 1],
+      ['user.my_key', 2],
+      ['user.my.a-b', 3],
+    ]);
+    expect(kv(text, cache)).toEqual(first);
   });
 });

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { G, GPU_WIDTH } from '../../shared/catalog.ts';
 import { dpmCurrent, openAmd } from '../../cli/gpu/amd.ts';
 import { FIELDS, openNvidiaSmi, parsePmon, parseSmiRow, smiNumber } from '../../cli/gpu/nvidia-smi.ts';
+import { PmonFallback } from '../../cli/gpu/nvml/pmon-fallback.ts';
 import { emptyExtras } from '../../cli/gpu/provider.ts';
 import { parseOllamaPs, startOllama } from '../../cli/sample/ollama.ts';
-import { auth, ROOT, startAgent, tmp } from '../helpers.ts';
+import { auth, fakeNvml, ROOT, startAgent, tmp } from '../helpers.ts';
 
 const BIN = join(ROOT, 'test/fixtures/bin');
 const SYSFS = join(ROOT, 'test/fixtures/sysfs');
@@ -120,6 +121,70 @@ describe('nvidia-smi fallback', () => {
       restore();
     }
   });
+});
+
+describe('NVML without per-process utilization: nvidia-smi pmon as the fallback', () => {
+  type Snap = { gpus: { processes: { pid: number; sm_util: number | null; mem_util: number | null }[] }[] };
+  /** An agent on the fake NVML with nvmlDeviceGetProcessUtilization answering NOT_SUPPORTED; the fake nvidia-smi on PATH. */
+  async function processesSeen(env: Record<string, string>) {
+    const a = await startAgent(['--interval', '200ms', '--gpu', 'nvml'], {
+      PATH: `${BIN}:${process.env.PATH}`,
+      GPULSE_NVML_LIB: fakeNvml('default'),
+      FAKE_NVML_GPUS: '2',
+      // pid 4242 on GPU 0 (the fake pmon says 37 % SM, 12 % memory), pid 777 on GPU 1 (pmon: no process there).
+      FAKE_NVML_PROCS: '0:4242:1234,1:777:10',
+      FAKE_NVML_UNSUPPORTED: 'putil',
+      GPULSE_NVML_SLOW_MS: '300',
+      ...env,
+    });
+    try {
+      for (let i = 0; i < 100; i++) {
+        const snap = (await (await fetch(a.url + '/v1/snapshot', auth(a.token))).json()) as Snap;
+        if (snap.gpus[0]?.processes.length && snap.gpus[1]?.processes.length) return snap.gpus.map((g) => g.processes);
+        await Bun.sleep(100);
+      }
+      throw new Error('no processes in the snapshot');
+    } finally {
+      await a.stop();
+    }
+  }
+
+  test('NOT_SUPPORTED: utilization comes from `nvidia-smi pmon`; a listed process pmon does not show is idle (0 %)', async () => {
+    const [g0, g1] = await processesSeen({});
+    expect(g0!.find((p) => p.pid === 4242)).toMatchObject({ sm_util: 37, mem_util: 12 });
+    expect(g1!.find((p) => p.pid === 777)).toMatchObject({ sm_util: 0, mem_util: 0 });
+  }, 30_000);
+  test('PmonFallback: only for the devices that need it; after a failure, no new try until retryMs has passed', async () => {
+    let now = 0,
+      calls = 0,
+      answer: Map<number, { pid: number; sm: number; mem: number }[]> | null = null;
+    const f = new PmonFallback(
+      async () => (calls++, answer),
+      1000,
+      () => now,
+    );
+    const unsupported = (i: number) => i === 1;
+    const putil: ({ pid: number; sm: number; mem: number }[] | null)[] = [null, null];
+    await f.fill(
+      putil,
+      () => false,
+      (i) => i,
+    );
+    expect(calls).toBe(0); // nothing unsupported: no nvidia-smi run
+    await f.fill(putil, unsupported, (i) => i);
+    expect([calls, putil]).toEqual([1, [null, null]]);
+    now = 999;
+    await f.fill(putil, unsupported, (i) => i);
+    expect(calls).toBe(1);
+    now = 1000;
+    answer = new Map([[7, [{ pid: 5, sm: 50, mem: 5 }]]]);
+    await f.fill(putil, unsupported, (i) => (i === 1 ? 7 : 0));
+    expect([calls, putil]).toEqual([2, [null, [{ pid: 5, sm: 50, mem: 5 }]]]);
+  });
+  test('no pmon either: utilization stays unknown (null), memory is still there', async () => {
+    const [g0] = await processesSeen({ FAKE_SMI_NO_PMON: '1' });
+    expect(g0!.find((p) => p.pid === 4242)).toMatchObject({ sm_util: null, mem_util: null });
+  }, 30_000);
 });
 
 describe('amdgpu sysfs', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { decodeChunk, splitChunks } from '../../shared/chunk/index.ts';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { decodeChunk, splitChunks, type Tier } from '../../shared/chunk/index.ts';
 import { historyJson, parseHistoryQuery, planHistory } from '../../cli/http/history.ts';
 import { chunkFrames, rowBatches } from '../../cli/store/read.ts';
 import { Store, StoreLockedError, type StoreOptions } from '../../cli/store/store.ts';
@@ -23,6 +23,13 @@ function write(s: Store, keys: string[], from: number, n: number, f: (k: number,
     s.append(from + i * 1000, row);
   }
 }
+
+/** A store's segment files of the given tiers (name relative to its tier dir, size), oldest first. */
+const tierFiles = (s: Store, ...tiers: Tier[]) =>
+  s
+    .files()
+    .filter((f) => tiers.includes(f.tier))
+    .map((f) => ({ tier: f.tier, name: basename(f.path), bytes: f.bytes }));
 
 function allRows(s: Store, keys: string[]) {
   const t: number[] = [],
@@ -305,7 +312,7 @@ describe('store faults', () => {
 
   test('retention drops whole old files; --max-disk drops the oldest raw first', () => {
     const dir = tmp();
-    let now = T0 + DAY;
+    let now = T0 + 25 * 3_600_000;
     const s = open(dir, { now: () => now, retentionMs: { raw: 12 * 3_600_000, '1m': 90 * DAY, '1h': 730 * DAY } });
     write(s, ['a'], T0, 25 * 3600, (_k, i) => i % 7);
     expect(readdirSync(join(dir, 'raw')).length).toBeLessThanOrEqual(3);
@@ -313,12 +320,42 @@ describe('store faults', () => {
     expect(s.span('raw').oldest).toBeGreaterThanOrEqual(T0 + 6 * 3_600_000);
     expect(s.span('1m').oldest).toBe(T0);
     const before = s.diskBytes;
+    const rawOldest = s.span('raw').oldest!;
+    const higher = tierFiles(s, '1m', '1h');
     s.close();
     now += 1000;
-    const small = open(dir, { now: () => now, maxDiskBytes: Math.floor(before / 2) });
-    expect(small.diskBytes).toBeLessThanOrEqual(before);
-    expect(small.span('1m').oldest).toBe(T0); // rollups kept while raw goes
+    // A cap that raw alone can meet: everything but raw's newest file fits under it.
+    const rawNewest = tierFiles(s, 'raw').at(-1)!.bytes;
+    const cap = before - tierFiles(s, 'raw').reduce((n, f) => n + f.bytes, 0) + rawNewest + 4096;
+    expect(cap).toBeLessThan(before);
+    const small = open(dir, { now: () => now, maxDiskBytes: cap });
+    expect(small.diskBytes).toBeLessThanOrEqual(cap);
+    expect(small.span('raw').oldest!).toBeGreaterThan(rawOldest);
+    expect(tierFiles(small, '1m', '1h')).toEqual(higher); // rollups untouched while raw can give
+    expect(small.span('1m').oldest).toBe(T0);
     expect(existsSync(join(dir, '1m'))).toBe(true);
+  });
+
+  test('--max-disk counts only what retention left: a cap just above that drops nothing more', () => {
+    const dir = tmp();
+    let now = T0 + 25 * 3_600_000;
+    const s = open(dir, { now: () => now });
+    write(s, ['a', 'b'], T0, 25 * 3600, (k, i) => (k ? Math.sin(i) * 100 : i % 7));
+    s.close();
+    now += 1000;
+    const ret = { raw: 12 * 3_600_000, '1m': 90 * DAY, '1h': 730 * DAY };
+    const a = tmp();
+    const b = tmp();
+    cpSync(dir, a, { recursive: true });
+    cpSync(dir, b, { recursive: true });
+    const retained = open(a, { now: () => now, retentionMs: ret });
+    const kept = retained.diskBytes;
+    const keptFiles = tierFiles(retained, 'raw', '1m', '1h');
+    retained.close();
+    expect(keptFiles.filter((f) => f.tier === 'raw').length).toBeGreaterThan(1);
+    const capped = open(b, { now: () => now, retentionMs: ret, maxDiskBytes: kept + 4096 });
+    expect(capped.diskBytes).toBe(kept);
+    expect(tierFiles(capped, 'raw', '1m', '1h').map((f) => f.bytes)).toEqual(keptFiles.map((f) => f.bytes));
   });
 });
 
@@ -368,5 +405,36 @@ describe('max_points over long ranges', () => {
     expect(h.step).toBe(60_000);
     expect(h.t.length).toBeLessThanOrEqual(2000);
     expect(h.t.length).toBeGreaterThanOrEqual(1000);
+  });
+});
+
+describe('max_points is always a cap', () => {
+  // Five minutes of 1 s rows starting mid-minute, 20 minutes into an hour: a young store.
+  const young = () => {
+    const s = open(null);
+    write(s, ['x'], T0 + 20 * 60_000 + 30_000, 300, (_k, i) => i);
+    return s;
+  };
+
+  test('with step too: the coarser of step and the step max_points needs', () => {
+    const s = young();
+    const h = history(s, { keys: 'x', step: '1000', max_points: '5' });
+    expect(h.t.length).toBe(5);
+    expect(h.series.x.length).toBe(5);
+    expect(h.step).toBe(60_000);
+    // A step already coarser than max_points needs is kept as given.
+    const coarse = history(s, { keys: 'x', step: '120000', max_points: '5' });
+    expect(coarse.step).toBe(120_000);
+    expect(coarse.t.length).toBe(3);
+    // max_points that the step already fits changes nothing but the cap.
+    expect(history(s, { keys: 'x', step: '60000', max_points: '100' }).t.length).toBe(6);
+  });
+
+  test('the span is measured from the oldest data, not from the start of the open hour bucket', () => {
+    const s = young();
+    const h = history(s, { keys: 'x', max_points: '5' });
+    expect(h.step).toBe(60_000);
+    expect(h.t.length).toBe(5);
+    expect(h.t.at(-1)).toBe(T0 + 25 * 60_000);
   });
 });

@@ -53,6 +53,10 @@ beforeAll(async () => {
   const script = join(dir, 'queue.sh');
   writeFileSync(script, `#!/bin/sh\necho '# TYPE queue_depth gauge'\necho "queue_depth{queue=\\"a\\"} $(cat ${join(dir, 'depth')})"\necho 'queue_ok 1'\n`);
   chmodSync(script, 0o755);
+  // `key value` lines whose keys are no Prometheus names, next to a Prometheus line.
+  const dotted = join(dir, 'dotted.sh');
+  writeFileSync(dotted, `#!/bin/sh\necho 'my.key 5'\necho 'requests-per-sec 12.5'\necho 'plain_ok{a="b"} 1'\n`);
+  chmodSync(dotted, 0o755);
   a = await startAgent([
     '--interval',
     '200ms',
@@ -62,6 +66,8 @@ beforeAll(async () => {
     tf(),
     '--exec',
     `queue=${script}`,
+    '--exec',
+    `dotted=${dotted}`,
     '--exec',
     'hang=sleep 30',
     '--exec',
@@ -179,6 +185,13 @@ describe('exec collectors', () => {
     expect(await until(() => latest('user.queue_depth.queue-a'))).toBe(7);
     writeFileSync(join(dir, 'depth'), '9');
     expect(await until(async () => (await latest('user.queue_depth.queue-a')) === 9)).toBe(true);
+  });
+  test('`key value` lines with dots and dashes in the key: folded to metric names (`.` and `-` → `_`)', async () => {
+    expect(await until(() => latest('user.my_key'))).toBe(5);
+    expect(await latest('user.requests_per_sec')).toBe(12.5);
+    expect(await latest('user.plain_ok.a-b')).toBe(1);
+    const d = (await info()).user_metrics.exec.find((c) => c.name === 'dotted');
+    expect(d).toMatchObject({ state: 'ok', series: 3, error: null });
   });
   test('hung, failing and garbage-printing commands: errors in /v1/info, and ticks never wait for them', async () => {
     const e = await until(async () => {

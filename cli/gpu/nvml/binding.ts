@@ -542,6 +542,16 @@ export class Nvml {
     return null;
   }
 
+  /**
+   * Whether this driver cannot give per-process utilization for device i at all (no symbol, or
+   * the call answered NOT_SUPPORTED / NO_PERMISSION), as opposed to a lost GPU or a passing
+   * error: the case for nvidia-smi pmon's fallback. Not on MIG, which pmon cannot see into either.
+   */
+  processUtilUnsupported(i: number): boolean {
+    const d = this.devices[i]!;
+    return !d.lost && d.mig !== true && (!this.#s.nvmlDeviceGetProcessUtilization || !this.#on(d, 'putil'));
+  }
+
   /** XID critical errors through an event set; polls with timeout 0 unless `waitMs` is given (only in the worker). */
   pollXid(waitMs = 0): { index: number; xid: number }[] {
     const s = this.#s;

@@ -2,8 +2,8 @@
  * NVML off the main thread. Two roles, one file:
  *  - fast: answers each tick's read request (utilization, memory, temps, power, clocks, …);
  *  - slow: loops on its own every `slowMs` over the calls that block (PCIe samples 20 ms per
- *    direction per GPU), processes with their utilization, and ECC, and waits on the XID event
- *    set between rounds.
+ *    direction per GPU), processes with their utilization (from `nvidia-smi pmon` where the
+ *    driver has no per-process utilization), and ECC, and waits on the XID event set between rounds.
  * A hung driver call stalls only its worker; the agent's HTTP keeps answering.
  * Messages both ways are typed in shared/nvml-messages.ts.
  */
@@ -18,6 +18,7 @@ import {
   type ToWorker,
 } from '../../../shared/nvml-messages.ts';
 import { Nvml, type FastCounters } from './binding.ts';
+import { PmonFallback } from './pmon-fallback.ts';
 
 declare const self: Worker;
 
@@ -77,6 +78,7 @@ async function slowLoop(nv: Nvml, slowMs: number) {
   // Register for XIDs before the first round, so its message can say which devices are watched.
   const early = nv.pollXid(0);
   if (early.length) send({ op: 'xid', xids: early });
+  const pmon = new PmonFallback();
   for (;;) {
     const started = Date.now();
     // Devices that appeared: the fast worker announces them; here they just join the slow round.
@@ -96,6 +98,11 @@ async function slowLoop(nv: Nvml, slowMs: number) {
       ecc.push(nv.readEcc(i));
       counters.push(nv.readCounters(i));
     }
+    await pmon.fill(
+      putil,
+      (i) => nv.processUtilUnsupported(i),
+      (i) => nv.devices[i]!.index,
+    );
     send({ op: 'slow', pcie, processes, putil, ecc, counters, xidWatched: nv.devices.map((_, i) => nv.xidWatched[i] ?? false), lost: nv.drainLost() }, [
       pcie.buffer,
     ]);

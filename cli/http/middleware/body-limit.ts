@@ -15,7 +15,8 @@ export interface BodyLimitOptions {
   timeoutMs?: number;
 }
 
-const describeLimit = (n: number) => (n % 1024 === 0 ? `${n / 1024} KiB (${n} bytes)` : `${n} bytes`);
+const describeLimit = (n: number) =>
+  n % (1 << 20) === 0 ? `${n / (1 << 20)} MiB (${n} bytes)` : n % 1024 === 0 ? `${n / 1024} KiB (${n} bytes)` : `${n} bytes`;
 
 export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
   const { maxBytes } = opts;
