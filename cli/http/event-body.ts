@@ -23,7 +23,8 @@ export interface EventPatch {
   color?: string | null;
 }
 
-const COLOR_RE = /^#[0-9a-fA-F]{3,8}$/;
+// The PWA's event check (shared/validate.ts) takes these two forms only: anything else here would make it refuse /v1/events.
+const COLOR_RE = /^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/;
 export const MAX_FUTURE_MS = 86_400_000;
 const FIELDS = ['label', 't', 'end_t', 'color'] as const;
 

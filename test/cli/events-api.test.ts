@@ -59,6 +59,9 @@ describe('PUT/PATCH /v1/events/:id change only the fields given', () => {
       [{ t: 9_000 }, 'end_t'],
       [{ color: 'red' }, 'color'],
       [{ label: 'ok', color: 'javascript:x' }, 'color'],
+      // #rgba and #rrggbbaa: the PWA's event check refuses them, so the agent must too.
+      [{ color: '#f00f' }, 'color'],
+      [{ color: '#ff0000ff' }, 'color'],
       ['[]', 'body'],
       ['{', 'body'],
     ];
