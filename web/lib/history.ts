@@ -5,11 +5,12 @@
  * (a per-endpoint queue), so a fold never races the write or backfill it follows.
  */
 import { rawWindowMs, windowStart } from '../../shared/chunk/windows.ts';
+import { validateInfo } from '../../shared/validate.ts';
 import type { Info, Schema } from '../../shared/wire.ts';
 import { agentFetch } from './agent-api.ts';
 import { fetchChunks, frameRecords, planBackfill, splitRecent, storeRecords, type BackfillJob, type BackfillPlan } from './backfill.ts';
 import { lastTime, type DB, type Endpoint, type Tier } from './db.ts';
-import { HttpError, validSchema } from './live.ts';
+import { HttpError, ProtocolError, validSchema } from './live.ts';
 import { decodeRun, type Run } from './records.ts';
 import { isQuotaError, withQuotaRelief, type Retention } from './retention.ts';
 import { advanceWatermark, foldKey, foldRollups } from './rollup.ts';
@@ -87,7 +88,9 @@ export class HistorySync {
     if (!s || !r) return t;
     if (r.status === 401) throw new HttpError(401, 'unauthorized');
     if (!r.ok) throw new HttpError(r.status, r.statusText);
-    const info = (await r.json()) as Partial<Info>;
+    const checked = validateInfo(await r.json().catch(() => undefined));
+    if (!checked.ok) throw new ProtocolError(`agent sent a malformed /v1/info: ${checked.reason}`);
+    const info = checked.value;
     // The catalog is known now, before the stream's schema event: views can lay out their charts.
     if (!s.schema) {
       const sc = schemaOf(info);

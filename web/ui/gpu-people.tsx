@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { fmtTicks, fmtUnit } from '../../shared/format.ts';
 import { BYTE_INCRS } from './chart.tsx';
+import { validateAccountingTimeline } from '../../shared/validate.ts';
 import type { AccountingTimeline, GpuProcess } from '../../shared/wire.ts';
 import { agentFetch } from '../lib/agent-api.ts';
 import type { EpState } from '../lib/state.ts';
@@ -90,7 +91,9 @@ export function MemoryByUser({ s, from, to, refresh }: { s: EpState; from: numbe
     agentFetch(s.ep, `/v1/accounting/timeline?by=user&metric=mem&since=${Math.floor(from)}&until=${Math.ceil(to)}&max_points=300`)
       .then(async (r) => {
         if (!r.ok) throw new Error(r.status === 404 ? 'this agent is too old for accounting' : `HTTP ${r.status}`);
-        return (await r.json()) as AccountingTimeline;
+        const d = validateAccountingTimeline(await r.json().catch(() => undefined));
+        if (!d.ok) throw new Error(`accounting answer not understood: ${d.reason}`);
+        return d.value;
       })
       .then(
         (d) => {
