@@ -242,12 +242,12 @@ export class HistorySync {
     await this.withQuota(id, () => foldRollups(this.#db, id, horizon));
   }
 
-  /** A write that, on QuotaExceededError, prunes this endpoint's oldest data (raw, then 1m), says so, and retries. */
+  /** A write that, on QuotaExceededError, prunes the oldest data (raw, then 1m) of the endpoint most over its share (or this one's), says so, and retries. */
   withQuota<T>(id: string, write: () => Promise<T>): Promise<T> {
     return withQuotaRelief(this.#db, id, write, (p) => {
-      const name = this.host.endpoint(id)?.ep.name ?? id;
+      const name = this.host.endpoint(p.ep)?.ep.name ?? p.ep;
       this.host.notice = `Browser storage is full: removed ${p.records} oldest ${p.tier} chunk(s) of ${name}. Shorten retention in Settings to keep more.`;
-      this.host.stored(id);
+      this.host.stored(p.ep);
       this.host.emit();
     });
   }
