@@ -9,7 +9,8 @@
  * size bounds so one field cannot carry a whole frame's worth of text.
  */
 import type { SeriesDef } from './catalog.ts';
-import type { AgentEvent, History, Info, Schema, SnapshotExtras } from './wire.ts';
+import type { Accounting, AccountingTimeline, AgentEvent, History, Info, Schema, SnapshotExtras } from './wire.ts';
+import { ACCOUNTING_BY } from './wire.ts';
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -156,6 +157,8 @@ export const validateInfo = (v: unknown) =>
       buffer: obj({ count: int(0), oldest: nnum, newest: nnum }),
       clients: int(0),
       provider_notes: arr(str(4096), 100),
+      // Optional: an agent without history tiers is still followed live (the PWA then skips backfill).
+      tiers: optional(arr(obj({ tier: oneOf('raw', '1m', '1h'), step_ms: num(1), retention_s: num(0), oldest: nnum, newest: nnum }), 16)),
     }),
     v,
   );
@@ -214,6 +217,53 @@ export const validateHistory = (v: unknown) =>
         ] as const) {
           for (const [k, c] of Object.entries(cols ?? {})) if (c.length !== t.length) return `${at(at(p, name), k)}: ${c.length} values for ${t.length} times`;
         }
+        return null;
+      },
+    ),
+    v,
+  );
+
+// ---- accounting (/v1/accounting and /v1/accounting/timeline) ----
+const by = oneOf(...ACCOUNTING_BY);
+// Values are finite numbers; no lower bound, so a rounding artefact (-0.1 J unattributed) does not hide a host.
+const usage = { gpu_seconds: num(), util_gpu_seconds: num(), mem_gib_hours: num(), energy_j: num() };
+const group = nullable(str(4096));
+
+/** /v1/accounting: GPU use per group over a range. */
+export const validateAccounting = (v: unknown) =>
+  validate<Accounting>(
+    obj({
+      since: num(0),
+      until: num(0),
+      by,
+      tier: oneOf('1m', '1h'),
+      step_ms: num(1),
+      interval_ms: num(1),
+      groups: arr(obj({ group, processes: int(0), total: obj(usage), gpus: arr(obj({ gpu: int(0), ...usage }), 1024) }), 100_000),
+      gpus: arr(obj({ gpu: int(0), energy_j: num(), unattributed_energy_j: num() }), 1024),
+      total: obj(usage),
+    }),
+    v,
+  );
+
+/** /v1/accounting/timeline: each group's values as long as `t`. */
+export const validateAccountingTimeline = (v: unknown) =>
+  validate<AccountingTimeline>(
+    all(
+      obj({
+        since: num(0),
+        until: num(0),
+        by,
+        metric: oneOf('mem', 'sm'),
+        tier: oneOf('raw', '1m', '1h'),
+        step_ms: num(1),
+        t: arr(time, 100_000),
+        groups: arr(obj({ group, values: arr(num(), 100_000) }), 10_000),
+      }),
+      (d, p) => {
+        const { t, groups } = d as AccountingTimeline;
+        for (const [i, g] of groups.entries())
+          if (g.values.length !== t.length) return `${at(at(at(p, 'groups'), i), 'values')}: ${g.values.length} values for ${t.length} times`;
         return null;
       },
     ),

@@ -5,6 +5,7 @@
  * these cost a few MB in the test process; forty real agents would take the machine.
  */
 import { buildCatalog } from '../shared/catalog.ts';
+import { INFO_FIELDS } from './fixtures/schema.ts';
 
 const CORS = {
   'access-control-allow-origin': '*',
@@ -94,10 +95,14 @@ export function startFakeAgent(opts: FakeAgentOptions): FakeAgent {
       if (req.headers.get('authorization') !== `Bearer ${opts.token}`)
         return Response.json({ error: 'unauthorized' }, { status: 401, headers: { ...CORS, 'www-authenticate': 'Bearer realm="gpulse"' } });
       const json = (b: unknown) => Response.json(b, { headers: CORS });
-      if (path === '/v1/info') return json({ ...schema, status: 'ready' });
+      if (path === '/v1/info') return json({ ...schema, ...INFO_FIELDS });
       if (path === '/v1/history') return json({ t: [], series: {} });
       if (path === '/v1/events') return json({ events: [] });
-      if (path === '/v1/accounting') return json({ groups: [] });
+      if (path === '/v1/accounting') {
+        const none = { gpu_seconds: 0, util_gpu_seconds: 0, mem_gib_hours: 0, energy_j: 0 };
+        const now = Date.now();
+        return json({ since: now - 86_400_000, until: now, by: 'user', tier: '1m', step_ms: 60_000, interval_ms: 1000, groups: [], gpus: [], total: none });
+      }
       if (path !== '/v1/stream') return Response.json({ error: 'no route' }, { status: 404, headers: CORS });
       let timer: ReturnType<typeof setInterval> | undefined;
       return new Response(

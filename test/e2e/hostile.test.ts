@@ -7,9 +7,9 @@ import { HAVE_BROWSER, openPaired } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startAgent, type RunningAgent } from '../helpers.ts';
-import { minimalSchema } from '../fixtures/schema.ts';
+import { INFO_FIELDS, minimalSchema } from '../fixtures/schema.ts';
 
-type Mode = 'hostname' | 'endless-line' | 'endless-frame';
+type Mode = 'hostname' | 'endless-line' | 'endless-frame' | 'accounting';
 const enc = new TextEncoder();
 const CORS = {
   'access-control-allow-origin': '*',
@@ -20,8 +20,12 @@ const CORS = {
 // A hostile agent may send any hostname (a number, say): the rest of its schema is valid.
 const schema = (hostname: unknown) => ({ ...minimalSchema(), hostname });
 
-/** A hostile agent on 127.0.0.1. Every stream it sends is bounded (256 MiB) and stops when the client cancels. */
-function hostileAgent(mode: Mode) {
+/**
+ * A hostile agent on 127.0.0.1. Every stream it sends is bounded (256 MiB) and stops when the client cancels.
+ * 'accounting': a GPU host named `acct.hostname` whose stream idles and whose /v1/accounting answers `acct.doc`.
+ */
+function hostileAgent(mode: Mode, acct?: { hostname: string; doc: unknown }) {
+  const agentSchema = mode === 'accounting' ? { ...schema(acct!.hostname), provider: 'nvml' } : schema(mode === 'hostname' ? 1234 : 'hostile');
   const stats = { cancelled: 0, streams: 0, maxPerStream: 0 };
   const server = Bun.serve({
     hostname: '127.0.0.1',
@@ -31,12 +35,13 @@ function hostileAgent(mode: Mode) {
       const path = new URL(req.url).pathname;
       if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS });
       const json = (b: unknown) => Response.json(b, { headers: CORS });
-      if (path === '/v1/info') return json({ ...schema(mode === 'hostname' ? 1234 : 'hostile'), status: 'ready' });
+      if (path === '/v1/info') return json({ ...agentSchema, ...INFO_FIELDS });
       if (path === '/v1/history') return json({ t: [], series: {} });
       if (path === '/v1/events') return json({ events: [] });
+      if (path === '/v1/accounting' && acct) return json(acct.doc);
       if (path !== '/v1/stream') return json({ error: 'no route' });
       stats.streams++;
-      const head = `event: schema\ndata: ${JSON.stringify(schema(mode === 'hostname' ? 1234 : 'hostile'))}\n\n`;
+      const head = `event: schema\ndata: ${JSON.stringify(agentSchema)}\n\n`;
       const piece = enc.encode(mode === 'endless-line' ? '1,'.repeat(32 * 1024) : `data: ${'2'.repeat(64 * 1024 - 7)}\n`);
       let timer: ReturnType<typeof setInterval> | undefined;
       let sent = 0;
@@ -45,8 +50,8 @@ function hostileAgent(mode: Mode) {
           {
             start(c) {
               c.enqueue(enc.encode(head + (mode === 'endless-line' ? 'id: 1\nevent: sample\ndata: [' : mode === 'endless-frame' ? 'event: sample\n' : '')));
-              // The hostname agent then idles with heartbeats (bounded by the test's life).
-              if (mode === 'hostname')
+              // The hostname and accounting agents then idle with heartbeats (bounded by the test's life).
+              if (mode === 'hostname' || mode === 'accounting')
                 timer = setInterval(() => {
                   try {
                     c.enqueue(enc.encode(': hb\n\n'));
@@ -56,7 +61,7 @@ function hostileAgent(mode: Mode) {
                 }, 500);
             },
             pull(c) {
-              if (mode === 'hostname') return new Promise<void>(() => {});
+              if (mode === 'hostname' || mode === 'accounting') return new Promise<void>(() => {});
               if (sent >= 256 << 20) return new Promise<void>(() => {}); // the bound: hold the line open, send no more
               c.enqueue(piece);
               sent += piece.byteLength;
@@ -86,6 +91,12 @@ describe.skipIf(!HAVE_BROWSER)('hostile agents in the PWA', () => {
     await page.waitForFunction(() => location.hash.startsWith('#/e/'));
     await page.goto(`${a.url}/#/`);
   };
+  const remove = (url: string) =>
+    page.evaluate((u) => {
+      const g = (globalThis as any).gpulse;
+      const id = g.order.find((i: string) => g.eps.get(i).ep.url === u);
+      return g.removeEndpoint(id);
+    }, url);
   const statusTitle = (name: string) => page.getAttribute(`${tile(name)} [data-status]`, 'title');
   beforeAll(async () => {
     a = await startAgent(['--interval', '500ms', '--gpu', 'none', '--hostname', 'good-agent']);
@@ -101,7 +112,7 @@ describe.skipIf(!HAVE_BROWSER)('hostile agents in the PWA', () => {
     try {
       await add(h.url);
       await page.waitForSelector(`${tile(h.host)} [data-status="error"]`, { timeout: 15_000 });
-      expect(await statusTitle(h.host)).toContain('agent sent a malformed schema: hostname: expected a string, got number');
+      expect(await statusTitle(h.host)).toContain('agent sent a malformed /v1/info: hostname: expected a string, got number');
       await page.waitForSelector(`${tile('good-agent')} [data-status="live"]`);
       // Nothing of it was stored: after a reload the app still renders both endpoints.
       const id = await page.evaluate(
@@ -141,14 +152,46 @@ describe.skipIf(!HAVE_BROWSER)('hostile agents in the PWA', () => {
         await page.waitForSelector(`${tile('good-agent')} [data-status="live"]`);
         expect(errors).toEqual([]);
         // Remove it so the next hostile agent is judged on its own.
-        await page.evaluate((url) => {
-          const g = (globalThis as any).gpulse;
-          const id = g.order.find((i: string) => g.eps.get(i).ep.url === url);
-          return g.removeEndpoint(id);
-        }, h.url);
+        await remove(h.url);
       } finally {
         h.stop();
       }
     }, 60_000);
   }
+
+  test("an agent whose accounting answer has a wrong type: its row is left out with the reason; the other agent's GPU hours still show", async () => {
+    const use = (gpu_seconds: number, mem: unknown) => ({ gpu_seconds, util_gpu_seconds: gpu_seconds / 2, mem_gib_hours: mem, energy_j: 3.6e6 });
+    const doc = (user: string, mem: unknown) => ({
+      since: 1,
+      until: Date.now(),
+      by: 'user',
+      tier: '1m',
+      step_ms: 60_000,
+      interval_ms: 1000,
+      groups: [{ group: user, processes: 1, total: use(7200, mem), gpus: [{ gpu: 0, ...use(7200, mem) }] }],
+      gpus: [{ gpu: 0, energy_j: 3.6e6, unattributed_energy_j: 0 }],
+      total: use(7200, 1),
+    });
+    // A string where a number belongs once reached .toFixed and took the whole table (and the overview) down.
+    const bad = hostileAgent('accounting', { hostname: 'acct-bad', doc: doc('mallory', '5') });
+    const good = hostileAgent('accounting', { hostname: 'acct-good', doc: doc('carol', 1.5) });
+    try {
+      await add(good.url);
+      await add(bad.url);
+      const row = await page.waitForSelector('[data-fleet-accounting] tr[data-user="carol"]', { timeout: 20_000 });
+      expect(await row.$$eval('td.num', (t) => t.map((x) => x.textContent))).toEqual(['2.00', '1.00', '1.5', '1.00']);
+      await page.waitForFunction(() => document.querySelector('[data-fleet-accounting]')?.textContent?.includes('accounting answer not understood'));
+      expect(await page.textContent('[data-fleet-accounting]')).toContain(
+        'accounting answer not understood: groups[0].total.mem_gib_hours: expected a finite number, got string',
+      );
+      expect(await page.$('[data-fleet-accounting] tr[data-user="mallory"]')).toBeNull();
+      await page.waitForSelector(`${tile('good-agent')} [data-status="live"]`);
+      expect(errors).toEqual([]);
+    } finally {
+      await remove(bad.url).catch(() => {});
+      await remove(good.url).catch(() => {});
+      bad.stop();
+      good.stop();
+    }
+  }, 60_000);
 });

@@ -1,15 +1,17 @@
 /**
  * The PWA in Chromium against a real agent: series that join mid-stream (a push, a textfile) show
  * on the host view without a reload and are stored under the new schema; who is on each GPU; GPU
- * memory by user; the fleet's GPU hours by user.
+ * memory and utilization by user; the fleet's GPU hours by user.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { HAVE_BROWSER, openPaired } from '../browser.ts';
 import { decodeChunk } from '../../shared/chunk/index.ts';
-import { auth, fakeNvml, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+import { auth, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+
+const SHOTS = join(ROOT, 'test/.build/screens');
 
 describe.skipIf(!HAVE_BROWSER)('your metrics and GPU users in the PWA', () => {
   let a: RunningAgent, ctx: BrowserContext, page: Page, worker: ReturnType<typeof Bun.spawn>, dir: string;
@@ -86,6 +88,34 @@ describe.skipIf(!HAVE_BROWSER)('your metrics and GPU users in the PWA', () => {
     expect(await row.textContent()).toContain('job 77');
     await page.click('.ranges >> text=5m');
     await page.waitForSelector('[data-chart="memory-by-user"] canvas', { timeout: 45_000 });
+  }, 60_000);
+
+  test('GPU utilization by user, stacked next to memory: the process owner, at the SM % the GPU reports for the process', async () => {
+    const chart = '[data-chart="utilization-by-user"]';
+    await page.waitForSelector(`${chart} canvas`, { timeout: 45_000 });
+    // The owner of the fake's process as the agent names it (the same as on "who is on the GPUs").
+    const me = (await page.getAttribute('.who tr[data-gpu="0"]', 'data-user')) ?? '';
+    expect(me).not.toBe('');
+    expect(await page.$$eval(`${chart} .u-legend .u-series:not(:first-child) .u-label`, (l) => l.map((x) => x.textContent).filter(Boolean))).toEqual([me]);
+    expect(
+      await page.$$eval(`[data-chart="memory-by-user"] .u-legend .u-series:not(:first-child) .u-label`, (l) => l.map((x) => x.textContent).filter(Boolean)),
+    ).toEqual([me]);
+    // Both charts in one row, utilization to the right of memory.
+    const [mem, sm] = await Promise.all(['[data-chart="memory-by-user"]', chart].map((c) => page.locator(c).boundingBox()));
+    expect(sm!.y).toBeCloseTo(mem!.y, 0);
+    expect(sm!.x).toBeGreaterThan(mem!.x + mem!.width - 1);
+    // The newest bucket, under the cursor at the right edge: the fake's 55 % for the process.
+    const over = page.locator(`${chart} .u-over`);
+    const box = (await over.boundingBox())!;
+    await over.hover({ position: { x: box.width - 2, y: box.height / 2 } });
+    const legend = () =>
+      page.$$eval(`${chart} .u-legend .u-series`, (rows) =>
+        rows.map((r) => [r.querySelector('.u-label')?.textContent, r.querySelector('.u-value')?.textContent]),
+      );
+    for (let i = 0; i < 20 && (await legend())[1]?.[1] !== '55 %'; i++) await page.waitForTimeout(100);
+    expect((await legend())[1]).toEqual([me, '55 %']);
+    mkdirSync(SHOTS, { recursive: true });
+    await page.locator('.charts.by-user').screenshot({ path: join(SHOTS, 'gpu-use-by-user.png') });
   }, 60_000);
 
   test('the fleet overview lists GPU hours by user', async () => {

@@ -1,6 +1,8 @@
 /** shared/validate.ts: real agent payloads pass; each wrong type is refused with the path of the first bad field. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import {
+  validateAccounting,
+  validateAccountingTimeline,
   validateEvent,
   validateEvents,
   validateHistory,
@@ -35,6 +37,15 @@ describe('payloads from a real agent pass', () => {
     const ev = await get('/v1/events');
     expect(validateEvents(ev)).toMatchObject({ ok: true });
     for (const e of ev.events) expect(validateEvent(e)).toMatchObject({ ok: true });
+  });
+  test('accounting and its timeline (both metrics)', async () => {
+    const acc = await get('/v1/accounting?by=user&since=0');
+    expect(acc.groups.length).toBeGreaterThan(0); // the fake reports this process: the shape is checked with a group in it
+    expect(validateAccounting(acc)).toMatchObject({ ok: true });
+    for (const metric of ['mem', 'sm']) {
+      const tl = await get(`/v1/accounting/timeline?by=user&metric=${metric}&since=${Date.now() - 60_000}`);
+      expect(validateAccountingTimeline(tl)).toMatchObject({ ok: true });
+    }
   });
   test('stream: schema, snapshot extras, samples and events', async () => {
     const res = await fetch(a.url + '/v1/stream', auth(a.token));
@@ -97,6 +108,38 @@ describe('wrong types are refused with the path of the first bad field', () => {
     expect(reason(validateRow([0, 1, 2], 2))).toBe('row[0]: must be at least 1, got 0');
     expect(reason(validateRow([1000, Infinity, 2], 2))).toBe('row[1]: expected a finite number or null, got Infinity');
   });
+});
+
+describe('accounting answers', () => {
+  const use = { gpu_seconds: 60, util_gpu_seconds: 30, mem_gib_hours: 0.5, energy_j: 9000 };
+  const acc = {
+    since: 1,
+    until: 2,
+    by: 'user',
+    tier: '1m',
+    step_ms: 60_000,
+    interval_ms: 1000,
+    groups: [{ group: 'alice', processes: 1, total: use, gpus: [{ gpu: 0, ...use }] }],
+    gpus: [{ gpu: 0, energy_j: 9000, unattributed_energy_j: 0 }],
+    total: use,
+  };
+  const tl = { since: 1, until: 2, by: 'user', metric: 'sm', tier: 'raw', step_ms: 1000, t: [1000, 2000], groups: [{ group: null, values: [0.5, 1] }] };
+  test.each([
+    [acc, 'ok'],
+    [{ ...acc, groups: [{ ...acc.groups[0], total: { ...use, mem_gib_hours: '5' } }] }, 'groups[0].total.mem_gib_hours: expected a finite number, got string'],
+    [{ ...acc, groups: {} }, 'groups: expected an array, got object'],
+    [{ ...acc, groups: [{ ...acc.groups[0], group: 7 }] }, 'groups[0].group: expected a string, got number'],
+    [{ ...acc, groups: [{ ...acc.groups[0], gpus: [{ ...use, gpu: -1 }] }] }, 'groups[0].gpus[0].gpu: must be at least 0, got -1'],
+    [{ ...acc, by: 'root' }, 'by: expected one of user, container, job, command, pod, namespace, got "root"'],
+    [{ ...acc, total: undefined }, 'total: expected an object, got undefined'],
+  ])('accounting %#', (payload, want) => expect(reason(validateAccounting(payload))).toBe(want));
+  test.each([
+    [tl, 'ok'],
+    [{ ...tl, groups: [{ group: 'bob', values: [1] }] }, 'groups[0].values: 1 values for 2 times'],
+    [{ ...tl, groups: [{ group: 'bob', values: [1, null] }] }, 'groups[0].values[1]: expected a finite number, got null'],
+    [{ ...tl, metric: 'power' }, 'metric: expected one of mem, sm, got "power"'],
+    [{ ...tl, t: 'now' }, 't: expected an array, got string'],
+  ])('timeline %#', (payload, want) => expect(reason(validateAccountingTimeline(payload))).toBe(want));
 });
 
 test('an event colour is #rgb or #rrggbb only: it goes into a style, where url(…) would make the browser fetch', () => {

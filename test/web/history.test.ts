@@ -10,6 +10,7 @@ import { DEFAULT_RETENTION } from '../../web/lib/retention.ts';
 import { foldKey } from '../../web/lib/rollup.ts';
 import { readSeries } from '../../web/lib/series.ts';
 import { ChunkWriter } from '../../web/lib/writer.ts';
+import { INFO_FIELDS } from '../fixtures/schema.ts';
 
 const KEYS = ['host.cpu.util', 'gpu0.temp'];
 const W = rawWindowMs(1000);
@@ -17,7 +18,8 @@ const value = (t: number, k: number) => quantize(k ? 40 + ((t / 1000) % 30) : 50
 
 /** An agent holding raw rows at 1 s from `start` to `newest`; it serves /v1/info and raw chunks (its rollups: none yet). */
 function fakeAgent(start: number) {
-  const a = { newest: start, requests: [] as string[] };
+  // `info`: fields that replace what /v1/info answers (a broken agent).
+  const a = { newest: start, requests: [] as string[], info: {} as Record<string, unknown> };
   const frames = (since: number, until: number) => {
     const parts: Uint8Array[] = [];
     for (let ws = windowStart('raw', Math.max(since, start), 1000); ws <= Math.min(until, a.newest); ws += W) {
@@ -54,10 +56,12 @@ function fakeAgent(start: number) {
     if (u.pathname === '/v1/info')
       return Response.json({
         ...schema,
+        ...INFO_FIELDS,
         tiers: [
           { tier: 'raw', step_ms: 1000, retention_s: 86400, oldest: start, newest: a.newest },
           { tier: '1m', step_ms: 60000, retention_s: 1, oldest: null, newest: null },
         ],
+        ...a.info,
       });
     if (u.pathname === '/v1/history/chunks')
       return new Response(frames(Number(u.searchParams.get('since')), Number(u.searchParams.get('until'))), {
@@ -146,6 +150,18 @@ describe('HistorySync', () => {
     // Used up: the next resume asks the agent.
     await sync.resume('ep');
     expect(a.requests.filter((r) => r === '/v1/info').length).toBe(1);
+  });
+
+  test('a malformed /v1/info (a tier time that is a string): refused with the reason, nothing asked or stored', async () => {
+    const db = await openDb(`sync-${Math.random()}`);
+    const { a } = fakeAgent(T0);
+    a.newest = T0 + 3_600_000;
+    a.info = { tiers: [{ tier: 'raw', step_ms: 1000, retention_s: 86400, oldest: T0, newest: 'soon' }] };
+    const { h, sync } = host(db, new ChunkWriter('ep', 1000));
+    await expect(sync.resume('ep')).rejects.toThrow('agent sent a malformed /v1/info: tiers[0].newest: expected a finite number, got string');
+    expect(a.requests).toEqual(['/v1/info']);
+    expect(h.schema).toBeNull();
+    expect(await db.count(CHUNKS)).toBe(0);
   });
 
   test("after a long gap: backfilled as chunks, the writer's open window merged, rollups folded with no hole", async () => {

@@ -8,7 +8,7 @@ import { backoffMs } from '../../web/lib/backoff.ts';
 import { frameRecords, planBackfill, storeRecords } from '../../web/lib/backfill.ts';
 import { CHUNKS, lastTime, openDb, type ChunkRecord, type DB } from '../../web/lib/db.ts';
 import { encodeRecord } from '../../web/lib/records.ts';
-import { applyRetention, pruneOldest, pruneTier, withQuotaRelief } from '../../web/lib/retention.ts';
+import { applyRetention, pruneOldest, pruneOrder, pruneTier, withQuotaRelief } from '../../web/lib/retention.ts';
 import { bucketRaw, foldKey, foldRollups } from '../../web/lib/rollup.ts';
 import { joinRuns, readSeries, tierFor, withTail } from '../../web/lib/series.ts';
 import { ChunkWriter } from '../../web/lib/writer.ts';
@@ -401,35 +401,94 @@ describe('retention and quota, per endpoint', () => {
     expect((await readSeries(db, 'y', 'raw', ['a'], 0, Infinity)).t.length).toBe(3 * 3600 + 1);
   });
 
-  test("QuotaExceededError: that endpoint's oldest raw goes, then its oldest 1m; never another endpoint's data", async () => {
-    const db = await twoEndpoints();
-    let failures = 4; // x holds 3 hours of raw (3 prunes of its oldest hour): the fourth takes its 1-minute rollups
+  /** A write that fails with QuotaExceededError `failures` times, then succeeds; returns what was pruned, as ep:tier. */
+  async function fullWrites(db: DB, writer: string, failures: number) {
     const pruned: string[] = [];
     await withQuotaRelief(
       db,
-      'x',
+      writer,
       async () => {
         if (failures-- > 0) throw new DOMException('full', 'QuotaExceededError');
         return 1;
       },
-      (p) => pruned.push(p.tier),
+      (p) => pruned.push(`${p.ep}:${p.tier}`),
     );
-    expect(pruned).toEqual(['raw', 'raw', 'raw', '1m']);
-    expect(await count(db, 'x', 'raw')).toBe(0);
+    return pruned;
+  }
+
+  test('QuotaExceededError after a flood: the endpoint most over its fair share loses its oldest raw; the writer loses nothing', async () => {
+    const db = await freshDb();
+    // 'flood' holds 3 h of 40 series; 'calm' 1 h of 2 series. 'calm' writes next and hits the quota.
+    const keys = Array.from({ length: 40 }, (_, k) => `s${k}`);
+    const f = new ChunkWriter('flood', 1000);
+    write(f, 0, 3 * 3600 + 1, keys, (i, k) => i * k);
+    await f.flush(db);
+    const c = new ChunkWriter('calm', 1000);
+    write(c, 0, 3600 + 1, ['a', 'b'], (i) => i);
+    await c.flush(db);
+    const before = await all(db);
+    const calm = before.filter((r) => r.ep === 'calm');
+    expect(await fullWrites(db, 'calm', 2)).toEqual(['flood:raw', 'flood:raw']);
+    const after = await all(db);
+    expect(after.filter((r) => r.ep === 'calm')).toEqual(calm);
+    // The flooder's oldest two hours went, and nothing newer.
+    expect((await rowsOf(db, 'flood', 's1')).t[0]).toBe(T0 + 2 * 3600e3);
+    expect(after.filter((r) => r.ep === 'flood').length).toBe(before.filter((r) => r.ep === 'flood').length - 2 * 4 * keys.length);
+  });
+
+  test('no endpoint over its share: the writer prunes its own oldest raw, never the other; then the other, now over its share, goes first', async () => {
+    const db = await twoEndpoints(); // x and y hold the same bytes
+    expect(await fullWrites(db, 'x', 1)).toEqual(['x:raw']);
     expect(await count(db, 'y', 'raw')).toBe(26);
-    expect(await count(db, 'y', '1m')).toBe(2);
-    expect((await pruneOldest(db, 'y')).tier).toBe('raw');
-    // nothing left to give: the error goes to the caller
-    await expect(
-      withQuotaRelief(
-        db,
-        'x',
-        async () => {
-          throw new DOMException('full', 'QuotaExceededError');
-        },
-        () => {},
+    // Now y is over its share: y goes first, until neither is over.
+    expect(await fullWrites(db, 'x', 1)).toEqual(['y:raw']);
+    expect(await count(db, 'x', 'raw')).toBe(2 * 13 - 8);
+    expect(await count(db, 'y', 'raw')).toBe(2 * 13 - 8);
+  });
+
+  test('alone: oldest raw, then oldest 1m; with nothing left to give the error goes to the caller', async () => {
+    const db = await freshDb();
+    const w = new ChunkWriter('x', 1000);
+    write(w, 0, 3 * 3600 + 1, ['a', 'b'], (i) => i);
+    await w.flush(db);
+    await foldRollups(db, 'x', w.foldHorizon!);
+    // x holds 3 hours of raw (3 prunes of its oldest hour): the fourth takes its 1-minute rollups
+    expect(await fullWrites(db, 'x', 4)).toEqual(['x:raw', 'x:raw', 'x:raw', 'x:1m']);
+    expect(await count(db, 'x', 'raw')).toBe(0);
+    await expect(fullWrites(db, 'x', 3)).rejects.toThrow('full');
+  });
+
+  test('pruneOrder(): over-share endpoints, most over first, then the writer; empty ones do not count', () => {
+    expect(
+      pruneOrder(
+        new Map([
+          ['a', 10],
+          ['b', 70],
+          ['c', 40],
+          ['d', 0],
+        ]),
+        'a',
       ),
-    ).rejects.toThrow('full');
+    ).toEqual(['b', 'a']);
+    expect(
+      pruneOrder(
+        new Map([
+          ['a', 50],
+          ['b', 50],
+        ]),
+        'b',
+      ),
+    ).toEqual(['b']);
+    expect(
+      pruneOrder(
+        new Map([
+          ['a', 90],
+          ['b', 10],
+        ]),
+        'a',
+      ),
+    ).toEqual(['a']);
+    expect(pruneOrder(new Map(), 'a')).toEqual(['a']);
   });
 
   test('a write that fails for another reason is not retried', async () => {

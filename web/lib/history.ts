@@ -5,11 +5,12 @@
  * (a per-endpoint queue), so a fold never races the write or backfill it follows.
  */
 import { rawWindowMs, windowStart } from '../../shared/chunk/windows.ts';
+import { validateInfo } from '../../shared/validate.ts';
 import type { Info, Schema } from '../../shared/wire.ts';
 import { agentFetch } from './agent-api.ts';
 import { fetchChunks, frameRecords, planBackfill, splitRecent, storeRecords, type BackfillJob, type BackfillPlan } from './backfill.ts';
 import { lastTime, type DB, type Endpoint, type Tier } from './db.ts';
-import { HttpError, validSchema } from './live.ts';
+import { HttpError, ProtocolError, validSchema } from './live.ts';
 import { decodeRun, type Run } from './records.ts';
 import { isQuotaError, withQuotaRelief, type Retention } from './retention.ts';
 import { advanceWatermark, foldKey, foldRollups } from './rollup.ts';
@@ -117,7 +118,9 @@ export class HistorySync {
     if (!s || (!r && !hinted)) return t;
     if (r?.status === 401) throw new HttpError(401, 'unauthorized');
     if (r && !r.ok) throw new HttpError(r.status, r.statusText);
-    const info = (hinted ?? (await r!.json())) as Partial<Info>;
+    const checked = validateInfo(hinted ?? (await r!.json().catch(() => undefined)));
+    if (!checked.ok) throw new ProtocolError(`agent sent a malformed /v1/info: ${checked.reason}`);
+    const info = checked.value;
     // The catalog is known now, before the stream's schema event: views can lay out their charts.
     if (!s.schema) {
       const sc = schemaOf(info);
@@ -271,12 +274,12 @@ export class HistorySync {
     await this.withQuota(id, () => foldRollups(this.#db, id, horizon));
   }
 
-  /** A write that, on QuotaExceededError, prunes this endpoint's oldest data (raw, then 1m), says so, and retries. */
+  /** A write that, on QuotaExceededError, prunes the oldest data (raw, then 1m) of the endpoint most over its share (or this one's), says so, and retries. */
   withQuota<T>(id: string, write: () => Promise<T>): Promise<T> {
     return withQuotaRelief(this.#db, id, write, (p) => {
-      const name = this.host.endpoint(id)?.ep.name ?? id;
+      const name = this.host.endpoint(p.ep)?.ep.name ?? p.ep;
       this.host.notice = `Browser storage is full: removed ${p.records} oldest ${p.tier} chunk(s) of ${name}. Shorten retention in Settings to keep more.`;
-      this.host.stored(id);
+      this.host.stored(p.ep);
       this.host.emit();
     });
   }

@@ -41,7 +41,7 @@ export const validRow = (row: unknown, width: number): row is (number | null)[] 
 export const validSchema = (s: unknown): s is Schema => validateSchema(s).ok;
 
 /** The agent sent something that is not what wire.ts says: shown as the endpoint's error, retried with backoff. */
-class ProtocolError extends Error {}
+export class ProtocolError extends Error {}
 
 export class LiveConnection {
   #abort: AbortController | null = null;

@@ -1,7 +1,10 @@
 /**
  * How long each tier is kept, per endpoint (a default for all, overridable per endpoint), and
- * pruning: by age, and when the browser's quota is hit, the oldest raw data of the endpoint whose
- * write failed (then its oldest 1-minute rollups) — never another endpoint's data.
+ * pruning: by age, and when the browser's quota is hit, per-endpoint fair shares: the endpoint
+ * holding the most bytes over its share (stored bytes / endpoints with data) loses its oldest raw
+ * data (then its oldest 1-minute rollups). An agent that floods history so loses its own data, not
+ * the data of the next endpoint that happens to write; only when no endpoint is over its share
+ * does the writing endpoint prune its own.
  */
 import type { Tier } from '../../shared/chunk/index.ts';
 import { CHUNKS, endRange, type DB } from './db.ts';
@@ -49,21 +52,60 @@ export async function pruneOldest(db: DB, ep: string): Promise<{ tier: Tier; rec
   return { tier: 'raw', records: 0 };
 }
 
+/** Stored chunk bytes per endpoint: one cursor over every record (or over `only`'s records). */
+export async function bytesByEndpoint(db: DB, only?: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  // Arrays sort after every number and string: [ep, []] bounds all of that endpoint's keys.
+  const range = only === undefined ? undefined : IDBKeyRange.bound([only], [only, []]);
+  for (let c = await db.transaction(CHUNKS).store.openCursor(range); c; c = await c.continue()) {
+    out.set(c.value.ep, (out.get(c.value.ep) ?? 0) + c.value.bytes.byteLength);
+  }
+  if (only !== undefined && !out.has(only)) out.set(only, 0);
+  return out;
+}
+
+/**
+ * Who prunes on a quota error: endpoints over their fair share, most over first, then the writer.
+ * (A tally only when the quota is hit: a running byte count would cost a meta write per chunk flush.)
+ */
+export function pruneOrder(bytes: ReadonlyMap<string, number>, writer: string): string[] {
+  const held = [...bytes].filter(([, b]) => b > 0);
+  const share = held.reduce((s, [, b]) => s + b, 0) / Math.max(1, held.length);
+  const over = held.filter(([, b]) => b > share).sort((a, b) => b[1] - a[1]);
+  return [...new Set([...over.map(([ep]) => ep), writer])];
+}
+
 export const isQuotaError = (e: unknown) => (e as DOMException)?.name === 'QuotaExceededError' || /quota/i.test(String((e as Error)?.message ?? ''));
 
 /**
- * Runs a write for endpoint `ep`; on QuotaExceededError prunes that endpoint's oldest data (raw,
- * then 1m) and retries, telling `onPrune` what went. Gives up (rethrows) when nothing is left to prune.
+ * Runs a write for endpoint `ep`; on QuotaExceededError prunes the oldest data (raw, then 1m) of the
+ * endpoint most over its fair share, or of `ep` when none is (see pruneOrder), and retries, telling
+ * `onPrune` what went and whose. Gives up (rethrows) when nothing is left to prune.
  */
-export async function withQuotaRelief<T>(db: DB, ep: string, write: () => Promise<T>, onPrune: (p: { tier: Tier; records: number }) => void): Promise<T> {
+export async function withQuotaRelief<T>(
+  db: DB,
+  ep: string,
+  write: () => Promise<T>,
+  onPrune: (p: { ep: string; tier: Tier; records: number }) => void,
+): Promise<T> {
+  let bytes: Map<string, number> | null = null;
   for (let attempt = 0; ; attempt++) {
     try {
       return await write();
     } catch (e) {
       if (!isQuotaError(e) || attempt >= 50) throw e;
-      const p = await pruneOldest(db, ep);
-      if (!p.records) throw e;
-      onPrune(p);
+      bytes ??= await bytesByEndpoint(db);
+      let pruned: { ep: string; tier: Tier; records: number } | null = null;
+      for (const victim of pruneOrder(bytes, ep)) {
+        const p = await pruneOldest(db, victim);
+        if (!p.records) continue;
+        pruned = { ep: victim, ...p };
+        // Recount only the endpoint that shrank: the others did not change.
+        bytes.set(victim, (await bytesByEndpoint(db, victim)).get(victim)!);
+        break;
+      }
+      if (!pruned) throw e;
+      onPrune(pruned);
     }
   }
 }

@@ -41,8 +41,11 @@ const axisSize = (_u: uPlot, values: string[] | null) => 20 + 7.5 * Math.max(4, 
 
 const css = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 
+/** Axis colours from the theme: every plot's axes read alike (the stacked by-user charts use it too). */
+export const axisStyle = () => ({ stroke: css('--muted'), grid: { stroke: css('--grid'), width: 1 }, ticks: { stroke: css('--grid'), width: 1 } });
+
 /** Colours come from CSS variables, so a theme switch must rebuild the plot. */
-function useScheme(): string {
+export function useScheme(): string {
   const q = typeof matchMedia !== 'undefined' ? matchMedia('(prefers-color-scheme: dark)') : null;
   const [dark, setDark] = useState(!!q?.matches);
   useEffect(() => {
@@ -95,7 +98,7 @@ export function Chart({
 
   useEffect(() => {
     const host = el.current!;
-    const axis = { stroke: css('--muted'), grid: { stroke: css('--grid'), width: 1 }, ticks: { stroke: css('--grid'), width: 1 } };
+    const axis = axisStyle();
     const markColor = css('--mark');
     const opts: Options = {
       width: host.clientWidth || 600,

@@ -1,12 +1,13 @@
 /**
- * Who uses the GPUs: who is on each GPU now (from the snapshot's process lists), and GPU memory by
- * user over the shown range as a stacked chart (from the agent's accounting timeline, which knows
- * the owners of processes that have ended).
+ * Who uses the GPUs: who is on each GPU now (from the snapshot's process lists), and GPU memory and
+ * utilization by user over the shown range as stacked charts (from the agent's accounting timeline,
+ * which knows the owners of processes that have ended).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { fmtTicks, fmtUnit } from '../../shared/format.ts';
-import { BYTE_INCRS } from './chart.tsx';
+import { axisStyle, BYTE_INCRS, useScheme } from './chart.tsx';
+import { validateAccountingTimeline } from '../../shared/validate.ts';
 import type { AccountingTimeline, GpuProcess } from '../../shared/wire.ts';
 import { agentFetch } from '../lib/agent-api.ts';
 import type { EpState } from '../lib/state.ts';
@@ -80,17 +81,36 @@ export function WhoIsOnGpus({ s }: { s: EpState }) {
   );
 }
 
-/** GPU memory by user over [from, to], stacked (largest user at the bottom). Needs the agent online. */
-export function MemoryByUser({ s, from, to, refresh }: { s: EpState; from: number; to: number; refresh: number }) {
+/** The two stacked by-user charts: what the agent's timeline holds for each metric, and how it is shown. */
+const BY_USER = {
+  mem: { chart: 'memory-by-user', caption: 'GPU memory by user', unit: 'B', scale: 1, yMin: 1 },
+  // The agent counts SM use in GPUs (a process at 50 % is 0.5): shown as %, 100 % = one GPU busy.
+  sm: { chart: 'utilization-by-user', caption: 'GPU utilization by user (100 % = one GPU busy)', unit: '%', scale: 100, yMin: 100 },
+} as const;
+type ByUserMetric = keyof typeof BY_USER;
+
+/** GPU memory and utilization by user over [from, to], each stacked, side by side. Needs the agent online. */
+export function GpuUseByUser(p: { s: EpState; from: number; to: number; refresh: number }) {
+  if (p.s.ep.readOnly) return null;
+  return (
+    <div class="charts by-user">
+      <ByUser {...p} metric="mem" />
+      <ByUser {...p} metric="sm" />
+    </div>
+  );
+}
+
+function ByUser({ s, from, to, refresh, metric }: { s: EpState; from: number; to: number; refresh: number; metric: ByUserMetric }) {
   const [doc, setDoc] = useState<AccountingTimeline | null>(null);
   const [err, setErr] = useState('');
   useEffect(() => {
-    if (s.ep.readOnly) return;
     let cancelled = false;
-    agentFetch(s.ep, `/v1/accounting/timeline?by=user&metric=mem&since=${Math.floor(from)}&until=${Math.ceil(to)}&max_points=300`)
+    agentFetch(s.ep, `/v1/accounting/timeline?by=user&metric=${metric}&since=${Math.floor(from)}&until=${Math.ceil(to)}&max_points=300`)
       .then(async (r) => {
         if (!r.ok) throw new Error(r.status === 404 ? 'this agent is too old for accounting' : `HTTP ${r.status}`);
-        return (await r.json()) as AccountingTimeline;
+        const d = validateAccountingTimeline(await r.json().catch(() => undefined));
+        if (!d.ok) throw new Error(`accounting answer not understood: ${d.reason}`);
+        return d.value;
       })
       .then(
         (d) => {
@@ -106,35 +126,47 @@ export function MemoryByUser({ s, from, to, refresh }: { s: EpState; from: numbe
     return () => {
       cancelled = true;
     };
-  }, [s.ep.id, Math.floor(from / 60_000), Math.floor(to / 60_000), refresh]);
-  if (s.ep.readOnly || (!doc?.groups.length && !err)) return null;
+  }, [s.ep.id, metric, Math.floor(from / 60_000), Math.floor(to / 60_000), refresh]);
+  if (!doc?.groups.length && !err) return null;
+  const m = BY_USER[metric];
   return (
-    <figure class="chart stacked" data-chart="memory-by-user">
-      <figcaption>GPU memory by user{err && <span class="warn small"> · {err}</span>}</figcaption>
-      {doc && doc.groups.length > 0 && <Stacked doc={doc} from={from} to={to} />}
+    <figure class="chart stacked" data-chart={m.chart}>
+      <figcaption>
+        {m.caption}
+        {err && <span class="warn small"> · {err}</span>}
+      </figcaption>
+      {doc && doc.groups.length > 0 && <Stacked doc={doc} metric={metric} from={from} to={to} />}
     </figure>
   );
 }
 
 /** uPlot draws each group's cumulative total, top first, so each band shows one user's share. */
-function Stacked({ doc, from, to }: { doc: AccountingTimeline; from: number; to: number }) {
+function Stacked({ doc, metric, from, to }: { doc: AccountingTimeline; metric: ByUserMetric; from: number; to: number }) {
   const el = useRef<HTMLDivElement>(null);
   // The range moves every render while live: read it through a ref, rebuild only for new data.
   const range = useRef<[number, number]>([from, to]);
   range.current = [from, to];
+  const scheme = useScheme();
   useEffect(() => {
     const host = el.current!;
+    const { unit, scale, yMin } = BY_USER[metric];
+    const axis = axisStyle();
     const names = doc.groups.map((g) => g.group ?? '(unknown)');
+    const shown = doc.groups.map((g) => g.values.map((v) => v * scale));
     const cum: number[][] = [];
-    doc.groups.forEach((g, i) => cum.push(g.values.map((v, j) => v + (i ? cum[i - 1]![j]! : 0))));
+    shown.forEach((vs, i) => cum.push(vs.map((v, j) => v + (i ? cum[i - 1]![j]! : 0))));
     const order = cum.map((_, i) => cum.length - 1 - i); // top of the stack drawn first, the rest over it
     const p = new uPlot(
       {
         width: host.clientWidth || 600,
         height: 200,
         ms: 1,
-        scales: { x: { time: true, range: () => range.current }, y: { range: (_u, _a, max) => [0, Math.max(1, max)] } },
-        axes: [{}, { size: 70, incrs: BYTE_INCRS, values: (_u, v) => fmtTicks(v, 'B') }],
+        scales: { x: { time: true, range: () => range.current }, y: { range: (_u, _a, max) => [0, Math.max(yMin, max)] } },
+        // As the host charts: themed, and x labels far enough apart not to run into each other.
+        axes: [
+          { ...axis, space: 80 },
+          { ...axis, size: 70, ...(unit === 'B' ? { incrs: BYTE_INCRS } : {}), values: (_u, v) => fmtTicks(v, unit) },
+        ],
         legend: { live: true },
         series: [
           {},
@@ -146,8 +178,9 @@ function Stacked({ doc, from, to }: { doc: AccountingTimeline; from: number; to:
             points: { show: false },
             // A bucket holds from its start to the next: steps, not slopes.
             paths: uPlot.paths.stepped!({ align: 1 }),
-            // The legend shows the user's own memory, not the running total.
-            value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) => (idx == null ? '—' : fmtUnit(doc.groups[i]!.values[idx] ?? null, 'B')),
+            // The legend shows the user's own share, not the running total.
+            value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) =>
+              idx == null ? '—' : fmtUnit(shown[i]![idx] ?? null, unit, unit === '%' ? { digits: 0 } : undefined),
           })),
         ],
       },
@@ -164,6 +197,6 @@ function Stacked({ doc, from, to }: { doc: AccountingTimeline; from: number; to:
       ro.disconnect();
       p.destroy();
     };
-  }, [doc]);
+  }, [doc, scheme]);
   return <div ref={el} />;
 }

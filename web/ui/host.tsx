@@ -7,7 +7,7 @@ import { exportCsv, exportJson } from '../lib/export.ts';
 import { defaultRange, oldestHeld, RANGES } from '../lib/ranges.ts';
 import { StatusBadge } from './bits.tsx';
 import { GpuCard } from './gpu-card.tsx';
-import { MemoryByUser, WhoIsOnGpus } from './gpu-people.tsx';
+import { GpuUseByUser, WhoIsOnGpus } from './gpu-people.tsx';
 import { HostCharts } from './host-charts.tsx';
 import { Annotate, EventList, marksOf, useEvents } from './host-events.tsx';
 import { HostStrip } from './host-strip.tsx';
@@ -130,7 +130,7 @@ export function HostView({ app, id, view, setView }: { app: AppState; id: string
       {range && <HostCharts key={id} app={app} s={s} view={rv} span={span} xr={xr} gap={gap} sync={sync} marks={marks} onZoom={zoom} onReset={reset} />}
       <UserSeriesSection s={s} />
       {/* Asked of the agent again every 30 s while live (renders come with every sample). */}
-      {gpus.length > 0 && <MemoryByUser s={s} from={xr[0]} to={xr[1]} refresh={live ? Math.floor(Date.now() / 30_000) : 0} />}
+      {gpus.length > 0 && <GpuUseByUser s={s} from={xr[0]} to={xr[1]} refresh={live ? Math.floor(Date.now() / 30_000) : 0} />}
       <Annotate s={s} />
       <EventList s={s} events={events} />
     </section>
