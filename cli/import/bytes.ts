@@ -1,9 +1,9 @@
 /**
- * Byte-level pieces shared by the import parsers: a chunked sequential reader over
- * Bun.file().stream(), a positional reader for one byte range (a JSON column), number parsing
+ * Byte-level pieces shared by the import parsers: a chunked sequential reader (read() into one
+ * growing buffer), a positional reader for one byte range (a JSON column), number parsing
  * straight from bytes (no string per value), ISO-8601 times, and line numbers for messages.
  */
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
 /** A single line or record longer than this is refused (the reader would have to hold all of it). */
 export const MAX_RECORD_BYTES = 16 << 20;
@@ -22,7 +22,9 @@ export class FileFormatError extends Error {
 /**
  * Sequential chunked reader: buf[pos, end) is read but not consumed; `base` is the file offset of
  * buf[0]. Parsers work synchronously on the buffer and call fill() when they run out, keeping the
- * bytes from `keep` on (the start of the line or record being parsed).
+ * bytes from `keep` on (the start of the line or record being parsed). Each fill is one read()
+ * straight into the buffer's free end: a third of the CPU of Bun.file().stream(), whose chunks
+ * also had to be copied in.
  */
 export class StreamReader {
   buf = new Uint8Array(1 << 20);
@@ -30,10 +32,14 @@ export class StreamReader {
   end = 0;
   base = 0;
   eof = false;
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #fd: number;
+  /** File offset of the next read. */
+  #next = 0;
+  #size: number;
 
   constructor(path: string) {
-    this.#reader = Bun.file(path).stream().getReader();
+    this.#fd = openSync(path, constants.O_RDONLY);
+    this.#size = fstatSync(this.#fd).size;
   }
 
   /** File offset of buf[i]. */
@@ -41,33 +47,44 @@ export class StreamReader {
     return this.base + i;
   }
 
-  /** Drops buf[0, keep) and appends the next chunk. Returns false at the end of the file. */
+  /**
+   * Drops buf[0, keep) and reads on into the buffer. Returns false at the end of the file, leaving
+   * the buffer and its positions as they were (parsers read on in what they hold).
+   */
   async fill(keep = this.pos): Promise<boolean> {
-    for (;;) {
-      if (this.eof) return false;
-      const { value, done } = await this.#reader.read();
-      if (done) {
-        this.eof = true;
-        return false;
-      }
-      if (!value.length) continue;
-      const tail = this.end - keep;
-      if (tail > MAX_RECORD_BYTES) throw new FileFormatError(`a line or record longer than ${MAX_RECORD_BYTES >> 20} MiB`, this.at(keep));
-      if (tail + value.length > this.buf.length) {
-        const b = new Uint8Array(Math.max(tail + value.length, this.buf.length * 2));
-        b.set(this.buf.subarray(keep, this.end));
-        this.buf = b;
-      } else if (keep > 0) this.buf.copyWithin(0, keep, this.end);
-      this.buf.set(value, tail);
-      this.base += keep;
-      this.pos -= keep;
-      this.end = tail + value.length;
-      return true;
+    if (this.eof) return false;
+    if (this.#next >= this.#size && this.#next >= (this.#size = fstatSync(this.#fd).size)) {
+      this.eof = true;
+      return false;
     }
+    const tail = this.end - keep;
+    if (tail > MAX_RECORD_BYTES) throw new FileFormatError(`a line or record longer than ${MAX_RECORD_BYTES >> 20} MiB`, this.at(keep));
+    // A kept tail over half the buffer would leave little room per read: double it first.
+    if (tail > this.buf.length >> 1) {
+      const b = new Uint8Array(this.buf.length * 2);
+      b.set(this.buf.subarray(keep, this.end));
+      this.buf = b;
+    } else if (keep > 0) this.buf.copyWithin(0, keep, this.end);
+    this.base += keep;
+    this.pos -= keep;
+    this.end = tail;
+    // Never read past MAX_RECORD_BYTES + 1 held: the check above then sees an over-long record before the next read.
+    const n = readSync(this.#fd, this.buf, tail, Math.min(this.buf.length - tail, MAX_RECORD_BYTES + 1 - tail), this.#next);
+    if (n <= 0) {
+      this.eof = true;
+      return false;
+    }
+    this.#next += n;
+    this.end = tail + n;
+    return true;
   }
 
   close() {
-    this.#reader.cancel().catch(() => {});
+    try {
+      closeSync(this.#fd);
+    } catch {
+      /* closing anyway */
+    }
   }
 }
 
