@@ -149,20 +149,25 @@ function latin1(b: Uint8Array, a: number, e: number): string {
   return s;
 }
 
+/** The value of the number scanNumber last read. */
+export let scanned = NaN;
+
 /**
- * A decimal number in b[a, e) exactly as Number() would read it (JSON / JS number syntax, with a
- * leading + allowed); NaN when the bytes are not a number. Up to 15 significant digits and a
- * power of ten up to 22 take the exact fast path (both operands are exact doubles, so one
- * multiply or divide is correctly rounded); anything longer goes through Number().
+ * Reads a decimal number (JSON / JS number syntax, a leading + allowed) from b[a] on, as far as
+ * its syntax goes (not past `end`): the index after it, its value in `scanned`, exactly as
+ * Number() reads those bytes; -1 when b[a] starts no number (or its exponent has no digits). Up
+ * to 15 significant digits and a power of ten up to 22 take the exact fast path (both operands are
+ * exact doubles, so one multiply or divide is correctly rounded); anything longer goes through
+ * Number().
  */
-export function parseNum(b: Uint8Array, a: number, e: number): number {
+export function scanNumber(b: Uint8Array, a: number, end: number): number {
   let i = a;
-  if (i >= e) return NaN;
+  if (i >= end) return -1;
   let neg = false;
   let c = b[i]!;
   if (c === 45 || c === 43) {
     neg = c === 45;
-    if (++i >= e) return NaN;
+    if (++i >= end) return -1;
   }
   let m = 0,
     sig = 0,
@@ -170,7 +175,7 @@ export function parseNum(b: Uint8Array, a: number, e: number): number {
     digits = 0,
     dot = false;
   // Digits, with at most one '.' among them: each digit after it scales the mantissa down by 10.
-  for (; i < e; i++) {
+  for (; i < end; i++) {
     if (b[i] === 46 && !dot) {
       dot = true;
       continue;
@@ -184,31 +189,36 @@ export function parseNum(b: Uint8Array, a: number, e: number): number {
     }
     if (dot) exp--;
   }
-  if (digits === 0) return NaN;
-  if (i < e) {
-    c = b[i]!;
-    if (c !== 101 && c !== 69) return NaN;
+  if (digits === 0) return -1;
+  if (i < end && (b[i] === 101 || b[i] === 69)) {
     i++;
     let eneg = false;
-    if (i < e && (b[i] === 45 || b[i] === 43)) {
+    if (i < end && (b[i] === 45 || b[i] === 43)) {
       eneg = b[i] === 45;
       i++;
     }
     let x = 0,
       ed = 0;
-    while (i < e) {
+    for (; i < end; i++) {
       const d = b[i]! - 48;
-      if (d < 0 || d > 9) return NaN;
+      if (d < 0 || d > 9) break;
       if (x < 100_000) x = x * 10 + d;
       ed++;
-      i++;
     }
-    if (ed === 0) return NaN;
+    if (ed === 0) return -1;
     exp += eneg ? -x : x;
   }
-  if (sig > 15 || exp > 22 || exp < -22) return Number(latin1(b, a, e));
-  const v = m === 0 ? 0 : exp >= 0 ? m * POW10[exp]! : m / POW10[-exp]!;
-  return neg ? -v : v;
+  if (sig > 15 || exp > 22 || exp < -22) scanned = Number(latin1(b, a, i));
+  else {
+    const v = m === 0 ? 0 : exp >= 0 ? m * POW10[exp]! : m / POW10[-exp]!;
+    scanned = neg ? -v : v;
+  }
+  return i;
+}
+
+/** The number that is all of b[a, e) (see scanNumber); NaN when the bytes are not exactly a number. */
+export function parseNum(b: Uint8Array, a: number, e: number): number {
+  return scanNumber(b, a, e) === e ? scanned : NaN;
 }
 
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;

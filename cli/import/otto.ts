@@ -15,7 +15,7 @@
  * without a host), and becomes a series of its own.
  */
 import { GPU_METRICS, HOST_METRICS } from '../../shared/catalog.ts';
-import { epochToMs, FileFormatError, isoBytesMs, lineAt, parseIsoMs, type StreamReader } from './bytes.ts';
+import { epochToMs, FileFormatError, isoBytesMs, lineAt, parseIsoMs, scanned, scanNumber, type StreamReader } from './bytes.ts';
 import { atomValue, C, decodeString, NEED, scanAtom, scanString, skipWs, Skipper, strEscaped } from './json.ts';
 import { Sink } from './sink.ts';
 
@@ -92,8 +92,41 @@ function memberOf(b: Uint8Array, a: number, e: number): number {
           : 0;
 }
 
-/** A known key's length by its first byte (0: none starts so). */
-const KEY_LEN = (c: number) => (c === 116 ? 9 : c === 104 ? 4 : c === 108 || c === 118 ? 5 : 0);
+/** Length of each member's key, by memberOf's number. */
+const KEY_LEN = [0, 9, 4, 5, 5];
+/** Little-endian integers of key bytes, the closing quote included, for compares a word at a time. */
+const le = (s: string) => [...s].reduceRight((x, ch) => x * 256 + ch.charCodeAt(0), 0);
+const [K_TIME, K_STAM, K_PQ, K_HOST, K_LABE, K_LQ, K_VALU, K_EQ] = ['time', 'stam', 'p"', 'host', 'labe', 'l"', 'valu', 'e"'].map(le);
+
+let viewed: Uint8Array | null = null;
+let dataView: DataView = new DataView(new ArrayBuffer(0));
+/** A DataView of the reader's buffer (made again only when the reader grows it). */
+function view(b: Uint8Array): DataView {
+  if (b !== viewed) {
+    dataView = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    viewed = b;
+  }
+  return dataView;
+}
+
+/**
+ * memberOf for a key whose text starts at a, read as words, quote included (no scan for the
+ * closing quote); 0 when it is none of the four, or the buffer may end first (the caller then
+ * scans as usual).
+ */
+function knownKey(v: DataView, a: number, end: number): number {
+  if (a + 6 > end) return 0;
+  const w = v.getUint32(a, true);
+  if (w === K_HOST) return v.getUint8(a + 4) === C.QUOTE ? 2 : 0;
+  if (w === K_LABE) return v.getUint16(a + 4, true) === K_LQ ? 3 : 0;
+  if (w === K_VALU) return v.getUint16(a + 4, true) === K_EQ ? 4 : 0;
+  if (w === K_TIME && a + 10 <= end) return v.getUint32(a + 4, true) === K_STAM && v.getUint16(a + 8, true) === K_PQ ? 1 : 0;
+  return 0;
+}
+
+/** Bytes that end an atom (blank space, a comma, a closing brace or bracket). */
+const ENDS_ATOM = new Uint8Array(256);
+for (const ch of ' \t\r\n,}]') ENDS_ATOM[ch.charCodeAt(0)] = 1;
 
 /**
  * What the next record most likely repeats, as raw string bytes: the previous timestamp, and the
@@ -187,11 +220,7 @@ function parseRecord(b: Uint8Array, i: number, end: number, eof: boolean, first:
     if (b[i] !== C.QUOTE) throw syntaxError(base, 'expected a key', i);
     let ke = -1,
       which = 0;
-    if (hint.on) {
-      // A known key is its bytes then a quote: no scan for the closing quote.
-      const kl = KEY_LEN(b[i + 1]!);
-      if (kl && i + kl + 2 <= end && b[i + kl + 1] === C.QUOTE && (which = memberOf(b, i + 1, i + kl + 1))) ke = i + kl + 2;
-    }
+    if (hint.on && (which = knownKey(view(b), i + 1, end))) ke = i + KEY_LEN[which]! + 2;
     if (ke < 0) {
       ke = scanString(b, i, end);
       if (ke === NEED) return NEED;
@@ -203,10 +232,11 @@ function parseRecord(b: Uint8Array, i: number, end: number, eof: boolean, first:
     i = skipWs(b, i + 1, end);
     if (i >= end) return NEED;
     const c = b[i]!;
+    let e = -1;
     if (c === C.QUOTE) {
       // The hinted string first: equal, it is read in one compare.
       const w = which === 1 ? hint.ts : which === 2 ? (hint.entry?.host ?? null) : which === 3 ? (hint.entry?.label ?? null) : null;
-      let e = w ? rawIs(b, i, end, w) : -1;
+      e = w ? rawIs(b, i, end, w) : -1;
       const hit = e > 0;
       let esc = false;
       if (hit) esc = which === 1 ? hint.tsEsc : which === 2 ? hint.entry!.hostEsc : hint.entry!.labelEsc;
@@ -234,12 +264,17 @@ function parseRecord(b: Uint8Array, i: number, end: number, eof: boolean, first:
       } else if (which === 4) rec.err ??= 'value is a string, not a number';
       i = e;
     } else if (c === C.LBRACE || c === C.LBRACKET) {
-      const e = skipIn(b, i, end, eof);
+      e = skipIn(b, i, end, eof);
       if (e === NEED) return NEED;
       if (which) rec.err ??= `${['', 'timestamp', 'host', 'label', 'value'][which]} is ${c === C.LBRACE ? 'an object' : 'an array'}`;
       i = e;
+    } else if (which === 4 && hint.on && (e = scanNumber(b, i, end)) > i && e < end && ENDS_ATOM[b[e]!]) {
+      // A plain number followed by blank space, a comma or a brace: read in one pass.
+      rec.hasValue = true;
+      rec.value = scanned;
+      i = e;
     } else {
-      const e = scanAtom(b, i, end, eof);
+      e = scanAtom(b, i, end, eof);
       if (e === NEED) return NEED;
       if (e === i) throw syntaxError(base, `unexpected ${JSON.stringify(String.fromCharCode(c))}`, i);
       const v = atomValue(b, i, e);

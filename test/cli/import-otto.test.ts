@@ -54,6 +54,25 @@ async function bothPaths(text: string, host: string | null = null) {
   return fast;
 }
 
+/** Values the plain-number fast path must leave to the full path, or read exactly as it does. */
+const ODD_NUMBERS = [
+  '-0',
+  '1e5',
+  '2.5E-3',
+  '-1.25e+2',
+  '12345678901234567',
+  '0.1000000000000000055',
+  '1.',
+  '.5',
+  '+3',
+  '-Infinity',
+  'Infinity',
+  '1e',
+  '7x',
+  '00012',
+  '-',
+];
+
 const rec = (ts: string, host: string | null, label: string, value: string) =>
   `{"timestamp": ${ts}, ${host === null ? '' : `"host": ${host}, `}"label": ${label}, "value": ${value}}`;
 const doc = (records: string[]) => `{"metrics": [${records.join(', ')}], "events": []}`;
@@ -131,7 +150,16 @@ describe('otto fast path', () => {
       const host = rnd(6) === 0 ? hosts[rnd(hosts.length)]! : hosts[0]!;
       const n = order.length - rnd(3);
       for (let j = 0; j < n; j++) {
-        const v = rnd(40) === 0 ? 'null' : rnd(60) === 0 ? 'NaN' : rnd(300) === 0 ? '"7"' : String(rnd(100000) / 100);
+        const v =
+          rnd(40) === 0
+            ? 'null'
+            : rnd(60) === 0
+              ? 'NaN'
+              : rnd(300) === 0
+                ? '"7"'
+                : rnd(20) === 0
+                  ? ODD_NUMBERS[rnd(ODD_NUMBERS.length)]!
+                  : String(rnd(100000) / 100);
         const l = order[j]!;
         const h = rnd(20) === 0 ? hosts[rnd(hosts.length)]! : host;
         const form = rnd(12);
