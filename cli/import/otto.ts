@@ -313,7 +313,7 @@ function parseRecord(b: Uint8Array, i: number, end: number, eof: boolean, first:
 
 export interface OttoOptions {
   host: string | null;
-  /** false: no hints (see `hint`), every record read in full; for tests. */
+  /** false: no hints (see Hint), every record read in full: the reference the tests hold the fast path to. */
   predict?: boolean;
 }
 
