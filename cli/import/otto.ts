@@ -15,7 +15,7 @@
  * without a host), and becomes a series of its own.
  */
 import { GPU_METRICS, HOST_METRICS } from '../../shared/catalog.ts';
-import { epochToMs, FileFormatError, isoBytesMs, lineAt, parseIsoMs, type StreamReader } from './bytes.ts';
+import { epochToMs, FileFormatError, isoBytesMs, lineAt, parseIsoMs, scanned, scanNumber, type StreamReader } from './bytes.ts';
 import { atomValue, C, decodeString, NEED, scanAtom, scanString, skipWs, Skipper, strEscaped } from './json.ts';
 import { Sink } from './sink.ts';
 
@@ -41,8 +41,11 @@ export function ottoSeries(label: string): string | null {
 }
 
 interface Entry {
+  /** Raw bytes between the quotes (escapes as written). */
   host: Uint8Array | null;
   label: Uint8Array;
+  hostEsc: boolean;
+  labelEsc: boolean;
   col: number;
 }
 
@@ -61,6 +64,84 @@ function same(b: Uint8Array, a: number, e: number, w: Uint8Array): boolean {
 
 const END = -2;
 
+/**
+ * b[i] is a quote: the index after the closing quote when the string's raw bytes are exactly w,
+ * else -1 (also when the buffer ends first: the caller then scans as usual). The quote after w
+ * closes the string: w is the content of a whole string, so it never ends in a lone backslash.
+ */
+function rawIs(b: Uint8Array, i: number, end: number, w: Uint8Array): number {
+  const n = w.length,
+    q = i + 1 + n;
+  if (q >= end || b[q] !== C.QUOTE) return -1;
+  for (let k = 0; k < n; k++) if (b[i + 1 + k] !== w[k]) return -1;
+  return q + 1;
+}
+
+/** The member a key names: 1 timestamp, 2 host, 3 label, 4 value, 0 another (b[a, e) is the key's text). */
+function memberOf(b: Uint8Array, a: number, e: number): number {
+  const kl = e - a,
+    k0 = b[a];
+  return kl === 9 && k0 === 116 && same(b, a, e, TIMESTAMP)
+    ? 1
+    : kl === 4 && k0 === 104 && same(b, a, e, HOST)
+      ? 2
+      : kl === 5 && k0 === 108 && same(b, a, e, LABEL)
+        ? 3
+        : kl === 5 && k0 === 118 && same(b, a, e, VALUE)
+          ? 4
+          : 0;
+}
+
+/** Length of each member's key, by memberOf's number. */
+const KEY_LEN = [0, 9, 4, 5, 5];
+/** Little-endian integers of key bytes, the closing quote included, for compares a word at a time. */
+const le = (s: string) => [...s].reduceRight((x, ch) => x * 256 + ch.charCodeAt(0), 0);
+const [K_TIME, K_STAM, K_PQ, K_HOST, K_LABE, K_LQ, K_VALU, K_EQ] = ['time', 'stam', 'p"', 'host', 'labe', 'l"', 'valu', 'e"'].map(le);
+
+let viewed: Uint8Array | null = null;
+let dataView: DataView = new DataView(new ArrayBuffer(0));
+/** A DataView of the reader's buffer (made again only when the reader grows it). */
+function view(b: Uint8Array): DataView {
+  if (b !== viewed) {
+    dataView = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    viewed = b;
+  }
+  return dataView;
+}
+
+/**
+ * memberOf for a key whose text starts at a, read as words, quote included (no scan for the
+ * closing quote); 0 when it is none of the four, or the buffer may end first (the caller then
+ * scans as usual).
+ */
+function knownKey(v: DataView, a: number, end: number): number {
+  if (a + 6 > end) return 0;
+  const w = v.getUint32(a, true);
+  if (w === K_HOST) return v.getUint8(a + 4) === C.QUOTE ? 2 : 0;
+  if (w === K_LABE) return v.getUint16(a + 4, true) === K_LQ ? 3 : 0;
+  if (w === K_VALU) return v.getUint16(a + 4, true) === K_EQ ? 4 : 0;
+  if (w === K_TIME && a + 10 <= end) return v.getUint32(a + 4, true) === K_STAM && v.getUint16(a + 8, true) === K_PQ ? 1 : 0;
+  return 0;
+}
+
+/** Bytes that end an atom (blank space, a comma, a closing brace or bracket). */
+const ENDS_ATOM = new Uint8Array(256);
+for (const ch of ' \t\r\n,}]') ENDS_ATOM[ch.charCodeAt(0)] = 1;
+
+/**
+ * What the next record most likely repeats, as raw string bytes: the previous timestamp, and the
+ * record in the same place of the previous tick (its host and label). A string equal to its hint
+ * is read in one compare, with no scan and no lookup after; anything else takes the full path.
+ * Off (predict: false) every record is scanned and looked up in full: the reference the fast
+ * path is tested against.
+ */
+interface Hint {
+  on: boolean;
+  ts: Uint8Array | null;
+  tsEsc: boolean;
+  entry: Entry | undefined;
+}
+
 function syntaxError(base: number, msg: string, at: number) {
   return new FileFormatError(`metrics: ${msg}`, base + at);
 }
@@ -74,6 +155,10 @@ const rec = {
   tsA: 0,
   tsB: 0,
   tsEsc: false,
+  /** The string members equal their hints (timestamp, host, label). */
+  tsSame: false,
+  hostSame: false,
+  labelSame: false,
   tsNum: NaN,
   hostA: -1,
   hostB: -1,
@@ -98,7 +183,7 @@ function skipIn(b: Uint8Array, i: number, end: number, eof: boolean): number {
  * record in `rec`, END at the closing bracket, NEED when the buffer ends first. Throws on broken
  * syntax (which ends the file); a well-formed record with wrong contents sets rec.err instead.
  */
-function parseRecord(b: Uint8Array, i: number, end: number, eof: boolean, first: boolean, base: number): number {
+function parseRecord(b: Uint8Array, i: number, end: number, eof: boolean, first: boolean, base: number, hint: Hint): number {
   i = skipWs(b, i, end);
   if (i >= end) return NEED;
   if (b[i] === C.RBRACKET) {
@@ -115,6 +200,7 @@ function parseRecord(b: Uint8Array, i: number, end: number, eof: boolean, first:
   rec.tsKind = 0;
   rec.hostA = -1;
   rec.labelA = -1;
+  rec.tsSame = rec.hostSame = rec.labelSame = false;
   rec.hasValue = false;
   rec.value = NaN;
   if (b[i] !== C.LBRACE) {
@@ -132,51 +218,63 @@ function parseRecord(b: Uint8Array, i: number, end: number, eof: boolean, first:
   }
   for (;;) {
     if (b[i] !== C.QUOTE) throw syntaxError(base, 'expected a key', i);
-    const ke = scanString(b, i, end);
-    if (ke === NEED) return NEED;
-    const kl = ke - i - 2,
-      k0 = b[i + 1];
-    const which =
-      kl === 9 && k0 === 116 && same(b, i + 1, ke - 1, TIMESTAMP)
-        ? 1
-        : kl === 4 && k0 === 104 && same(b, i + 1, ke - 1, HOST)
-          ? 2
-          : kl === 5 && k0 === 108 && same(b, i + 1, ke - 1, LABEL)
-            ? 3
-            : kl === 5 && k0 === 118 && same(b, i + 1, ke - 1, VALUE)
-              ? 4
-              : 0;
+    let ke = -1,
+      which = 0;
+    if (hint.on && (which = knownKey(view(b), i + 1, end))) ke = i + KEY_LEN[which]! + 2;
+    if (ke < 0) {
+      ke = scanString(b, i, end);
+      if (ke === NEED) return NEED;
+      which = memberOf(b, i + 1, ke - 1);
+    }
     i = skipWs(b, ke, end);
     if (i >= end) return NEED;
     if (b[i] !== C.COLON) throw syntaxError(base, 'expected :', i);
     i = skipWs(b, i + 1, end);
     if (i >= end) return NEED;
     const c = b[i]!;
+    let e = -1;
     if (c === C.QUOTE) {
-      const e = scanString(b, i, end);
-      if (e === NEED) return NEED;
+      // The hinted string first: equal, it is read in one compare.
+      const w = which === 1 ? hint.ts : which === 2 ? (hint.entry?.host ?? null) : which === 3 ? (hint.entry?.label ?? null) : null;
+      e = w ? rawIs(b, i, end, w) : -1;
+      const hit = e > 0;
+      let esc = false;
+      if (hit) esc = which === 1 ? hint.tsEsc : which === 2 ? hint.entry!.hostEsc : hint.entry!.labelEsc;
+      else {
+        e = scanString(b, i, end);
+        if (e === NEED) return NEED;
+        esc = strEscaped;
+      }
       if (which === 1) {
         rec.tsKind = 1;
         rec.tsA = i;
         rec.tsB = e;
-        rec.tsEsc = strEscaped;
+        rec.tsEsc = esc;
+        rec.tsSame = hit;
       } else if (which === 2) {
         rec.hostA = i;
         rec.hostB = e;
-        rec.hostEsc = strEscaped;
+        rec.hostEsc = esc;
+        rec.hostSame = hit;
       } else if (which === 3) {
         rec.labelA = i;
         rec.labelB = e;
-        rec.labelEsc = strEscaped;
+        rec.labelEsc = esc;
+        rec.labelSame = hit;
       } else if (which === 4) rec.err ??= 'value is a string, not a number';
       i = e;
     } else if (c === C.LBRACE || c === C.LBRACKET) {
-      const e = skipIn(b, i, end, eof);
+      e = skipIn(b, i, end, eof);
       if (e === NEED) return NEED;
       if (which) rec.err ??= `${['', 'timestamp', 'host', 'label', 'value'][which]} is ${c === C.LBRACE ? 'an object' : 'an array'}`;
       i = e;
+    } else if (which === 4 && hint.on && (e = scanNumber(b, i, end)) > i && e < end && ENDS_ATOM[b[e]!]) {
+      // A plain number followed by blank space, a comma or a brace: read in one pass.
+      rec.hasValue = true;
+      rec.value = scanned;
+      i = e;
     } else {
-      const e = scanAtom(b, i, end, eof);
+      e = scanAtom(b, i, end, eof);
       if (e === NEED) return NEED;
       if (e === i) throw syntaxError(base, `unexpected ${JSON.stringify(String.fromCharCode(c))}`, i);
       const v = atomValue(b, i, e);
@@ -215,6 +313,8 @@ function parseRecord(b: Uint8Array, i: number, end: number, eof: boolean, first:
 
 export interface OttoOptions {
   host: string | null;
+  /** false: no hints (see Hint), every record read in full: the reference the tests hold the fast path to. */
+  predict?: boolean;
 }
 
 /** Streams the metrics array (the reader is at its '['): rows go to the sink a tick at a time. */
@@ -231,6 +331,7 @@ export async function importOttoMetrics(r: StreamReader, sink: Sink, file: strin
   let keysSent = 0;
   let prevTs = new Uint8Array(0);
   let prevT = NaN;
+  const hint: Hint = { on: o.predict !== false, ts: null, tsEsc: false, entry: undefined };
 
   /** The entries of the previous tick in record order: a tick usually repeats the one before. */
   const order: Entry[] = [];
@@ -240,7 +341,8 @@ export async function importOttoMetrics(r: StreamReader, sink: Sink, file: strin
 
   const colFor = (b: Uint8Array): number => {
     const guess = order[slot];
-    if (guess && matches(b, guess)) {
+    // Host and label equal to the hint's (the guess itself, or it was compared in full).
+    if (guess && ((guess === hint.entry && rec.labelSame && (guess.host === null ? rec.hostA < 0 : rec.hostSame)) || matches(b, guess))) {
       slot++;
       return guess.col;
     }
@@ -275,7 +377,13 @@ export async function importOttoMetrics(r: StreamReader, sink: Sink, file: strin
         stamps = s;
       }
     }
-    const en: Entry = { host: rec.hostA >= 0 ? b.slice(rec.hostA + 1, rec.hostB - 1) : null, label: b.slice(rec.labelA + 1, rec.labelB - 1), col };
+    const en: Entry = {
+      host: rec.hostA >= 0 ? b.slice(rec.hostA + 1, rec.hostB - 1) : null,
+      label: b.slice(rec.labelA + 1, rec.labelB - 1),
+      hostEsc: rec.hostA >= 0 && rec.hostEsc,
+      labelEsc: rec.labelEsc,
+      col,
+    };
     if (list) list.push(en);
     else entries.set(h, [en]);
     return en;
@@ -295,6 +403,7 @@ export async function importOttoMetrics(r: StreamReader, sink: Sink, file: strin
   /** The record's time in ms, or an error text. */
   const timeOf = (b: Uint8Array): number | string => {
     if (rec.tsKind === 2) return epochToMs(rec.tsNum);
+    if (rec.tsSame) return prevT;
     const a = rec.tsA + 1,
       e = rec.tsB - 1;
     if (e - a === prevTs.length && same(b, a, e, prevTs)) return prevT;
@@ -306,6 +415,10 @@ export async function importOttoMetrics(r: StreamReader, sink: Sink, file: strin
     }
     prevTs = b.slice(a, e);
     prevT = t;
+    if (hint.on) {
+      hint.ts = prevTs;
+      hint.tsEsc = rec.tsEsc;
+    }
     return t;
   };
 
@@ -313,7 +426,9 @@ export async function importOttoMetrics(r: StreamReader, sink: Sink, file: strin
   let first = true;
   let idx = 0;
   for (;;) {
-    const res = parseRecord(r.buf, r.pos, r.end, r.eof, first, r.base);
+    // The record in this place of the previous tick, or the first of a tick when this one may start another.
+    if (hint.on) hint.entry = order[slot] ?? order[0];
+    const res = parseRecord(r.buf, r.pos, r.end, r.eof, first, r.base, hint);
     if (res === NEED) {
       if (!(await r.fill(r.pos))) throw new FileFormatError('metrics: the file ends inside the array', r.at(r.pos));
       continue;
@@ -335,7 +450,8 @@ export async function importOttoMetrics(r: StreamReader, sink: Sink, file: strin
       if (typeof x === 'string') err = x;
       else {
         t = x;
-        err = Sink.badTime(t);
+        // The row's time was checked with its first record.
+        if (t !== rowT) err = Sink.badTime(t);
       }
     }
     if (err) {

@@ -25,6 +25,11 @@ export interface StoreOptions {
   intervalMs: number;
   retentionMs: Record<Tier, number>;
   maxDiskBytes: number;
+  /**
+   * Write-ahead log batching (Wal's batchBytes): 0, the agent's, writes every row as it comes;
+   * `gpulse import` batches, as a killed import loses only rows a rerun stores again.
+   */
+  walBatchBytes?: number;
   /** Sealed groups kept in RAM when they cannot go to disk; oldest raw goes first past this. */
   memoryCapBytes?: number;
   now?: () => number;
@@ -115,7 +120,7 @@ export class Store {
     }
     let walRows: { keys: string[]; t: number; values: Float64Array }[] = [];
     try {
-      const { wal, contents } = Wal.open(join(dir, 'wal'));
+      const { wal, contents } = Wal.open(join(dir, 'wal'), this.opts.walBatchBytes);
       this.#wal = wal;
       for (const w of contents.warnings) this.warn(w);
       walRows = contents.rows;
@@ -328,7 +333,7 @@ export class Store {
           Object.assign(ref, { file: at.path, offset: at.offset, mem: null });
         }
       }
-      if (!this.#wal) this.#wal = Wal.open(join(this.opts.dir, 'wal')).wal;
+      if (!this.#wal) this.#wal = Wal.open(join(this.opts.dir, 'wal'), this.opts.walBatchBytes).wal;
       this.#wal.resetAll();
       this.#wal.setKeys(this.#keys);
       const h = this.raw;
@@ -539,7 +544,12 @@ export class Store {
 
   close() {
     for (const w of Object.values(this.#writers)) w?.close();
-    this.#wal?.close();
+    try {
+      this.#wal?.close();
+    } catch (e) {
+      // Batched rows that did not reach the log: the state says the history is not all on disk.
+      this.#writeFailed(e);
+    }
     this.dropCaches();
     if (this.#lockPath) {
       try {

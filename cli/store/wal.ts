@@ -6,6 +6,11 @@
  * A tick is one write() of a preallocated buffer into the page cache. Sealing a window truncates
  * the log; a failed write (disk full) is cut back to the last whole record so the log never holds
  * a misaligned tail, and the log is rewritten from memory once writes succeed again.
+ *
+ * With batchBytes (`gpulse import`: rows arrive far faster than ticks, and a write per row was
+ * most of an otto import's time) whole records gather in memory and go out in one write once
+ * that many bytes are waiting, or at flush()/close(). A kill then loses the rows of the last
+ * unwritten batch, never part of a record; rerunning the import stores them.
  */
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { crc32 } from '../../shared/chunk/crc32.ts';
@@ -26,18 +31,30 @@ export class Wal {
   #buf = new Uint8Array(0);
   #view = new DataView(this.#buf.buffer);
   #keys: readonly string[] = [];
+  /** Whole records not yet written (batchBytes > 0 only): #pending[0, #pendingLen). */
+  #pending: Uint8Array;
+  #pendingLen = 0;
 
-  private constructor(fd: number, size: number) {
+  private constructor(
+    fd: number,
+    size: number,
+    readonly batchBytes: number,
+  ) {
     this.#fd = fd;
     this.#size = size;
+    this.#pending = new Uint8Array(batchBytes > 0 ? batchBytes : 0);
   }
 
-  /** Opens (creating, never through a symlink) and reads what a previous run left; cuts a torn or corrupt tail. */
-  static open(path: string): { wal: Wal; contents: WalContents } {
+  /**
+   * Opens (creating, never through a symlink) and reads what a previous run left; cuts a torn or
+   * corrupt tail. batchBytes > 0 batches the writes (see above); 0 writes each record at once.
+   */
+  static open(path: string, batchBytes = 0): { wal: Wal; contents: WalContents } {
+    if (!(batchBytes >= 0 && Number.isInteger(batchBytes))) throw new RangeError(`write-ahead log batch: ${batchBytes} is not a byte count`);
     const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
     const contents = readAll(fd);
     if (contents.validBytes < fstatSync(fd).size) ftruncateSync(fd, contents.validBytes);
-    return { wal: new Wal(fd, contents.validBytes), contents };
+    return { wal: new Wal(fd, contents.validBytes, batchBytes), contents };
   }
 
   /** Columns of the rows that follow; written as a keys record when they change. */
@@ -61,7 +78,27 @@ export class Wal {
     this.#write(this.#buf);
   }
 
+  /** One whole record: written now, or (batching) queued, writing the queue first when it is full. */
   #write(b: Uint8Array) {
+    if (!this.batchBytes) return this.#writeNow(b);
+    if (this.#pendingLen + b.length > this.#pending.length) {
+      this.flush();
+      if (b.length > this.#pending.length) return this.#writeNow(b);
+    }
+    this.#pending.set(b, this.#pendingLen);
+    this.#pendingLen += b.length;
+    if (this.#pendingLen === this.#pending.length) this.flush();
+  }
+
+  /** Writes the queued records (batching); throws as a direct write does, the queue dropped. */
+  flush() {
+    const n = this.#pendingLen;
+    if (!n) return;
+    this.#pendingLen = 0;
+    this.#writeNow(this.#pending.subarray(0, n));
+  }
+
+  #writeNow(b: Uint8Array) {
     try {
       let done = 0;
       while (done < b.length) done += writeSync(this.#fd, b, done, b.length - done, this.#size + done);
@@ -78,6 +115,7 @@ export class Wal {
 
   /** Empties the log (after its rows were sealed), keeping the keys record. */
   reset() {
+    this.#pendingLen = 0;
     ftruncateSync(this.#fd, 0);
     this.#size = 0;
     const keys = this.#keys;
@@ -87,19 +125,26 @@ export class Wal {
 
   /** Empties the log entirely; the next setKeys writes a keys record again. */
   resetAll() {
+    this.#pendingLen = 0;
     ftruncateSync(this.#fd, 0);
     this.#size = 0;
     this.#keys = [];
   }
 
+  /** Bytes of the log, queued records included. */
   get size() {
-    return this.#size;
+    return this.#size + this.#pendingLen;
   }
+  /** Writes what is queued (a failure is the caller's to report), then closes. */
   close() {
     try {
-      closeSync(this.#fd);
-    } catch {
-      /* closing anyway */
+      this.flush();
+    } finally {
+      try {
+        closeSync(this.#fd);
+      } catch {
+        /* closing anyway */
+      }
     }
   }
 }

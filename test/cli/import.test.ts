@@ -491,3 +491,69 @@ describe('import: memory stays bounded', () => {
     rmSync(dir, { recursive: true, force: true });
   }, 300_000);
 });
+
+describe('import: killed', () => {
+  test('SIGKILL while the log is being written, then the same import again: every row stored once (the log held whole rows only)', async () => {
+    const dir = tmp();
+    const data = join(dir, 'data');
+    const file = join(dir, 'otto.json');
+    // 12 series: 113-byte log rows, so a 64 KiB batch fills well inside a 900-row window (3 series would never reach the log).
+    const labels = ['CPU %', 'Mem %', 'Load 1m', 'Load 5m', ...Array.from({ length: 8 }, (_, g) => `GPU ${g} %`)];
+    const keys = ['host.cpu.util', 'gpubox/Mem %', 'host.load1', 'host.load5', ...Array.from({ length: 8 }, (_, g) => `gpu${g}.util`)];
+    const ticks = 30_000;
+    const value = (l: number, i: number) => ((i * 7 + l * 13) % 1000) / 10;
+    const w = Bun.file(file).writer({ highWaterMark: 1 << 20 });
+    w.write('{"metrics": [');
+    for (let i = 0; i < ticks; i++) {
+      const ts = new Date(T0 + i * 1000).toISOString().replace('Z', '+00:00');
+      w.write(labels.map((l, k) => `${i || k ? ', ' : ''}{"timestamp": "${ts}", "host": "gpubox", "label": "${l}", "value": ${value(k, i)}}`).join(''));
+    }
+    w.write('], "events": []}\n');
+    await w.end();
+
+    const first = Bun.spawn([process.execPath, join(ROOT, 'cli/main.ts'), 'import', file, '--data-dir', data, ...KEEP], {
+      cwd: ROOT,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: ENV,
+    });
+    // Kill it once the log has its first batch (~580 ticks in), long before the import can end.
+    let killed = false;
+    for (let i = 0; i < 20_000 && first.exitCode === null; i++) {
+      let size = 0;
+      try {
+        size = statSync(join(data, 'wal')).size;
+      } catch {
+        /* not created yet */
+      }
+      if (size > 0) {
+        first.kill('SIGKILL');
+        killed = true;
+        break;
+      }
+      await Bun.sleep(1);
+    }
+    await first.exited;
+    expect(killed).toBe(true);
+    expect(first.signalCode).toBe('SIGKILL');
+
+    const r = cli([file, '--data-dir', data, ...KEEP]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const back = readBack(data, keys);
+    expect(back.t.length).toBe(ticks);
+    expect(back.t[0]).toBe(T0);
+    expect(back.t[ticks - 1]).toBe(T0 + (ticks - 1) * 1000);
+    for (let k = 0; k < labels.length; k++) {
+      const want = Array.from({ length: ticks }, (_, i) => value(k, i));
+      expect(back.cols[k]!.every((v, i) => v === want[i])).toBe(true);
+    }
+    // The rerun stored what the kill lost, and nothing twice.
+    const stored = Number(/imported ([\d,]+) rows/.exec(r.out)![1]!.replace(/,/g, ''));
+    const skipped = Number(/(\d[\d,]*) overlap existing history/.exec(r.out)?.[1]?.replace(/,/g, '') ?? '0');
+    expect(stored + skipped).toBe(ticks);
+    expect(stored).toBeGreaterThan(0);
+    // What the killed import had logged survived it: the rerun found those rows stored.
+    expect(skipped).toBeGreaterThan(0);
+  });
+});

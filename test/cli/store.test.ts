@@ -210,6 +210,37 @@ describe('store faults', () => {
     expect(statSync(join(dir, 'wal')).size).toBeGreaterThan(0);
   });
 
+  test("a batched log (the import's) holds whole rows only: unclosed (a kill) it keeps all but the unwritten batch", () => {
+    const dir = tmp();
+    write(open(dir, { walBatchBytes: 1024 }), ['a', 'b'], T0, 100); // no window sealed
+    const keysRecord = 4 + 1 + JSON.stringify(['a', 'b']).length + 4,
+      row = 4 + 1 + 8 + 2 * 8 + 4;
+    const size = statSync(join(dir, 'wal')).size;
+    expect(size).toBeLessThan(keysRecord + 100 * row);
+    expect((size - keysRecord) % row).toBe(0);
+    const back = open(dir);
+    const r = allRows(back, ['a', 'b']);
+    expect(r.t.length).toBe((size - keysRecord) / row);
+    expect(r.t.length).toBeGreaterThanOrEqual(100 - Math.ceil(1024 / row));
+    expect(r.cols[1]![r.t.length - 1]).toBe(r.t.length - 1 + 0.1);
+    expect(back.warnings).toEqual([]);
+  });
+
+  test('a batched log, closed, is byte for byte the unbatched one (a window sealed, a key added, records larger than the batch)', () => {
+    const logOf = (walBatchBytes: number) => {
+      const dir = tmp();
+      const s = open(dir, { walBatchBytes });
+      write(s, ['a', 'b'], T0, 950);
+      write(s, ['a', 'b', 'c'], T0 + 950_000, 40);
+      s.close();
+      return readFileSync(join(dir, 'wal'));
+    };
+    const plain = logOf(0);
+    expect(plain.length).toBeGreaterThan(40 * (4 + 1 + 8 + 3 * 8 + 4));
+    expect(logOf(1024).equals(plain)).toBe(true);
+    expect(logOf(20).equals(plain)).toBe(true);
+  });
+
   test('a corrupted chunk loses only that chunk: listed in warnings, every other series and window loads', () => {
     const dir = tmp();
     write(open(dir), ['a', 'b'], T0, 2000);
