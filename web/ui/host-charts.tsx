@@ -72,8 +72,15 @@ export function HostCharts(p: HostChartsProps) {
   );
   const [firstRead, setFirstRead] = useState(false);
   const first = useRangeSeries(p.app, p.s, firstRead ? NO_KEYS : firstKeys, p.view, p.span);
-  // Read (and decoded) after the first charts' own series, which would otherwise wait behind it.
-  const all = useRangeSeries(p.app, p.s, first || firstRead ? keys : NO_KEYS, p.view, p.span);
+  // Read (and decoded) after the first charts' own series are drawn, which would otherwise wait
+  // behind it: one frame later (a pairing's hour in memory is some 500k values to lay out).
+  const [firstDrawn, setFirstDrawn] = useState(false);
+  useEffect(() => {
+    if (!first || firstDrawn) return;
+    const f = requestAnimationFrame(() => setFirstDrawn(true));
+    return () => cancelAnimationFrame(f);
+  }, [first !== null]);
+  const all = useRangeSeries(p.app, p.s, firstDrawn || firstRead ? keys : NO_KEYS, p.view, p.span);
   useEffect(() => {
     if (all) setFirstRead(true);
   }, [all !== null]);
