@@ -4,6 +4,7 @@
  * one. Rows are strictly increasing: a group that overlaps an earlier one (an import, a re-seal
  * after a crash) only contributes rows after what was already given.
  */
+import { chunksRead } from './memory-guard.ts';
 import { ChunkBuffers, encodeChunk, type Tier } from '../../shared/chunk/index.ts';
 import type { RawHead, RollupHead } from './heads.ts';
 import type { GroupRef } from './segments.ts';
@@ -74,8 +75,13 @@ export function* rowBatches(store: Store, keys: readonly string[], from: number,
   // One value array per series, one time array for all (every chunk of a group has the same times).
   const spare = new ChunkBuffers();
   const bufs = keys.map(() => new SharedTimes(spare));
+  const scratch = { buf: new Uint8Array(0) };
   for (const ref of store.groups('raw', from, to)) {
-    const chunks = keys.map((k, j) => store.chunk(ref, k, bufs[j]));
+    chunksRead(keys.length);
+    // Most of a group's series (a replay, an export): the group in one read into a reused buffer.
+    const most = keys.length * 2 >= (store.dir(ref)?.chunks.size ?? Infinity);
+    const whole = most ? store.groupBytes(ref, scratch) : null;
+    const chunks = keys.map((k, j) => store.chunk(ref, k, bufs[j], whole));
     const t = chunks.find((c) => c)?.t ?? groupTimes(store, ref, spare);
     if (!t) continue;
     const [a, b] = range(t, from, to, last);
@@ -102,6 +108,7 @@ export function* timeParts(store: Store, tier: Tier, from: number, to: number): 
   let last = -Infinity;
   const bufs = new ChunkBuffers();
   for (const ref of store.groups(tier, from, to)) {
+    chunksRead(1);
     const t = groupTimes(store, ref, bufs);
     if (!t) continue;
     const [a, b] = range(t, from, to, last);
@@ -121,6 +128,7 @@ export function* seriesParts(store: Store, tier: Tier, key: string, from: number
   const bufs = new ChunkBuffers();
   const spare = new ChunkBuffers();
   for (const ref of store.groups(tier, from, to)) {
+    chunksRead(1);
     const c = store.chunk(ref, key, bufs);
     const t = c?.t ?? groupTimes(store, ref, spare);
     if (!t) continue;
@@ -169,6 +177,7 @@ export function* chunkFrames(store: Store, tier: Tier, keys: readonly string[] |
   for (const ref of store.groups(tier, from, to)) {
     const dir = store.dir(ref);
     if (!dir) continue;
+    chunksRead(keys?.length ?? dir.chunks.size);
     for (const k of keys ?? [...dir.chunks.keys()]) {
       const b = store.chunkBytes(ref, k);
       if (b) yield b;

@@ -141,7 +141,18 @@ export class Store {
       this.setKeys(r.keys);
       this.append(r.t, r.values);
     }
+    // The log was emptied above: with batched writes (an import) the replayed rows must reach the
+    // disk now, or a kill before the first batch is full would lose rows the agent had logged.
+    this.#flushWal();
     this.#enforceRetention(true);
+  }
+
+  #flushWal() {
+    try {
+      this.#wal?.flush();
+    } catch (e) {
+      this.#writeFailed(e);
+    }
   }
 
   #sealedUntil(tier: Tier): number {
@@ -167,7 +178,7 @@ export class Store {
     const scratch = { buf: new Uint8Array(0) };
     const bufs: ChunkBuffers[] = [];
     const decodeAll = (ref: GroupRef, keys: string[]) => {
-      const whole = this.#groupBytes(ref, scratch);
+      const whole = this.groupBytes(ref, scratch);
       return keys.map((k, j) => this.chunk(ref, k, (bufs[j] ??= new ChunkBuffers()), whole));
     };
     for (const ref of this.groups('1m', fromBuckets, Number.isFinite(m1End) ? m1End - 1 : -Infinity)) {
@@ -342,6 +353,7 @@ export class Store {
         for (let j = 0; j < row.length; j++) row[j] = h.v[this.#rawMap[j]!]![i]!;
         this.#wal.append(h.t[i]!, row);
       }
+      this.#wal.flush();
       this.log('gpulse: history writes resumed');
       this.state = { kind: 'ok' };
     } catch (e) {
@@ -459,8 +471,12 @@ export class Store {
     }
   }
 
-  /** A whole group's bytes, read into `scratch.buf` (grown as needed, reused by the caller); null if unreadable. */
-  #groupBytes(ref: GroupRef, scratch: { buf: Uint8Array }): Uint8Array | null {
+  /**
+   * A whole group's bytes, read into `scratch.buf` (grown as needed, reused by the caller); null if
+   * unreadable. For reads of most of a group's series: one read instead of one (and one fresh
+   * buffer) per chunk.
+   */
+  groupBytes(ref: GroupRef, scratch: { buf: Uint8Array }): Uint8Array | null {
     if (ref.mem) return ref.mem.subarray(0, ref.size);
     if (scratch.buf.length < ref.size) scratch.buf = new Uint8Array(Math.max(ref.size, 2 * scratch.buf.length));
     const b = this.#bytes(ref, 0, ref.size, scratch.buf);
@@ -497,7 +513,7 @@ export class Store {
 
   /** One chunk decoded (into `into`'s arrays when given); a corrupt chunk is reported once and read as absent. */
   chunk(ref: GroupRef, key: string, into?: ChunkBuffers, whole?: Uint8Array | null): Chunk | null {
-    // `whole`: the group's bytes, already read (#groupBytes).
+    // `whole`: the group's bytes, already read (groupBytes).
     const at = whole ? this.dir(ref)?.chunks.get(key) : undefined;
     const b = at && whole!.length >= at[0] + at[1] ? whole!.subarray(at[0], at[0] + at[1]) : this.chunkBytes(ref, key);
     if (!b) return null;

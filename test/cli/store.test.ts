@@ -226,6 +226,17 @@ describe('store faults', () => {
     expect(back.warnings).toEqual([]);
   });
 
+  test('rows the agent logged survive an import that opened the store and was killed before its first batch was written', () => {
+    const dir = tmp();
+    const agent = open(dir);
+    write(agent, ['a', 'b'], T0, 100); // no window sealed: the rows are only in the log
+    agent.close();
+    open(dir, { walBatchBytes: 64 << 10 }); // gpulse import opens the store (the log is rewritten) ... and is killed: no close
+    const r = allRows(open(dir), ['a', 'b']);
+    expect(r.t.length).toBe(100);
+    expect(r.cols[1]![99]).toBe(99.1);
+  });
+
   test('a batched log, closed, is byte for byte the unbatched one (a window sealed, a key added, records larger than the batch)', () => {
     const logOf = (walBatchBytes: number) => {
       const dir = tmp();
