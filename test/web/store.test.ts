@@ -491,6 +491,42 @@ describe('retention and quota, per endpoint', () => {
     expect(pruneOrder(new Map(), 'a')).toEqual(['a']);
   });
 
+  test('pruneOrder(): the writer counts in the share even while it holds nothing, so one endpoint holding everything gives way', () => {
+    expect(pruneOrder(new Map([['a', 100]]), 'b')).toEqual(['a', 'b']);
+    expect(pruneOrder(new Map([['a', 100]]), 'a')).toEqual(['a']);
+  });
+
+  test('pruneOrder(): read-only imports are out of the share and of the victims, but the last resort', () => {
+    const imp = new Set(['imp', 'imp2']);
+    const bytes = new Map([
+      ['imp', 1000],
+      ['imp2', 2000],
+      ['a', 60],
+      ['b', 40],
+    ]);
+    // Live share (60 + 40) / 2 = 50: a is over it; the imports come last, largest first.
+    expect(pruneOrder(bytes, 'b', imp)).toEqual(['a', 'b', 'imp2', 'imp']);
+    // An import writing (folding its rows) prunes its own before another import, and no live endpoint under its share.
+    expect(pruneOrder(new Map([...bytes, ['b', 60]]), 'imp', imp)).toEqual(['imp', 'imp2']);
+  });
+
+  test('QuotaExceededError beside a large import: the writer prunes its own, the import only when nothing else can give', async () => {
+    const db = await freshDb();
+    await db.put('endpoints', { id: 'imp', name: 'imp', url: 'run.csv', token: '', order: 0, readOnly: true, added: 0 });
+    const keys = Array.from({ length: 40 }, (_, k) => `s${k}`);
+    const f = new ChunkWriter('imp', 1000);
+    write(f, 0, 2 * 3600 + 1, keys, (i, k) => i * k);
+    await f.flush(db);
+    const c = new ChunkWriter('live', 1000);
+    write(c, 0, 3600 + 1, ['a'], (i) => i);
+    await c.flush(db);
+    const imported = (await all(db)).filter((r) => r.ep === 'imp');
+    // live holds one hour of raw: its own goes first, then (holding nothing) the import's oldest hour.
+    expect(await fullWrites(db, 'live', 1)).toEqual(['live:raw']);
+    expect((await all(db)).filter((r) => r.ep === 'imp')).toEqual(imported);
+    expect(await fullWrites(db, 'live', 1)).toEqual(['imp:raw']);
+  });
+
   test('a write that fails for another reason is not retried', async () => {
     const db = await twoEndpoints();
     await expect(

@@ -1,10 +1,11 @@
 /**
  * How long each tier is kept, per endpoint (a default for all, overridable per endpoint), and
- * pruning: by age, and when the browser's quota is hit, per-endpoint fair shares: the endpoint
- * holding the most bytes over its share (stored bytes / endpoints with data) loses its oldest raw
- * data (then its oldest 1-minute rollups). An agent that floods history so loses its own data, not
- * the data of the next endpoint that happens to write; only when no endpoint is over its share
- * does the writing endpoint prune its own.
+ * pruning: by age, and when the browser's quota is hit, per-endpoint fair shares: the live endpoint
+ * holding the most bytes over its share (live stored bytes / live endpoints with data and the
+ * writer) loses its oldest raw data (then its oldest 1-minute rollups). An agent that floods history
+ * so loses its own data, not the data of the next endpoint that happens to write; only when no
+ * endpoint is over its share does the writing endpoint prune its own. Read-only imports, which
+ * nothing can refetch, give only when nothing else can.
  */
 import type { Tier } from '../../shared/chunk/index.ts';
 import { CHUNKS, endRange, type DB } from './db.ts';
@@ -65,21 +66,29 @@ export async function bytesByEndpoint(db: DB, only?: string): Promise<Map<string
 }
 
 /**
- * Who prunes on a quota error: endpoints over their fair share, most over first, then the writer.
+ * Who prunes on a quota error: live endpoints over their fair share, most over first, then the
+ * writer, then read-only imports, largest first. The share is the live endpoints' stored bytes over
+ * their number, the writer counted even while it holds nothing (a newly paired endpoint's first
+ * backfill makes one holding everything give way). Imports stay out of the share and are pruned
+ * only as the last resort: nothing can refetch them, and they are usually the largest holders.
  * (A tally only when the quota is hit: a running byte count would cost a meta write per chunk flush.)
  */
-export function pruneOrder(bytes: ReadonlyMap<string, number>, writer: string): string[] {
-  const held = [...bytes].filter(([, b]) => b > 0);
-  const share = held.reduce((s, [, b]) => s + b, 0) / Math.max(1, held.length);
-  const over = held.filter(([, b]) => b > share).sort((a, b) => b[1] - a[1]);
-  return [...new Set([...over.map(([ep]) => ep), writer])];
+export function pruneOrder(bytes: ReadonlyMap<string, number>, writer: string, readOnly: ReadonlySet<string> = new Set()): string[] {
+  const live = new Map([...bytes].filter(([ep, b]) => b > 0 && !readOnly.has(ep)));
+  if (!readOnly.has(writer)) live.set(writer, bytes.get(writer) ?? 0);
+  const share = [...live.values()].reduce((s, b) => s + b, 0) / Math.max(1, live.size);
+  const bySize = (a: [string, number], b: [string, number]) => b[1] - a[1];
+  const over = [...live].filter(([, b]) => b > share).sort(bySize);
+  const imports = [...bytes].filter(([ep, b]) => b > 0 && readOnly.has(ep)).sort(bySize);
+  return [...new Set([...over.map(([ep]) => ep), writer, ...imports.map(([ep]) => ep)])];
 }
 
 export const isQuotaError = (e: unknown) => (e as DOMException)?.name === 'QuotaExceededError' || /quota/i.test(String((e as Error)?.message ?? ''));
 
 /**
  * Runs a write for endpoint `ep`; on QuotaExceededError prunes the oldest data (raw, then 1m) of the
- * endpoint most over its fair share, or of `ep` when none is (see pruneOrder), and retries, telling
+ * live endpoint most over its fair share, or of `ep` when none is, an import only when nothing else
+ * can give (see pruneOrder), and retries, telling
  * `onPrune` what went and whose. Gives up (rethrows) when nothing is left to prune.
  */
 export async function withQuotaRelief<T>(
@@ -89,14 +98,16 @@ export async function withQuotaRelief<T>(
   onPrune: (p: { ep: string; tier: Tier; records: number }) => void,
 ): Promise<T> {
   let bytes: Map<string, number> | null = null;
+  let readOnly: Set<string> | null = null;
   for (let attempt = 0; ; attempt++) {
     try {
       return await write();
     } catch (e) {
       if (!isQuotaError(e) || attempt >= 50) throw e;
       bytes ??= await bytesByEndpoint(db);
+      readOnly ??= new Set((await db.getAll('endpoints')).filter((x) => x.readOnly).map((x) => x.id));
       let pruned: { ep: string; tier: Tier; records: number } | null = null;
-      for (const victim of pruneOrder(bytes, ep)) {
+      for (const victim of pruneOrder(bytes, ep, readOnly)) {
         const p = await pruneOldest(db, victim);
         if (!p.records) continue;
         pruned = { ep: victim, ...p };
