@@ -8,7 +8,7 @@ import { backoffMs } from '../../web/lib/backoff.ts';
 import { frameRecords, planBackfill, storeRecords } from '../../web/lib/backfill.ts';
 import { CHUNKS, lastTime, openDb, type ChunkRecord, type DB } from '../../web/lib/db.ts';
 import { encodeRecord } from '../../web/lib/records.ts';
-import { applyRetention, pruneOldest, pruneOrder, pruneTier, withQuotaRelief } from '../../web/lib/retention.ts';
+import { applyRetention, bytesByEndpoint, pruneOldest, pruneOrder, pruneTier, quotaTally, withQuotaRelief } from '../../web/lib/retention.ts';
 import { bucketRaw, foldKey, foldRollups } from '../../web/lib/rollup.ts';
 import { joinRuns, readSeries, tierFor, withTail } from '../../web/lib/series.ts';
 import { ChunkWriter } from '../../web/lib/writer.ts';
@@ -402,7 +402,7 @@ describe('retention and quota, per endpoint', () => {
   });
 
   /** A write that fails with QuotaExceededError `failures` times, then succeeds; returns what was pruned, as ep:tier. */
-  async function fullWrites(db: DB, writer: string, failures: number) {
+  async function fullWrites(db: DB, writer: string, failures: number, now?: () => number) {
     const pruned: string[] = [];
     await withQuotaRelief(
       db,
@@ -412,6 +412,7 @@ describe('retention and quota, per endpoint', () => {
         return 1;
       },
       (p) => pruned.push(`${p.ep}:${p.tier}`),
+      now,
     );
     return pruned;
   }
@@ -525,6 +526,20 @@ describe('retention and quota, per endpoint', () => {
     expect(await fullWrites(db, 'live', 1)).toEqual(['live:raw']);
     expect((await all(db)).filter((r) => r.ep === 'imp')).toEqual(imported);
     expect(await fullWrites(db, 'live', 1)).toEqual(['imp:raw']);
+  });
+
+  test('the byte tally serves the quota errors of the next few seconds, less what each prune removed; then it is taken again', async () => {
+    const db = await twoEndpoints(); // x and y hold the same bytes
+    expect(await fullWrites(db, 'x', 1, () => 0)).toEqual(['x:raw']);
+    // Adjusted by exactly what went: the same as a fresh count.
+    expect(await quotaTally(db, 1)).toEqual(await bytesByEndpoint(db));
+    // z floods after the tally: the next errors within 5 s do not read the store again (z is not in the tally)...
+    const z = new ChunkWriter('z', 1000);
+    write(z, 0, 3 * 3600 + 1, ['a', 'b', 'c', 'd'], (i) => i);
+    await z.flush(db);
+    expect(await fullWrites(db, 'x', 1, () => 4_999)).toEqual(['y:raw']);
+    // ...a later one does, and finds z far over its share.
+    expect(await fullWrites(db, 'x', 1, () => 5_000)).toEqual(['z:raw']);
   });
 
   test('a write that fails for another reason is not retried', async () => {

@@ -20,10 +20,17 @@ export const retentionKey = (ep: string) => `retention:${ep}`;
 
 /** Deletes an endpoint's records of one tier that end before `before`; returns how many went. */
 export async function pruneTier(db: DB, ep: string, tier: Tier, before: number): Promise<number> {
+  return (await deleteEnded(db, ep, tier, before, false)).records;
+}
+
+/** pruneTier, also weighing what went (`weigh`: reads the values of those records, and only those). */
+async function deleteEnded(db: DB, ep: string, tier: Tier, before: number, weigh: boolean): Promise<{ records: number; bytes: number }> {
   const tx = db.transaction(CHUNKS, 'readwrite');
-  const keys = await tx.store.index('byEnd').getAllKeys(endRange(ep, tier, -Infinity, before - 1));
+  const range = endRange(ep, tier, -Infinity, before - 1);
+  const index = tx.store.index('byEnd');
+  const [keys, values] = await Promise.all([index.getAllKeys(range), weigh ? index.getAll(range) : []]);
   await Promise.all([...keys.map((k) => tx.store.delete(k)), tx.done]);
-  return keys.length;
+  return { records: keys.length, bytes: values.reduce((s, r) => s + r.bytes.byteLength, 0) };
 }
 
 /** Deletes everything of one tier of `ep` older than the given retention. */
@@ -35,9 +42,10 @@ export async function applyRetention(db: DB, ep: string, r: Retention, now = Dat
 
 /**
  * Quota relief for one endpoint: its oldest hour of raw records (every series), or when it holds
- * no raw, its oldest six hours of 1-minute rollups. Returns what went (0 records: nothing to give).
+ * no raw, its oldest six hours of 1-minute rollups. Returns what went (0 records: nothing to give)
+ * and its stored bytes.
  */
-export async function pruneOldest(db: DB, ep: string): Promise<{ tier: Tier; records: number }> {
+export async function pruneOldest(db: DB, ep: string): Promise<{ tier: Tier; records: number; bytes: number }> {
   for (const [tier, span] of [
     ['raw', 3_600_000],
     ['1m', 6 * 3_600_000],
@@ -47,22 +55,39 @@ export async function pruneOldest(db: DB, ep: string): Promise<{ tier: Tier; rec
       .store.index('byEnd')
       .openKeyCursor(endRange(ep, tier, -Infinity, Infinity));
     if (!first) continue;
-    const records = await pruneTier(db, ep, tier, (first.key[2] as number) + span);
-    if (records) return { tier, records };
+    const gone = await deleteEnded(db, ep, tier, (first.key[2] as number) + span, true);
+    if (gone.records) return { tier, ...gone };
   }
-  return { tier: 'raw', records: 0 };
+  return { tier: 'raw', records: 0, bytes: 0 };
 }
 
-/** Stored chunk bytes per endpoint: one cursor over every record (or over `only`'s records). */
-export async function bytesByEndpoint(db: DB, only?: string): Promise<Map<string, number>> {
+/**
+ * Stored chunk bytes per endpoint: one cursor over every record. It reads every value (a record
+ * has no byte size outside its bytes, and no index to read one from), so quotaTally reuses it.
+ */
+export async function bytesByEndpoint(db: DB): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  // Arrays sort after every number and string: [ep, []] bounds all of that endpoint's keys.
-  const range = only === undefined ? undefined : IDBKeyRange.bound([only], [only, []]);
-  for (let c = await db.transaction(CHUNKS).store.openCursor(range); c; c = await c.continue()) {
+  for (let c = await db.transaction(CHUNKS).store.openCursor(); c; c = await c.continue()) {
     out.set(c.value.ep, (out.get(c.value.ep) ?? 0) + c.value.bytes.byteLength);
   }
-  if (only !== undefined && !out.has(only)) out.set(only, 0);
   return out;
+}
+
+/** How long a byte tally stands for the store: a full store hits its quota on write after write, and each tally reads all of it. */
+const TALLY_FRESH_MS = 5_000;
+const tallies = new WeakMap<DB, { at: number; bytes: Map<string, number> }>();
+
+/**
+ * Stored bytes per endpoint for quota relief: the tally taken in the last few seconds, as adjusted
+ * by what was pruned since, else a fresh one. (Writes since it was taken are not in it: a few
+ * seconds of rows against a store at its quota.)
+ */
+export async function quotaTally(db: DB, now: number): Promise<Map<string, number>> {
+  const t = tallies.get(db);
+  if (t && now - t.at < TALLY_FRESH_MS) return t.bytes;
+  const bytes = await bytesByEndpoint(db);
+  tallies.set(db, { at: now, bytes });
+  return bytes;
 }
 
 /**
@@ -96,6 +121,7 @@ export async function withQuotaRelief<T>(
   ep: string,
   write: () => Promise<T>,
   onPrune: (p: { ep: string; tier: Tier; records: number }) => void,
+  now: () => number = Date.now,
 ): Promise<T> {
   let bytes: Map<string, number> | null = null;
   let readOnly: Set<string> | null = null;
@@ -104,15 +130,15 @@ export async function withQuotaRelief<T>(
       return await write();
     } catch (e) {
       if (!isQuotaError(e) || attempt >= 50) throw e;
-      bytes ??= await bytesByEndpoint(db);
+      bytes ??= await quotaTally(db, now());
       readOnly ??= new Set((await db.getAll('endpoints')).filter((x) => x.readOnly).map((x) => x.id));
       let pruned: { ep: string; tier: Tier; records: number } | null = null;
       for (const victim of pruneOrder(bytes, ep, readOnly)) {
         const p = await pruneOldest(db, victim);
         if (!p.records) continue;
-        pruned = { ep: victim, ...p };
-        // Recount only the endpoint that shrank: the others did not change.
-        bytes.set(victim, (await bytesByEndpoint(db, victim)).get(victim)!);
+        pruned = { ep: victim, tier: p.tier, records: p.records };
+        // The tally (shared with the next few seconds' quota errors) loses what went.
+        bytes.set(victim, Math.max(0, (bytes.get(victim) ?? 0) - p.bytes));
         break;
       }
       if (!pruned) throw e;
