@@ -158,7 +158,7 @@ if (!onlyFleet) {
     const keys = s.keys as string[];
     const n = 86_400;
     const rows = Array.from({ length: n }, (_, i) => [1_700_000_000_000 + i * 1000, ...keys.map((_k, j) => (i + j) % 100)]);
-    const ep = await app.addEndpoint(`bench:${Math.random()}`, '', 'bench', true);
+    const ep = await app.addEndpoint(`bench:${Math.random()}`, '', 'bench', { readOnly: true });
     const t = performance.now();
     await app.importRows(ep, keys, rows, null);
     const us = ((performance.now() - t) * 1000) / n;

@@ -6,11 +6,11 @@ import type { DeviceInfo } from './wire.ts';
 
 export type WorkerRole = 'fast' | 'slow';
 
-/** One process's utilization over the slow reader's last period (nvmlDeviceGetProcessUtilization), in %. */
+/** One process's utilization over the slow reader's last period (nvmlDeviceGetProcessUtilization), in %; null: unknown (pmon's `-`). */
 export interface ProcessUtil {
   pid: number;
-  sm: number;
-  mem: number;
+  sm: number | null;
+  mem: number | null;
 }
 /** What the fast read takes from calls it already makes (framebuffer free/reserved, the raw throttle mask); NaN = unknown. */
 export interface FastCounters {

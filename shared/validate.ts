@@ -10,7 +10,7 @@
  */
 import type { SeriesDef } from './catalog.ts';
 import type { Accounting, AccountingTimeline, AgentEvent, History, Info, Schema, SnapshotExtras } from './wire.ts';
-import { ACCOUNTING_BY } from './wire.ts';
+import { ACCOUNTING_BY, EVENT_COLOR_RE } from './wire.ts';
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -191,8 +191,8 @@ const eventShape = {
   label: str(4096),
   end_t: optional(nullable(num(0))),
   source: oneOf('agent', 'user'),
-  // Only what the agent itself accepts: a colour goes into a style, where `url(…)` would fetch.
-  color: optional(nullable((v, p) => (typeof v === 'string' && /^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/.test(v) ? null : `${p}: expected #rgb or #rrggbb`))),
+  // Only what the agent itself accepts (wire.ts EVENT_COLOR_RE).
+  color: optional(nullable((v, p) => (typeof v === 'string' && EVENT_COLOR_RE.test(v) ? null : `${p}: expected #rgb or #rrggbb`))),
   kind: optional(str(64)),
   scope: optional(str(64)),
 };
@@ -200,7 +200,23 @@ export const validateEvent = (v: unknown) => validate<AgentEvent>(obj(eventShape
 /** An event on the stream: an added one, or an update/delete carrying `op`. */
 export const validateStreamEvent = (v: unknown) =>
   validate<AgentEvent & { op?: 'update' | 'delete' }>(obj({ ...eventShape, op: optional(oneOf('add', 'update', 'delete')) }), v);
-export const validateEvents = (v: unknown) => validate<{ events: AgentEvent[] }>(obj({ events: arr(obj(eventShape), 100_000) }), v);
+/**
+ * /v1/events: a list of events. An event that fails its check is dropped alone, its reason kept in
+ * `dropped`, so one bad event (a colour saved by an older agent) does not hide all the others.
+ */
+export function validateEvents(v: unknown): Validation<{ events: AgentEvent[]; dropped: string[] }> {
+  const list = validate<{ events: unknown[] }>(obj({ events: arr(() => null, 100_000) }), v);
+  if (!list.ok) return list;
+  const events: AgentEvent[] = [];
+  const dropped: string[] = [];
+  const check = obj(eventShape);
+  list.value.events.forEach((e, i) => {
+    const reason = check(e, `events[${i}]`);
+    if (reason) dropped.push(reason);
+    else events.push(e as AgentEvent);
+  });
+  return { ok: true, value: { events, dropped } };
+}
 
 const column = arr(nullable(num()), 10_000_000);
 /** /v1/history: every column as long as `t`. (Times are not required to increase: an agent whose clock stepped back may hold such rows.) */

@@ -104,6 +104,13 @@ export interface PushResult {
 
 /** What GPU accounting groups processes by. */
 export type AccountingBy = 'user' | 'container' | 'job' | 'command' | 'pod' | 'namespace';
+/**
+ * The colours an event may carry: the agent accepts only these (and clears any other an older
+ * agent saved), and the PWA drops an event with any other, since a colour goes into a style,
+ * where `url(…)` would fetch.
+ */
+export const EVENT_COLOR_RE = /^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/;
+
 export const ACCOUNTING_BY: readonly AccountingBy[] = ['user', 'container', 'job', 'command', 'pod', 'namespace'];
 
 /**

@@ -58,8 +58,7 @@ async function takePairingLink(app: AppState, hash: string): Promise<boolean> {
       sessionStorage.setItem('gpulse.add.url', url);
       throw new Error(check.message);
     }
-    app.history.primeInfo(check.url, check.info);
-    const ep = await app.addEndpoint(check.url, token, q.get('name') ?? undefined);
+    const ep = await app.addEndpoint(check.url, token, q.get('name') ?? undefined, { info: check.info });
     app.notice = null;
     go(`#/e/${ep.id}`);
   } catch (e) {

@@ -68,11 +68,12 @@ export function parseSmiRow(line: string, fields: readonly string[], out: Float6
 
 /**
  * `nvidia-smi pmon -c 1 -s u` → per GPU index, each process's SM and memory utilization. Columns
- * are found by the header (`# gpu pid type sm mem …`), which differs between drivers; `-` (no
- * sample) is 0 %, as NVML's per-process utilization leaves idle processes out. Rows with a pid of
- * `-` (a GPU with no process) are skipped.
+ * are found by the header (`# gpu pid type sm mem …`), which differs between drivers. `-` (no
+ * sample) and anything that is not a percentage are null (unknown, not 0 %). Rows with a pid of
+ * `-` (a GPU with no process) are skipped. No header row: null (an output this parser does not
+ * know, where every process would otherwise read 0 %).
  */
-export function parsePmon(text: string): Map<number, ProcessUtil[]> {
+export function parsePmon(text: string): Map<number, ProcessUtil[]> | null {
   const out = new Map<number, ProcessUtil[]>();
   let cols: string[] | null = null;
   for (const line of text.split('\n')) {
@@ -90,17 +91,17 @@ export function parsePmon(text: string): Map<number, ProcessUtil[]> {
       pid = Number(at('pid'));
     if (!Number.isInteger(gpu) || !Number.isInteger(pid) || pid <= 0) continue;
     const pct = (s: string | undefined) => {
-      const v = smiNumber(s === '-' ? '0' : s);
-      return Number.isFinite(v) && v <= 100 ? v : 0;
+      const v = smiNumber(s);
+      return Number.isFinite(v) && v >= 0 && v <= 100 ? v : null;
     };
     const list = out.get(gpu) ?? [];
     list.push({ pid, sm: pct(at('sm')), mem: pct(at('mem')) });
     out.set(gpu, list);
   }
-  return out;
+  return cols ? out : null;
 }
 
-/** One `nvidia-smi pmon` sample: per GPU index, each process's utilization; null when nvidia-smi or its pmon is unavailable. */
+/** One `nvidia-smi pmon` sample: per GPU index, each process's utilization; null when nvidia-smi or its pmon is unavailable, or its output has no header. */
 export const readPmon = (): Promise<Map<number, ProcessUtil[]> | null> => run(['pmon', '-c', '1', '-s', 'u'], 5000).then(parsePmon, () => null);
 
 async function run(args: string[], timeoutMs: number): Promise<string> {

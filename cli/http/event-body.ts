@@ -8,6 +8,7 @@
  * annotation would sit at the newest end of the store forever.
  */
 import { badParam } from './errors.ts';
+import { EVENT_COLOR_RE } from '../../shared/wire.ts';
 
 export interface NewEvent {
   label: string;
@@ -23,8 +24,6 @@ export interface EventPatch {
   color?: string | null;
 }
 
-// The PWA's event check (shared/validate.ts) takes these two forms only: anything else here would make it refuse /v1/events.
-const COLOR_RE = /^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/;
 export const MAX_FUTURE_MS = 86_400_000;
 const FIELDS = ['label', 't', 'end_t', 'color'] as const;
 
@@ -54,7 +53,7 @@ function start(v: unknown, now: number): number {
   return t;
 }
 function color(v: unknown): string {
-  if (typeof v !== 'string' || !COLOR_RE.test(v)) throw badParam('color', 'must be a #rgb or #rrggbb colour');
+  if (typeof v !== 'string' || !EVENT_COLOR_RE.test(v)) throw badParam('color', 'must be a #rgb or #rrggbb colour');
   return v;
 }
 

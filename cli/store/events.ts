@@ -6,7 +6,7 @@
  * Within a budget the oldest (by t) goes first; if that would be the event being added, it is not
  * added and `add` returns null, so the API never answers 201 for an event it does not keep.
  */
-import type { AgentEvent, EventSource } from '../../shared/wire.ts';
+import { EVENT_COLOR_RE, type AgentEvent, type EventSource } from '../../shared/wire.ts';
 
 /** A change to a user event: only the fields present are changed; null clears end_t or color. */
 export type EventInput = { label?: string; t?: number; end_t?: number | null; color?: string | null };
@@ -44,10 +44,17 @@ export class EventStore {
     return this.#list.find((e) => e.id === id);
   }
 
-  /** Restores persisted events (keeps ids); used at startup. Each source keeps its newest within budget. */
+  /**
+   * Restores persisted events (keeps ids); used at startup. Each source keeps its newest within
+   * budget. Anything not marked user is the agent's (read-only), as the API treats it; a colour the
+   * agent no longer accepts (older agents saved `#rgba`, `#12345`) is cleared, keeping the event.
+   */
   load(events: AgentEvent[]) {
-    // Anything not marked user is the agent's (read-only), as the API treats it.
-    const norm = events.map((e): AgentEvent => (e.source === 'user' || e.source === 'agent' ? e : { ...e, source: 'agent' }));
+    const norm = events.map((e): AgentEvent => ({
+      ...e,
+      source: e.source === 'user' ? 'user' : 'agent',
+      ...(e.color != null && !(typeof e.color === 'string' && EVENT_COLOR_RE.test(e.color)) && { color: null }),
+    }));
     const keep = (s: EventSource) =>
       norm
         .filter((e) => e.source === s)

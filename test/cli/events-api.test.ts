@@ -146,4 +146,19 @@ describe('event store budgets and bounds', () => {
     expect(s.all().map((e) => e.t)).toEqual([3, 5, 6, 7, 8]);
     expect(s.add({ t: 9, label: 'next', source: 'user' })!.id).toBe('u-9');
   });
+
+  test('loading a file saved by an older agent: a colour the agent no longer accepts is cleared, the event kept', () => {
+    const s = new EventStore();
+    const ev = (i: number, color: unknown) => ({ id: `u-${i}`, t: i, label: String(i), source: 'user', color }) as never;
+    s.load([ev(1, '#f00a'), ev(2, '#12345'), ev(3, '#0f0'), ev(4, '#00ff00'), ev(5, null), ev(6, 7), ev(7, undefined)]);
+    expect(s.all().map((e) => [e.t, e.color])).toEqual([
+      [1, null],
+      [2, null],
+      [3, '#0f0'],
+      [4, '#00ff00'],
+      [5, null],
+      [6, null],
+      [7, undefined],
+    ]);
+  });
 });

@@ -455,58 +455,40 @@ describe('hostile input over raw sockets', () => {
           parts: [`GET /v1/info HTTP/1.1\r\nHost: ${h}\r\n${T}\r\n`],
           expect: [400, 421, 431],
         })),
-        {
-          name: 'oversized body by Content-Length (headers only)',
-          parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Content-Length: ${100 << 20}\r\n\r\n`],
-          expect: [413],
-        },
-        {
-          name: 'oversized chunked body',
-          parts: [
-            `POST /v1/events HTTP/1.1\r\n${H}${T}Transfer-Encoding: chunked\r\n\r\n`,
-            ...Array.from({ length: 40 }, () => `8000\r\n${'x'.repeat(0x8000)}\r\n`),
-          ],
-          expect: [413],
-        },
+        // Each endpoint that reads a body, with a body it accepts sent in two parts, and one cut short.
+        ...[
+          { path: '/v1/events', slow: ['{"label"', ':"slow"}'], ok: 201, cut: '{"label":' },
+          { path: '/v1/push', slow: ['raw_slow', ' 1\n'], ok: 200, cut: 'raw_cut 1' },
+        ].flatMap(({ path, slow, ok, cut }): Case[] => [
+          {
+            name: `${path}: oversized by Content-Length (headers only)`,
+            parts: [`POST ${path} HTTP/1.1\r\n${H}${T}Content-Length: ${100 << 20}\r\n\r\n`],
+            expect: [413],
+          },
+          {
+            name: `${path}: oversized chunked body`,
+            parts: [
+              `POST ${path} HTTP/1.1\r\n${H}${T}Transfer-Encoding: chunked\r\n\r\n`,
+              ...Array.from({ length: 40 }, () => `8000\r\n${'x'.repeat(0x8000)}\r\n`),
+            ],
+            expect: [413],
+          },
+          {
+            name: `${path}: slow but complete body`,
+            parts: [`POST ${path} HTTP/1.1\r\n${H}${T}Content-Length: ${Buffer.byteLength(slow.join(''))}\r\n\r\n`, slow[0]!, { pauseMs: 150 }, slow[1]!],
+            expect: [ok],
+          },
+          {
+            name: `${path}: body cut off mid-way`,
+            parts: [`POST ${path} HTTP/1.1\r\n${H}${T}Content-Length: 100\r\n\r\n`, cut],
+            noAnswerOk: true,
+            waitMs: 800,
+          },
+        ]),
         {
           name: 'oversized anonymous body',
           parts: [`POST /v1/events HTTP/1.1\r\n${H}Content-Length: ${1 << 20}\r\n\r\n`, { filler: 1 << 20 }],
           expect: [401, 429],
-        },
-        {
-          name: 'slow but complete body',
-          parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Content-Length: 16\r\n\r\n`, '{"label"', { pauseMs: 150 }, ':"slow"}'],
-          expect: [201],
-        },
-        {
-          name: 'body cut off mid-way',
-          parts: [`POST /v1/events HTTP/1.1\r\n${H}${T}Content-Length: 100\r\n\r\n`, '{"label":'],
-          noAnswerOk: true,
-          waitMs: 800,
-        },
-        {
-          name: 'push: oversized by Content-Length (headers only)',
-          parts: [`POST /v1/push HTTP/1.1\r\n${H}${T}Content-Length: ${100 << 20}\r\n\r\n`],
-          expect: [413],
-        },
-        {
-          name: 'push: oversized chunked body',
-          parts: [
-            `POST /v1/push HTTP/1.1\r\n${H}${T}Transfer-Encoding: chunked\r\n\r\n`,
-            ...Array.from({ length: 40 }, () => `8000\r\n${'x'.repeat(0x8000)}\r\n`),
-          ],
-          expect: [413],
-        },
-        {
-          name: 'push: slow but complete body',
-          parts: [`POST /v1/push HTTP/1.1\r\n${H}${T}Content-Length: 11\r\n\r\n`, 'raw_slow', { pauseMs: 150 }, ' 1\n'],
-          expect: [200],
-        },
-        {
-          name: 'push: body cut off mid-way',
-          parts: [`POST /v1/push HTTP/1.1\r\n${H}${T}Content-Length: 100\r\n\r\n`, 'raw_cut 1'],
-          noAnswerOk: true,
-          waitMs: 800,
         },
         {
           name: 'PATCH an event: oversized body',

@@ -6,6 +6,7 @@ import { G, GPU_WIDTH } from '../../shared/catalog.ts';
 import { dpmCurrent, openAmd } from '../../cli/gpu/amd.ts';
 import { FIELDS, openNvidiaSmi, parsePmon, parseSmiRow, smiNumber } from '../../cli/gpu/nvidia-smi.ts';
 import { PmonFallback } from '../../cli/gpu/nvml/pmon-fallback.ts';
+import { withUtil } from '../../cli/gpu/nvml/provider.ts';
 import { emptyExtras } from '../../cli/gpu/provider.ts';
 import { parseOllamaPs, startOllama } from '../../cli/sample/ollama.ts';
 import { auth, fakeNvml, ROOT, startAgent, tmp } from '../helpers.ts';
@@ -64,23 +65,35 @@ describe('nvidia-smi fallback', () => {
       restore();
     }
   });
-  test('pmon: columns found by the header (they differ between drivers); - is 0 %; GPU rows with no process skipped', () => {
+  test('pmon: columns found by the header (they differ between drivers); - is unknown (null); GPU rows with no process skipped', () => {
     const r535 = parsePmon(
       '# gpu         pid   type     sm    mem    enc    dec    jpg    ofa   command\n# Idx           #    C/G      %      %      %      %      %      %   name\n    0      12345     C     45     20      -      -      -      -   python\n    0      12346     C      -      -      -      -      -      -   python\n    1          -     -      -      -      -      -      -      -   -\n',
     );
-    expect([...r535]).toEqual([
+    expect([...r535!]).toEqual([
       [
         0,
         [
           { pid: 12345, sm: 45, mem: 20 },
-          { pid: 12346, sm: 0, mem: 0 },
+          { pid: 12346, sm: null, mem: null },
         ],
       ],
     ]);
     const old = parsePmon(
       '# gpu        pid  type    sm   mem   enc   dec   command\n# Idx          #   C/G     %     %     %     %   name\n    1       777     G     3     1     0     0   Xorg\n',
     );
-    expect(old.get(1)).toEqual([{ pid: 777, sm: 3, mem: 1 }]);
+    expect(old!.get(1)).toEqual([{ pid: 777, sm: 3, mem: 1 }]);
+    // A - stays unknown when joined with the process list; a process pmon does not list was idle.
+    const procs = [12345, 12346, 12347].map((pid) => ({ pid, gpu_mem: null, type: 'compute' as const }));
+    expect(withUtil(procs, r535!.get(0)!).map((p) => [p.sm_util, p.mem_util])).toEqual([
+      [45, 20],
+      [null, null],
+      [0, 0],
+    ]);
+  });
+  test('pmon output with no header row (exit 0, nothing known printed) is unknown (null), not every process at 0 %', () => {
+    expect(parsePmon('')).toBeNull();
+    expect(parsePmon('    0      12345     C     45     20   python\n')).toBeNull();
+    expect(parsePmon('Failed to initialize: pmon not supported\n')).toBeNull();
   });
   test('no pmon: processes keep their memory, utilization is unknown (null)', async () => {
     const restore = withPath({ FAKE_SMI_NO_PMON: '1' });

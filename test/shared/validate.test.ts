@@ -98,7 +98,19 @@ describe('wrong types are refused with the path of the first bad field', () => {
     expect(reason(validateEvent({ ...ev, source: 'root' }))).toBe('source: expected one of agent, user, got "root"');
     expect(reason(validateStreamEvent({ ...ev, op: 'delete' }))).toBe('ok');
     expect(reason(validateStreamEvent({ ...ev, label: 7 }))).toBe('label: expected a string, got number');
-    expect(reason(validateEvents({ events: [ev, { ...ev, t: 'soon' }] }))).toBe('events[1].t: expected a finite number, got string');
+    expect(reason(validateEvents({ events: {} }))).toBe('events: expected an array, got object');
+  });
+
+  test("/v1/events: a bad event (an older agent's #rgba colour) is dropped alone, with its reason", () => {
+    const ev = { id: 'u-1', t: 1000, label: 'x', source: 'user' as const };
+    const list = [ev, { ...ev, id: 'u-2', t: 'soon' }, { ...ev, id: 'u-3', color: '#f00a' }, { ...ev, id: 'u-4', color: '#0f0' }];
+    expect(validateEvents({ events: list })).toEqual({
+      ok: true,
+      value: {
+        events: [ev, { ...ev, id: 'u-4', color: '#0f0' }],
+        dropped: ['events[1].t: expected a finite number, got string', 'events[2].color: expected #rgb or #rrggbb'],
+      },
+    });
     expect(reason(validateHistory({ t: [1, 2], series: { a: [1, null] } }))).toBe('ok');
     expect(reason(validateHistory({ t: [1, 2], series: { a: [1] } }))).toBe('series.a: 1 values for 2 times');
     expect(reason(validateHistory({ t: [1, 2], series: { a: [1, 'x'] } }))).toBe('series.a[1]: expected a finite number, got string');

@@ -224,3 +224,26 @@ describe('import', () => {
     expect(val(b.eps.get(id)!, 'gpu0.util')).toBe(30);
   });
 });
+
+describe('adding an agent', () => {
+  test("the pairing check's /v1/info is primed for a new endpoint only, with its URL and token; not for one that already existed, nor when the add fails", async () => {
+    Object.defineProperty(navigator, 'locks', { value: new FakeLocks(), configurable: true });
+    const a = new AppState();
+    await a.init(freshName());
+    const primed: unknown[][] = [];
+    a.history.primeInfo = (...args) => void primed.push(args);
+    const info = { hostname: 'box' };
+    // A port nothing listens on: the leader's connection attempts fail and back off; the add does not wait for them.
+    const ep = await a.addEndpoint('http://127.0.0.1:9/', 'tok', 'box', { info });
+    expect(primed).toEqual([[ep.url, 'tok', info]]);
+    expect(await a.addEndpoint('http://127.0.0.1:9/', 'tok2', 'box', { info })).toMatchObject({ id: ep.id, url: ep.url });
+    expect(primed.length).toBe(1);
+    // The endpoint cannot be stored (a full disk): nothing is primed.
+    a.fleet.add = async () => {
+      throw new Error('disk full');
+    };
+    await expect(a.addEndpoint('http://127.0.0.1:10/', 'tok', 'other', { info })).rejects.toThrow('disk full');
+    expect(primed.length).toBe(1);
+    await a.removeEndpoint(ep.id);
+  });
+});

@@ -72,7 +72,7 @@ function fakeAgent(start: number) {
   return { a, frames };
 }
 
-function host(db: DB, writer: ChunkWriter) {
+function host(db: DB, writer: ChunkWriter, now: () => number = Date.now) {
   const ep: Endpoint = { id: 'ep', name: 'fake', url: 'http://agent', token: 't', order: 0, added: 0 };
   const h = { tail: [] as (number | null)[][], storedCount: 0, schema: null as Schema | null, notice: null as string | null };
   const sync: SyncHost = {
@@ -97,7 +97,7 @@ function host(db: DB, writer: ChunkWriter) {
     },
     emit() {},
   };
-  return { h, sync: new HistorySync(sync) };
+  return { h, sync: new HistorySync(sync, now) };
 }
 
 const realFetch = globalThis.fetch;
@@ -135,21 +135,40 @@ describe('HistorySync', () => {
     expect(m.t.length).toBe((windowStart('raw', a.newest, 1000) - T0) / 60_000);
   });
 
-  test('an /v1/info just read by the pairing check is used once, not asked again; a stale or second one is', async () => {
+  test('an /v1/info just read by the pairing check is used once, not asked again; a stale, second or other-token one is', async () => {
     const db = await openDb(`sync-${Math.random()}`);
     const { a } = fakeAgent(T0);
     a.newest = T0 + 1_800_000;
-    const { h, sync } = host(db, new ChunkWriter('ep', 1000));
+    let now = 1_000_000;
+    const { h, sync } = host(db, new ChunkWriter('ep', 1000), () => now);
     const info = await (await fetch('http://agent/v1/info')).json();
+    const hostname = () => h.schema?.hostname; // read through a call: the resets below would narrow h.schema to null
+    const infoAsks = () => a.requests.filter((r) => r === '/v1/info').length;
     a.requests.length = 0;
-    sync.primeInfo('http://agent', { ...info, hostname: 'primed' });
+    sync.primeInfo('http://agent', 't', { ...info, hostname: 'primed' });
+    now += 9_999;
     expect(await sync.resume('ep')).toBe(a.newest);
-    expect(h.schema?.hostname).toBe('primed');
-    expect(a.requests.filter((r) => r === '/v1/info')).toEqual([]);
+    expect(hostname()).toBe('primed');
+    expect(infoAsks()).toBe(0);
     expect(a.requests.some((r) => r.startsWith('/v1/history/chunks'))).toBe(true);
     // Used up: the next resume asks the agent.
     await sync.resume('ep');
-    expect(a.requests.filter((r) => r === '/v1/info').length).toBe(1);
+    expect(infoAsks()).toBe(1);
+    // Stale (10 s old): asked again, and the stale answer is not used later either.
+    h.schema = null;
+    sync.primeInfo('http://agent', 't', { ...info, hostname: 'stale' });
+    now += 10_000;
+    await sync.resume('ep');
+    expect(infoAsks()).toBe(2);
+    expect(hostname()).toBe('fake');
+    // Read with another token (the endpoint has 't'): never stands in for the agent's answer to 't'.
+    h.schema = null;
+    sync.primeInfo('http://agent', 'other', { ...info, hostname: 'other token' });
+    await sync.resume('ep');
+    expect(infoAsks()).toBe(3);
+    expect(hostname()).toBe('fake');
+    await sync.resume('ep');
+    expect(infoAsks()).toBe(4);
   });
 
   test('a malformed /v1/info (a tier time that is a string): refused with the reason, nothing asked or stored', async () => {

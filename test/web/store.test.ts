@@ -8,7 +8,7 @@ import { backoffMs } from '../../web/lib/backoff.ts';
 import { frameRecords, planBackfill, storeRecords } from '../../web/lib/backfill.ts';
 import { CHUNKS, lastTime, openDb, type ChunkRecord, type DB } from '../../web/lib/db.ts';
 import { encodeRecord } from '../../web/lib/records.ts';
-import { applyRetention, pruneOldest, pruneOrder, pruneTier, withQuotaRelief } from '../../web/lib/retention.ts';
+import { applyRetention, bytesByEndpoint, pruneOldest, pruneOrder, pruneTier, quotaTally, withQuotaRelief } from '../../web/lib/retention.ts';
 import { bucketRaw, foldKey, foldRollups } from '../../web/lib/rollup.ts';
 import { joinRuns, readSeries, tierFor, withTail } from '../../web/lib/series.ts';
 import { ChunkWriter } from '../../web/lib/writer.ts';
@@ -402,7 +402,7 @@ describe('retention and quota, per endpoint', () => {
   });
 
   /** A write that fails with QuotaExceededError `failures` times, then succeeds; returns what was pruned, as ep:tier. */
-  async function fullWrites(db: DB, writer: string, failures: number) {
+  async function fullWrites(db: DB, writer: string, failures: number, now?: () => number) {
     const pruned: string[] = [];
     await withQuotaRelief(
       db,
@@ -412,6 +412,7 @@ describe('retention and quota, per endpoint', () => {
         return 1;
       },
       (p) => pruned.push(`${p.ep}:${p.tier}`),
+      now,
     );
     return pruned;
   }
@@ -489,6 +490,56 @@ describe('retention and quota, per endpoint', () => {
       ),
     ).toEqual(['a']);
     expect(pruneOrder(new Map(), 'a')).toEqual(['a']);
+  });
+
+  test('pruneOrder(): the writer counts in the share even while it holds nothing, so one endpoint holding everything gives way', () => {
+    expect(pruneOrder(new Map([['a', 100]]), 'b')).toEqual(['a', 'b']);
+    expect(pruneOrder(new Map([['a', 100]]), 'a')).toEqual(['a']);
+  });
+
+  test('pruneOrder(): read-only imports are out of the share and of the victims, but the last resort', () => {
+    const imp = new Set(['imp', 'imp2']);
+    const bytes = new Map([
+      ['imp', 1000],
+      ['imp2', 2000],
+      ['a', 60],
+      ['b', 40],
+    ]);
+    // Live share (60 + 40) / 2 = 50: a is over it; the imports come last, largest first.
+    expect(pruneOrder(bytes, 'b', imp)).toEqual(['a', 'b', 'imp2', 'imp']);
+    // An import writing (folding its rows) prunes its own before another import, and no live endpoint under its share.
+    expect(pruneOrder(new Map([...bytes, ['b', 60]]), 'imp', imp)).toEqual(['imp', 'imp2']);
+  });
+
+  test('QuotaExceededError beside a large import: the writer prunes its own, the import only when nothing else can give', async () => {
+    const db = await freshDb();
+    await db.put('endpoints', { id: 'imp', name: 'imp', url: 'run.csv', token: '', order: 0, readOnly: true, added: 0 });
+    const keys = Array.from({ length: 40 }, (_, k) => `s${k}`);
+    const f = new ChunkWriter('imp', 1000);
+    write(f, 0, 2 * 3600 + 1, keys, (i, k) => i * k);
+    await f.flush(db);
+    const c = new ChunkWriter('live', 1000);
+    write(c, 0, 3600 + 1, ['a'], (i) => i);
+    await c.flush(db);
+    const imported = (await all(db)).filter((r) => r.ep === 'imp');
+    // live holds one hour of raw: its own goes first, then (holding nothing) the import's oldest hour.
+    expect(await fullWrites(db, 'live', 1)).toEqual(['live:raw']);
+    expect((await all(db)).filter((r) => r.ep === 'imp')).toEqual(imported);
+    expect(await fullWrites(db, 'live', 1)).toEqual(['imp:raw']);
+  });
+
+  test('the byte tally serves the quota errors of the next few seconds, less what each prune removed; then it is taken again', async () => {
+    const db = await twoEndpoints(); // x and y hold the same bytes
+    expect(await fullWrites(db, 'x', 1, () => 0)).toEqual(['x:raw']);
+    // Adjusted by exactly what went: the same as a fresh count.
+    expect(await quotaTally(db, 1)).toEqual(await bytesByEndpoint(db));
+    // z floods after the tally: the next errors within 5 s do not read the store again (z is not in the tally)...
+    const z = new ChunkWriter('z', 1000);
+    write(z, 0, 3 * 3600 + 1, ['a', 'b', 'c', 'd'], (i) => i);
+    await z.flush(db);
+    expect(await fullWrites(db, 'x', 1, () => 4_999)).toEqual(['y:raw']);
+    // ...a later one does, and finds z far over its share.
+    expect(await fullWrites(db, 'x', 1, () => 5_000)).toEqual(['z:raw']);
   });
 
   test('a write that fails for another reason is not retried', async () => {

@@ -206,9 +206,11 @@ export class Connections {
     try {
       const r = await agentFetch(s.ep, '/v1/events');
       if (!r.ok) return;
-      // Checked like the stream's events (shared/validate.ts): a bad list is dropped whole.
+      // Checked like the stream's events (shared/validate.ts): a bad event is dropped alone, and said.
       const v = validateEvents(await r.json());
-      if (!v.ok) return;
+      if (!v.ok) return console.warn(`gpulse: ${s.ep.name}: /v1/events refused: ${v.reason}`);
+      const { dropped } = v.value;
+      if (dropped.length) console.warn(`gpulse: ${s.ep.name}: ${dropped.length} bad event(s) from /v1/events dropped (${dropped[0]})`);
       const tx = db.transaction('events', 'readwrite');
       const keep = v.value.events.slice(-EVENT_BUDGET);
       await Promise.all([...keep.map((e) => tx.store.put(storedEvent(id, e))), tx.done]);

@@ -58,21 +58,30 @@ function afterPaint(): Promise<void> {
 export class HistorySync {
   #queues = new Map<string, Promise<unknown>>();
 
-  /** /v1/info answers just read by the pairing or Add check, by agent URL: the first resume uses one instead of asking again. */
-  #infos = new Map<string, { info: unknown; at: number }>();
+  /** /v1/info answers just read by the pairing or Add check, by agent URL and the token that read it: the first resume uses one instead of asking again. */
+  #infos = new Map<string, { token: string; info: unknown; at: number }>();
 
-  constructor(readonly host: SyncHost) {}
+  /** `now`: the clock that decides whether a primed /v1/info is still fresh. */
+  constructor(
+    readonly host: SyncHost,
+    readonly now: () => number = Date.now,
+  ) {}
 
-  /** An agent's /v1/info, just read (pairing, Add form): its first connection need not ask again. */
-  primeInfo(url: string, info: unknown) {
-    this.#infos.set(url, { info, at: Date.now() });
+  /**
+   * An agent's /v1/info, just read with `token` (pairing, Add form) for an endpoint just added: its
+   * first connection need not ask again. Answers nobody took (another tab leads) go once stale.
+   */
+  primeInfo(url: string, token: string, info: unknown) {
+    const now = this.now();
+    for (const [u, h] of this.#infos) if (now - h.at >= INFO_FRESH_MS) this.#infos.delete(u);
+    this.#infos.set(url, { token, info, at: now });
   }
 
-  /** A primed /v1/info, once, while fresh (the catalog or the newest sample may move on). */
-  #takeInfo(url: string): unknown {
+  /** A primed /v1/info, once, while fresh (the catalog or the newest sample may move on), and only for the token that read it. */
+  #takeInfo(url: string, token: string): unknown {
     const h = this.#infos.get(url);
     this.#infos.delete(url);
-    return h && Date.now() - h.at < INFO_FRESH_MS ? h.info : undefined;
+    return h && h.token === token && this.now() - h.at < INFO_FRESH_MS ? h.info : undefined;
   }
 
   get #db() {
@@ -103,7 +112,7 @@ export class HistorySync {
 
   async #resume(id: string): Promise<number | null> {
     const s = this.host.endpoint(id);
-    const hinted = s ? this.#takeInfo(s.ep.url) : undefined;
+    const hinted = s ? this.#takeInfo(s.ep.url, s.ep.token) : undefined;
     // Everything local at once (each IDB request is a round trip to the browser process), and the agent's info alongside.
     const [stored, e1m, e1h, w, pending, r] = await Promise.all([
       lastTime(this.#db, id, 'raw'),

@@ -33,7 +33,7 @@ export async function importFile(app: AppState, file: File): Promise<string> {
     }),
   ]);
   const name = `${String(doc.info?.hostname ?? file.name)} (import)`;
-  const ep = await app.addEndpoint(`http://import.invalid/${crypto.randomUUID()}`, '', name, true);
+  const ep = await app.addEndpoint(`http://import.invalid/${crypto.randomUUID()}`, '', name, { readOnly: true });
   const schema = validSchema(doc.info) ? doc.info : null;
   await app.importRows(ep, keys, rows, schema as never);
   for (const e of (doc.events ?? []) as Record<string, unknown>[]) {

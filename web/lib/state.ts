@@ -201,10 +201,15 @@ export class AppState {
   }
 
   // ---- endpoint management (any tab; the leader reconnects) ----
-  /** An agent (an existing one with this URL gets the new token instead); `readOnly`: an import, never connected. */
-  addEndpoint(url: string, token: string, name?: string, readOnly = false): Promise<Endpoint> {
+  /**
+   * An agent (an existing one with this URL gets the new token instead); `readOnly`: an import,
+   * never connected; `info`: its /v1/info, just read with this token (pairing, Add form), used by
+   * the first connection of the endpoint added, so the agent is not asked again.
+   */
+  addEndpoint(url: string, token: string, name?: string, opts: { readOnly?: boolean; info?: unknown } = {}): Promise<Endpoint> {
     performance.mark('gpulse:add');
-    return this.#add(readOnly ? url : normalizeUrl(url), token, name, readOnly ? { readOnly } : {});
+    const { readOnly, info } = opts;
+    return this.#add(readOnly ? url : normalizeUrl(url), token, name, readOnly ? { readOnly } : {}, info);
   }
 
   /** A Prometheus-compatible API (Prometheus, VictoriaMetrics, Thanos Query) as a read-only fleet source. */
@@ -212,13 +217,15 @@ export class AppState {
     return this.#add(normalizePromUrl(url), token, name, { kind: 'prometheus' });
   }
 
-  async #add(url: string, token: string, name: string | undefined, how: Pick<Endpoint, 'readOnly' | 'kind'>): Promise<Endpoint> {
+  async #add(url: string, token: string, name: string | undefined, how: Pick<Endpoint, 'readOnly' | 'kind'>, info?: unknown): Promise<Endpoint> {
     const same = !how.readOnly && [...this.fleet.eps.values()].find((s) => s.ep.url === url && s.ep.kind === how.kind);
     if (same) {
       if (token) await this.updateEndpoint(same.ep.id, { token });
       return same.ep;
     }
     const ep = await this.fleet.add({ name: name || new URL(url).host, url, token, ...how });
+    // Primed only here: a failed add or an existing endpoint leaves nothing that no resume would take.
+    if (info !== undefined) this.history.primeInfo(ep.url, ep.token, info);
     this.#endpointsChanged();
     return ep;
   }

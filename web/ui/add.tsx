@@ -29,8 +29,7 @@ export function AddForm({ app, navigate, sameOrigin }: { app: AppState; navigate
         setErr(check);
         return;
       }
-      app.history.primeInfo(check.url, check.info);
-      const ep = await app.addEndpoint(check.url, token.trim(), name.trim() || undefined);
+      const ep = await app.addEndpoint(check.url, token.trim(), name.trim() || undefined, { info: check.info });
       sessionStorage.removeItem('gpulse.add.url');
       navigate(`#/e/${ep.id}`);
     } catch (x) {

@@ -20,7 +20,8 @@ export class PmonFallback {
   /**
    * Fills `putil[i]` for each device i that `unsupported(i)` names, from one pmon sample keyed by
    * `indexOf(i)` (the GPU index nvidia-smi shows). A process pmon does not list was idle (0 %), as
-   * with NVML's own samples; when pmon gives nothing, those entries stay null (unknown).
+   * with NVML's own samples; when pmon gives nothing (or output without its header row), those entries
+   * stay null (unknown).
    */
   async fill(putil: (ProcessUtil[] | null)[], unsupported: (i: number) => boolean, indexOf: (i: number) => number): Promise<void> {
     const want = putil.map((u, i) => u === null && unsupported(i));

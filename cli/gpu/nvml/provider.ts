@@ -25,10 +25,14 @@ export interface NvmlOptions {
 type Ready = Extract<FromWorker, { op: 'ready' }>;
 const post = (w: Worker, m: ToWorker) => w.postMessage(m);
 
-/** Driver process lists joined with their utilization: listed but absent from the samples = idle (0 %). */
+/** Driver process lists joined with their utilization: listed but absent from the samples = idle (0 %); a sample's null stays unknown. */
 export function withUtil(procs: RawProcess[], util: ProcessUtil[] | null): ProviderProcess[] {
   const by = new Map(util?.map((u) => [u.pid, u]) ?? []);
-  return procs.map((p) => ({ ...p, sm_util: util ? (by.get(p.pid)?.sm ?? 0) : null, mem_util: util ? (by.get(p.pid)?.mem ?? 0) : null }));
+  const idle = { sm: 0, mem: 0 };
+  return procs.map((p) => {
+    const u = util ? (by.get(p.pid) ?? idle) : null;
+    return { ...p, sm_util: u ? u.sm : null, mem_util: u ? u.mem : null };
+  });
 }
 
 /**
