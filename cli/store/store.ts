@@ -18,6 +18,7 @@ import { RawHead, RollupHead, type Sealed } from './heads.ts';
 import { TIERS, SegmentWriter, listSegments, openRead, readAt, removeFile, scanSegment, type GroupRef } from './segments.ts';
 import { ensurePrivateDir } from './safe-fs.ts';
 import { Wal } from './wal.ts';
+import { chunksRead } from './memory-guard.ts';
 
 export interface StoreOptions {
   /** null: memory only (--no-persist). */
@@ -178,6 +179,7 @@ export class Store {
     const scratch = { buf: new Uint8Array(0) };
     const bufs: ChunkBuffers[] = [];
     const decodeAll = (ref: GroupRef, keys: string[]) => {
+      chunksRead(keys.length);
       const whole = this.groupBytes(ref, scratch);
       return keys.map((k, j) => this.chunk(ref, k, (bufs[j] ??= new ChunkBuffers()), whole));
     };
