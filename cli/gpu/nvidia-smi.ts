@@ -69,9 +69,10 @@ export function parseSmiRow(line: string, fields: readonly string[], out: Float6
 /**
  * `nvidia-smi pmon -c 1 -s u` → per GPU index, each process's SM and memory utilization. Columns
  * are found by the header (`# gpu pid type sm mem …`), which differs between drivers. `-` (no
- * sample) and anything that is not a percentage are null (unknown, not 0 %). Rows with a pid of
- * `-` (a GPU with no process) are skipped. No header row: null (an output this parser does not
- * know, where every process would otherwise read 0 %).
+ * sample this period) is 0 %, as NVML's per-process call says by leaving the process out; anything
+ * else that is not a percentage is null (unknown). Rows with a pid of `-` (a GPU with no process)
+ * are skipped. No header row: null (an output this parser does not know, where every process
+ * would otherwise read 0 %).
  */
 export function parsePmon(text: string): Map<number, ProcessUtil[]> | null {
   const out = new Map<number, ProcessUtil[]>();
@@ -91,6 +92,8 @@ export function parsePmon(text: string): Map<number, ProcessUtil[]> | null {
       pid = Number(at('pid'));
     if (!Number.isInteger(gpu) || !Number.isInteger(pid) || pid <= 0) continue;
     const pct = (s: string | undefined) => {
+      // `-`: no sample for the process this period, which NVML reports by leaving it out: idle.
+      if (s === '-') return 0;
       const v = smiNumber(s);
       return Number.isFinite(v) && v >= 0 && v <= 100 ? v : null;
     };

@@ -65,16 +65,17 @@ describe('nvidia-smi fallback', () => {
       restore();
     }
   });
-  test('pmon: columns found by the header (they differ between drivers); - is unknown (null); GPU rows with no process skipped', () => {
+  test('pmon: columns found by the header (they differ between drivers); - (no sample) is idle, 0 %; garbage is unknown (null); GPU rows with no process skipped', () => {
     const r535 = parsePmon(
-      '# gpu         pid   type     sm    mem    enc    dec    jpg    ofa   command\n# Idx           #    C/G      %      %      %      %      %      %   name\n    0      12345     C     45     20      -      -      -      -   python\n    0      12346     C      -      -      -      -      -      -   python\n    1          -     -      -      -      -      -      -      -   -\n',
+      '# gpu         pid   type     sm    mem    enc    dec    jpg    ofa   command\n# Idx           #    C/G      %      %      %      %      %      %   name\n    0      12345     C     45     20      -      -      -      -   python\n    0      12346     C      -      -      -      -      -      -   python\n    0      12348     C      ?     x1      -      -      -      -   python\n    1          -     -      -      -      -      -      -      -   -\n',
     );
     expect([...r535!]).toEqual([
       [
         0,
         [
           { pid: 12345, sm: 45, mem: 20 },
-          { pid: 12346, sm: null, mem: null },
+          { pid: 12346, sm: 0, mem: 0 },
+          { pid: 12348, sm: null, mem: null },
         ],
       ],
     ]);
@@ -82,10 +83,11 @@ describe('nvidia-smi fallback', () => {
       '# gpu        pid  type    sm   mem   enc   dec   command\n# Idx          #   C/G     %     %     %     %   name\n    1       777     G     3     1     0     0   Xorg\n',
     );
     expect(old!.get(1)).toEqual([{ pid: 777, sm: 3, mem: 1 }]);
-    // A - stays unknown when joined with the process list; a process pmon does not list was idle.
-    const procs = [12345, 12346, 12347].map((pid) => ({ pid, gpu_mem: null, type: 'compute' as const }));
+    // Joined with the process list: an unreadable value stays unknown; a process pmon does not list was idle.
+    const procs = [12345, 12346, 12348, 12347].map((pid) => ({ pid, gpu_mem: null, type: 'compute' as const }));
     expect(withUtil(procs, r535!.get(0)!).map((p) => [p.sm_util, p.mem_util])).toEqual([
       [45, 20],
+      [0, 0],
       [null, null],
       [0, 0],
     ]);

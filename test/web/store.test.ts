@@ -542,6 +542,15 @@ describe('retention and quota, per endpoint', () => {
     expect(await fullWrites(db, 'x', 1, () => 5_000)).toEqual(['z:raw']);
   });
 
+  test('a clock stepped back does not keep an old byte tally alive', async () => {
+    const db = await twoEndpoints();
+    await quotaTally(db, 3_600_000); // taken, then the clock steps back an hour
+    const z = new ChunkWriter('z', 1000);
+    write(z, 0, 3 * 3600 + 1, ['a', 'b', 'c', 'd'], (i) => i);
+    await z.flush(db);
+    expect(await quotaTally(db, 0)).toEqual(await bytesByEndpoint(db));
+  });
+
   test('a write that fails for another reason is not retried', async () => {
     const db = await twoEndpoints();
     await expect(

@@ -84,7 +84,8 @@ const tallies = new WeakMap<DB, { at: number; bytes: Map<string, number> }>();
  */
 export async function quotaTally(db: DB, now: number): Promise<Map<string, number>> {
   const t = tallies.get(db);
-  if (t && now - t.at < TALLY_FRESH_MS) return t.bytes;
+  // A clock stepped back makes the tally look younger than it is: only an age in [0, 5 s) counts.
+  if (t && now - t.at >= 0 && now - t.at < TALLY_FRESH_MS) return t.bytes;
   const bytes = await bytesByEndpoint(db);
   tallies.set(db, { at: now, bytes });
   return bytes;
