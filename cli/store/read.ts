@@ -77,11 +77,8 @@ export function* rowBatches(store: Store, keys: readonly string[], from: number,
   const bufs = keys.map(() => new SharedTimes(spare));
   const scratch = { buf: new Uint8Array(0) };
   for (const ref of store.groups('raw', from, to)) {
-    chunksRead(keys.length);
     // Most of a group's series (a replay, an export): the group in one read into a reused buffer.
-    const most = keys.length * 2 >= (store.dir(ref)?.chunks.size ?? Infinity);
-    const whole = most ? store.groupBytes(ref, scratch) : null;
-    const chunks = keys.map((k, j) => store.chunk(ref, k, bufs[j], whole));
+    const chunks = store.groupChunks(ref, keys, bufs, scratch);
     const t = chunks.find((c) => c)?.t ?? groupTimes(store, ref, spare);
     if (!t) continue;
     const [a, b] = range(t, from, to, last);

@@ -179,9 +179,8 @@ export class Store {
     const scratch = { buf: new Uint8Array(0) };
     const bufs: ChunkBuffers[] = [];
     const decodeAll = (ref: GroupRef, keys: string[]) => {
-      chunksRead(keys.length);
-      const whole = this.groupBytes(ref, scratch);
-      return keys.map((k, j) => this.chunk(ref, k, (bufs[j] ??= new ChunkBuffers()), whole));
+      while (bufs.length < keys.length) bufs.push(new ChunkBuffers());
+      return this.groupChunks(ref, keys, bufs, scratch);
     };
     for (const ref of this.groups('1m', fromBuckets, Number.isFinite(m1End) ? m1End - 1 : -Infinity)) {
       const keys = [...(this.dir(ref)?.chunks.keys() ?? [])];
@@ -475,14 +474,27 @@ export class Store {
 
   /**
    * A whole group's bytes, read into `scratch.buf` (grown as needed, reused by the caller); null if
-   * unreadable. For reads of most of a group's series: one read instead of one (and one fresh
-   * buffer) per chunk.
+   * unreadable.
    */
-  groupBytes(ref: GroupRef, scratch: { buf: Uint8Array }): Uint8Array | null {
+  #groupBytes(ref: GroupRef, scratch: { buf: Uint8Array }): Uint8Array | null {
     if (ref.mem) return ref.mem.subarray(0, ref.size);
     if (scratch.buf.length < ref.size) scratch.buf = new Uint8Array(Math.max(ref.size, 2 * scratch.buf.length));
     const b = this.#bytes(ref, 0, ref.size, scratch.buf);
     return b && b.length === ref.size ? b : null;
+  }
+
+  /**
+   * The chunks of `keys` in one group, each decoded into `bufs[j]` (absent or corrupt: null), for
+   * the readers that go group after group (rollup rebuild, replay, export). When most of the
+   * group's series are asked for, the group is read whole into `scratch.buf` (one read into a
+   * buffer reused group after group) instead of one read and one fresh buffer per chunk. The
+   * chunks count towards the memory guard.
+   */
+  groupChunks(ref: GroupRef, keys: readonly string[], bufs: readonly ChunkBuffers[], scratch: { buf: Uint8Array }): (Chunk | null)[] {
+    chunksRead(keys.length);
+    const most = keys.length * 2 >= (this.dir(ref)?.chunks.size ?? Infinity);
+    const whole = most ? this.#groupBytes(ref, scratch) : null;
+    return keys.map((k, j) => this.#decode(ref, k, bufs[j], whole));
   }
 
   /** A group's directory (cached: reads ask for many keys of the same groups). */
@@ -514,8 +526,12 @@ export class Store {
   }
 
   /** One chunk decoded (into `into`'s arrays when given); a corrupt chunk is reported once and read as absent. */
-  chunk(ref: GroupRef, key: string, into?: ChunkBuffers, whole?: Uint8Array | null): Chunk | null {
-    // `whole`: the group's bytes, already read (groupBytes).
+  chunk(ref: GroupRef, key: string, into?: ChunkBuffers): Chunk | null {
+    return this.#decode(ref, key, into, null);
+  }
+
+  /** chunk(), its bytes cut from `whole` (the group's bytes, already read) when given. */
+  #decode(ref: GroupRef, key: string, into: ChunkBuffers | undefined, whole: Uint8Array | null): Chunk | null {
     const at = whole ? this.dir(ref)?.chunks.get(key) : undefined;
     const b = at && whole!.length >= at[0] + at[1] ? whole!.subarray(at[0], at[0] + at[1]) : this.chunkBytes(ref, key);
     if (!b) return null;
