@@ -13,6 +13,7 @@ import { closeSync, constants, lstatSync, openSync, readFileSync, unlinkSync, wr
 import { join } from 'node:path';
 import { ChunkBuffers, decodeChunk, type Chunk, type Tier } from '../../shared/chunk/index.ts';
 import { ROLLUP_STEP_MS, windowStart } from '../../shared/chunk/windows.ts';
+import { sameKeys } from '../../shared/series-key.ts';
 import { encodeGroup, parseDir, type GroupDir } from './group.ts';
 import { RawHead, RollupHead, type Sealed } from './heads.ts';
 import { TIERS, SegmentWriter, listSegments, openRead, readAt, removeFile, scanSegment, type GroupRef } from './segments.ts';
@@ -231,7 +232,7 @@ export class Store {
 
   /** The columns of the rows that follow (a catalog change adds series; old ones read NaN). */
   setKeys(keys: readonly string[]) {
-    if (keys.length === this.#keys.length && keys.every((k, i) => k === this.#keys[i])) return;
+    if (sameKeys(keys, this.#keys)) return;
     this.#keys = [...keys];
     this.raw.setKeys(keys);
     this.m1.setKeys(keys);

@@ -14,6 +14,7 @@
  */
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { crc32 } from '../../shared/chunk/crc32.ts';
+import { sameKeys } from '../../shared/series-key.ts';
 
 const KEYS = 1,
   ROW = 2;
@@ -59,7 +60,7 @@ export class Wal {
 
   /** Columns of the rows that follow; written as a keys record when they change. */
   setKeys(keys: readonly string[]) {
-    if (keys.length === this.#keys.length && keys.every((k, i) => k === this.#keys[i])) return;
+    if (sameKeys(keys, this.#keys)) return;
     this.#keys = [...keys];
     this.#buf = new Uint8Array(4 + 1 + 8 + 8 * keys.length + 4);
     this.#view = new DataView(this.#buf.buffer);
