@@ -83,4 +83,10 @@ export const noGpu: GpuProvider = {
 };
 
 /** Throttle/clock-event reason bits (nvml.md §4, shared/explain.ts), decoded to names; GpuIdle is not a throttle. */
-export const decodeThrottle = (mask: bigint): string[] => THROTTLE_REASONS.filter((r) => (mask & BigInt(r.bit)) !== 0n).map((r) => r.name);
+// Every tick, per GPU (NVML's fast read): the mask's low word once, no BigInt per reason.
+export function decodeThrottle(mask: bigint): string[] {
+  const m = Number(BigInt.asUintN(32, mask));
+  const out: string[] = [];
+  for (const r of THROTTLE_REASONS) if (m & r.bit) out.push(r.name);
+  return out;
+}
