@@ -145,14 +145,30 @@ export const H = Object.fromEntries(HOST_METRICS.map(([k], i) => [k, i])) as { r
 /** Width of the host block: fixed metrics plus one per logical CPU. */
 export const hostWidth = (cpus: number) => HOST_METRICS.length + cpus;
 
+type HostRow = (typeof HOST_METRICS)[number];
+type GpuRow = (typeof GPU_METRICS)[number];
+/** One catalog entry of each kind; `i` as the key writes it (buildCatalog's numbers, builtinDef's digits). */
+const hostDef = ([m, label, unit, group]: HostRow): BuiltinSeries => ({ key: `host.${m}`, label, unit, scope: 'host', group });
+const coreDef = (i: number | string): BuiltinSeries => ({
+  key: `host.cpu${i}.util`,
+  label: `CPU ${i} utilization`,
+  unit: '%',
+  scope: 'host',
+  group: 'cpu_cores',
+});
+const gpuDef = (i: number | string, [m, label, unit, group]: GpuRow): BuiltinSeries => ({
+  key: `gpu${i}.${m}`,
+  label: `GPU ${i} ${label.toLowerCase()}`,
+  unit,
+  scope: `gpu${Number(i)}`,
+  group,
+});
+
 /** Builds the catalog for a host with `cpus` logical CPUs and the given GPU indices. */
 export function buildCatalog(cpus: number, gpuIndices: readonly number[]): BuiltinSeries[] {
-  const out: BuiltinSeries[] = HOST_METRICS.map(([m, label, unit, group]) => ({ key: `host.${m}`, label, unit, scope: 'host' as const, group }));
-  for (let i = 0; i < cpus; i++) out.push({ key: `host.cpu${i}.util`, label: `CPU ${i} utilization`, unit: '%', scope: 'host', group: 'cpu_cores' });
-  for (const g of gpuIndices) {
-    for (const [m, label, unit, group] of GPU_METRICS)
-      out.push({ key: `gpu${g}.${m}`, label: `GPU ${g} ${label.toLowerCase()}`, unit, scope: `gpu${g}`, group });
-  }
+  const out: BuiltinSeries[] = HOST_METRICS.map(hostDef);
+  for (let i = 0; i < cpus; i++) out.push(coreDef(i));
+  for (const g of gpuIndices) for (const row of GPU_METRICS) out.push(gpuDef(g, row));
   return out;
 }
 
@@ -180,11 +196,11 @@ export function groupOf(def: Pick<SeriesDef, 'key' | 'scope'> & { group?: unknow
  */
 export function builtinDef(key: string): BuiltinSeries | null {
   const core = /^host\.cpu(\d+)\.util$/.exec(key);
-  if (core) return { key, label: `CPU ${core[1]} utilization`, unit: '%', scope: 'host', group: 'cpu_cores' };
+  if (core) return coreDef(core[1]!);
   const host = HOST_METRICS.find(([m]) => `host.${m}` === key);
-  if (host) return { key, label: host[1], unit: host[2], scope: 'host', group: host[3] };
+  if (host) return hostDef(host);
   const g = /^gpu(\d+)\.(.+)$/.exec(key);
   const gm = g && GPU_METRICS.find(([m]) => m === g[2]);
-  if (g && gm) return { key, label: `GPU ${g[1]} ${gm[1].toLowerCase()}`, unit: gm[2], scope: `gpu${Number(g[1])}`, group: gm[3] };
+  if (g && gm) return gpuDef(g[1]!, gm);
   return null;
 }
