@@ -28,7 +28,6 @@ if (!app.success) {
   process.exit(1);
 }
 const assets = app.outputs.map((o) => './' + relative(out, o.path));
-const js = assets.filter((a) => a.endsWith('.js'));
 const entry = app.outputs.filter((o) => o.kind === 'entry-point' && o.path.endsWith('.js')).map((o) => './' + relative(out, o.path));
 const cssFiles = assets.filter((a) => a.endsWith('.css'));
 
