@@ -119,9 +119,6 @@ const device = obj({
 });
 const hostInfo = obj({ cpu_model: nstr, cores: nullable(int(0)), threads: int(0), os: nstr });
 
-/** The stream's `schema` event (shared/wire.ts `Schema`); kept under this name for existing callers. */
-export type SchemaPayload = Schema;
-
 const schemaShape = {
   version: str(256),
   hostname: name,
@@ -166,8 +163,7 @@ export const validateInfo = (v: unknown) =>
 const proc = obj({ pid: int(0), user: nstr, command: nstr, gpu_mem: nnum, container: nstr, type: optional(oneOf('compute', 'graphics')) });
 const ollamaModel = obj({ name, size: nnum, vram: nnum, expires_at: nstr });
 
-/** The stream's `snapshot` event (shared/wire.ts `SnapshotExtras`); kept under this name for existing callers. */
-export type SnapshotExtrasPayload = SnapshotExtras;
+/** The stream's `snapshot` event (shared/wire.ts `SnapshotExtras`). */
 export const snapshotExtrasCheck: Check = obj({
   gpus: arr(
     obj({
