@@ -39,5 +39,3 @@ export type AlertMsg =
   | { type: 'rules' }
   /** From any tab to the leader: silence one alert until a time (null lifts it). */
   | { type: 'silence-alert'; id: string; until: number | null };
-
-export const isAlertMsg = (m: { type: string }): m is AlertMsg => m.type === 'alerts' || m.type === 'rules' || m.type === 'silence-alert';
