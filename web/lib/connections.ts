@@ -212,11 +212,11 @@ export class Connections {
       const { dropped } = v.value;
       if (dropped.length) console.warn(`gpulse: ${s.ep.name}: ${dropped.length} bad event(s) from /v1/events dropped (${dropped[0]})`);
       const tx = db.transaction('events', 'readwrite');
-      const keep = v.value.events.slice(-EVENT_BUDGET);
-      await Promise.all([...keep.map((e) => tx.store.put(storedEvent(id, e))), tx.done]);
+      const keep = v.value.events.slice(-EVENT_BUDGET).map((e) => storedEvent(id, e));
+      await Promise.all([...keep.map((e) => tx.store.put(e)), tx.done]);
       await keepEventBudget(db, id);
       this.host.send({ type: 'stored', id });
-      for (const e of keep) this.#event(id, storedEvent(id, e)); // an XID while no tab was open
+      for (const e of keep) this.#event(id, e); // an XID while no tab was open
     } catch {
       /* the stream will report the connection problem */
     }
