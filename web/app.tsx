@@ -4,7 +4,7 @@ import type { AppState } from './lib/state.ts';
 import type { View } from './ui/host.tsx';
 import { Overview } from './ui/overview.tsx';
 import { parsePromRoute, type PromRoute } from './lib/prom-route.ts';
-import { RANGES } from './lib/ranges.ts';
+import { RANGES, rangeViewOf } from './lib/ranges.ts';
 import { lazyView } from './ui/lazy.tsx';
 
 // Loaded on first use: the overview is what opens first, and it needs none of these (nor uPlot).
@@ -32,11 +32,7 @@ export function parseRoute(hash: string): Route {
   const [path, query = ''] = hash.replace(/^#/, '').split('?');
   const q = new URLSearchParams(query);
   const m = /^\/e\/([\w-]+)$/.exec(path ?? '');
-  if (m) {
-    const from = Number(q.get('from')),
-      to = Number(q.get('to'));
-    return { name: 'host', id: m[1]!, view: { range: q.get('range') ?? '', ...(from > 0 && to > from ? { from, to } : {}) } };
-  }
+  if (m) return { name: 'host', id: m[1]!, view: rangeViewOf(q, '') };
   const p = parsePromRoute(path ?? '', q);
   if (p) return { name: 'prom', r: p };
   if (path === '/add') return { name: 'add' };

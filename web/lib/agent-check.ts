@@ -5,7 +5,7 @@
  * scheme (mixed content), and a no-cors probe that succeeds when the agent answers at all (then the
  * failure was CORS or the local-network permission, not the network).
  */
-import { mixedContentProblem, normalizeUrl } from './state.ts';
+import { mixedContentProblem, normalizeUrl } from './endpoint-urls.ts';
 
 export type CheckResult =
   | { kind: 'ok'; url: string; hostname: string; version: string; info: unknown }
@@ -45,7 +45,7 @@ export async function checkAgent(rawUrl: string, token: string, env: CheckEnv): 
     return { kind: 'bad-url', message: `not a usable agent URL: ${(e as Error).message}` };
   }
   if (!token.trim()) return { kind: 'bad-token', status: 0, message: 'a token is needed: run `gpulse token` on the agent machine' };
-  const mixed = env.pageProtocol === 'https:' && new URL(url).protocol === 'http:' ? mixedContentProblem(env.pageProtocol, url) : null;
+  const mixed = mixedContentProblem(env.pageProtocol, url);
   let res: Response;
   try {
     res = await f(`${url}/v1/info`, { headers: { authorization: `Bearer ${token.trim()}` }, cache: 'no-store', signal: AbortSignal.timeout(timeoutMs) });

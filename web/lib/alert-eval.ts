@@ -25,6 +25,14 @@ export interface Sample {
 
 export type Cond = { subject: string } & Observation;
 
+/** GPU numbers among `keys`, found once per key list: a stream sends the same list (by identity) every frame, and gpu* rules ask every sample. */
+const gpuNumbers = new WeakMap<readonly string[], string[]>();
+function gpusOf(keys: readonly string[]): string[] {
+  let g = gpuNumbers.get(keys);
+  if (!g) gpuNumbers.set(keys, (g = [...new Set(keys.map((k) => /^gpu(\d+)\./.exec(k)?.[1]).filter((x): x is string => !!x))]));
+  return g;
+}
+
 /** Instances a threshold metric covers on one endpoint, each with how to read its value. */
 export function instances(metric: string, keys: readonly string[]): { instance: string; read: (g: Getter) => number | null }[] {
   const derive = (prefix: string) => (g: Getter) => {
@@ -34,8 +42,7 @@ export function instances(metric: string, keys: readonly string[]): { instance: 
   };
   if (metric.startsWith('gpu*.')) {
     const m = metric.slice(5);
-    const gpus = [...new Set(keys.map((k) => /^gpu(\d+)\./.exec(k)?.[1]).filter((x): x is string => !!x))];
-    return gpus.map((n) => ({ instance: `gpu${n}`, read: m === 'mem.pct' ? derive(`gpu${n}.`) : (g: Getter) => g(`gpu${n}.${m}`) }));
+    return gpusOf(keys).map((n) => ({ instance: `gpu${n}`, read: m === 'mem.pct' ? derive(`gpu${n}.`) : (g: Getter) => g(`gpu${n}.${m}`) }));
   }
   const pct = /^(host|gpu\d+)\.mem\.pct$/.exec(metric);
   if (pct) return [{ instance: pct[1]!, read: derive(`${pct[1]}.`) }];

@@ -54,8 +54,7 @@ export class AlertHub {
 
   /** This tab just became the leader: continue from what is stored. */
   async lead() {
-    this.#rules = await loadRules(this.host.db);
-    this.#records = await loadAlerts(this.host.db);
+    await this.init();
     this.#engine.load(this.#records, this.#rules, Date.now());
     this.#ready = true;
     // Rules removed or disabled while no tab was leading resolve now.

@@ -6,7 +6,7 @@
  * to notify; the caller persists them (web/lib/alert-store.ts) before notifying.
  */
 import { formatDuration } from '../../shared/duration.ts';
-import { ruleApplies, type Rule } from './alert-rules.ts';
+import { isHitKind, ruleApplies, type Rule } from './alert-rules.ts';
 import { alertKey, isSilenced, step, type Alert, type Note, type Observation } from './alert-lifecycle.ts';
 import { sampleConds, xidOf, type Sample, type XidEvent } from './alert-eval.ts';
 
@@ -104,7 +104,7 @@ export class AlertEngine {
     const byId = new Map(this.rules.map((r) => [r.id, r]));
     for (const a of this.#alerts.values()) {
       const r = byId.get(a.rule);
-      if (r && (r.kind === 'xid' || r.kind === 'ecc') && a.state === 'firing' && ruleApplies(r, a.ep))
+      if (r && isHitKind(r.kind) && a.state === 'firing' && ruleApplies(r, a.ep))
         this.#transition(ch, r, a.ep, a.instance, { holds: false, value: null, detail: null }, now);
     }
     return this.#orphans(ch, now, new Set(eps));

@@ -7,6 +7,7 @@
 import { clipText, type TabMessage } from '../../shared/tab-messages.ts';
 import { validateEvents } from '../../shared/validate.ts';
 import { agentFetch } from './agent-api.ts';
+import { xidOf } from './alert-eval.ts';
 import { deleteEndpointData, type DB, type StoredEvent } from './db.ts';
 import { TAIL } from './endpoint-store.ts';
 import { EVENT_BUDGET, keepEventBudget, storedEvent } from './event-budget.ts';
@@ -194,8 +195,9 @@ export class Connections {
   /** An agent event: to the alert rules, and an XID to every tab's overview. */
   #event(id: string, e: StoredEvent) {
     this.host.event(id, e);
-    const gpu = e.kind === 'xid' ? /^gpu(\d+)$/.exec(e.scope ?? '')?.[1] : undefined;
-    if (gpu !== undefined) this.host.send({ type: 'xid', id, gpu: Number(gpu), t: e.t });
+    // Recognised as the XID alert rules recognise it (alert-eval.ts): subject `gpu<N>`.
+    const x = xidOf(e);
+    if (x) this.host.send({ type: 'xid', id, gpu: Number(x.subject.slice(3)), t: e.t });
   }
 
   /** Events made while this browser was away (marks from a shell, agent events): fetched on every (re)connect. */
@@ -212,11 +214,11 @@ export class Connections {
       const { dropped } = v.value;
       if (dropped.length) console.warn(`gpulse: ${s.ep.name}: ${dropped.length} bad event(s) from /v1/events dropped (${dropped[0]})`);
       const tx = db.transaction('events', 'readwrite');
-      const keep = v.value.events.slice(-EVENT_BUDGET);
-      await Promise.all([...keep.map((e) => tx.store.put(storedEvent(id, e))), tx.done]);
+      const keep = v.value.events.slice(-EVENT_BUDGET).map((e) => storedEvent(id, e));
+      await Promise.all([...keep.map((e) => tx.store.put(e)), tx.done]);
       await keepEventBudget(db, id);
       this.host.send({ type: 'stored', id });
-      for (const e of keep) this.#event(id, storedEvent(id, e)); // an XID while no tab was open
+      for (const e of keep) this.#event(id, e); // an XID while no tab was open
     } catch {
       /* the stream will report the connection problem */
     }

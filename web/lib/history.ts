@@ -10,7 +10,7 @@ import type { Info, Schema } from '../../shared/wire.ts';
 import { agentFetch } from './agent-api.ts';
 import { fetchChunks, frameRecords, planBackfill, splitRecent, storeRecords, type BackfillJob, type BackfillPlan } from './backfill.ts';
 import { lastTime, type DB, type Endpoint, type Tier } from './db.ts';
-import { HttpError, ProtocolError, validSchema } from './live.ts';
+import { HttpError, ProtocolError } from './live.ts';
 import { decodeRun, type Run } from './records.ts';
 import { isQuotaError, withQuotaRelief, type Retention } from './retention.ts';
 import { advanceWatermark, foldKey, foldRollups } from './rollup.ts';
@@ -131,10 +131,7 @@ export class HistorySync {
     if (!checked.ok) throw new ProtocolError(`agent sent a malformed /v1/info: ${checked.reason}`);
     const info = checked.value;
     // The catalog is known now, before the stream's schema event: views can lay out their charts.
-    if (!s.schema) {
-      const sc = schemaOf(info);
-      if (sc) this.host.schema(id, sc);
-    }
+    if (!s.schema) this.host.schema(id, schemaOf(info));
     const raw = Array.isArray(info.tiers) ? info.tiers.find((x) => x.tier === 'raw') : undefined;
     if (!raw) return t;
     const interval = info.interval_ms && info.interval_ms > 0 ? info.interval_ms : 1000;
@@ -303,9 +300,11 @@ export class HistorySync {
   }
 }
 
-/** The stream's schema fields out of /v1/info (which has more: status, storage, tiers …). */
-function schemaOf(info: Partial<Info>): Schema | null {
+/**
+ * The stream's schema fields out of /v1/info (which has more: status, storage, tiers …). Not checked
+ * again: validateInfo checked every schema field (shared/validate.ts builds it from the schema's shape).
+ */
+function schemaOf(info: Info): Schema {
   const { version, hostname, interval_ms, retention_s, capacity, provider, driver_version, cuda_version, host, devices, series } = info;
-  const s: unknown = { version, hostname, interval_ms, retention_s, capacity, provider, driver_version, cuda_version, host, devices, series };
-  return validSchema(s) ? s : null;
+  return { version, hostname, interval_ms, retention_s, capacity, provider, driver_version, cuda_version, host, devices, series };
 }

@@ -143,7 +143,7 @@ export async function loadPanel(c: PromClient, p: PanelDef, instance: string, q:
     const lines: PanelLine[] = [];
     const x = gridMs(q);
     answers.forEach((series, i) => {
-      const al = alignToGrid(series, q);
+      const al = alignToGrid(series, q, x);
       lines.push(...series.map((s, j) => ({ label: p.queries[i]!.legend(s.labels), y: al.ys[j]! })).sort(byLabel));
     });
     const points = lines.reduce((n, l) => n + l.y.filter((v) => v !== null).length, 0);

@@ -51,9 +51,9 @@ export function gridMs(q: RangeQuery): number[] {
 /**
  * One column per series, on the grid: a sample lands on the nearest step (Prometheus evaluates at
  * exactly start + k·step; rounding only absorbs float noise); a step without a sample stays null.
+ * `x`: the grid, when the caller has it already (a chart lays every query on the same one).
  */
-export function alignToGrid(series: PromSeries[], q: RangeQuery): { x: number[]; ys: (number | null)[][] } {
-  const x = gridMs(q);
+export function alignToGrid(series: PromSeries[], q: RangeQuery, x: number[] = gridMs(q)): { x: number[]; ys: (number | null)[][] } {
   const ys = series.map((s) => {
     const y: (number | null)[] = new Array(x.length).fill(null);
     for (let j = 0; j < s.t.length; j++) {

@@ -1,5 +1,6 @@
 /** The address of a Prometheus source's host page: #/p/:endpointId/:instance?range=&from=&to=&q= */
 import type { RangeView } from '../ui/use-series.ts';
+import { rangeViewOf } from './ranges.ts';
 
 export interface PromRoute {
   id: string;
@@ -19,9 +20,7 @@ export function parsePromRoute(path: string, q: URLSearchParams): PromRoute | nu
   } catch {
     return null;
   }
-  const from = Number(q.get('from')),
-    to = Number(q.get('to'));
-  return { id: m[1]!, instance, view: { range: q.get('range') ?? '1h', ...(from > 0 && to > from ? { from, to } : {}) }, q: q.get('q') ?? '' };
+  return { id: m[1]!, instance, view: rangeViewOf(q, '1h'), q: q.get('q') ?? '' };
 }
 
 export function promHostHash(id: string, instance: string, view: RangeView = { range: '1h' }, q = ''): string {

@@ -1,6 +1,7 @@
 /** Range presets of the host view, and the one it opens at when the URL names none. */
 import { ROLLUP_STEP_MS } from '../../shared/chunk/windows.ts';
 import { CHUNKS, endRange, TIERS, type DB } from './db.ts';
+import type { RangeView } from '../ui/use-series.ts';
 
 export const RANGES: [string, number][] = [
   ['1m', 60e3],
@@ -15,6 +16,13 @@ export const RANGES: [string, number][] = [
   ['7d', 604800e3],
   ['30d', 2592000e3],
 ];
+
+/** A view's range from its address (`?range=&from=&to=`): a zoom only when both ends make a window. */
+export function rangeViewOf(q: URLSearchParams, range: string): RangeView {
+  const from = Number(q.get('from')),
+    to = Number(q.get('to'));
+  return { range: q.get('range') ?? range, ...(from > 0 && to > from ? { from, to } : {}) };
+}
 
 /** The longest range a view opens at by itself; longer ones are a click away. */
 export const MAX_DEFAULT_MS = 86400e3;
