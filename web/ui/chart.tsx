@@ -35,14 +35,36 @@ interface Props {
 }
 
 /** Binary tick steps for bytes (1, 2, 4 … 512 of B, KiB, MiB …), so ticks read 16 GiB, not 14.9 GiB. */
-export const BYTE_INCRS = Array.from({ length: 6 * 10 }, (_, i) => 2 ** (i % 10) * 1024 ** Math.floor(i / 10));
+const BYTE_INCRS = Array.from({ length: 6 * 10 }, (_, i) => 2 ** (i % 10) * 1024 ** Math.floor(i / 10));
 /** The y axis is as wide as its longest tick label ("190.7 MiB/s" needs more room than "50 %"). */
 const axisSize = (_u: uPlot, values: string[] | null) => 20 + 7.5 * Math.max(4, ...(values ?? []).map((v) => v.length));
 
 const css = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 
-/** Axis colours from the theme: every plot's axes read alike (the stacked by-user charts use it too). */
-export const axisStyle = () => ({ stroke: css('--muted'), grid: { stroke: css('--grid'), width: 1 }, ticks: { stroke: css('--grid'), width: 1 } });
+/**
+ * A plot's x and y axes: colours from the theme, x labels far enough apart not to run into each other,
+ * y ticks in `unit` (binary steps for bytes). Every plot's axes read alike (the stacked by-user charts use them too).
+ */
+export function themedAxes(unit: string, ySize: uPlot.Axis['size'] = axisSize): uPlot.Axis[] {
+  const axis = { stroke: css('--muted'), grid: { stroke: css('--grid'), width: 1 }, ticks: { stroke: css('--grid'), width: 1 } };
+  return [
+    { ...axis, space: 80 },
+    { ...axis, size: ySize, values: (_u, v) => fmtTicks(v, unit), ...(unit === 'B' || unit === 'B/s' ? { incrs: BYTE_INCRS } : {}) },
+  ];
+}
+
+/**
+ * Keeps a plot as wide as its host; returns the disconnect. The observer also fires once on
+ * observe(): the plot is redrawn only when the width really changed.
+ */
+export function followWidth(host: HTMLElement, p: uPlot, height: number): () => void {
+  const ro = new ResizeObserver(() => {
+    const w = host.clientWidth;
+    if (w && w !== p.width) p.setSize({ width: w, height });
+  });
+  ro.observe(host);
+  return () => ro.disconnect();
+}
 
 /** Colours come from CSS variables, so a theme switch must rebuild the plot. */
 export function useScheme(): string {
@@ -98,7 +120,6 @@ export function Chart({
 
   useEffect(() => {
     const host = el.current!;
-    const axis = axisStyle();
     const markColor = css('--mark');
     const opts: Options = {
       width: host.clientWidth || 600,
@@ -109,10 +130,7 @@ export function Chart({
       legend: { show: false },
       // The x scale is the chosen range, not the data's extent: an hour of 3 minutes of data looks like it.
       scales: { x: { time: true, range: () => range.current }, y: yMax ? { range: [0, yMax] } : { auto: true } },
-      axes: [
-        { ...axis, space: 80 },
-        { ...axis, size: axisSize, values: (_u, v) => fmtTicks(v, unit), ...(unit === 'B' || unit === 'B/s' ? { incrs: BYTE_INCRS } : {}) },
-      ],
+      axes: themedAxes(unit),
       // Points are drawn only where uPlot finds the data sparse (a series that began a minute ago on a 3 h chart).
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5 }))],
       hooks: {
@@ -150,14 +168,9 @@ export function Chart({
     placeLabels(p, lay, marksRef.current, markColor);
     const dbl = () => calls.current.onReset?.();
     host.addEventListener('dblclick', dbl);
-    // The observer also fires once on observe(): redraw only when the width really changed.
-    const ro = new ResizeObserver(() => {
-      const w = host.clientWidth;
-      if (w && w !== p.width) p.setSize({ width: w, height });
-    });
-    ro.observe(host);
+    const unfollow = followWidth(host, p, height);
     return () => {
-      ro.disconnect();
+      unfollow();
       host.removeEventListener('dblclick', dbl);
       p.destroy();
       plot.current = null;

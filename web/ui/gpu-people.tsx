@@ -5,8 +5,8 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
-import { fmtTicks, fmtUnit } from '../../shared/format.ts';
-import { axisStyle, BYTE_INCRS, useScheme } from './chart.tsx';
+import { fmtUnit } from '../../shared/format.ts';
+import { followWidth, themedAxes, useScheme } from './chart.tsx';
 import { validateAccountingTimeline } from '../../shared/validate.ts';
 import type { AccountingTimeline, GpuProcess } from '../../shared/wire.ts';
 import { agentFetch } from '../lib/agent-api.ts';
@@ -150,7 +150,6 @@ function Stacked({ doc, metric, from, to }: { doc: AccountingTimeline; metric: B
   useEffect(() => {
     const host = el.current!;
     const { unit, scale, yMin } = BY_USER[metric];
-    const axis = axisStyle();
     const names = doc.groups.map((g) => g.group ?? '(unknown)');
     const shown = doc.groups.map((g) => g.values.map((v) => v * scale));
     const cum: number[][] = [];
@@ -162,11 +161,8 @@ function Stacked({ doc, metric, from, to }: { doc: AccountingTimeline; metric: B
         height: 200,
         ms: 1,
         scales: { x: { time: true, range: () => range.current }, y: { range: (_u, _a, max) => [0, Math.max(yMin, max)] } },
-        // As the host charts: themed, and x labels far enough apart not to run into each other.
-        axes: [
-          { ...axis, space: 80 },
-          { ...axis, size: 70, ...(unit === 'B' ? { incrs: BYTE_INCRS } : {}), values: (_u, v) => fmtTicks(v, unit) },
-        ],
+        // As the host charts' axes, with a fixed-width y axis.
+        axes: themedAxes(unit, 70),
         legend: { live: true },
         series: [
           {},
@@ -187,14 +183,9 @@ function Stacked({ doc, metric, from, to }: { doc: AccountingTimeline; metric: B
       [[...doc.t, doc.t.at(-1)! + doc.step_ms], ...order.map((i) => [...cum[i]!, cum[i]!.at(-1)!])],
       host,
     ); // the last bucket drawn to its end
-    // The observer also fires once on observe(): redraw only when the width really changed.
-    const ro = new ResizeObserver(() => {
-      const w = host.clientWidth;
-      if (w && w !== p.width) p.setSize({ width: w, height: 200 });
-    });
-    ro.observe(host);
+    const unfollow = followWidth(host, p, 200);
     return () => {
-      ro.disconnect();
+      unfollow();
       p.destroy();
     };
   }, [doc, scheme]);
