@@ -116,7 +116,8 @@ export function Chart({
   const calls = useRef({ onZoom, onReset });
   calls.current = { onZoom, onReset };
   const cursorRefs = useRef<(HTMLElement | null)[]>([]);
-  const cfgKey = series.map((s) => s.label + s.color).join('|') + syncKey + yMax + unit + scheme;
+  const seriesKey = series.map((s) => s.label + s.color).join('|');
+  const cfgKey = seriesKey + syncKey + yMax + unit + scheme;
 
   useEffect(() => {
     const host = el.current!;
@@ -196,14 +197,10 @@ export function Chart({
     () => ({ ys: data.slice(1) as Cols, lo: extremes?.min.slice(1) as Cols | undefined, hi: extremes?.max.slice(1) as Cols | undefined }),
     [data, extremes],
   );
-  const name = unitName(unit);
-  return (
-    <figure ref={fig} class="chart" data-group={group} data-scope={scope} data-unit={unit}>
-      <figcaption>
-        {title}
-        {name && <small class="unit muted"> ({name})</small>}
-      </figcaption>
-      <div ref={el} />
+  // The same vnode while the shown data and range are: Preact skips diffing it, so a tick re-renders
+  // the legends of the charts on screen only (an off-screen chart keeps what it shows, above).
+  const legend = useMemo(
+    () => (
       <Legend
         labels={series.map((s) => s.label)}
         colors={series.map((s) => s.color)}
@@ -217,6 +214,18 @@ export function Chart({
         to={xRange[1]}
         cursorRefs={cursorRefs}
       />
+    ),
+    [seriesKey, unit, full, data, cols, xRange[0], xRange[1]],
+  );
+  const name = unitName(unit);
+  return (
+    <figure ref={fig} class="chart" data-group={group} data-scope={scope} data-unit={unit}>
+      <figcaption>
+        {title}
+        {name && <small class="unit muted"> ({name})</small>}
+      </figcaption>
+      <div ref={el} />
+      {legend}
     </figure>
   );
 }
