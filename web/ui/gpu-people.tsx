@@ -3,7 +3,7 @@
  * utilization by user over the shown range as stacked charts (from the agent's accounting timeline,
  * which knows the owners of processes that have ended).
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import { fmtUnit } from '../../shared/format.ts';
 import { followWidth, themedAxes, useScheme } from './chart.tsx';
@@ -11,6 +11,7 @@ import { validateAccountingTimeline } from '../../shared/validate.ts';
 import type { AccountingTimeline, GpuProcess } from '../../shared/wire.ts';
 import { agentFetch } from '../lib/agent-api.ts';
 import type { EpState } from '../lib/state.ts';
+import { useAnswer } from './bits.tsx';
 import { PALETTE } from './user-series.tsx';
 
 interface UserOnGpu {
@@ -101,32 +102,16 @@ export function GpuUseByUser(p: { s: EpState; from: number; to: number; refresh:
 }
 
 function ByUser({ s, from, to, refresh, metric }: { s: EpState; from: number; to: number; refresh: number; metric: ByUserMetric }) {
-  const [doc, setDoc] = useState<AccountingTimeline | null>(null);
-  const [err, setErr] = useState('');
-  useEffect(() => {
-    let cancelled = false;
-    agentFetch(s.ep, `/v1/accounting/timeline?by=user&metric=${metric}&since=${Math.floor(from)}&until=${Math.ceil(to)}&max_points=300`)
-      .then(async (r) => {
+  const { value: doc, err } = useAnswer(
+    () =>
+      agentFetch(s.ep, `/v1/accounting/timeline?by=user&metric=${metric}&since=${Math.floor(from)}&until=${Math.ceil(to)}&max_points=300`).then(async (r) => {
         if (!r.ok) throw new Error(r.status === 404 ? 'this agent is too old for accounting' : `HTTP ${r.status}`);
         const d = validateAccountingTimeline(await r.json().catch(() => undefined));
         if (!d.ok) throw new Error(`accounting answer not understood: ${d.reason}`);
         return d.value;
-      })
-      .then(
-        (d) => {
-          if (!cancelled) {
-            setDoc(d);
-            setErr('');
-          }
-        },
-        (e) => {
-          if (!cancelled) setErr((e as Error).message);
-        },
-      );
-    return () => {
-      cancelled = true;
-    };
-  }, [s.ep.id, metric, Math.floor(from / 60_000), Math.floor(to / 60_000), refresh]);
+      }),
+    [s.ep.id, metric, Math.floor(from / 60_000), Math.floor(to / 60_000), refresh],
+  );
   if (!doc?.groups.length && !err) return null;
   const m = BY_USER[metric];
   return (
