@@ -7,6 +7,10 @@ import { Legend } from './chart-legend.tsx';
 
 export type { Mark } from './chart-marks.ts';
 
+const PALETTE = ['#3b82f6', '#f97316', '#22c55e', '#a855f7', '#ef4444', '#14b8a6', '#eab308', '#ec4899', '#64748b', '#84cc16'];
+/** The colour of a plot's i-th series (every chart, the stacked by-user ones too, cycles the same palette). */
+export const seriesColor = (i: number): string => PALETTE[i % PALETTE.length]!;
+
 export interface ChartSeries {
   label: string;
   color: string;

@@ -6,13 +6,12 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import { fmtUnit } from '../../shared/format.ts';
-import { followWidth, themedAxes, useScheme } from './chart.tsx';
+import { followWidth, seriesColor, themedAxes, useScheme } from './chart.tsx';
 import { validateAccountingTimeline } from '../../shared/validate.ts';
 import type { AccountingTimeline, GpuProcess } from '../../shared/wire.ts';
 import { agentFetch } from '../lib/agent-api.ts';
 import type { EpState } from '../lib/state.ts';
 import { useAnswer } from './bits.tsx';
-import { PALETTE } from './user-series.tsx';
 
 interface UserOnGpu {
   user: string;
@@ -153,8 +152,8 @@ function Stacked({ doc, metric, from, to }: { doc: AccountingTimeline; metric: B
           {},
           ...order.map((i) => ({
             label: names[i]!,
-            stroke: PALETTE[i % PALETTE.length]!,
-            fill: PALETTE[i % PALETTE.length]! + 'cc',
+            stroke: seriesColor(i),
+            fill: seriesColor(i) + 'cc',
             width: 1,
             points: { show: false },
             // A bucket holds from its start to the next: steps, not slopes.
