@@ -3,16 +3,17 @@
  * rule's id (and so its open alerts). Selects are preset with `selected` on the option: Preact sets
  * no `defaultValue` on a <select>.
  */
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { formatDuration, parseDuration } from '../../shared/duration.ts';
 import { unitName } from '../../shared/format.ts';
 import { defaultLabel, HEALTH_KINDS, HEALTH_LABELS, validateRule, type Rule } from '../lib/alert-rules.ts';
 import { metricGroups, type MetricGroup } from '../lib/alert-metrics.ts';
 import type { AppState } from '../lib/state.ts';
 
-/** Every series the agents' schemas list, grouped for the metric picker. */
-export function groupsFor(app: AppState): MetricGroup[] {
-  return metricGroups([...app.eps.values()].flatMap((s) => s.schema?.series ?? []));
+/** Every series the agents' schemas list, grouped for the metric picker; built again only when a schema changes. */
+export function useMetricGroups(app: AppState): MetricGroup[] {
+  const schemas = [...app.eps.values()].map((s) => s.schema);
+  return useMemo(() => metricGroups(schemas.flatMap((x) => x?.series ?? [])), schemas);
 }
 
 const FOR_HINT: Record<Rule['kind'], string> = {
@@ -25,10 +26,10 @@ const FOR_HINT: Record<Rule['kind'], string> = {
 };
 const DEFAULT_FOR: Record<Rule['kind'], string> = { threshold: '60s', throttle: '30s', gpu_lost: '0s', silent: '2m', xid: '1h', ecc: '1h' };
 
-export function RuleForm({ app, editing, onDone }: { app: AppState; editing: Rule | null; onDone: () => void }) {
+/** `groups`: the metric picker's options, from the page (useMetricGroups), which needs them too. */
+export function RuleForm({ app, groups, editing, onDone }: { app: AppState; groups: MetricGroup[]; editing: Rule | null; onDone: () => void }) {
   const [kind, setKind] = useState<Rule['kind']>(editing?.kind ?? 'threshold');
   const [err, setErr] = useState('');
-  const groups = groupsFor(app);
   const th = editing?.kind === 'threshold' ? editing : null;
   const submit = async (e: Event) => {
     e.preventDefault();

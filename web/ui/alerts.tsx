@@ -5,7 +5,7 @@ import { isSilenced, type ShownAlert } from '../lib/alert-lifecycle.ts';
 import { describeRule, type Rule } from '../lib/alert-rules.ts';
 import { unitOf } from '../lib/alert-metrics.ts';
 import type { AppState } from '../lib/state.ts';
-import { groupsFor, RuleForm } from './alert-form.tsx';
+import { RuleForm, useMetricGroups } from './alert-form.tsx';
 import { fmtUntil, SilenceControl } from './silence.tsx';
 
 type Row = { a: ShownAlert; rule: Rule | undefined; silenced: boolean };
@@ -20,7 +20,7 @@ export function AlertsView({ app }: { app: AppState }) {
   const byId = new Map(rules.map((r) => [r.id, r]));
   const rows: Row[] = app.alerts.list.map((a) => ({ a, rule: byId.get(a.rule), silenced: isSilenced(a, byId.get(a.rule), now) }));
   const firing = rows.filter((r) => r.a.state === 'firing' && !r.silenced).length;
-  const groups = groupsFor(app);
+  const groups = useMetricGroups(app);
   const value = (r: Row) => {
     if (r.a.detail) return r.a.detail;
     const unit = r.rule?.kind === 'threshold' ? unitOf(r.rule.metric.replace(/^gpu\*\./, 'gpu0.'), groups) || unitOf(r.rule.metric, groups) : '';
@@ -120,6 +120,7 @@ export function AlertsView({ app }: { app: AppState }) {
         {editing && <h3>Edit “{editing.label}”</h3>}
         <RuleForm
           app={app}
+          groups={groups}
           editing={editing}
           onDone={() => {
             setEditing(null);

@@ -1,4 +1,5 @@
-/** Small presentational pieces: status badge, bars, formatted numbers. */
+/** Small presentational pieces: status badge, bars, formatted numbers; and useAnswer for what a view asks an agent. */
+import { useEffect, useState } from 'preact/hooks';
 import { fmtAgo } from '../../shared/format.ts';
 import type { EndpointStatus } from '../lib/live.ts';
 
@@ -70,3 +71,30 @@ export function Bar({
 }
 
 export const shortName = (n: string) => n.replace(/^NVIDIA\s+/, '').replace(/^AMD\s+/, '');
+
+/**
+ * What `ask` answered, asked again when `deps` change (null: ask nothing); `err` is why the latest
+ * ask failed, shown beside the previous answer, which stays. An answer to an older ask is dropped.
+ */
+export function useAnswer<T>(ask: (() => Promise<T>) | null, deps: unknown[]): { value: T | null; err: string } {
+  const [value, setValue] = useState<T | null>(null);
+  const [err, setErr] = useState('');
+  useEffect(() => {
+    if (!ask) return;
+    let cancelled = false;
+    ask().then(
+      (v) => {
+        if (cancelled) return;
+        setValue(v);
+        setErr('');
+      },
+      (e) => {
+        if (!cancelled) setErr((e as Error).message);
+      },
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, deps);
+  return { value, err };
+}

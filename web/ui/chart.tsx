@@ -7,6 +7,10 @@ import { Legend } from './chart-legend.tsx';
 
 export type { Mark } from './chart-marks.ts';
 
+const PALETTE = ['#3b82f6', '#f97316', '#22c55e', '#a855f7', '#ef4444', '#14b8a6', '#eab308', '#ec4899', '#64748b', '#84cc16'];
+/** The colour of a plot's i-th series (every chart, the stacked by-user ones too, cycles the same palette). */
+export const seriesColor = (i: number): string => PALETTE[i % PALETTE.length]!;
+
 export interface ChartSeries {
   label: string;
   color: string;
@@ -35,14 +39,36 @@ interface Props {
 }
 
 /** Binary tick steps for bytes (1, 2, 4 … 512 of B, KiB, MiB …), so ticks read 16 GiB, not 14.9 GiB. */
-export const BYTE_INCRS = Array.from({ length: 6 * 10 }, (_, i) => 2 ** (i % 10) * 1024 ** Math.floor(i / 10));
+const BYTE_INCRS = Array.from({ length: 6 * 10 }, (_, i) => 2 ** (i % 10) * 1024 ** Math.floor(i / 10));
 /** The y axis is as wide as its longest tick label ("190.7 MiB/s" needs more room than "50 %"). */
 const axisSize = (_u: uPlot, values: string[] | null) => 20 + 7.5 * Math.max(4, ...(values ?? []).map((v) => v.length));
 
 const css = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 
-/** Axis colours from the theme: every plot's axes read alike (the stacked by-user charts use it too). */
-export const axisStyle = () => ({ stroke: css('--muted'), grid: { stroke: css('--grid'), width: 1 }, ticks: { stroke: css('--grid'), width: 1 } });
+/**
+ * A plot's x and y axes: colours from the theme, x labels far enough apart not to run into each other,
+ * y ticks in `unit` (binary steps for bytes). Every plot's axes read alike (the stacked by-user charts use them too).
+ */
+export function themedAxes(unit: string, ySize: uPlot.Axis['size'] = axisSize): uPlot.Axis[] {
+  const axis = { stroke: css('--muted'), grid: { stroke: css('--grid'), width: 1 }, ticks: { stroke: css('--grid'), width: 1 } };
+  return [
+    { ...axis, space: 80 },
+    { ...axis, size: ySize, values: (_u, v) => fmtTicks(v, unit), ...(unit === 'B' || unit === 'B/s' ? { incrs: BYTE_INCRS } : {}) },
+  ];
+}
+
+/**
+ * Keeps a plot as wide as its host; returns the disconnect. The observer also fires once on
+ * observe(): the plot is redrawn only when the width really changed.
+ */
+export function followWidth(host: HTMLElement, p: uPlot, height: number): () => void {
+  const ro = new ResizeObserver(() => {
+    const w = host.clientWidth;
+    if (w && w !== p.width) p.setSize({ width: w, height });
+  });
+  ro.observe(host);
+  return () => ro.disconnect();
+}
 
 /** Colours come from CSS variables, so a theme switch must rebuild the plot. */
 export function useScheme(): string {
@@ -94,11 +120,11 @@ export function Chart({
   const calls = useRef({ onZoom, onReset });
   calls.current = { onZoom, onReset };
   const cursorRefs = useRef<(HTMLElement | null)[]>([]);
-  const cfgKey = series.map((s) => s.label + s.color).join('|') + syncKey + yMax + unit + scheme;
+  const seriesKey = series.map((s) => s.label + s.color).join('|');
+  const cfgKey = seriesKey + syncKey + yMax + unit + scheme;
 
   useEffect(() => {
     const host = el.current!;
-    const axis = axisStyle();
     const markColor = css('--mark');
     const opts: Options = {
       width: host.clientWidth || 600,
@@ -109,10 +135,7 @@ export function Chart({
       legend: { show: false },
       // The x scale is the chosen range, not the data's extent: an hour of 3 minutes of data looks like it.
       scales: { x: { time: true, range: () => range.current }, y: yMax ? { range: [0, yMax] } : { auto: true } },
-      axes: [
-        { ...axis, space: 80 },
-        { ...axis, size: axisSize, values: (_u, v) => fmtTicks(v, unit), ...(unit === 'B' || unit === 'B/s' ? { incrs: BYTE_INCRS } : {}) },
-      ],
+      axes: themedAxes(unit),
       // Points are drawn only where uPlot finds the data sparse (a series that began a minute ago on a 3 h chart).
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5 }))],
       hooks: {
@@ -150,14 +173,9 @@ export function Chart({
     placeLabels(p, lay, marksRef.current, markColor);
     const dbl = () => calls.current.onReset?.();
     host.addEventListener('dblclick', dbl);
-    // The observer also fires once on observe(): redraw only when the width really changed.
-    const ro = new ResizeObserver(() => {
-      const w = host.clientWidth;
-      if (w && w !== p.width) p.setSize({ width: w, height });
-    });
-    ro.observe(host);
+    const unfollow = followWidth(host, p, height);
     return () => {
-      ro.disconnect();
+      unfollow();
       host.removeEventListener('dblclick', dbl);
       p.destroy();
       plot.current = null;
@@ -183,14 +201,10 @@ export function Chart({
     () => ({ ys: data.slice(1) as Cols, lo: extremes?.min.slice(1) as Cols | undefined, hi: extremes?.max.slice(1) as Cols | undefined }),
     [data, extremes],
   );
-  const name = unitName(unit);
-  return (
-    <figure ref={fig} class="chart" data-group={group} data-scope={scope} data-unit={unit}>
-      <figcaption>
-        {title}
-        {name && <small class="unit muted"> ({name})</small>}
-      </figcaption>
-      <div ref={el} />
+  // The same vnode while the shown data and range are: Preact skips diffing it, so a tick re-renders
+  // the legends of the charts on screen only (an off-screen chart keeps what it shows, above).
+  const legend = useMemo(
+    () => (
       <Legend
         labels={series.map((s) => s.label)}
         colors={series.map((s) => s.color)}
@@ -204,6 +218,18 @@ export function Chart({
         to={xRange[1]}
         cursorRefs={cursorRefs}
       />
+    ),
+    [seriesKey, unit, full, data, cols, xRange[0], xRange[1]],
+  );
+  const name = unitName(unit);
+  return (
+    <figure ref={fig} class="chart" data-group={group} data-scope={scope} data-unit={unit}>
+      <figcaption>
+        {title}
+        {name && <small class="unit muted"> ({name})</small>}
+      </figcaption>
+      <div ref={el} />
+      {legend}
     </figure>
   );
 }

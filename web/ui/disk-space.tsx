@@ -1,31 +1,11 @@
 /** Space per filesystem, like df: a bar per mount (used of used + available to users), asked again every 30 s while live. */
-import { useEffect, useState } from 'preact/hooks';
 import { fmtUnit } from '../../shared/format.ts';
-import type { FilesystemUsage } from '../../shared/wire.ts';
 import { readDiskSpace } from '../lib/disk-space.ts';
 import type { EpState } from '../lib/state.ts';
-import { Bar, COLORS } from './bits.tsx';
+import { Bar, COLORS, useAnswer } from './bits.tsx';
 
 export function DiskSpace({ s, refresh }: { s: EpState; refresh: number }) {
-  const [disks, setDisks] = useState<FilesystemUsage[] | null>(null);
-  const [err, setErr] = useState('');
-  useEffect(() => {
-    if (s.ep.readOnly) return;
-    let cancelled = false;
-    readDiskSpace(s.ep).then(
-      (d) => {
-        if (cancelled) return;
-        setDisks(d);
-        setErr('');
-      },
-      (e) => {
-        if (!cancelled) setErr((e as Error).message);
-      },
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [s.ep.id, refresh]);
+  const { value: disks, err } = useAnswer(s.ep.readOnly ? null : () => readDiskSpace(s.ep), [s.ep.id, refresh]);
   if (s.ep.readOnly || (!disks?.length && !err)) return null;
   return (
     <figure class="chart disk-space" data-group="disk_space" data-unit="B">

@@ -3,15 +3,15 @@
  * utilization by user over the shown range as stacked charts (from the agent's accounting timeline,
  * which knows the owners of processes that have ended).
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
-import { fmtTicks, fmtUnit } from '../../shared/format.ts';
-import { axisStyle, BYTE_INCRS, useScheme } from './chart.tsx';
+import { fmtUnit } from '../../shared/format.ts';
+import { followWidth, seriesColor, themedAxes, useScheme } from './chart.tsx';
 import { validateAccountingTimeline } from '../../shared/validate.ts';
 import type { AccountingTimeline, GpuProcess } from '../../shared/wire.ts';
 import { agentFetch } from '../lib/agent-api.ts';
 import type { EpState } from '../lib/state.ts';
-import { PALETTE } from './user-series.tsx';
+import { useAnswer } from './bits.tsx';
 
 interface UserOnGpu {
   user: string;
@@ -101,32 +101,16 @@ export function GpuUseByUser(p: { s: EpState; from: number; to: number; refresh:
 }
 
 function ByUser({ s, from, to, refresh, metric }: { s: EpState; from: number; to: number; refresh: number; metric: ByUserMetric }) {
-  const [doc, setDoc] = useState<AccountingTimeline | null>(null);
-  const [err, setErr] = useState('');
-  useEffect(() => {
-    let cancelled = false;
-    agentFetch(s.ep, `/v1/accounting/timeline?by=user&metric=${metric}&since=${Math.floor(from)}&until=${Math.ceil(to)}&max_points=300`)
-      .then(async (r) => {
+  const { value: doc, err } = useAnswer(
+    () =>
+      agentFetch(s.ep, `/v1/accounting/timeline?by=user&metric=${metric}&since=${Math.floor(from)}&until=${Math.ceil(to)}&max_points=300`).then(async (r) => {
         if (!r.ok) throw new Error(r.status === 404 ? 'this agent is too old for accounting' : `HTTP ${r.status}`);
         const d = validateAccountingTimeline(await r.json().catch(() => undefined));
         if (!d.ok) throw new Error(`accounting answer not understood: ${d.reason}`);
         return d.value;
-      })
-      .then(
-        (d) => {
-          if (!cancelled) {
-            setDoc(d);
-            setErr('');
-          }
-        },
-        (e) => {
-          if (!cancelled) setErr((e as Error).message);
-        },
-      );
-    return () => {
-      cancelled = true;
-    };
-  }, [s.ep.id, metric, Math.floor(from / 60_000), Math.floor(to / 60_000), refresh]);
+      }),
+    [s.ep.id, metric, Math.floor(from / 60_000), Math.floor(to / 60_000), refresh],
+  );
   if (!doc?.groups.length && !err) return null;
   const m = BY_USER[metric];
   return (
@@ -150,7 +134,6 @@ function Stacked({ doc, metric, from, to }: { doc: AccountingTimeline; metric: B
   useEffect(() => {
     const host = el.current!;
     const { unit, scale, yMin } = BY_USER[metric];
-    const axis = axisStyle();
     const names = doc.groups.map((g) => g.group ?? '(unknown)');
     const shown = doc.groups.map((g) => g.values.map((v) => v * scale));
     const cum: number[][] = [];
@@ -162,18 +145,15 @@ function Stacked({ doc, metric, from, to }: { doc: AccountingTimeline; metric: B
         height: 200,
         ms: 1,
         scales: { x: { time: true, range: () => range.current }, y: { range: (_u, _a, max) => [0, Math.max(yMin, max)] } },
-        // As the host charts: themed, and x labels far enough apart not to run into each other.
-        axes: [
-          { ...axis, space: 80 },
-          { ...axis, size: 70, ...(unit === 'B' ? { incrs: BYTE_INCRS } : {}), values: (_u, v) => fmtTicks(v, unit) },
-        ],
+        // As the host charts' axes, with a fixed-width y axis.
+        axes: themedAxes(unit, 70),
         legend: { live: true },
         series: [
           {},
           ...order.map((i) => ({
             label: names[i]!,
-            stroke: PALETTE[i % PALETTE.length]!,
-            fill: PALETTE[i % PALETTE.length]! + 'cc',
+            stroke: seriesColor(i),
+            fill: seriesColor(i) + 'cc',
             width: 1,
             points: { show: false },
             // A bucket holds from its start to the next: steps, not slopes.
@@ -187,14 +167,9 @@ function Stacked({ doc, metric, from, to }: { doc: AccountingTimeline; metric: B
       [[...doc.t, doc.t.at(-1)! + doc.step_ms], ...order.map((i) => [...cum[i]!, cum[i]!.at(-1)!])],
       host,
     ); // the last bucket drawn to its end
-    // The observer also fires once on observe(): redraw only when the width really changed.
-    const ro = new ResizeObserver(() => {
-      const w = host.clientWidth;
-      if (w && w !== p.width) p.setSize({ width: w, height: 200 });
-    });
-    ro.observe(host);
+    const unfollow = followWidth(host, p, 200);
     return () => {
-      ro.disconnect();
+      unfollow();
       p.destroy();
     };
   }, [doc, scheme]);

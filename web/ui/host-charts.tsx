@@ -10,9 +10,8 @@ import { alignedKeys } from '../lib/aligned.ts';
 import { byGroup, FOLDED_GROUPS, GROUP_TITLES, gpusIn, marksFor, planCharts, type ChartSpec, type GpuFilter } from '../lib/chart-plan.ts';
 import type { AppState, EpState } from '../lib/state.ts';
 import { catalogFromKeys, storedKeys } from '../lib/stored-catalog.ts';
-import { Chart, type Mark } from './chart.tsx';
+import { Chart, seriesColor, type Mark } from './chart.tsx';
 import { DiskSpace } from './disk-space.tsx';
-import { PALETTE } from './user-series.tsx';
 import { useRangeSeries, type RangeView } from './use-series.ts';
 import type { Series } from '../lib/series.ts';
 
@@ -161,7 +160,7 @@ function ChartOf({ c, series, p }: { c: ChartSpec; series: Series; p: HostCharts
       marks={marksFor(p.marks, c.scope)}
       onZoom={p.onZoom}
       onReset={p.onReset}
-      series={c.series.map((x, i) => ({ label: x.label, color: PALETTE[i % PALETTE.length]! }))}
+      series={c.series.map((x, i) => ({ label: x.label, color: seriesColor(i) }))}
       data={d.data}
       extremes={d.extremes}
     />

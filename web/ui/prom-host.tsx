@@ -11,11 +11,10 @@ import { DEFAULT_SCRAPE_S, rangeQuery, scrapeIntervalOf, type RangeQuery } from 
 import { PromClient, type PromLabels } from '../lib/prometheus.ts';
 import { promHostHash, type PromRoute } from '../lib/prom-route.ts';
 import type { AppState } from '../lib/state.ts';
-import { Chart, type ChartSeries } from './chart.tsx';
+import { Chart, seriesColor, type ChartSeries } from './chart.tsx';
 import { RANGES } from './host.tsx';
 import { PROM_POLL_MS } from '../lib/prom-poller.ts';
 import type { RangeView } from './use-series.ts';
-import { PALETTE } from './user-series.tsx';
 
 const stateKey = (p: PanelDef) => `${p.id}\u0000${p.queries.map((q) => q.expr).join('\u0000')}`;
 
@@ -209,7 +208,7 @@ const NO_LINES: PanelLine[] = [];
 /** One chart, or in its place why it has nothing to draw (the server's error, or no series for this host). */
 function PromPanel({ p, st, instance, q, answered, scrape, sync, xr, onZoom, onReset }: PanelProps) {
   const lines = st.kind === 'ok' ? st.lines : NO_LINES;
-  const series: ChartSeries[] = useMemo(() => lines.map((l, i) => ({ label: l.label, color: PALETTE[i % PALETTE.length]! })), [lines]);
+  const series: ChartSeries[] = useMemo(() => lines.map((l, i) => ({ label: l.label, color: seriesColor(i) })), [lines]);
   const data = useMemo(() => (st.kind === 'ok' ? [st.x, ...st.lines.map((l) => l.y)] : [[]]) as unknown as AlignedData, [st]);
   const shownExpr = q && scrape ? p.queries.map((pq) => expand(pq.expr, instance, q, scrape)).join('\n') : p.queries.map((pq) => pq.expr).join('\n');
   return (

@@ -26,7 +26,8 @@ export function useRangeSeries(app: AppState, s: EpState | undefined, keys: stri
   const [stored, setStored] = useState<{ series: Series; at: number } | null>(null);
   const [tick, setTick] = useState(0);
   const [reread, setReread] = useState(0);
-  const readKey = [s?.ep.id, tier, live ? `live:${span}` : `${view.from}-${view.to}`, s?.rev, keys.join(), reread].join('|');
+  const keySig = keys.join();
+  const readKey = [s?.ep.id, tier, live ? `live:${span}` : `${view.from}-${view.to}`, s?.rev, keySig, reread].join('|');
 
   useEffect(() => {
     if (!s || !keys.length) return; // nothing to read (a view that no longer needs this read)
@@ -43,11 +44,13 @@ export function useRangeSeries(app: AppState, s: EpState | undefined, keys: stri
     };
   }, [readKey]);
 
+  // A hook with no keys does not tick: its owner re-renders (some 80 charts) once per tick, not twice.
+  const reading = keys.length > 0;
   useEffect(() => {
-    if (!live) return;
+    if (!live || !reading) return;
     const t = setInterval(() => setTick((x) => x + 1), span > 3600e3 ? 10_000 : 1000);
     return () => clearInterval(t);
-  }, [live, span]);
+  }, [live, span, reading]);
 
   // Memory no longer reaches back to the stored end (the tail holds the last hour or so): read again.
   useEffect(() => {
@@ -61,16 +64,17 @@ export function useRangeSeries(app: AppState, s: EpState | undefined, keys: stri
     if (head > storedEnd + step + 3 * interval && head > newest - span) setReread((x) => x + 1);
   }, [tick]);
 
-  // Recomputed on a tick, after a read, and when the tail is first filled or moves (a backfill's recent hour arrives at once).
+  // Recomputed on a tick, after a read, when the keys change, and when the tail is first filled or moves (a backfill's recent hour arrives at once).
   const series = useMemo(() => {
-    if (!s) return null;
+    // A view that needs no series (host-charts' first or full read while the other one stands in) reads and lays out nothing.
+    if (!s || !keys.length) return null;
     if (!live) return stored?.series ?? null;
     // Before the first read answers (it queues behind a backfill's writes), a live view draws what
     // memory holds: a pairing's recent hour shows as soon as it is fetched, not once it is stored.
     if (!stored && !s.tail.length) return null;
     const to = Date.now();
     return withTail(stored?.series ?? NOTHING, s.tail, s.keys, keys, tier, to - span, Infinity);
-  }, [stored, tick, live, s?.tail[0]]);
+  }, [stored, tick, live, s?.tail[0], keySig]);
 
   // For benchmarks and tests: when a view first shows points, and when it first shows most of its range.
   const shown = useRef({ key: '', first: false, full: false });

@@ -9,8 +9,6 @@ import { fmtUnit } from '../../shared/format.ts';
 import type { EpState } from '../lib/state.ts';
 import { val } from '../lib/values.ts';
 
-export const PALETTE = ['#3b82f6', '#f97316', '#22c55e', '#a855f7', '#ef4444', '#14b8a6', '#eab308', '#ec4899', '#64748b', '#84cc16'];
-
 const labelsText = (l: Record<string, string>) =>
   Object.entries(l)
     .map(([k, v]) => `${k}=${v}`)
