@@ -9,15 +9,11 @@
 import { launchBrowser } from '../test/browser.ts';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../test/helpers.ts';
-import { summary } from './stats.ts';
+import { ROOT, startAgent, tmp, type RunningAgent } from '../test/helpers.ts';
+import { arg, cdpWindow, gpuEnv, summary } from './stats.ts';
 import { jsSizes } from '../scripts/js-size.ts';
 
 const out: Record<string, unknown> = {};
-const arg = (n: string, d: string) => {
-  const i = process.argv.indexOf(`--${n}`);
-  return i > 0 ? process.argv[i + 1]! : d;
-};
 const REPS = Number(arg('reps', '3'));
 const js = jsSizes(join(ROOT, 'dist/web'));
 out.js_gzip_kib = js.totalKiB;
@@ -109,11 +105,7 @@ async function pairToChart(agent: RunningAgent): Promise<{
 
 const onlyFleet = process.argv.includes('--fleet-only');
 if (!onlyFleet) {
-  const big = await startAgent(
-    ['--interval', '1s', '--gpu', 'nvml'],
-    { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '8', GPULSE_BENCH_FILL: '24h' },
-    { dir: tmp() },
-  );
+  const big = await startAgent(['--interval', '1s', '--gpu', 'nvml'], { ...gpuEnv(8), GPULSE_BENCH_FILL: '24h' }, { dir: tmp() });
 
   // Pairing → drawn chart, each run in a fresh browser profile (a first add every time).
   const pair: number[] = [],
@@ -222,29 +214,15 @@ if (!onlyFleet) {
 
 /** Main-thread busy share (CDP TaskDuration over 20 s of wall time) and JS heap of a page. */
 async function mainThread(c: BrowserContext, p: Page): Promise<{ pct: number; heapMiB: number }> {
-  const cdp = await c.newCDPSession(p);
-  await cdp.send('Performance.enable');
-  const m = async () =>
-    Object.fromEntries(((await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] }).metrics.map((x) => [x.name, x.value]));
-  const a0 = await m();
-  const w0 = performance.now();
-  await Bun.sleep(20_000);
-  const a1 = await m();
-  const w1 = performance.now();
-  return {
-    pct: +((((a1.TaskDuration ?? 0) - (a0.TaskDuration ?? 0)) / ((w1 - w0) / 1000)) * 100).toFixed(1),
-    heapMiB: +((a1.JSHeapUsedSize ?? 0) / 1048576).toFixed(1),
-  };
+  const w = await cdpWindow(c, p, 20);
+  return { pct: +w.pct('TaskDuration').toFixed(1), heapMiB: +((w.end.JSHeapUsedSize ?? 0) / 1048576).toFixed(1) };
 }
 
 // Main-thread busy time and heap with N live endpoints on the overview.
 const agents: RunningAgent[] = [];
 if (!process.argv.includes('--no-fleet') && !process.argv.includes('--backfill-only'))
   for (const n of arg('fleet', '1,10,100').split(',').map(Number)) {
-    while (agents.length < n)
-      agents.push(
-        await startAgent(['--no-persist', '--interval', '1s', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2' }, { dir: tmp() }),
-      );
+    while (agents.length < n) agents.push(await startAgent(['--no-persist', '--interval', '1s', '--gpu', 'nvml'], gpuEnv(2), { dir: tmp() }));
     const c = await launchBrowser(tmp('gpulse-fleet-'), { viewport: { width: 1400, height: 1000 } });
     const p = await c.newPage();
     await p.goto(`${agents[0]!.url}/#/`);
