@@ -6,7 +6,7 @@
  * real agent on loopback).
  * usage: bun bench/pwa.ts [--backfill-only] [--fleet-only] [--no-fleet] [--fleet 1,10,100] [--reps 3] [--verbose]
  */
-import { launchBrowser } from '../test/browser.ts';
+import { launchBrowser, pairingLink } from '../test/browser.ts';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ROOT, startAgent, tmp, type RunningAgent } from '../test/helpers.ts';
@@ -67,7 +67,7 @@ async function pairToChart(agent: RunningAgent): Promise<{
   const u0 = await usage(page);
   const t0 = performance.now();
   const pageT0 = await page.evaluate(() => performance.now());
-  await page.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
+  await page.goto(pairingLink(agent));
   await page.waitForFunction(
     () => performance.getEntriesByType('mark').some((m) => m.name.startsWith('gpulse:shown:1h:') && Number(m.name.split(':')[3]) >= 3000),
     null,

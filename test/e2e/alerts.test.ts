@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { HAVE_BROWSER, launchBrowser } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, pairingLink } from '../browser.ts';
 import { auth, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
 const SHOTS = join(ROOT, 'test/.build/screens');
@@ -59,7 +59,7 @@ describe.skipIf(!HAVE_BROWSER)('alerts in the PWA', () => {
     page.setDefaultTimeout(15_000);
     page.on('pageerror', (e) => errors.push(e.message));
     for (const x of [a, b]) {
-      await page.goto(`${a.url}/#/add?url=${encodeURIComponent(x.url)}&token=${x.token}`);
+      await page.goto(pairingLink(x, a.url));
       await page.waitForURL(/#\/e\//); // the link was taken: the app opened that agent's host view
       await page.waitForSelector('[data-status="live"]');
     }

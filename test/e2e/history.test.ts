@@ -3,7 +3,7 @@
  * byte for byte, reload keeps it, a leader handover and a reload leave no rollup gap (the
  * browser's rollups and sealed raw chunks equal the agent's), and a v2 database migrates on upgrade.
  */
-import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, pairingLink } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -97,7 +97,7 @@ describe.skipIf(!HAVE_BROWSER)('history engine in Chromium', () => {
   });
 
   test("pairing backfills from /v1/history/chunks: every sealed chunk stored with exactly the agent's bytes", async () => {
-    await page.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
+    await page.goto(pairingLink(agent));
     await page.waitForSelector('[data-status="live"]', { timeout: 30_000 });
     await page.waitForFunction(() => performance.getEntriesByType('mark').some((m) => m.name.startsWith('gpulse:backfill:')), null, { timeout: 120_000 });
     id = await page.evaluate(() => (globalThis as any).gpulse.order[0]);
@@ -170,7 +170,7 @@ describe.skipIf(!HAVE_BROWSER)('rollups across a leader handover and a reload', 
 
   test("no gap: the browser's 1-minute rollups and sealed raw chunks equal the agent's", async () => {
     const leader = watch(await ctx.newPage());
-    await leader.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
+    await leader.goto(pairingLink(agent));
     await leader.waitForSelector('[data-status="live"]', { timeout: 30_000 });
     const hash = new URL(leader.url()).hash;
     const follower = watch(await ctx.newPage());

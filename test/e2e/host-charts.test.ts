@@ -3,7 +3,7 @@
  * every chart group with its unit, legends with stats, the GPU selector, an XID and a throttle
  * event in words on that GPU's charts only, and the range it opens at.
  */
-import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, pairingLink } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,7 +47,7 @@ describe.skipIf(!HAVE_BROWSER)('host view charts in Chromium', () => {
   });
 
   test('without range= the view opens at the history held (3 h), and every chart group is drawn with its unit', async () => {
-    await page.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
+    await page.goto(pairingLink(agent));
     await page.waitForSelector('[data-status="live"]', { timeout: 30_000 });
     await page.waitForFunction(() => performance.getEntriesByType('mark').some((m) => m.name.startsWith('gpulse:backfill:')), null, { timeout: 120_000 });
     id = await page.evaluate(() => (globalThis as any).gpulse.order[0]);

@@ -3,7 +3,7 @@
  * enough of the API to be added, then send a schema with a non-string hostname, or an SSE line
  * (or message) that never ends. The rest of the app must keep working, and nothing bad is stored.
  */
-import { HAVE_BROWSER, openPaired } from '../browser.ts';
+import { HAVE_BROWSER, openPaired, pairingLink } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startAgent, type RunningAgent } from '../helpers.ts';
@@ -87,7 +87,7 @@ describe.skipIf(!HAVE_BROWSER)('hostile agents in the PWA', () => {
   const tile = (name: string) => `[data-endpoint="${name}"]`;
   // The pairing link adds the endpoint and then opens its page; the overview shows every tile.
   const add = async (url: string) => {
-    await page.goto(`${a.url}/#/add?url=${encodeURIComponent(url)}&token=hostile-token-0123456789`);
+    await page.goto(pairingLink({ url, token: 'hostile-token-0123456789' }, a.url));
     await page.waitForFunction(() => location.hash.startsWith('#/e/'));
     await page.goto(`${a.url}/#/`);
   };

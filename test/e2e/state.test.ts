@@ -4,7 +4,7 @@
  * served by one agent (`home`); the watched agent (`box`, two fake GPUs) is another, so it can stop
  * while the app still loads.
  */
-import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, pairingLink } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,7 +57,7 @@ describe.skipIf(!HAVE_BROWSER)('state layer in Chromium', () => {
   test('an endpoint added in a follower tab is connected by the leader; the leader never shows "follower tab"', async () => {
     const leader = await open(`${home.url}/#/`);
     await leader.waitForFunction(() => (globalThis as any).gpulse?.role === 'leader');
-    const follower = await open(`${home.url}/#/add?url=${encodeURIComponent(box.url)}&token=${box.token}`);
+    const follower = await open(pairingLink(box, home.url));
     await follower.waitForFunction(() => (globalThis as any).gpulse?.role === 'follower');
     // The follower has no connections: the box goes live only if the leader picked it up.
     await follower.waitForSelector('[data-status="live"]', { timeout: 15_000 });
