@@ -6,17 +6,12 @@
 import { HAVE_BROWSER, openPaired, pairingLink } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { BrowserContext, Page } from 'playwright-core';
+import { CORS } from '../fake-agent.ts';
 import { startAgent, type RunningAgent } from '../helpers.ts';
 import { INFO_FIELDS, minimalSchema } from '../fixtures/schema.ts';
 
 type Mode = 'hostname' | 'endless-line' | 'endless-frame' | 'accounting';
 const enc = new TextEncoder();
-const CORS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-headers': 'authorization, content-type',
-  'access-control-allow-private-network': 'true',
-  'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE',
-};
 // A hostile agent may send any hostname (a number, say): the rest of its schema is valid.
 const schema = (hostname: unknown) => ({ ...minimalSchema(), hostname });
 
