@@ -28,6 +28,14 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 2000)
 }
 export const BUN = process.execPath;
 
+/** A loopback port nothing listens on now (the OS picked it): a closed port, or one a server takes a moment later. */
+export function freePort(): number {
+  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
 export interface RunningAgent {
   url: string;
   token: string;

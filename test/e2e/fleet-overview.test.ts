@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { HAVE_BROWSER, launchBrowser, waitForNotice } from '../browser.ts';
 import { fleetSpec, startFakeAgent, type FakeAgent } from '../fake-agent.ts';
-import { BUN, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+import { BUN, fakeNvml, freePort, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 import { staticApp } from '../static-app.ts';
 
 const SHOTS = join(ROOT, 'test/.build/screens');
@@ -158,9 +158,7 @@ describe.skipIf(!HAVE_BROWSER)('fleet overview, 40 hosts', () => {
     await page.click('button[type="submit"]');
     await page.waitForSelector('[data-reason="bad-token"]', { timeout: 10_000 });
     expect(await page.textContent('[data-reason]')).toContain('bad token');
-    const closed = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('') });
-    const port = closed.port;
-    closed.stop(true);
+    const port = freePort();
     await page.fill('input[name="url"]', `http://127.0.0.1:${port}`);
     await page.fill('input[name="token"]', FAKE_TOKEN);
     await page.click('button[type="submit"]');
