@@ -8,7 +8,7 @@
  * usage: bun bench/fleet.ts [--hosts 100] [--seconds 20] [--dist dist/web] [--route '#/']
  */
 import { join, resolve } from 'node:path';
-import { launchBrowser } from '../test/browser.ts';
+import { launchBrowser, SHOTS } from '../test/browser.ts';
 import { fleetSpec, startFakeAgent } from '../test/fake-agent.ts';
 import { ROOT, tmp } from '../test/helpers.ts';
 import { staticApp } from '../test/static-app.ts';
@@ -63,7 +63,7 @@ try {
   const busy = w.pct('TaskDuration');
   const script = w.pct('ScriptDuration');
   const layout = w.pct('LayoutDuration', 'RecalcStyleDuration');
-  await page.screenshot({ path: join(ROOT, `test/.build/screens/bench-fleet-${hosts}.png`) });
+  await page.screenshot({ path: join(SHOTS, `bench-fleet-${hosts}.png`) });
   console.log(
     JSON.stringify(
       {

@@ -6,7 +6,7 @@
  * real agent on loopback).
  * usage: bun bench/pwa.ts [--backfill-only] [--fleet-only] [--no-fleet] [--fleet 1,10,100] [--reps 3] [--verbose]
  */
-import { launchBrowser, pairingLink } from '../test/browser.ts';
+import { launchBrowser, pairingLink, SHOTS } from '../test/browser.ts';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ROOT, startAgent, tmp, type RunningAgent } from '../test/helpers.ts';
@@ -206,7 +206,7 @@ if (!onlyFleet) {
     );
     console.error('cold open done');
     out.switch_to_30d_ms = summary(to30, 0);
-    await page.screenshot({ path: join(ROOT, 'test/.build/screens/bench-30d.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'bench-30d.png'), fullPage: true });
   }
   await ctx.close();
   await big.stop();
@@ -233,8 +233,7 @@ if (!process.argv.includes('--no-fleet') && !process.argv.includes('--backfill-o
     const busy = await mainThread(c, p);
     out[`main_thread_busy_pct_${n}_endpoints`] = busy.pct;
     out[`js_heap_mib_${n}_endpoints`] = busy.heapMiB;
-    if (n === Math.max(...arg('fleet', '1,10,100').split(',').map(Number)))
-      await p.screenshot({ path: join(ROOT, `test/.build/screens/bench-fleet-${n}.png`) });
+    if (n === Math.max(...arg('fleet', '1,10,100').split(',').map(Number))) await p.screenshot({ path: join(SHOTS, `bench-fleet-${n}.png`) });
     await c.close();
 
     // The reference, same agents, same run: a bare page that only reads the N streams and drops the

@@ -5,6 +5,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT, tmp } from './helpers.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
+/** Where e2e tests and benches save screenshots (page.screenshot makes the folder). */
+export const SHOTS = join(ROOT, 'test/.build/screens');
 /** The background-networking flags matter here: without them Chromium dials out and is refused. */
 export const CHROMIUM_FLAGS = [
   '--headless',

@@ -8,12 +8,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { HAVE_BROWSER, launchBrowser, waitForNotice } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, waitForNotice, SHOTS } from '../browser.ts';
 import { fleetSpec, startFakeAgent, type FakeAgent } from '../fake-agent.ts';
 import { BUN, fakeNvml, freePort, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 import { staticApp } from '../static-app.ts';
 
-const SHOTS = join(ROOT, 'test/.build/screens');
 const DOCS = join(ROOT, 'docs/screenshots');
 const FAKE_TOKEN = 'fake-token-0123456789abcdef';
 
@@ -32,7 +31,6 @@ describe.skipIf(!HAVE_BROWSER)('fleet overview, 40 hosts', () => {
   const endpointCount = () => page.evaluate(() => (globalThis as any).gpulse.order.length as number);
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     mkdirSync(DOCS, { recursive: true });
     // GPU 0 of this one reports a hardware thermal slowdown (clock-event bit 0x40).
     hot = await startAgent(['--interval', '1s', '--gpu', 'nvml', '--hostname', 'lab-hot'], {
