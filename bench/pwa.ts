@@ -190,7 +190,7 @@ if (!onlyFleet) {
       t0 = performance.now();
       await page.click('.ranges >> text=30d');
       await page.waitForFunction(() => performance.getEntriesByType('mark').some((m) => m.name.startsWith('gpulse:series:30d:')), null, { timeout: 60_000 });
-      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      await frames(page);
       to30.push(performance.now() - t0);
     }
   if (cold.length) {
