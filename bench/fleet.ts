@@ -8,15 +8,12 @@
  * usage: bun bench/fleet.ts [--hosts 100] [--seconds 20] [--dist dist/web] [--route '#/']
  */
 import { join, resolve } from 'node:path';
-import { launchBrowser } from '../test/browser.ts';
+import { launchBrowser, SHOTS } from '../test/browser.ts';
 import { fleetSpec, startFakeAgent } from '../test/fake-agent.ts';
 import { ROOT, tmp } from '../test/helpers.ts';
 import { staticApp } from '../test/static-app.ts';
+import { arg, cdpWindow } from './stats.ts';
 
-const arg = (n: string, d: string) => {
-  const i = process.argv.indexOf(`--${n}`);
-  return i > 0 ? process.argv[i + 1]! : d;
-};
 const hosts = Number(arg('hosts', '100'));
 const seconds = Number(arg('seconds', '20'));
 const dist = resolve(ROOT, arg('dist', 'dist/web'));
@@ -55,15 +52,7 @@ try {
       ),
     ).observe({ type: 'long-animation-frame' });
   });
-  const cdp = await ctx.newCDPSession(page);
-  await cdp.send('Performance.enable');
-  const metrics = async () =>
-    Object.fromEntries(((await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] }).metrics.map((x) => [x.name, x.value]));
-  const a0 = await metrics();
-  const w0 = performance.now();
-  await Bun.sleep(seconds * 1000);
-  const a1 = await metrics();
-  const w1 = performance.now();
+  const w = await cdpWindow(ctx, page, seconds);
   const long = (await page.evaluate(() => (globalThis as any).__long)) as number[];
   const loaf = (await page.evaluate(() => (globalThis as any).__loaf)) as { d: number; work: number; raf: number; layout: number }[];
   const med = (k: 'd' | 'work' | 'raf' | 'layout') => {
@@ -71,11 +60,10 @@ try {
     return v.length ? Math.round(v[v.length >> 1]!) : 0;
   };
   const rows = await page.evaluate(() => document.querySelectorAll('[data-endpoint]').length);
-  const busy = (((a1.TaskDuration ?? 0) - (a0.TaskDuration ?? 0)) / ((w1 - w0) / 1000)) * 100;
-  const script = (((a1.ScriptDuration ?? 0) - (a0.ScriptDuration ?? 0)) / ((w1 - w0) / 1000)) * 100;
-  const layout =
-    (((a1.LayoutDuration ?? 0) - (a0.LayoutDuration ?? 0) + (a1.RecalcStyleDuration ?? 0) - (a0.RecalcStyleDuration ?? 0)) / ((w1 - w0) / 1000)) * 100;
-  await page.screenshot({ path: join(ROOT, `test/.build/screens/bench-fleet-${hosts}.png`) });
+  const busy = w.pct('TaskDuration');
+  const script = w.pct('ScriptDuration');
+  const layout = w.pct('LayoutDuration', 'RecalcStyleDuration');
+  await page.screenshot({ path: join(SHOTS, `bench-fleet-${hosts}.png`) });
   console.log(
     JSON.stringify(
       {
@@ -92,7 +80,7 @@ try {
         longest_task_ms: long.length ? Math.round(Math.max(...long)) : 0,
         long_frames: loaf.length,
         long_frame_median_ms: { total: med('d'), tasks: med('work'), raf_render: med('raf'), style_layout_paint: med('layout') },
-        js_heap_mib: +((a1.JSHeapUsedSize ?? 0) / 1048576).toFixed(1),
+        js_heap_mib: +((w.end.JSHeapUsedSize ?? 0) / 1048576).toFixed(1),
       },
       null,
       1,

@@ -14,11 +14,8 @@ import { join } from 'node:path';
 import { buildCatalog } from '../shared/catalog.ts';
 import { quantize } from '../shared/chunk/index.ts';
 import { generatorFor } from '../cli/store/synthetic.ts';
+import { arg } from './stats.ts';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : def;
-};
 const SIZE = Number(arg('size', '300')) * 1e6;
 const FORMATS = arg('formats', 'csv,json,otto').split(',');
 const KEEP = process.argv.includes('--keep');

@@ -6,18 +6,14 @@
  * real agent on loopback).
  * usage: bun bench/pwa.ts [--backfill-only] [--fleet-only] [--no-fleet] [--fleet 1,10,100] [--reps 3] [--verbose]
  */
-import { launchBrowser } from '../test/browser.ts';
+import { launchBrowser, pairingLink, SHOTS } from '../test/browser.ts';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../test/helpers.ts';
-import { summary } from './stats.ts';
+import { ROOT, startAgent, tmp, type RunningAgent } from '../test/helpers.ts';
+import { arg, cdpWindow, gpuEnv, summary } from './stats.ts';
 import { jsSizes } from '../scripts/js-size.ts';
 
 const out: Record<string, unknown> = {};
-const arg = (n: string, d: string) => {
-  const i = process.argv.indexOf(`--${n}`);
-  return i > 0 ? process.argv[i + 1]! : d;
-};
 const REPS = Number(arg('reps', '3'));
 const js = jsSizes(join(ROOT, 'dist/web'));
 out.js_gzip_kib = js.totalKiB;
@@ -71,7 +67,7 @@ async function pairToChart(agent: RunningAgent): Promise<{
   const u0 = await usage(page);
   const t0 = performance.now();
   const pageT0 = await page.evaluate(() => performance.now());
-  await page.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
+  await page.goto(pairingLink(agent));
   await page.waitForFunction(
     () => performance.getEntriesByType('mark').some((m) => m.name.startsWith('gpulse:shown:1h:') && Number(m.name.split(':')[3]) >= 3000),
     null,
@@ -109,11 +105,7 @@ async function pairToChart(agent: RunningAgent): Promise<{
 
 const onlyFleet = process.argv.includes('--fleet-only');
 if (!onlyFleet) {
-  const big = await startAgent(
-    ['--interval', '1s', '--gpu', 'nvml'],
-    { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '8', GPULSE_BENCH_FILL: '24h' },
-    { dir: tmp() },
-  );
+  const big = await startAgent(['--interval', '1s', '--gpu', 'nvml'], { ...gpuEnv(8), GPULSE_BENCH_FILL: '24h' }, { dir: tmp() });
 
   // Pairing → drawn chart, each run in a fresh browser profile (a first add every time).
   const pair: number[] = [],
@@ -198,7 +190,7 @@ if (!onlyFleet) {
       t0 = performance.now();
       await page.click('.ranges >> text=30d');
       await page.waitForFunction(() => performance.getEntriesByType('mark').some((m) => m.name.startsWith('gpulse:series:30d:')), null, { timeout: 60_000 });
-      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      await frames(page);
       to30.push(performance.now() - t0);
     }
   if (cold.length) {
@@ -214,7 +206,7 @@ if (!onlyFleet) {
     );
     console.error('cold open done');
     out.switch_to_30d_ms = summary(to30, 0);
-    await page.screenshot({ path: join(ROOT, 'test/.build/screens/bench-30d.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'bench-30d.png'), fullPage: true });
   }
   await ctx.close();
   await big.stop();
@@ -222,29 +214,15 @@ if (!onlyFleet) {
 
 /** Main-thread busy share (CDP TaskDuration over 20 s of wall time) and JS heap of a page. */
 async function mainThread(c: BrowserContext, p: Page): Promise<{ pct: number; heapMiB: number }> {
-  const cdp = await c.newCDPSession(p);
-  await cdp.send('Performance.enable');
-  const m = async () =>
-    Object.fromEntries(((await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] }).metrics.map((x) => [x.name, x.value]));
-  const a0 = await m();
-  const w0 = performance.now();
-  await Bun.sleep(20_000);
-  const a1 = await m();
-  const w1 = performance.now();
-  return {
-    pct: +((((a1.TaskDuration ?? 0) - (a0.TaskDuration ?? 0)) / ((w1 - w0) / 1000)) * 100).toFixed(1),
-    heapMiB: +((a1.JSHeapUsedSize ?? 0) / 1048576).toFixed(1),
-  };
+  const w = await cdpWindow(c, p, 20);
+  return { pct: +w.pct('TaskDuration').toFixed(1), heapMiB: +((w.end.JSHeapUsedSize ?? 0) / 1048576).toFixed(1) };
 }
 
 // Main-thread busy time and heap with N live endpoints on the overview.
 const agents: RunningAgent[] = [];
 if (!process.argv.includes('--no-fleet') && !process.argv.includes('--backfill-only'))
   for (const n of arg('fleet', '1,10,100').split(',').map(Number)) {
-    while (agents.length < n)
-      agents.push(
-        await startAgent(['--no-persist', '--interval', '1s', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2' }, { dir: tmp() }),
-      );
+    while (agents.length < n) agents.push(await startAgent(['--no-persist', '--interval', '1s', '--gpu', 'nvml'], gpuEnv(2), { dir: tmp() }));
     const c = await launchBrowser(tmp('gpulse-fleet-'), { viewport: { width: 1400, height: 1000 } });
     const p = await c.newPage();
     await p.goto(`${agents[0]!.url}/#/`);
@@ -255,8 +233,7 @@ if (!process.argv.includes('--no-fleet') && !process.argv.includes('--backfill-o
     const busy = await mainThread(c, p);
     out[`main_thread_busy_pct_${n}_endpoints`] = busy.pct;
     out[`js_heap_mib_${n}_endpoints`] = busy.heapMiB;
-    if (n === Math.max(...arg('fleet', '1,10,100').split(',').map(Number)))
-      await p.screenshot({ path: join(ROOT, `test/.build/screens/bench-fleet-${n}.png`) });
+    if (n === Math.max(...arg('fleet', '1,10,100').split(',').map(Number))) await p.screenshot({ path: join(SHOTS, `bench-fleet-${n}.png`) });
     await c.close();
 
     // The reference, same agents, same run: a bare page that only reads the N streams and drops the

@@ -5,6 +5,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
 import { fakeNvml, ROOT, tmp } from '../test/helpers.ts';
 
 export const median = (xs: number[]) => {
@@ -82,6 +83,26 @@ export const arg = (n: string, d: string) => {
   return i > 0 ? process.argv[i + 1]! : d;
 };
 export const gpuEnv = (n: number) => ({ GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: String(n) });
+
+// ---- a page in Chromium ----
+
+/**
+ * Chromium's Performance metrics (CDP) of a page over `seconds` of wall time: `end`, the readings
+ * at the end (JSHeapUsedSize, …), and `pct`, the share of the window the named duration metrics
+ * (TaskDuration, ScriptDuration, LayoutDuration, …; seconds) grew by together, in %.
+ */
+export async function cdpWindow(ctx: BrowserContext, page: Page, seconds: number) {
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const read = async (): Promise<Record<string, number>> =>
+    Object.fromEntries(((await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] }).metrics.map((x) => [x.name, x.value]));
+  const a0 = await read();
+  const w0 = performance.now();
+  await Bun.sleep(seconds * 1000);
+  const a1 = await read();
+  const dt = (performance.now() - w0) / 1000;
+  return { end: a1, pct: (...names: string[]) => (names.reduce((s, k) => s + (a1[k] ?? 0) - (a0[k] ?? 0), 0) / dt) * 100 };
+}
 
 // ---- the binary under test ----
 

@@ -14,22 +14,12 @@ import { join } from 'node:path';
 import { Agent } from '../cli/agent.ts';
 import { emptyExtras, type GpuProvider } from '../cli/gpu/provider.ts';
 import { Store } from '../cli/store/store.ts';
-import { auth, fakeNvml, startAgent, tmp, type RunningAgent } from '../test/helpers.ts';
-import { summary } from './stats.ts';
+import { auth, startAgent, tmp, type RunningAgent } from '../test/helpers.ts';
+import { arg, cpuOver, gpuEnv, rssMiB, summary } from './stats.ts';
 
-const arg = (n: string, d: string) => {
-  const i = process.argv.indexOf(`--${n}`);
-  return i > 0 ? process.argv[i + 1]! : d;
-};
 const SECONDS = Number(arg('seconds', '120')),
   REPS = Number(arg('reps', '3')),
   TICKS = Number(arg('ticks', '3000'));
-const HZ = 100;
-const cpuTicks = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
-  return Number(f[11]) + Number(f[12]);
-};
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? NaN) / 1024;
 
 function stream(a: RunningAgent): AbortController {
   const ac = new AbortController();
@@ -49,7 +39,7 @@ const sleepers = Array.from({ length: PROCESSES }, () => Bun.spawn(['sleep', '36
 const procFile = join(tmp(), 'procs');
 // 20 processes over 2 GPUs, each with memory and utilization the fake reports.
 writeFileSync(procFile, sleepers.map((p, i) => `${i % 2}:${p.pid}:${256 * (i + 1)}:c:${(i * 7) % 100}:${(i * 3) % 100}`).join('\n') + '\n');
-const gpuEnv = { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '2' };
+const GPU_ENV = gpuEnv(2);
 
 /** One textfile of 100 series (10 metrics × 10 label values), rewritten with write-and-rename. */
 const textfile = (dir: string, step: number) => {
@@ -69,9 +59,9 @@ for (let rep = 0; rep < REPS; rep++) {
   const tfDir = join(tmp(), 'tf');
   mkdirSync(tfDir);
   textfile(tfDir, 0);
-  const base = await startAgent(['--interval', '1s', '--gpu', 'nvml'], gpuEnv);
-  const withTf = await startAgent(['--interval', '1s', '--gpu', 'nvml', '--textfile-dir', tfDir], { ...gpuEnv, FAKE_NVML_PROCS_FILE: procFile });
-  const withPush = await startAgent(['--interval', '1s', '--gpu', 'nvml'], { ...gpuEnv, FAKE_NVML_PROCS_FILE: procFile });
+  const base = await startAgent(['--interval', '1s', '--gpu', 'nvml'], GPU_ENV);
+  const withTf = await startAgent(['--interval', '1s', '--gpu', 'nvml', '--textfile-dir', tfDir], { ...GPU_ENV, FAKE_NVML_PROCS_FILE: procFile });
+  const withPush = await startAgent(['--interval', '1s', '--gpu', 'nvml'], { ...GPU_ENV, FAKE_NVML_PROCS_FILE: procFile });
   const streams = [base, withTf, withPush].map(stream);
   let step = 0;
   const feed = setInterval(() => {
@@ -89,11 +79,7 @@ for (let rep = 0; rep < REPS; rep++) {
   if (info.user_metrics.series !== USER_SERIES || info.processes.tracked !== PROCESSES)
     throw new Error(`load not in place: ${JSON.stringify([info.user_metrics.series, info.processes.tracked])}`);
   const pids = [base, withTf, withPush].map((a) => a.proc.pid);
-  const c0 = pids.map(cpuTicks),
-    t0 = performance.now();
-  await Bun.sleep(SECONDS * 1000);
-  const dt = (performance.now() - t0) / 1000;
-  const cpu = pids.map((p, i) => ((cpuTicks(p) - c0[i]!) / HZ / dt) * 100);
+  const cpu = await cpuOver(pids, SECONDS);
   const rss = pids.map(rssMiB);
   cost.base_cpu!.push(cpu[0]!);
   cost.textfile_cpu!.push(cpu[1]!);

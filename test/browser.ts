@@ -5,6 +5,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT, tmp } from './helpers.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
+/** Where e2e tests and benches save screenshots (page.screenshot makes the folder). */
+export const SHOTS = join(ROOT, 'test/.build/screens');
 /** The background-networking flags matter here: without them Chromium dials out and is refused. */
 export const CHROMIUM_FLAGS = [
   '--headless',
@@ -24,8 +26,8 @@ export function launchBrowser(profileDir = tmp('gpulse-browser-'), opts: Paramet
   return chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true, ...opts });
 }
 
-/** The pairing link a user opens for agent `a`, on the agent's own copy of the app. */
-export const pairingLink = (a: { url: string; token: string }) => `${a.url}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`;
+/** The pairing link a user opens for agent `a`, on the agent's own copy of the app or on the copy another agent at `app` serves. */
+export const pairingLink = (a: { url: string; token: string }, app = a.url) => `${app}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`;
 
 /** A fresh browser whose one page opened agent `a`'s pairing link and shows it live; `watch` sees the page first. */
 export async function openPaired(

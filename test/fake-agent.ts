@@ -7,7 +7,8 @@
 import { buildCatalog } from '../shared/catalog.ts';
 import { INFO_FIELDS } from './fixtures/schema.ts';
 
-const CORS = {
+/** The CORS headers an agent answers with (a browser on another origin reads it). */
+export const CORS = {
   'access-control-allow-origin': '*',
   'access-control-allow-headers': 'authorization, content-type',
   'access-control-allow-private-network': 'true',

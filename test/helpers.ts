@@ -20,7 +20,21 @@ export function fakeNvml(variant: keyof typeof VARIANTS = 'default'): string {
 }
 
 export const tmp = (prefix = 'gpulse-') => mkdtempSync(join(tmpdir(), prefix));
+
+/** Waits (bounded, polling every 5 ms) for what the event loop has queued: tab messages, lock grants, IndexedDB requests. */
+export async function until(cond: () => boolean, what: string, timeoutMs = 2000) {
+  for (let i = 0; i < timeoutMs / 5 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!cond()) throw new Error(`timed out waiting for ${what}`);
+}
 export const BUN = process.execPath;
+
+/** A loopback port nothing listens on now (the OS picked it): a closed port, or one a server takes a moment later. */
+export function freePort(): number {
+  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
 
 export interface RunningAgent {
   url: string;

@@ -1,21 +1,13 @@
 /** A real Prometheus for tests (Debian's `prometheus` package), scraping gpulse agents every second. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmp } from './helpers.ts';
+import { freePort, tmp } from './helpers.ts';
 
 export const PROMETHEUS = Bun.which('prometheus');
 
 export interface RunningPrometheus {
   url: string;
   stop(): Promise<void>;
-}
-
-/** A port nothing listens on now (the OS picks it; Prometheus takes it a moment later). */
-function freePort(): number {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
 }
 
 /**

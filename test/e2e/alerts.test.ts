@@ -6,13 +6,10 @@
  * tab of the origin shares, so a duplicate from any tab shows.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { HAVE_BROWSER, launchBrowser } from '../browser.ts';
-import { auth, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
-
-const SHOTS = join(ROOT, 'test/.build/screens');
+import { HAVE_BROWSER, launchBrowser, pairingLink, SHOTS } from '../browser.ts';
+import { auth, fakeNvml, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
 describe.skipIf(!HAVE_BROWSER)('alerts in the PWA', () => {
   let a: RunningAgent, b: RunningAgent, ctx: BrowserContext, page: Page;
@@ -59,7 +56,7 @@ describe.skipIf(!HAVE_BROWSER)('alerts in the PWA', () => {
     page.setDefaultTimeout(15_000);
     page.on('pageerror', (e) => errors.push(e.message));
     for (const x of [a, b]) {
-      await page.goto(`${a.url}/#/add?url=${encodeURIComponent(x.url)}&token=${x.token}`);
+      await page.goto(pairingLink(x, a.url));
       await page.waitForURL(/#\/e\//); // the link was taken: the app opened that agent's host view
       await page.waitForSelector('[data-status="live"]');
     }
@@ -179,7 +176,6 @@ describe.skipIf(!HAVE_BROWSER)('alerts in the PWA', () => {
     await waitRow(page, 'host silent for 3s', 'firing');
     expect(await page.textContent('header.top')).toMatch(/Alerts \(1\)/);
 
-    mkdirSync(SHOTS, { recursive: true });
     await page.setViewportSize({ width: 1400, height: 560 });
     await page.screenshot({ path: join(SHOTS, 'alerts.png'), fullPage: true });
   }, 60_000);

@@ -1,5 +1,5 @@
 /** Browser-side faults: IndexedDB quota exceeded, and the leader tab closing while another tab is open. */
-import { HAVE_BROWSER, launchBrowser, waitForNotice } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, pairingLink, waitForNotice } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
@@ -27,7 +27,7 @@ describe.skipIf(!HAVE_BROWSER)('browser faults', () => {
     const cdp = await ctx.newCDPSession(page);
     // 2 hours at 250 ms with 8 GPUs is ~28,800 rows × 135 series, ~3 MB as chunks: more than 2 MB.
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: agent.url, quotaSize: 2 * 1024 * 1024 });
-    await page.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
+    await page.goto(pairingLink(agent));
     await waitForNotice(page, /storage is full/, 60_000);
     expect(await page.textContent('.notice')).toMatch(/storage is full: removed \d+ oldest raw chunk/);
     await page.waitForSelector('[data-status="live"]', { timeout: 20_000 });
@@ -44,7 +44,7 @@ describe.skipIf(!HAVE_BROWSER)('browser faults', () => {
       const a = await startAgent(['--interval', '250ms', '--gpu', 'nvml'], { GPULSE_NVML_LIB: fakeNvml('default'), FAKE_NVML_GPUS: '1' }, { dir: tmp() });
       try {
         const leader = await ctx2.newPage();
-        await leader.goto(`${a.url}/#/add?url=${encodeURIComponent(a.url)}&token=${a.token}`);
+        await leader.goto(pairingLink(a));
         await leader.waitForSelector('[data-status="live"]');
         const follower = await ctx2.newPage();
         await follower.goto(leader.url());

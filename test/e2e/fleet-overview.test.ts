@@ -8,12 +8,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { HAVE_BROWSER, launchBrowser, waitForNotice } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, waitForNotice, SHOTS } from '../browser.ts';
 import { fleetSpec, startFakeAgent, type FakeAgent } from '../fake-agent.ts';
-import { BUN, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+import { BUN, fakeNvml, freePort, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 import { staticApp } from '../static-app.ts';
 
-const SHOTS = join(ROOT, 'test/.build/screens');
 const DOCS = join(ROOT, 'docs/screenshots');
 const FAKE_TOKEN = 'fake-token-0123456789abcdef';
 
@@ -32,7 +31,6 @@ describe.skipIf(!HAVE_BROWSER)('fleet overview, 40 hosts', () => {
   const endpointCount = () => page.evaluate(() => (globalThis as any).gpulse.order.length as number);
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     mkdirSync(DOCS, { recursive: true });
     // GPU 0 of this one reports a hardware thermal slowdown (clock-event bit 0x40).
     hot = await startAgent(['--interval', '1s', '--gpu', 'nvml', '--hostname', 'lab-hot'], {
@@ -158,9 +156,7 @@ describe.skipIf(!HAVE_BROWSER)('fleet overview, 40 hosts', () => {
     await page.click('button[type="submit"]');
     await page.waitForSelector('[data-reason="bad-token"]', { timeout: 10_000 });
     expect(await page.textContent('[data-reason]')).toContain('bad token');
-    const closed = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('') });
-    const port = closed.port;
-    closed.stop(true);
+    const port = freePort();
     await page.fill('input[name="url"]', `http://127.0.0.1:${port}`);
     await page.fill('input[name="token"]', FAKE_TOKEN);
     await page.click('button[type="submit"]');

@@ -3,16 +3,14 @@
  * byte for byte, reload keeps it, a leader handover and a reload leave no rollup gap (the
  * browser's rollups and sealed raw chunks equal the agent's), and a v2 database migrates on upgrade.
  */
-import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, pairingLink, SHOTS } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { decodeChunk, splitChunks, type ChunkHeader, type RollupChunk } from '../../shared/chunk/index.ts';
 import { windowStart } from '../../shared/chunk/windows.ts';
-import { auth, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+import { auth, fakeNvml, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
-const SHOTS = join(ROOT, 'test/.build/screens');
 const GPU_ENV = (n: number) => ({
   GPULSE_NVML_LIB: fakeNvml('default'),
   FAKE_NVML_GPUS: String(n),
@@ -85,7 +83,6 @@ describe.skipIf(!HAVE_BROWSER)('history engine in Chromium', () => {
   let page: Page;
   let id = '';
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     // A day and a bit of synthetic history: four sealed 6-hour 1-minute windows, ~100 sealed raw windows.
     agent = await startAgent(['--interval', '1s', '--gpu', 'nvml', '--hostname', 'dgx-07'], { ...GPU_ENV(2), GPULSE_BENCH_FILL: '25h' });
     ctx = await launchBrowser(tmp('gpulse-history-'), { viewport: { width: 1400, height: 1000 } });
@@ -97,7 +94,7 @@ describe.skipIf(!HAVE_BROWSER)('history engine in Chromium', () => {
   });
 
   test("pairing backfills from /v1/history/chunks: every sealed chunk stored with exactly the agent's bytes", async () => {
-    await page.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
+    await page.goto(pairingLink(agent));
     await page.waitForSelector('[data-status="live"]', { timeout: 30_000 });
     await page.waitForFunction(() => performance.getEntriesByType('mark').some((m) => m.name.startsWith('gpulse:backfill:')), null, { timeout: 120_000 });
     id = await page.evaluate(() => (globalThis as any).gpulse.order[0]);
@@ -170,7 +167,7 @@ describe.skipIf(!HAVE_BROWSER)('rollups across a leader handover and a reload', 
 
   test("no gap: the browser's 1-minute rollups and sealed raw chunks equal the agent's", async () => {
     const leader = watch(await ctx.newPage());
-    await leader.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
+    await leader.goto(pairingLink(agent));
     await leader.waitForSelector('[data-status="live"]', { timeout: 30_000 });
     const hash = new URL(leader.url()).hash;
     const follower = watch(await ctx.newPage());

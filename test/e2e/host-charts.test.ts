@@ -3,7 +3,7 @@
  * every chart group with its unit, legends with stats, the GPU selector, an XID and a throttle
  * event in words on that GPU's charts only, and the range it opens at.
  */
-import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, pairingLink, SHOTS } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,6 @@ import type { Subprocess } from 'bun';
 import type { BrowserContext, Page } from 'playwright-core';
 import { auth, BUN, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
-const SHOTS = join(ROOT, 'test/.build/screens');
 const README_SHOT = join(ROOT, 'docs/screenshots/host-view.png');
 /** A command line longer than the process table's column, to check it can be read in full. */
 const LONG_ARGS = ['train.py', '--model=llama-3-70b-instruct', '--epochs=90', '--data=/datasets/imagenet/shards/train-00000-of-01024.tar'];
@@ -22,7 +21,6 @@ describe.skipIf(!HAVE_BROWSER)('host view charts in Chromium', () => {
   let agent: RunningAgent, ctx: BrowserContext, page: Page, worker: Subprocess;
   let id = '';
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     mkdirSync(join(ROOT, 'docs/screenshots'), { recursive: true });
     // A process on GPU 0 whose command line is long (the agent reads it from /proc/<pid>/cmdline).
     worker = Bun.spawn([BUN, '-e', 'setTimeout(() => {}, 600_000)', ...LONG_ARGS], { stdout: 'ignore', stderr: 'ignore' });
@@ -47,7 +45,7 @@ describe.skipIf(!HAVE_BROWSER)('host view charts in Chromium', () => {
   });
 
   test('without range= the view opens at the history held (3 h), and every chart group is drawn with its unit', async () => {
-    await page.goto(`${agent.url}/#/add?url=${encodeURIComponent(agent.url)}&token=${agent.token}`);
+    await page.goto(pairingLink(agent));
     await page.waitForSelector('[data-status="live"]', { timeout: 30_000 });
     await page.waitForFunction(() => performance.getEntriesByType('mark').some((m) => m.name.startsWith('gpulse:backfill:')), null, { timeout: 120_000 });
     id = await page.evaluate(() => (globalThis as any).gpulse.order[0]);

@@ -3,20 +3,15 @@
  * enough of the API to be added, then send a schema with a non-string hostname, or an SSE line
  * (or message) that never ends. The rest of the app must keep working, and nothing bad is stored.
  */
-import { HAVE_BROWSER, openPaired } from '../browser.ts';
+import { HAVE_BROWSER, openPaired, pairingLink } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { BrowserContext, Page } from 'playwright-core';
+import { CORS } from '../fake-agent.ts';
 import { startAgent, type RunningAgent } from '../helpers.ts';
 import { INFO_FIELDS, minimalSchema } from '../fixtures/schema.ts';
 
 type Mode = 'hostname' | 'endless-line' | 'endless-frame' | 'accounting';
 const enc = new TextEncoder();
-const CORS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-headers': 'authorization, content-type',
-  'access-control-allow-private-network': 'true',
-  'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE',
-};
 // A hostile agent may send any hostname (a number, say): the rest of its schema is valid.
 const schema = (hostname: unknown) => ({ ...minimalSchema(), hostname });
 
@@ -87,7 +82,7 @@ describe.skipIf(!HAVE_BROWSER)('hostile agents in the PWA', () => {
   const tile = (name: string) => `[data-endpoint="${name}"]`;
   // The pairing link adds the endpoint and then opens its page; the overview shows every tile.
   const add = async (url: string) => {
-    await page.goto(`${a.url}/#/add?url=${encodeURIComponent(url)}&token=hostile-token-0123456789`);
+    await page.goto(pairingLink({ url, token: 'hostile-token-0123456789' }, a.url));
     await page.waitForFunction(() => location.hash.startsWith('#/e/'));
     await page.goto(`${a.url}/#/`);
   };

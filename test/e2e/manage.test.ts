@@ -1,12 +1,10 @@
 /** Managing endpoints in the PWA: same-origin offer, add by URL + token, rename, reorder, remove, import; phone size. */
-import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
+import { launchBrowser, HAVE_BROWSER, SHOTS } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { BUN, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
-
-const SHOTS = join(ROOT, 'test/.build/screens');
 
 describe.skipIf(!HAVE_BROWSER)('managing endpoints', () => {
   let a: RunningAgent, b: RunningAgent, ctx: BrowserContext, page: Page;

@@ -7,11 +7,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { HAVE_BROWSER, launchBrowser } from '../browser.ts';
-import { fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+import { HAVE_BROWSER, launchBrowser, SHOTS } from '../browser.ts';
+import { fakeNvml, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 import { PROMETHEUS, startPrometheus, type RunningPrometheus } from '../prometheus.ts';
-
-const SHOTS = join(ROOT, 'test/.build/screens');
 
 const SKIP = !HAVE_BROWSER ? 'no Chromium or no built PWA (dist/web)' : !PROMETHEUS ? 'no prometheus binary on PATH' : '';
 if (SKIP) console.log(`prometheus-source: skipped: ${SKIP}`);

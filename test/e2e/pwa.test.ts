@@ -1,12 +1,10 @@
 /** The PWA in real headless Chromium against a real agent with the fake NVML library. */
-import { HAVE_BROWSER, launchBrowser, waitForNotice } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, waitForNotice, SHOTS } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { auth, BUN, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
-const SHOTS = join(ROOT, 'test/.build/screens');
 const GPU_ENV = () => ({
   GPULSE_NVML_LIB: fakeNvml('default'),
   FAKE_NVML_GPUS: '2',
@@ -41,7 +39,6 @@ async function storedTimes(p: Page): Promise<number[]> {
 
 describe.skipIf(!HAVE_BROWSER)('PWA in Chromium', () => {
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     agent = await startAgent(['--interval', '500ms', '--hostname', 'gpu-box-1'], GPU_ENV(), { dir });
     ctx = await launchBrowser(join(dir, 'profile'), { viewport: { width: 1400, height: 1000 } });
     page = await ctx.newPage();

@@ -4,14 +4,12 @@
  * served by one agent (`home`); the watched agent (`box`, two fake GPUs) is another, so it can stop
  * while the app still loads.
  */
-import { launchBrowser, HAVE_BROWSER } from '../browser.ts';
+import { HAVE_BROWSER, launchBrowser, pairingLink, SHOTS } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
+import { fakeNvml, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
-const SHOTS = join(ROOT, 'test/.build/screens');
 const GPU_ENV = {
   GPULSE_NVML_LIB: fakeNvml('default'),
   FAKE_NVML_GPUS: '2',
@@ -36,7 +34,6 @@ async function open(url: string) {
 
 describe.skipIf(!HAVE_BROWSER)('state layer in Chromium', () => {
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     home = await startAgent(['--interval', '500ms', '--hostname', 'home'], {}, { dir: join(dir, 'home') });
     box = await startAgent(['--interval', '500ms', '--hostname', 'gpu-box-7'], GPU_ENV, { dir: join(dir, 'box') });
     ctx = await launchBrowser(join(dir, 'profile'), { viewport: { width: 1300, height: 900 } });
@@ -57,7 +54,7 @@ describe.skipIf(!HAVE_BROWSER)('state layer in Chromium', () => {
   test('an endpoint added in a follower tab is connected by the leader; the leader never shows "follower tab"', async () => {
     const leader = await open(`${home.url}/#/`);
     await leader.waitForFunction(() => (globalThis as any).gpulse?.role === 'leader');
-    const follower = await open(`${home.url}/#/add?url=${encodeURIComponent(box.url)}&token=${box.token}`);
+    const follower = await open(pairingLink(box, home.url));
     await follower.waitForFunction(() => (globalThis as any).gpulse?.role === 'follower');
     // The follower has no connections: the box goes live only if the leader picked it up.
     await follower.waitForSelector('[data-status="live"]', { timeout: 15_000 });

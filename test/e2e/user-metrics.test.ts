@@ -4,14 +4,12 @@
  * memory and utilization by user; the fleet's GPU hours by user.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { HAVE_BROWSER, openPaired } from '../browser.ts';
+import { HAVE_BROWSER, openPaired, SHOTS } from '../browser.ts';
 import { decodeChunk } from '../../shared/chunk/index.ts';
-import { auth, fakeNvml, ROOT, startAgent, tmp, type RunningAgent } from '../helpers.ts';
-
-const SHOTS = join(ROOT, 'test/.build/screens');
+import { auth, fakeNvml, startAgent, tmp, type RunningAgent } from '../helpers.ts';
 
 describe.skipIf(!HAVE_BROWSER)('your metrics and GPU users in the PWA', () => {
   let a: RunningAgent, ctx: BrowserContext, page: Page, worker: ReturnType<typeof Bun.spawn>, dir: string;
@@ -114,7 +112,6 @@ describe.skipIf(!HAVE_BROWSER)('your metrics and GPU users in the PWA', () => {
       );
     for (let i = 0; i < 20 && (await legend())[1]?.[1] !== '55 %'; i++) await page.waitForTimeout(100);
     expect((await legend())[1]).toEqual([me, '55 %']);
-    mkdirSync(SHOTS, { recursive: true });
     await page.locator('.charts.by-user').screenshot({ path: join(SHOTS, 'gpu-use-by-user.png') });
   }, 60_000);
 

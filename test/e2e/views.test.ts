@@ -1,9 +1,9 @@
 /** View details a person relies on: stale detection, drag-to-zoom in the URL, retention settings. */
-import { HAVE_BROWSER, openPaired } from '../browser.ts';
+import { HAVE_BROWSER, openPaired, SHOTS } from '../browser.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { fakeNvml, ROOT, startAgent, type RunningAgent } from '../helpers.ts';
+import { fakeNvml, startAgent, type RunningAgent } from '../helpers.ts';
 
 describe.skipIf(!HAVE_BROWSER)('views', () => {
   let a: RunningAgent, ctx: BrowserContext, page: Page;
@@ -53,7 +53,7 @@ describe.skipIf(!HAVE_BROWSER)('views', () => {
     await page.fill('input[name="raw"]', '2d');
     await page.click('button:text-is("Save")');
     await page.waitForSelector('text=retention saved', { timeout: 8000 }).catch(async (e) => {
-      await page.screenshot({ path: join(ROOT, 'test/.build/screens/retention-fail.png') });
+      await page.screenshot({ path: join(SHOTS, 'retention-fail.png') });
       throw e;
     });
     expect(await page.evaluate(() => (globalThis as any).gpulse.retention.raw)).toBe(2 * 86_400_000);

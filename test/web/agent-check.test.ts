@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { checkAgent } from '../../web/lib/agent-check.ts';
+import { freePort } from '../helpers.ts';
 
 const TOKEN = 'good-token-0123456789';
 let agent: ReturnType<typeof Bun.serve>, web: ReturnType<typeof Bun.serve>, broken: ReturnType<typeof Bun.serve>;
@@ -31,9 +32,7 @@ beforeAll(() => {
         ? Response.json({ hello: 'world' })
         : Response.json({ error: 'disk full' }, { status: 503 }),
   });
-  const tmp = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('') });
-  closedPort = tmp.port!;
-  tmp.stop(true);
+  closedPort = freePort();
 });
 afterAll(() => {
   agent?.stop(true);

@@ -15,6 +15,7 @@ import { lastKnownKey } from '../../web/lib/last-known.ts';
 import { AppState } from '../../web/lib/state.ts';
 import { val } from '../../web/lib/values.ts';
 import { FakeLocks } from './fake-locks.ts';
+import { until } from '../helpers.ts';
 
 let n = 0;
 const freshName = () => `fleet-${n++}-${Math.random()}`;
@@ -40,12 +41,6 @@ const extras: SnapshotExtras = {
   gpus: [{ index: 0, pstate: 'P0', throttle: ['sw_power_cap'], processes: [], lost: false, mig: null }],
   workloads: { ollama: [] },
 };
-
-/** Waits (bounded) for what the event loop has queued: tab messages, IndexedDB requests. */
-async function until(cond: () => boolean, what: string) {
-  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('EndpointStore', () => {
   const ep = { id: 'e', name: 'e', url: 'http://e', token: '', order: 0, added: 0 };

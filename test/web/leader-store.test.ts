@@ -3,15 +3,10 @@ import { describe, expect, test } from 'bun:test';
 import { parseTabMessage, validateTabMessage, type TabMessage } from '../../shared/tab-messages.ts';
 import { LeaderStore, type Role } from '../../web/lib/leader-store.ts';
 import { FakeLocks } from './fake-locks.ts';
+import { until } from '../helpers.ts';
 import { minimalSchema } from '../fixtures/schema.ts';
 
 const schema = minimalSchema();
-
-/** Waits (bounded) for the event loop to deliver what is queued: messages, lock grants. */
-async function until(cond: () => boolean, what: string) {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
-}
 
 function tab(locks: FakeLocks, channel: string) {
   const t = { roles: [] as Role[], got: [] as TabMessage[], leaderCalls: 0, store: null as unknown as LeaderStore };
@@ -35,14 +30,14 @@ describe('leader election', () => {
       b = tab(locks, ch);
     expect(a.store.role).toBe('pending');
     a.store.start();
-    await until(() => a.store.role === 'leader', 'a to lead');
+    await until(() => a.store.role === 'leader', 'a to lead', 1000);
     b.store.start();
-    await until(() => b.store.role === 'follower', 'b to follow');
+    await until(() => b.store.role === 'follower', 'b to follow', 1000);
     expect(a.roles).toEqual(['leader']); // straight from pending: nothing to flash
     expect(b.leaderCalls).toBe(0);
 
     a.store.close(); // the leader tab goes: the browser frees its lock
-    await until(() => b.store.role === 'leader', 'b to take over');
+    await until(() => b.store.role === 'leader', 'b to take over', 1000);
     expect(b.roles).toEqual(['follower', 'leader']);
     expect(b.leaderCalls).toBe(1);
     expect(a.leaderCalls).toBe(1);
@@ -76,7 +71,7 @@ describe('leader election', () => {
     raw.postMessage({ type: 'status', id: 'e1', status: { kind: 'live' } });
     raw.postMessage('endpoints');
     raw.postMessage({ type: 'rows', id: 'e1', keys: ['a'], rows: [[1, 2, 3]] });
-    await until(() => b.got.length >= 2 && b.store.dropped >= 3, 'b to receive');
+    await until(() => b.got.length >= 2 && b.store.dropped >= 3, 'b to receive', 1000);
     expect(b.got).toEqual([{ type: 'status', id: 'e1', status: { kind: 'live', lastT: 5 } }, { type: 'rules' }]);
     expect(b.store.dropped).toBe(3);
     expect(localA).toBe(1);
@@ -97,17 +92,17 @@ test('posts within TAB_BATCH_MS go out as one postMessage, in order; a bad messa
   const seen: unknown[] = [];
   raw.onmessage = (e) => seen.push(e.data);
   for (let i = 0; i < 100; i++) a.store.post({ type: 'stored', id: `e${i}` });
-  await until(() => b.got.length >= 100, 'b to receive the batch');
+  await until(() => b.got.length >= 100, 'b to receive the batch', 1000);
   expect(seen).toHaveLength(1); // one postMessage for all hundred
   expect(b.got.map((m) => (m as { id: string }).id)).toEqual(Array.from({ length: 100 }, (_, i) => `e${i}`));
   raw.postMessage([{ type: 'kick', id: 'x' }, { type: 'kick' }, { type: 'endpoints' }]);
-  await until(() => b.got.length >= 102, 'b to receive the mixed batch');
+  await until(() => b.got.length >= 102, 'b to receive the mixed batch', 1000);
   expect(b.got.slice(100)).toEqual([{ type: 'kick', id: 'x' }, { type: 'endpoints' }]);
   expect(b.store.dropped).toBe(1);
   // close() sends what is still queued: a tab that goes right after a change still tells the others.
   a.store.post({ type: 'rules' });
   a.store.close();
-  await until(() => b.got.length >= 103, 'b to receive what a queued before closing');
+  await until(() => b.got.length >= 103, 'b to receive what a queued before closing', 1000);
   expect(b.got.at(-1)).toEqual({ type: 'rules' });
   raw.close();
   b.store.close();

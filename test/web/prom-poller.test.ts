@@ -5,6 +5,7 @@ import { parseTabMessage, type TabMessage } from '../../shared/tab-messages.ts';
 import { openDb } from '../../web/lib/db.ts';
 import { FleetStore } from '../../web/lib/fleet-store.ts';
 import { PromPoller } from '../../web/lib/prom-poller.ts';
+import { until } from '../helpers.ts';
 
 /** A Prometheus with one host and one GPU (util `util`), or down; it counts polls (one uname query each) and the tokens it saw. */
 function fakeProm() {
@@ -25,11 +26,6 @@ function fakeProm() {
     return Response.json({ status: 'success', data: { resultType: 'vector', result } });
   };
   return { p, fetch };
-}
-
-async function until(cond: () => boolean, what: string) {
-  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
 }
 
 async function setup() {
